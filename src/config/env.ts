@@ -1,0 +1,36 @@
+/** Environment values the local engine (Elasticsearch + S3Mock on loopback) reads. */
+export interface EngineEnv {
+  /** `LORA_CATALOG_CACHE_DIR`: where artifacts, the unpacked engine and its state live. */
+  cacheDir?: string;
+  /** `LORA_CATALOG_MAVEN_REPOSITORY`: a Maven mirror base URL used instead of Maven Central. */
+  mavenRepository?: string;
+  /** `ES_JAVA_HOME`, else `JAVA_HOME`: the JDK/JRE used to run the engine. */
+  javaHome?: string;
+  /** `XDG_CACHE_HOME`, honoured for non-root users. */
+  xdgCacheHome?: string;
+  /** `HOME`. */
+  home?: string;
+  /** `PATH`, searched for `java` when no Java home is set. */
+  path?: string;
+  /** The whole environment, handed on to child processes. */
+  childEnv: Record<string, string | undefined>;
+}
+
+/** Reads the engine's environment; the only place engine code gets `process.env` from. */
+export function readEngineEnv(env: Record<string, string | undefined> = process.env): EngineEnv {
+  return {
+    cacheDir: nonEmpty(env['LORA_CATALOG_CACHE_DIR']),
+    mavenRepository: nonEmpty(env['LORA_CATALOG_MAVEN_REPOSITORY']),
+    javaHome: nonEmpty(env['ES_JAVA_HOME']) ?? nonEmpty(env['JAVA_HOME']),
+    xdgCacheHome: nonEmpty(env['XDG_CACHE_HOME']),
+    home: nonEmpty(env['HOME']),
+    path: nonEmpty(env['PATH']),
+    childEnv: { ...env },
+  };
+}
+
+// --- internal ---
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

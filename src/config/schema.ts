@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+const Duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d|w)$/, 'expected a duration such as 90s, 15m, 12h, 7d or 2w');
+
+const Globs = z.array(z.string().min(1)).default([]);
+
+export const FsSourceConfig = z.strictObject({
+  /** Stable name of this root; part of every run's identity when it has no content identity. Never rename. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _ only'),
+  kind: z.literal('fs'),
+  /** Directory to crawl (local path or NFS mount); relative paths resolve against the config file. */
+  path: z.string().min(1),
+  include: Globs,
+  exclude: Globs,
+  /** Follow symbolic links (loop-safe). Default false. */
+  follow_symlinks: z.boolean().default(false),
+});
+export type FsSourceConfig = z.infer<typeof FsSourceConfig>;
+
+export const S3SourceConfig = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _ only'),
+  kind: z.literal('s3'),
+  bucket: z.string().min(3),
+  /** Key prefix of the runs, without a leading slash. Default: the whole bucket. */
+  prefix: z.string().default(''),
+  /** Custom endpoint for S3-compatible stores (MinIO, Ceph). Credentials come from the standard AWS chain. */
+  endpoint: z.url().optional(),
+  region: z.string().default('us-east-1'),
+  force_path_style: z.boolean().default(false),
+  include: Globs,
+  exclude: Globs,
+});
+export type S3SourceConfig = z.infer<typeof S3SourceConfig>;
+
+export const SourceConfig = z.discriminatedUnion('kind', [FsSourceConfig, S3SourceConfig]);
+export type SourceConfig = z.infer<typeof SourceConfig>;
+
+export const LocalEngineConfig = z.strictObject({
+  /** Elasticsearch version of the embedded engine (the integ-test zip on Maven Central). */
+  version: z.string().default('8.19.21'),
+  /** Maven repository base URL (a mirror, if Maven Central is not reachable). */
+  repository: z.url().default('https://repo1.maven.org/maven2'),
+  /** HTTP port; 0 = a free one. Default 9200. */
+  port: z.number().int().min(0).max(65535).default(9200),
+  heap: z.string().regex(/^\d+[mg]$/, 'expected a JVM heap size such as 512m or 1g').default('1g'),
+});
+
+export const ElasticsearchConfig = z.strictObject({
+  /** Cluster URL. Absent = the embedded local engine, started by the tool. */
+  url: z.url().optional(),
+  api_key: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** Path of a PEM CA certificate for TLS clusters with a private CA. */
+  ca_cert: z.string().optional(),
+  request_timeout: Duration.default('30s'),
+  local: LocalEngineConfig.prefault({}),
+});
+export type ElasticsearchConfig = z.infer<typeof ElasticsearchConfig>;
+
+export const IndicesConfig = z.strictObject({
+  runs: z.string().default('lora-runs'),
+  rollups: z.string().default('lora-rollups'),
+  sync_runs: z.string().default('lora-sync-runs'),
+  leases: z.string().default('lora-leases'),
+});
+
+export const SyncConfig = z.strictObject({
+  /** A run missing from a complete listing is marked vanished only after this long. */
+  vanish_grace: Duration.default('0s'),
+  /** Share of a root's runs that may vanish in one sync before it stops and asks for --allow-mass-vanish. */
+  max_vanish_share: z.number().min(0).max(1).default(0.2),
+  /** Runs parsed at once. */
+  parse_concurrency: z.number().int().min(1).max(256).default(16),
+  bulk_flush_bytes: z.number().int().min(1024).default(5 * 1024 * 1024),
+  bulk_concurrency: z.number().int().min(1).max(16).default(2),
+  bulk_retries: z.number().int().min(0).max(20).default(5),
+});
+
+export const ScheduleConfig = z.strictObject({
+  timezone: z.string().default('UTC'),
+  full: z.string().default('0 2 * * *'),
+  incremental: z.string().default('15 * * * *'),
+  retention: z.string().default('30 3 * * *'),
+  /** Lease time-to-live; renewed at a third of it while a job runs. */
+  lease_ttl: Duration.default('5m'),
+});
+
+export const RetentionConfig = z.strictObject({
+  days: z.number().int().min(1).default(30),
+  tags: z.array(z.string()).default(['debug', 'test']),
+});
+
+export const Config = z.strictObject({
+  sources: z.array(SourceConfig).default([]),
+  elasticsearch: ElasticsearchConfig.prefault({}),
+  indices: IndicesConfig.prefault({}),
+  sync: SyncConfig.prefault({}),
+  schedule: ScheduleConfig.prefault({}),
+  retention: RetentionConfig.prefault({}),
+  /** Where `report` spools records when Elasticsearch is unreachable. Default: the state directory. */
+  outbox_dir: z.string().optional(),
+});
+export type Config = z.infer<typeof Config>;
+
+/** Milliseconds of a duration string such as `7d`. */
+export function durationMs(value: string): number {
+  const match = /^(\d+)(ms|s|m|h|d|w)$/.exec(value);
+  if (!match) {
+    throw new Error(`not a duration: ${value}`);
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as 'ms'];
+  return Number(match[1]) * unit;
+}

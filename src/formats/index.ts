@@ -1,0 +1,9 @@
+import type { FormatAdapter } from './types.ts';
+import { loraScriptsYaml } from './lora-scripts-yaml/index.ts';
+
+/**
+ * Adapters in the order they are tried. Their `detect` rules are written to be mutually exclusive;
+ * when two still match one folder, the run becomes an `ambiguous-layout` parse error instead of
+ * letting the first one win.
+ */
+export const adapters: readonly FormatAdapter[] = [loraScriptsYaml];

@@ -1,0 +1,128 @@
+import { AdapterError, errorMessage } from '../errors.ts';
+import { buildRecord, parseErrorRecord } from '../record/build.ts';
+import type { RunRecord } from '../record/schema.ts';
+import type { SourceDriver } from '../sources/types.ts';
+import type { DiscoveredRun } from './discover.ts';
+import type { ParseContext, RootInfo } from './types.ts';
+
+export interface ParseRunOptions {
+  driver: SourceDriver;
+  root: RootInfo;
+  now: Date;
+}
+
+/** Default cap for files read whole (configs, JSON states); logs are streamed instead. */
+const DEFAULT_MAX_TEXT = 8 * 1024 * 1024;
+
+/** Cap on one log line; a longer line is cut, so a log without newlines cannot exhaust memory. */
+const MAX_LINE = 64 * 1024;
+
+/**
+ * Reads one discovered run into its record. Never throws for bad input: an unreadable run becomes a
+ * parse_error record naming the file and the problem.
+ */
+export async function parseRun(run: DiscoveredRun, opts: ParseRunOptions): Promise<RunRecord> {
+  const [adapter, ...others] = run.adapters;
+  const root = opts.root;
+  if (!adapter) {
+    throw new AdapterError('adapter-parse-failed', `no adapter for ${run.listing.dir}`);
+  }
+  if (others.length > 0) {
+    return parseErrorRecord({
+      format: adapter.id,
+      root,
+      listing: run.listing,
+      file: run.listing.dir || '.',
+      message: `ambiguous-layout: matches ${run.adapters.map((a) => a.id).join(', ')}`,
+    });
+  }
+  const warnings: string[] = [];
+  const ctx = createContext(opts, run, warnings);
+  try {
+    const draft = await adapter.parse(ctx);
+    if (draft === null) {
+      return parseErrorRecord({ format: adapter.id, root, listing: run.listing, file: run.listing.dir || '.', message: 'not a readable run of this format', warnings });
+    }
+    return buildRecord({ draft, format: adapter.id, root, listing: run.listing, warnings });
+  } catch (err) {
+    // Per-run failures (bad bytes, a file denied or deleted since the listing) never stop the sync;
+    // systemic ones (auth, outage) already failed the listing before any run was parsed.
+    const file = err instanceof FileError ? err.file : run.listing.dir || '.';
+    return parseErrorRecord({ format: adapter.id, root, listing: run.listing, file, message: errorMessage(err), warnings });
+  }
+}
+
+/** An adapter-side failure tied to one file; the record's parse_error names it. */
+export class FileError extends AdapterError {
+  readonly file: string;
+
+  constructor(file: string, message: string, options: { cause?: unknown } = {}) {
+    super('adapter-parse-failed', `${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+// --- internal ---
+
+function createContext(opts: ParseRunOptions, run: DiscoveredRun, warnings: string[]): ParseContext {
+  const { driver } = opts;
+  return {
+    driver,
+    root: opts.root,
+    listing: run.listing,
+    now: opts.now,
+    warn(message) {
+      if (warnings.length < 50) {
+        warnings.push(message);
+      }
+    },
+    async readText(key, maxBytes = DEFAULT_MAX_TEXT) {
+      return readText(driver, key, maxBytes);
+    },
+    async readLines(key) {
+      const chunks = await driver.stream(key);
+      return chunks ? splitLines(chunks) : null;
+    },
+  };
+}
+
+async function readText(driver: SourceDriver, key: string, maxBytes: number): Promise<string | null> {
+  const entry = await driver.stat(key);
+  if (!entry) {
+    return null;
+  }
+  if (entry.size > maxBytes) {
+    throw new FileError(key, `file too large to read whole (${entry.size} bytes > ${maxBytes})`);
+  }
+  const bytes = await driver.read(key);
+  if (!bytes) {
+    return null;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch (err) {
+    throw new FileError(key, 'not valid UTF-8', { cause: err });
+  }
+}
+
+async function* splitLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+  let pending = '';
+  for await (const chunk of chunks) {
+    pending += decoder.decode(chunk, { stream: true });
+    let newline = pending.indexOf('\n');
+    while (newline >= 0) {
+      yield pending.slice(0, newline).replace(/\r$/, '');
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+    if (pending.length > MAX_LINE) {
+      yield pending.slice(0, MAX_LINE);
+      pending = '';
+    }
+  }
+  pending += decoder.decode();
+  if (pending.length > 0) {
+    yield pending.replace(/\r$/, '');
+  }
+}

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import type { DirListing, RootInfo, RunDraft } from '../formats/types.ts';
+import { configHash, findUuid, listingFingerprint, uuidV5 } from './identity.ts';
+import { redactConfigText, redactString, redactValues } from './redact.ts';
+import { PARSER_VERSION, RunRecord, type FormatId } from './schema.ts';
+
+export interface BuildInput {
+  draft: RunDraft;
+  format: FormatId;
+  root: RootInfo;
+  listing: DirListing;
+  warnings: readonly string[];
+}
+
+/** Config text kept for `reproduce` is capped: configs are small, logs pasted into them are not. */
+const MAX_CONFIG_TEXT = 256 * 1024;
+
+/** Turns an adapter's draft into the canonical, validated, redacted record. Never throws: invalid drafts become parse_error records. */
+export function buildRecord(input: BuildInput): RunRecord {
+  const { draft, format, root, listing } = input;
+  const { identity, ...fields } = draft;
+  const values = redactValues(fields.config?.values ?? {});
+  const explicit = identity.explicit ? findUuid(identity.explicit) : findUuid(lastSegment(listing.dir));
+  const basis = explicit ? 'explicit' : identity.content ? 'content' : 'location';
+  const candidate = {
+    ...emptyFields(),
+    ...redactValues(stripUndefined(fields)),
+    run_id: explicit ?? uuidV5(basis === 'content' ? `${format}:content:${identity.content}` : `location:${root.name}:${listing.dir}`),
+    run_id_basis: basis,
+    source: sourceRef(root, listing.dir),
+    format,
+    config: {
+      file: fields.config?.file ?? null,
+      syntax: fields.config?.syntax ?? 'none',
+      text: fields.config?.text ? redactConfigText(fields.config.text).slice(0, MAX_CONFIG_TEXT) : null,
+      values,
+    },
+    config_hash: configHash(values),
+    fingerprint: listingFingerprint(listing.dir, listing.entries),
+    parse_warnings: input.warnings.map(redactString),
+    parser_version: PARSER_VERSION,
+  };
+  candidate.created_at ??= candidate.started_at ?? earliestMtime(listing);
+  const parsed = RunRecord.safeParse(candidate);
+  if (parsed.success) {
+    return parsed.data;
+  }
+  return parseErrorRecord({ format, root, listing, file: listing.dir || '.', message: `record invalid: ${z.prettifyError(parsed.error)}`, warnings: input.warnings });
+}
+
+export interface ParseErrorInput {
+  format: FormatId;
+  root: RootInfo;
+  listing: DirListing;
+  file: string;
+  message: string;
+  warnings?: readonly string[];
+}
+
+/** The record of a run that could not be read: searchable, with the file and the problem. Identity from the location. */
+export function parseErrorRecord(input: ParseErrorInput): RunRecord {
+  const { format, root, listing } = input;
+  const message = redactString(input.message).slice(0, 2000);
+  return RunRecord.parse({
+    ...emptyFields(),
+    run_id: findUuid(lastSegment(listing.dir)) ?? uuidV5(`location:${root.name}:${listing.dir}`),
+    run_id_basis: findUuid(lastSegment(listing.dir)) ? 'explicit' : 'location',
+    source: sourceRef(root, listing.dir),
+    format,
+    status: 'parse_error',
+    status_evidence: `parse error in ${input.file}`,
+    parse_error: { file: input.file, message },
+    created_at: earliestMtime(listing),
+    fingerprint: listingFingerprint(listing.dir, listing.entries),
+    parse_warnings: (input.warnings ?? []).map(redactString),
+    parser_version: PARSER_VERSION,
+  });
+}
+
+export function sourceRef(root: RootInfo, dir: string): RunRecord['source'] {
+  return { kind: root.kind, root: root.name, path: dir, uri: dir === '' ? root.uri : `${root.uri}/${dir}` };
+}
+
+// --- internal ---
+
+function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'source' | 'format' | 'fingerprint' | 'parser_version'> {
+  return {
+    status: 'unknown',
+    status_evidence: 'no evidence',
+    parse_error: null,
+    base_model: null,
+    base_model_family: null,
+    lora_rank: null,
+    lora_alpha: null,
+    learning_rate: null,
+    learning_rates: {},
+    batch_size: null,
+    epochs: null,
+    total_steps: null,
+    optimizer: null,
+    resolution: null,
+    network_module: null,
+    target_modules: [],
+    data_dir: null,
+    dataset_dirs: [],
+    tag_summary: [],
+    prompt_example: null,
+    prompts: [],
+    tags: [],
+    notes: null,
+    output_dir: null,
+    output_name: null,
+    started_at: null,
+    finished_at: null,
+    created_at: null,
+    loss_final: null,
+    loss_min: null,
+    best_epoch: null,
+    best_checkpoint: null,
+    loss_per_epoch: [],
+    loss_source: 'none',
+    eval_metrics: {},
+    artifacts: [],
+    config: { file: null, syntax: 'none', text: null, values: {} },
+    config_hash: null,
+    parse_warnings: [],
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function earliestMtime(listing: DirListing): string | null {
+  let min = Number.POSITIVE_INFINITY;
+  for (const entry of listing.entries) {
+    min = Math.min(min, entry.mtime);
+  }
+  return Number.isFinite(min) ? new Date(min).toISOString() : null;
+}
+
+function lastSegment(dir: string): string {
+  return dir.slice(dir.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/** Bumped whenever a parser change alters records; stored on every record so stale ones can be found and re-parsed. */
+export const PARSER_VERSION = '1.0.0';
+
+export const FORMAT_IDS = ['lora-scripts-yaml', 'kohya', 'hf-peft', 'llama-factory'] as const;
+export const FormatId = z.enum(FORMAT_IDS);
+export type FormatId = z.infer<typeof FormatId>;
+
+export const RunStatus = z.enum(['completed', 'failed', 'running', 'unknown', 'parse_error']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** Where the loss curve came from, best first per format. */
+export const LossSource = z.enum(['log-text', 'tfevents', 'trainer-state', 'trainer-log', 'none']);
+export type LossSource = z.infer<typeof LossSource>;
+
+export const SourceRef = z.strictObject({
+  kind: z.enum(['fs', 's3']),
+  /** Stable name of the configured root (config `sources[].name`). */
+  root: z.string(),
+  /** Run directory relative to the root, `/`-separated, `''` for the root itself. */
+  path: z.string(),
+  /** Human/tool-usable location: absolute path or `s3://bucket/prefix/path`. */
+  uri: z.string(),
+});
+export type SourceRef = z.infer<typeof SourceRef>;
+
+export const EpochLoss = z.strictObject({
+  epoch: z.number().int().nonnegative(),
+  mean: z.number(),
+  last: z.number(),
+  min: z.number(),
+  steps: z.number().int().nonnegative(),
+});
+export type EpochLoss = z.infer<typeof EpochLoss>;
+
+export const Artifact = z.strictObject({
+  path: z.string(),
+  size: z.number().nonnegative(),
+  kind: z.enum(['weights', 'checkpoint', 'state', 'log', 'sample', 'other']),
+  epoch: z.number().int().nullable(),
+  step: z.number().int().nullable(),
+});
+export type Artifact = z.infer<typeof Artifact>;
+
+export const DatasetDir = z.strictObject({
+  path: z.string(),
+  repeats: z.number().nullable(),
+  images: z.number().nullable(),
+});
+export type DatasetDir = z.infer<typeof DatasetDir>;
+
+export const TagCount = z.strictObject({ tag: z.string(), count: z.number() });
+export type TagCount = z.infer<typeof TagCount>;
+
+export const RunConfig = z.strictObject({
+  /** The file the config was read from, relative to the root. */
+  file: z.string().nullable(),
+  syntax: z.enum(['yaml', 'toml', 'json', 'none']),
+  /** Original text with secrets redacted, for `reproduce`; capped in size. */
+  text: z.string().nullable(),
+  /** Parsed, flattened and redacted values. Stored, not indexed field by field. */
+  values: z.record(z.string(), z.unknown()),
+});
+export type RunConfig = z.infer<typeof RunConfig>;
+
+const isoDate = z.iso.datetime({ offset: true }).nullable();
+
+/** The canonical record: one per run, produced by every adapter, strict. */
+export const RunRecord = z.strictObject({
+  run_id: z.uuid(),
+  /** How run_id was obtained: an explicit UUID the run carries, content evidence, or its location. */
+  run_id_basis: z.enum(['explicit', 'content', 'location']),
+  source: SourceRef,
+  format: FormatId,
+  status: RunStatus,
+  status_evidence: z.string(),
+  parse_error: z.strictObject({ file: z.string(), message: z.string() }).nullable(),
+
+  base_model: z.string().nullable(),
+  /** Short family (`sd15`, `sdxl`, `flux`, `llama`, `qwen`…) for filters like `base:sd15`. */
+  base_model_family: z.string().nullable(),
+  lora_rank: z.number().nullable(),
+  lora_alpha: z.number().nullable(),
+  learning_rate: z.number().nullable(),
+  learning_rates: z.record(z.string(), z.number()),
+  batch_size: z.number().nullable(),
+  epochs: z.number().nullable(),
+  total_steps: z.number().nullable(),
+  optimizer: z.string().nullable(),
+  resolution: z.string().nullable(),
+  network_module: z.string().nullable(),
+  target_modules: z.array(z.string()),
+  data_dir: z.string().nullable(),
+  dataset_dirs: z.array(DatasetDir),
+  tag_summary: z.array(TagCount),
+  prompt_example: z.string().nullable(),
+  prompts: z.array(z.string()),
+  tags: z.array(z.string()),
+  notes: z.string().nullable(),
+  output_dir: z.string().nullable(),
+  output_name: z.string().nullable(),
+
+  started_at: isoDate,
+  finished_at: isoDate,
+  /** When the run came into being: started_at, else the earliest evidence (file mtimes). */
+  created_at: isoDate,
+
+  loss_final: z.number().nullable(),
+  loss_min: z.number().nullable(),
+  best_epoch: z.number().int().nullable(),
+  best_checkpoint: z.string().nullable(),
+  loss_per_epoch: z.array(EpochLoss),
+  loss_source: LossSource,
+  eval_metrics: z.record(z.string(), z.number()),
+  artifacts: z.array(Artifact),
+
+  config: RunConfig,
+  config_hash: z.string().nullable(),
+  fingerprint: z.string(),
+  parse_warnings: z.array(z.string()),
+  parser_version: z.string(),
+});
+export type RunRecord = z.infer<typeof RunRecord>;

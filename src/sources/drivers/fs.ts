@@ -1,0 +1,239 @@
+import { createReadStream } from 'node:fs';
+import { lstat, open, opendir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { StorageError } from '../../errors.ts';
+import type { ByteRange, SourceDriver, SourceEntry, SourceWarning } from '../types.ts';
+import { compareKeys } from '../order.ts';
+
+export interface FsDriverOptions {
+  /** Absolute root directory. */
+  root: string;
+  /** Globs (relative to root) a file must match to be listed. Default: everything. */
+  include?: string[];
+  /** Globs (relative to root) of files and directories to leave out; a matching directory is not descended. */
+  exclude?: string[];
+  /** Follow symbolic links (loop-safe: a directory already on the current path is reported and skipped). Default false. */
+  followSymlinks?: boolean;
+  /** Concurrent lstat calls per directory; NFS latency makes parallel stats worth it. Default 32. */
+  statConcurrency?: number;
+}
+
+const DRIVER_NAME = 'fs';
+
+/** Read chunk size for streams: large enough for throughput, small enough to bound memory. */
+const STREAM_CHUNK = 256 * 1024;
+
+export function createFsDriver(opts: FsDriverOptions): SourceDriver {
+  const root = path.resolve(opts.root);
+  const include = opts.include && opts.include.length > 0 ? picomatch(opts.include, { dot: true }) : () => true;
+  const exclude = opts.exclude && opts.exclude.length > 0 ? picomatch(opts.exclude, { dot: true }) : () => false;
+  const follow = opts.followSymlinks ?? false;
+  const concurrency = opts.statConcurrency ?? 32;
+
+  return {
+    name: DRIVER_NAME,
+    flags: { etag: false, rangedRead: true },
+    list(prefix) {
+      return walk({ root, start: prefix.replace(/\/+$/, ''), include, exclude, follow, concurrency });
+    },
+    async read(key, range) {
+      return readFile(root, key, range);
+    },
+    async stream(key) {
+      const abs = resolveKey(root, key);
+      const info = await statOrNull(abs, key);
+      if (!info?.isFile()) {
+        return null;
+      }
+      return createReadStream(abs, { highWaterMark: STREAM_CHUNK });
+    },
+    async stat(key) {
+      const info = await statOrNull(resolveKey(root, key), key);
+      return info?.isFile() ? { key, size: info.size, mtime: info.mtimeMs } : null;
+    },
+  };
+}
+
+// --- internal ---
+
+interface WalkOptions {
+  root: string;
+  start: string;
+  include: (p: string) => boolean;
+  exclude: (p: string) => boolean;
+  follow: boolean;
+  concurrency: number;
+}
+
+interface Child {
+  name: string;
+  key: string;
+  isDir: boolean;
+  symlink: boolean;
+  /** Real path of a followed directory symlink, for loop detection. */
+  real?: string;
+  entry?: SourceEntry;
+}
+
+async function* walk(opts: WalkOptions): AsyncGenerator<SourceEntry | SourceWarning> {
+  const startAbs = resolveKey(opts.root, opts.start);
+  let rootInfo;
+  try {
+    rootInfo = await stat(startAbs);
+  } catch (err) {
+    if (opts.start !== '' && isCode(err, 'ENOENT')) {
+      return;
+    }
+    throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] list ${startAbs}: ${codeOf(err)}`, { cause: err });
+  }
+  if (!rootInfo.isDirectory()) {
+    throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] list ${startAbs}: not a directory`);
+  }
+  const ancestors = new Set<string>([await realpath(startAbs)]);
+  yield* walkDir(opts, opts.start, ancestors);
+}
+
+async function* walkDir(opts: WalkOptions, dirKey: string, ancestors: Set<string>): AsyncGenerator<SourceEntry | SourceWarning> {
+  const abs = resolveKey(opts.root, dirKey);
+  const children: Child[] = [];
+  const warnings: SourceWarning[] = [];
+  try {
+    const handle = await opendir(abs);
+    for await (const dirent of handle) {
+      const key = dirKey === '' ? dirent.name : `${dirKey}/${dirent.name}`;
+      if (opts.exclude(key)) {
+        continue;
+      }
+      children.push({ name: dirent.name, key, isDir: dirent.isDirectory(), symlink: dirent.isSymbolicLink() });
+    }
+  } catch (err) {
+    yield warning(dirKey, err);
+    return;
+  }
+  await resolveChildren(opts, children, warnings, ancestors);
+  yield* warnings;
+  children.sort((a, b) => compareKeys(a.isDir ? `${a.name}/` : a.name, b.isDir ? `${b.name}/` : b.name));
+  for (const child of children) {
+    if (child.isDir) {
+      const real = child.real;
+      if (real !== undefined) {
+        ancestors.add(real);
+      }
+      yield* walkDir(opts, child.key, ancestors);
+      if (real !== undefined) {
+        ancestors.delete(real);
+      }
+    } else if (child.entry && opts.include(child.key)) {
+      yield child.entry;
+    }
+  }
+}
+
+/** Stats files (and resolves symlinks when following) with bounded concurrency. */
+async function resolveChildren(opts: WalkOptions, children: Child[], warnings: SourceWarning[], ancestors: Set<string>): Promise<void> {
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < children.length) {
+      const child = children[next++] as Child;
+      const abs = resolveKey(opts.root, child.key);
+      try {
+        if (child.symlink) {
+          if (!opts.follow) {
+            child.isDir = false;
+            continue;
+          }
+          const target = await stat(abs);
+          child.isDir = target.isDirectory();
+          if (child.isDir) {
+            const real = await realpath(abs);
+            if (ancestors.has(real)) {
+              warnings.push({ kind: 'warning', key: child.key, code: 'symlink-loop', message: `[${DRIVER_NAME}] ${child.key}: symlink loop to ${real}, not followed` });
+              child.isDir = false;
+              continue;
+            }
+            child.real = real;
+            continue;
+          }
+          child.entry = { key: child.key, size: target.size, mtime: target.mtimeMs };
+          continue;
+        }
+        if (child.isDir) {
+          continue;
+        }
+        const info = await lstat(abs);
+        if (info.isFile()) {
+          child.entry = { key: child.key, size: info.size, mtime: info.mtimeMs };
+        }
+      } catch (err) {
+        child.isDir = false;
+        warnings.push(warning(child.key, err));
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, children.length) }, worker));
+}
+
+async function readFile(root: string, key: string, range?: ByteRange): Promise<Uint8Array | null> {
+  const abs = resolveKey(root, key);
+  let handle;
+  try {
+    handle = await open(abs, 'r');
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) {
+      return null;
+    }
+    throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] read ${key}: ${codeOf(err)}`, { cause: err });
+  }
+  try {
+    const size = (await handle.stat()).size;
+    const start = Math.min(range?.start ?? 0, size);
+    const end = Math.min(range?.end ?? size, size);
+    const buf = Buffer.alloc(Math.max(0, end - start));
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesRead } = await handle.read(buf, off, buf.length - off, start + off);
+      if (bytesRead === 0) {
+        break;
+      }
+      off += bytesRead;
+    }
+    return buf.subarray(0, off);
+  } catch (err) {
+    throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] read ${key}: ${codeOf(err)}`, { cause: err });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function statOrNull(abs: string, key: string) {
+  try {
+    return await stat(abs);
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) {
+      return null;
+    }
+    throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] stat ${key}: ${codeOf(err)}`, { cause: err });
+  }
+}
+
+function resolveKey(root: string, key: string): string {
+  const abs = path.resolve(root, key);
+  if (abs !== root && !abs.startsWith(root + path.sep)) {
+    throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] ${key}: escapes the root`);
+  }
+  return abs;
+}
+
+function warning(key: string, err: unknown): SourceWarning {
+  const code = isCode(err, 'EACCES') || isCode(err, 'EPERM') ? 'permission-denied' : isCode(err, 'ENOENT') ? 'vanished' : isCode(err, 'ENOTDIR') ? 'not-a-directory' : isCode(err, 'ELOOP') ? 'symlink-loop' : 'other';
+  return { kind: 'warning', key, code, message: `[${DRIVER_NAME}] ${key || '.'}: ${codeOf(err)}` };
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+function codeOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : String(err);
+}

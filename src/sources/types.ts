@@ -1,0 +1,56 @@
+/** One object in a source listing. `key` is relative to the root, `/`-separated, no leading slash. */
+export interface SourceEntry {
+  key: string;
+  /** Bytes. */
+  size: number;
+  /** Last modification, epoch milliseconds. */
+  mtime: number;
+  /** Content tag when the store has one (S3 ETag without quotes). */
+  etag?: string;
+}
+
+/** A non-fatal problem met while listing (permission denied, vanished while crawling, symlink loop…). */
+export interface SourceWarning {
+  kind: 'warning';
+  key: string;
+  code: 'permission-denied' | 'vanished' | 'symlink-loop' | 'not-a-directory' | 'other';
+  message: string;
+}
+
+export interface ByteRange {
+  /** Inclusive start offset. */
+  start: number;
+  /** Exclusive end offset. */
+  end: number;
+}
+
+export interface DriverFlags {
+  /** Entries carry a content ETag. */
+  etag: boolean;
+  /** `read` with a range costs one small request (no full download). */
+  rangedRead: boolean;
+}
+
+/**
+ * The contract every storage driver implements. Listing order is part of the contract:
+ * entries come in ascending byte order of their UTF-8 key (S3's native order; the fs driver
+ * sorts each directory so that its depth-first walk yields the same order). Sync relies on it
+ * to merge the crawl against the index without holding either in memory.
+ */
+export interface SourceDriver {
+  readonly name: string;
+  readonly flags: DriverFlags;
+  /** Every object under `prefix` (`''` = the whole root), recursively, in byte order of key. Throws if the listing cannot be completed. */
+  list(prefix: string): AsyncIterable<SourceEntry | SourceWarning>;
+  /** The object's bytes (or the given range of them); `null` when it does not exist. */
+  read(key: string, range?: ByteRange): Promise<Uint8Array | null>;
+  /** Stream the object's bytes in chunks (bounded memory for huge logs); `null` when it does not exist. */
+  stream(key: string): Promise<AsyncIterable<Uint8Array> | null>;
+  /** Listing metadata for one object; `null` when it does not exist. */
+  stat(key: string): Promise<SourceEntry | null>;
+  dispose?(): Promise<void>;
+}
+
+export function isWarning(item: SourceEntry | SourceWarning): item is SourceWarning {
+  return 'kind' in item && item.kind === 'warning';
+}
