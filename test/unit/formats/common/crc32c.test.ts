@@ -33,8 +33,8 @@ describe('formats/common/crc32c', () => {
   });
 
   it('matches the length CRC of a real TFRecord header', () => {
-    // First 12 bytes of an event file: u64 length 24, masked CRC as written by TensorFlow.
-    const header = Uint8Array.from([0x18, 0, 0, 0, 0, 0, 0, 0, 0xa3, 0x7f, 0x4b, 0x22]);
+    // Framing of a 72-byte record, as written by a TensorBoard SummaryWriter.
+    const header = Uint8Array.from([0x48, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0x92, 0x48, 0x9d]);
 
     expect(maskedCrc32c(header.subarray(0, 8))).toBe(new DataView(header.buffer).getUint32(8, true));
   });
