@@ -23,8 +23,10 @@ export function createSeriesSampler<T>(maxPoints: number): SeriesSampler<T> {
   let last: T | undefined;
   return {
     add(point: T): void {
-      if (capacity > 0 && seen % stride === 0) {
-        kept.push(point);
+      // The newest point is held apart and committed only when the next one arrives, so the last point is
+      // always returned and a series of exactly maxPoints is not thinned.
+      if (seen > 0 && capacity > 0 && (seen - 1) % stride === 0) {
+        kept.push(last as T);
         if (kept.length > capacity) {
           kept = kept.filter((_, i) => i % 2 === 0);
           stride *= 2;
@@ -37,11 +39,7 @@ export function createSeriesSampler<T>(maxPoints: number): SeriesSampler<T> {
       return seen;
     },
     points(): T[] {
-      if (seen === 0) {
-        return [];
-      }
-      const lastIsKept = capacity > 0 && (seen - 1) % stride === 0;
-      return lastIsKept ? kept.slice() : [...kept, last as T];
+      return seen === 0 ? [] : [...kept, last as T];
     },
   };
 }
