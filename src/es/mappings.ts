@@ -1,0 +1,168 @@
+import type { estypes } from '@elastic/elasticsearch';
+
+/** What the cluster can analyse beyond the built-in `standard` analyzer, detected from `GET _nodes/plugins`. */
+export interface AnalysisCapabilities {
+  /** analysis-common module: the `cjk` analyzer (CJK bigrams). */
+  cjk: boolean;
+  /** IK plugin: `ik_max_word` / `ik_smart`. */
+  ik: boolean;
+}
+
+/** Bumped when a mapping changes incompatibly: `indices migrate` creates `<alias>-v<N>`, copies, swaps the alias. */
+export const MAPPING_VERSION = 1;
+
+/** Text people search (prompts, notes, tags, datasets) gets CJK-aware multi-fields where the cluster can. */
+export function searchableText(caps: AnalysisCapabilities): estypes.MappingProperty {
+  const fields: Record<string, estypes.MappingProperty> = {};
+  if (caps.cjk) {
+    fields.cjk = { type: 'text', analyzer: 'cjk' };
+  }
+  if (caps.ik) {
+    fields.ik = { type: 'text', analyzer: 'ik_max_word', search_analyzer: 'ik_smart' };
+  }
+  return Object.keys(fields).length > 0 ? { type: 'text', fields } : { type: 'text' };
+}
+
+const keyword = { type: 'keyword', ignore_above: 1024 } as const;
+const lowerKeyword = { type: 'keyword', normalizer: 'lowercase_keyword', ignore_above: 1024 } as const;
+const date = { type: 'date' } as const;
+const double = { type: 'double' } as const;
+const integer = { type: 'integer' } as const;
+const long = { type: 'long' } as const;
+
+export const INDEX_SETTINGS: estypes.IndicesIndexSettings = {
+  analysis: { normalizer: { lowercase_keyword: { type: 'custom', filter: ['lowercase'] } } },
+};
+
+/** One document per run: the RunRecord plus sync state. Hyperparameters typed; the full config stored, not indexed. */
+export function runsMappings(caps: AnalysisCapabilities): estypes.MappingTypeMapping {
+  const text = searchableText(caps);
+  return {
+    dynamic: 'strict',
+    properties: {
+      run_id: keyword,
+      run_id_basis: keyword,
+      source: { properties: { kind: keyword, root: keyword, path: keyword, uri: keyword } },
+      sort_key: keyword,
+      shard_bucket: integer,
+      format: keyword,
+      status: keyword,
+      status_evidence: { type: 'text' },
+      parse_error: { properties: { file: keyword, message: { type: 'text' } } },
+      base_model: { ...keyword, fields: { text: { type: 'text' } } },
+      base_model_family: lowerKeyword,
+      lora_rank: double,
+      lora_alpha: double,
+      learning_rate: double,
+      learning_rates: { type: 'flattened' },
+      batch_size: double,
+      epochs: double,
+      total_steps: long,
+      optimizer: lowerKeyword,
+      resolution: keyword,
+      network_module: keyword,
+      target_modules: keyword,
+      data_dir: { ...keyword, fields: { text: { type: 'text' } } },
+      dataset_dirs: { type: 'nested', properties: { path: keyword, repeats: double, images: double } },
+      dataset_text: text,
+      tag_summary: { type: 'nested', properties: { tag: keyword, count: double } },
+      tag_text: text,
+      prompt_example: text,
+      prompts: text,
+      tags: lowerKeyword,
+      notes: text,
+      output_dir: keyword,
+      output_name: { ...keyword, fields: { text: { type: 'text' } } },
+      started_at: date,
+      finished_at: date,
+      created_at: date,
+      loss_final: double,
+      loss_min: double,
+      best_epoch: integer,
+      best_checkpoint: keyword,
+      loss_per_epoch: { type: 'nested', properties: { epoch: integer, mean: double, last: double, min: double, steps: integer } },
+      loss_source: keyword,
+      eval_metrics: { type: 'flattened' },
+      artifacts: { type: 'object', enabled: false },
+      config: { type: 'object', enabled: false },
+      config_hash: keyword,
+      fingerprint: keyword,
+      parse_warnings: { type: 'text' },
+      parser_version: keyword,
+      state: keyword,
+      vanished_at: date,
+      first_seen_at: date,
+      indexed_at: date,
+    },
+  };
+}
+
+/** Derived metrics; every doc has `kind` and a deterministic `_id`, so recomputation replaces. */
+export function rollupsMappings(): estypes.MappingTypeMapping {
+  return {
+    dynamic: 'strict',
+    properties: {
+      kind: keyword,
+      key: keyword,
+      computed_at: date,
+      run_id: keyword,
+      epoch: integer,
+      loss_mean: double,
+      loss_last: double,
+      loss_min: double,
+      loss_max: double,
+      loss_p50: double,
+      loss_std: double,
+      steps: integer,
+      lora_rank: double,
+      base_model_family: lowerKeyword,
+      base_model: keyword,
+      format: keyword,
+      lr_band: keyword,
+      lr_band_low: double,
+      week: keyword,
+      week_start: date,
+      config_hash: keyword,
+      count: long,
+      completed: long,
+      failed: long,
+      started: long,
+      success_rate: double,
+      epochs_to_best_mean: double,
+      created_at: date,
+    },
+  };
+}
+
+/** One document per sync: the pipeline-health record. */
+export function syncRunsMappings(): estypes.MappingTypeMapping {
+  return {
+    dynamic: 'strict',
+    properties: {
+      sync_id: keyword,
+      mode: keyword,
+      status: keyword,
+      dry_run: { type: 'boolean' },
+      started_at: date,
+      finished_at: date,
+      duration_ms: long,
+      sources: { properties: { name: keyword, kind: keyword, complete: { type: 'boolean' }, runs: long, warnings: long, error: { type: 'text' } } },
+      counts: {
+        properties: { found: long, new: long, changed: long, unchanged: long, vanished: long, reappeared: long, parse_errors: long, failed: long, written: long },
+      },
+      durations_ms: { properties: { list: long, parse: long, bulk: long, vanish: long, rollups: long } },
+      throughput_runs_per_s: double,
+      errors: { properties: { run_id: keyword, code: keyword, message: { type: 'text' } } },
+      errors_total: long,
+      shard: keyword,
+    },
+  };
+}
+
+/** Leases that keep two schedulers from running the same job at once. */
+export function leasesMappings(): estypes.MappingTypeMapping {
+  return {
+    dynamic: 'strict',
+    properties: { job: keyword, owner: keyword, acquired_at: date, renewed_at: date, expires_at: date },
+  };
+}

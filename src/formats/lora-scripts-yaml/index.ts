@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import type { Artifact, RunStatus } from '../../record/schema.ts';
+import { FileError } from '../parse-run.ts';
+import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
+import { aggregateTextLoss } from './log-text.ts';
+import { LoraScriptsConfig, SIGNATURE_KEYS } from './schema.ts';
+
+/** Config files in the order they are tried: the backup the trainer copies into its output wins over a working copy. */
+const CONFIG_NAME = /^(config_backup|config|train|training|lora|[\w.-]+)\.ya?ml$|^configs\/[\w.-]+\.ya?ml$/;
+const LOG_NAME = /^(logs\/)?[\w.-]*\.(log|txt)$/;
+const WEIGHTS_NAME = /\.safetensors$/;
+/** Files that belong to other formats: their runs are read by their own adapters. */
+const OTHER_FORMAT = /^(trainer_log\.jsonl|training_args\.yaml|llamaboard_config\.yaml|adapter_config\.json|trainer_state\.json|[^/]+\.toml)$/;
+/** YAML aliases allowed while parsing a config; a billion-laughs file has thousands. */
+const MAX_YAML_ALIASES = 50;
+/** A run whose newest file is younger than this is considered still training. */
+const RUNNING_WINDOW_MS = 30 * 60 * 1000;
+
+export const loraScriptsYaml: FormatAdapter = {
+  id: 'lora-scripts-yaml',
+  detect(listing) {
+    if (listing.names.some((name) => OTHER_FORMAT.test(name))) {
+      return false;
+    }
+    const hasConfig = listing.names.some((name) => CONFIG_NAME.test(name) && !name.startsWith('data/'));
+    const hasRunEvidence = listing.names.some(
+      (name) => LOG_NAME.test(name) || name.startsWith('checkpoints/') || (WEIGHTS_NAME.test(name) && !name.includes('/')) || name.startsWith('logs/events.out.tfevents'),
+    );
+    return hasConfig && hasRunEvidence;
+  },
+  async parse(ctx) {
+    const found = await readConfig(ctx);
+    if (!found) {
+      return null;
+    }
+    const { file, text, values } = found;
+    const config = LoraScriptsConfig.parse(values);
+    const loss = await readLoss(ctx);
+    const artifacts = collectArtifacts(ctx);
+    const prompts = [config.prompt_example, config.sample_prompt, config.validation_prompt, ...(config.prompts ?? [])].filter(
+      (p): p is string => typeof p === 'string' && p.trim() !== '',
+    );
+    const best = loss?.perEpoch.reduce((a, b) => (b.mean < a.mean ? b : a), loss.perEpoch[0] ?? { epoch: -1, mean: Infinity });
+    const status = decideStatus(ctx, artifacts, loss);
+    const draft: RunDraft = {
+      // Config text + the first logged time survive a move or rsync; two launches of one config differ in their start time.
+      identity: { explicit: config.run_id ?? null, content: loss?.firstTime ? `${createHash('sha256').update(text).digest('hex').slice(0, 16)}@${loss.firstTime}` : null },
+      status: status.status,
+      status_evidence: status.evidence,
+      base_model: config.base_model ?? null,
+      base_model_family: familyOf(config.base_model),
+      lora_rank: config.lora_rank ?? null,
+      lora_alpha: config.lora_alpha ?? null,
+      learning_rate: config.learning_rate ?? null,
+      learning_rates: config.learning_rate === undefined ? {} : { default: config.learning_rate },
+      batch_size: config.batch_size ?? null,
+      epochs: config.epochs ?? null,
+      total_steps: config.max_train_steps ?? loss?.lastStep ?? null,
+      optimizer: config.optimizer ?? null,
+      resolution: config.resolution === undefined ? null : String(config.resolution),
+      data_dir: config.train_data_dir ?? null,
+      dataset_dirs: config.train_data_dir ? [{ path: config.train_data_dir, repeats: null, images: null }] : [],
+      prompt_example: prompts[0] ?? null,
+      prompts,
+      tags: [...(config.tags ?? []), ...(config.task_type ? [`task:${config.task_type}`] : [])],
+      notes: config.notes ?? config.description ?? null,
+      output_dir: config.output_dir ?? null,
+      output_name: config.output_name ?? null,
+      started_at: loss?.firstTime ?? null,
+      finished_at: status.status === 'completed' ? (loss?.lastTime ?? null) : null,
+      loss_final: loss?.lossFinal ?? null,
+      loss_min: loss?.lossMin ?? null,
+      loss_per_epoch: loss?.perEpoch ?? [],
+      loss_source: loss && loss.points > 0 ? 'log-text' : 'none',
+      best_epoch: best && best.epoch >= 0 ? best.epoch : null,
+      best_checkpoint: null,
+      artifacts,
+      config: { file, syntax: 'yaml', text, values },
+    };
+    return draft;
+  },
+};
+
+// --- internal ---
+
+interface FoundConfig {
+  file: string;
+  text: string;
+  values: Record<string, unknown>;
+}
+
+async function readConfig(ctx: ParseContext): Promise<FoundConfig | null> {
+  const candidates = ctx.listing.names.filter((name) => CONFIG_NAME.test(name)).sort((a, b) => rank(a) - rank(b));
+  let firstError: FileError | null = null;
+  for (const name of candidates) {
+    const key = join(ctx.listing.dir, name);
+    const text = await ctx.readText(key, 1024 * 1024);
+    if (text === null) {
+      continue;
+    }
+    let values: unknown;
+    try {
+      values = parseYaml(text.replace(/^\uFEFF/, ''), { maxAliasCount: MAX_YAML_ALIASES, prettyErrors: true });
+    } catch (err) {
+      firstError ??= new FileError(key, `invalid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      continue;
+    }
+    if (values !== null && typeof values === 'object' && !Array.isArray(values) && SIGNATURE_KEYS.some((k) => k in values)) {
+      return { file: key, text, values: values as Record<string, unknown> };
+    }
+  }
+  if (firstError) {
+    throw firstError;
+  }
+  return null;
+}
+
+async function readLoss(ctx: ParseContext) {
+  const logs = ctx.listing.names.filter((name) => LOG_NAME.test(name) && !/readme|requirements|prompt/i.test(name));
+  const preferred = logs.find((name) => /train/i.test(name)) ?? logs[0];
+  if (!preferred) {
+    return null;
+  }
+  const lines = await ctx.readLines(join(ctx.listing.dir, preferred));
+  return lines ? aggregateTextLoss(lines) : null;
+}
+
+function collectArtifacts(ctx: ParseContext): Artifact[] {
+  const out: Artifact[] = [];
+  ctx.listing.names.forEach((name, i) => {
+    if (!WEIGHTS_NAME.test(name)) {
+      return;
+    }
+    const step = /step[_-]?0*(\d+)/i.exec(name);
+    out.push({
+      path: name,
+      size: ctx.listing.entries[i]?.size ?? 0,
+      kind: name.startsWith('checkpoints/') ? 'checkpoint' : 'weights',
+      epoch: null,
+      step: step ? Number(step[1]) : null,
+    });
+  });
+  return out;
+}
+
+function decideStatus(
+  ctx: ParseContext,
+  artifacts: Artifact[],
+  loss: Awaited<ReturnType<typeof readLoss>>,
+): { status: RunStatus; evidence: string } {
+  const newest = Math.max(...ctx.listing.entries.map((entry) => entry.mtime));
+  const finalWeights = artifacts.find((a) => a.kind === 'weights');
+  if (loss?.failure && !finalWeights) {
+    return { status: 'failed', evidence: `log reports: ${loss.failure}` };
+  }
+  if (finalWeights) {
+    return { status: 'completed', evidence: `final weights ${finalWeights.path} present` };
+  }
+  if (loss?.finished) {
+    return { status: 'completed', evidence: 'log says training finished' };
+  }
+  if (ctx.now.getTime() - newest < RUNNING_WINDOW_MS) {
+    return { status: 'running', evidence: 'files modified in the last 30 minutes, no final weights yet' };
+  }
+  if (artifacts.length > 0) {
+    return { status: 'failed', evidence: 'only intermediate checkpoints, no final weights, not modified for 30 minutes' };
+  }
+  return { status: 'unknown', evidence: 'no final weights and no completion line in the logs' };
+}
+
+/** Short family names used by `base:` filters, guessed from a model path or hub id. */
+export function familyOf(model: string | undefined | null): string | null {
+  if (!model) {
+    return null;
+  }
+  const m = model.toLowerCase();
+  const rules: Array<[RegExp, string]> = [
+    [/sdxl|sd_xl|xl[-_]base|stable-diffusion-xl/, 'sdxl'],
+    [/flux/, 'flux'],
+    [/sd3|stable-diffusion-3/, 'sd3'],
+    [/v2-1|v2-0|sd2|stable-diffusion-2/, 'sd2'],
+    [/v1-5|v1-4|sd15|sd-1|stable-diffusion-v1|sd_v1|anything|chilloutmix|realistic/, 'sd15'],
+    [/llama/, 'llama'],
+    [/qwen/, 'qwen'],
+    [/mistral|mixtral/, 'mistral'],
+  ];
+  return rules.find(([re]) => re.test(m))?.[1] ?? null;
+}
+
+function rank(name: string): number {
+  if (name.startsWith('config_backup.')) {
+    return 0;
+  }
+  if (name.startsWith('config.')) {
+    return 1;
+  }
+  return name.startsWith('configs/') ? 2 : 3;
+}
+
+function join(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}
