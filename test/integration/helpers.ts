@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from '@elastic/elasticsearch';
+import { S3Client } from '@aws-sdk/client-s3';
+import { inject } from 'vitest';
+
+/** A client on the run's Elasticsearch (started by global-setup.ts). */
+export function esClient(): Client {
+  return new Client({ node: inject('esUrl') });
+}
+
+/** A client on the run's S3Mock: path-style, any credentials work. */
+export function s3Client(): S3Client {
+  return new S3Client({
+    endpoint: inject('s3Endpoint'),
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+}
+
+/** A lowercase name unique to this process and call, valid as an index or bucket name. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${randomBytes(4).toString('hex')}`.toLowerCase();
+}
+
+/** Deletes indices (names or patterns) and ignores 404s, for `afterEach`. */
+export async function deleteIndexQuietly(client: Client, index: string | string[]): Promise<void> {
+  if (index.length === 0) {
+    return;
+  }
+  await client.indices.delete({ index, ignore_unavailable: true, allow_no_indices: true }, { ignore: [404] });
+}
