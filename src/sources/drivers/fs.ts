@@ -90,11 +90,12 @@ async function* walk(opts: WalkOptions): AsyncGenerator<SourceEntry | SourceWarn
   if (!rootInfo.isDirectory()) {
     throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] list ${startAbs}: not a directory`);
   }
-  const ancestors = new Set<string>([await realpath(startAbs)]);
-  yield* walkDir(opts, opts.start, ancestors);
+  const startReal = await realpath(startAbs);
+  yield* walkDir(opts, opts.start, startReal, new Set<string>([startReal]));
 }
 
-async function* walkDir(opts: WalkOptions, dirKey: string, ancestors: Set<string>): AsyncGenerator<SourceEntry | SourceWarning> {
+/** `ancestors` holds the real path of every directory on the current path, so a symlink back to any of them is a loop. */
+async function* walkDir(opts: WalkOptions, dirKey: string, dirReal: string, ancestors: Set<string>): AsyncGenerator<SourceEntry | SourceWarning> {
   const abs = resolveKey(opts.root, dirKey);
   const children: Child[] = [];
   const warnings: SourceWarning[] = [];
@@ -116,14 +117,11 @@ async function* walkDir(opts: WalkOptions, dirKey: string, ancestors: Set<string
   children.sort((a, b) => compareKeys(a.isDir ? `${a.name}/` : a.name, b.isDir ? `${b.name}/` : b.name));
   for (const child of children) {
     if (child.isDir) {
-      const real = child.real;
-      if (real !== undefined) {
-        ancestors.add(real);
-      }
-      yield* walkDir(opts, child.key, ancestors);
-      if (real !== undefined) {
-        ancestors.delete(real);
-      }
+      // A plain sub-directory's real path is its parent's plus its name: no realpath call needed.
+      const real = child.real ?? path.join(dirReal, child.name);
+      ancestors.add(real);
+      yield* walkDir(opts, child.key, real, ancestors);
+      ancestors.delete(real);
     } else if (child.entry && opts.include(child.key)) {
       yield child.entry;
     }

@@ -1,0 +1,50 @@
+import path from 'node:path';
+import type { FsSourceConfig, S3SourceConfig, SourceConfig } from '../config/schema.ts';
+import type { RootInfo } from '../formats/types.ts';
+import { createFsDriver } from './drivers/fs.ts';
+import { createS3Driver } from './drivers/s3.ts';
+import type { SourceDriver } from './types.ts';
+
+export type DriverName = SourceConfig['kind'];
+
+/** A driver constructor; each takes its own options type (`never` accepts them all). */
+export type DriverFactory = (opts: never) => SourceDriver;
+
+/** One entry per file in `drivers/`; a unit test keeps the two in step. */
+export const drivers = { fs: createFsDriver, s3: createS3Driver } satisfies Record<DriverName, DriverFactory>;
+
+/** The driver of a configured source root. A relative fs path resolves against the working directory. */
+export function createDriver(config: SourceConfig): SourceDriver {
+  return config.kind === 'fs' ? fsDriver(config) : s3Driver(config);
+}
+
+/** What parsers and records know about a root: name, kind and URI (absolute path or `s3://bucket/prefix`, no trailing slash). */
+export function rootInfo(config: SourceConfig): RootInfo {
+  if (config.kind === 'fs') {
+    return { name: config.name, kind: 'fs', uri: trimSlash(path.resolve(config.path)) };
+  }
+  const prefix = config.prefix.replace(/^\/+|\/+$/g, '');
+  return { name: config.name, kind: 's3', uri: prefix === '' ? `s3://${config.bucket}` : `s3://${config.bucket}/${prefix}` };
+}
+
+// --- internal ---
+
+function fsDriver(config: FsSourceConfig): SourceDriver {
+  return drivers.fs({ root: path.resolve(config.path), include: config.include, exclude: config.exclude, followSymlinks: config.follow_symlinks });
+}
+
+function s3Driver(config: S3SourceConfig): SourceDriver {
+  return drivers.s3({
+    bucket: config.bucket,
+    prefix: config.prefix,
+    endpoint: config.endpoint,
+    region: config.region,
+    forcePathStyle: config.force_path_style,
+    include: config.include,
+    exclude: config.exclude,
+  });
+}
+
+function trimSlash(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+}
