@@ -11,9 +11,9 @@ export interface CompileOptions {
 export type SearchFieldType = 'text' | 'keyword' | 'numeric' | 'date';
 
 /**
- * Every index field the search relies on, with the mapping type it needs. The index mapping must provide all of
- * them; a test asserts it. `tag_text` (tag_summary[].tag and tags) and `dataset_text` (data_dir and
- * dataset_dirs[].path) are text fields filled at index time, e.g. by `copy_to`.
+ * Every index field the search relies on, with the mapping type it needs (see src/es/mappings.ts; a test asserts
+ * they match). `tag_text` (the tag_summary tags and tags joined) and `dataset_text` (data_dir and dataset_dirs
+ * paths) are derived text fields the indexer must fill: the record schema does not have them.
  */
 export const SEARCH_FIELDS = {
   prompt_example: 'text',
@@ -21,7 +21,7 @@ export const SEARCH_FIELDS = {
   notes: 'text',
   tag_text: 'text',
   dataset_text: 'text',
-  output_name: 'text',
+  'output_name.text': 'text',
   tags: 'keyword',
   run_id: 'keyword',
   format: 'keyword',
@@ -49,7 +49,7 @@ export const TEXT_FIELDS = [
   'tags^2',
   'notes',
   'dataset_text',
-  'output_name',
+  'output_name.text',
 ] as const;
 
 /** Text fields that also get `.cjk` / `.ik` multi-fields when the cluster has those analyzers. */

@@ -1,0 +1,208 @@
+import { errors, type Client, type estypes } from '@elastic/elasticsearch';
+import { PipelineError } from '../errors.ts';
+import type { RunRecord } from '../record/schema.ts';
+import { compileQuery } from './compile.ts';
+import { parseQuery } from './parse.ts';
+
+export { reproduceRun, type ReproducedConfig } from './reproduce.ts';
+
+export interface SearchOptions {
+  /** Clock for `since:`/`before:`. */
+  now: Date;
+  /** Hits to return; default 20. */
+  size?: number;
+  /** Also search the `.cjk`/`.ik` multi-fields (when the index has them); default false. */
+  cjkFields?: boolean;
+}
+
+export interface RunHit {
+  run_id: string;
+  /** Relevance; `null` when the query had no free text and hits are sorted by date or loss. */
+  score: number | null;
+  format: string;
+  status: string;
+  base_model: string | null;
+  lora_rank: number | null;
+  learning_rate: number | null;
+  loss_final: number | null;
+  created_at: string | null;
+  prompt_example: string | null;
+  source_uri: string;
+}
+
+export interface SearchResult {
+  total: number;
+  hits: RunHit[];
+}
+
+export interface BestHit extends RunHit {
+  config_hash: string | null;
+  /** How many completed runs share this run's config (this one is the lowest-loss of them). */
+  same_config_runs: number;
+}
+
+export interface BestOptions {
+  /** Same meaning as `base:` in a query. */
+  base?: string;
+  rank?: number;
+  /** Number of distinct configs to list; default 10. */
+  top?: number;
+}
+
+/** Fields a hit needs; the full record (config, loss curve) stays on the server. */
+export const HIT_SOURCE_FIELDS = [
+  'run_id',
+  'format',
+  'status',
+  'base_model',
+  'lora_rank',
+  'learning_rate',
+  'loss_final',
+  'created_at',
+  'prompt_example',
+  'source.uri',
+  'config_hash',
+];
+
+/** Text fields `similarRuns` compares with more_like_this. */
+export const SIMILAR_TEXT_FIELDS = ['prompt_example', 'prompts', 'tag_text', 'notes', 'dataset_text'];
+
+/** Parses, compiles and runs a query; ties (and filter-only queries) are ordered newest first. Throws QueryError. */
+export async function searchRuns(client: Client, index: string, text: string, opts: SearchOptions): Promise<SearchResult> {
+  const query = compileQuery(parseQuery(text), { now: opts.now, cjkFields: opts.cjkFields });
+  // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-search
+  const res = await request('search', () =>
+    client.search<Partial<RunRecord>>({
+      index,
+      query,
+      size: opts.size ?? 20,
+      track_total_hits: true,
+      _source: HIT_SOURCE_FIELDS,
+      sort: ['_score', { created_at: { order: 'desc', missing: '_last' } }, { run_id: 'asc' }],
+    }),
+  );
+  return { total: totalOf(res.hits.total), hits: res.hits.hits.map(toHit) };
+}
+
+/** The stored record of one run, or null when the index has no such run. */
+export async function showRun(client: Client, index: string, runId: string): Promise<RunRecord | null> {
+  // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-get
+  const res = await request('get', () => client.get<RunRecord>({ index, id: runId }, { ignore: [404] }));
+  return res.found && res._source ? res._source : null;
+}
+
+/** Completed runs with the lowest final loss, one per config (by config_hash; runs without one stand alone). */
+export async function bestRuns(client: Client, index: string, opts: BestOptions): Promise<BestHit[]> {
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }];
+  if (opts.base !== undefined) {
+    filter.push(compileQuery({ kind: 'keyword', field: 'base', value: opts.base }, { now: new Date(0) }));
+  }
+  if (opts.rank !== undefined) {
+    filter.push({ term: { lora_rank: opts.rank } });
+  }
+  const query: estypes.QueryDslQueryContainer = { bool: { filter } };
+  const res = await request('search', () =>
+    client.search<Partial<RunRecord>>({
+      index,
+      query,
+      size: opts.top ?? 10,
+      _source: HIT_SOURCE_FIELDS,
+      sort: [{ loss_final: 'asc' }, { created_at: { order: 'desc', missing: '_last' } }, { run_id: 'asc' }],
+      runtime_mappings: CONFIG_GROUP,
+      collapse: { field: 'config_group', inner_hits: { name: 'same_config', size: 0 } },
+    }),
+  );
+  return res.hits.hits.map((hit) => ({
+    ...toHit(hit),
+    score: null,
+    config_hash: hit._source?.config_hash ?? null,
+    same_config_runs: totalOf(hit.inner_hits?.same_config?.hits.total),
+  }));
+}
+
+/**
+ * Runs like `runId`: more_like_this over its prompt/tag/note text (the stored document is the `like`), boosted by
+ * the same rank, the same base family and a learning rate within ±50 %. Null when the run does not exist.
+ */
+export async function similarRuns(client: Client, index: string, runId: string, size = 10): Promise<RunHit[] | null> {
+  const run = await showRun(client, index, runId);
+  if (!run) {
+    return null;
+  }
+  const should: estypes.QueryDslQueryContainer[] = [];
+  if (run.lora_rank !== null && run.lora_rank !== undefined) {
+    should.push({ term: { lora_rank: run.lora_rank } });
+  }
+  if (run.base_model_family) {
+    should.push({ term: { base_model_family: run.base_model_family } });
+  }
+  if (run.learning_rate !== null && run.learning_rate !== undefined) {
+    should.push({ range: { learning_rate: { gte: run.learning_rate * 0.5, lte: run.learning_rate * 1.5 } } });
+  }
+  const mlt: estypes.QueryDslQueryContainer = {
+    more_like_this: {
+      fields: SIMILAR_TEXT_FIELDS,
+      like: [{ _index: index, _id: runId }],
+      // Catalogues are small: the defaults (term in ≥ 5 docs, twice in the run) would drop every term.
+      min_term_freq: 1,
+      min_doc_freq: 1,
+      max_query_terms: 40,
+      minimum_should_match: '20%',
+    },
+  };
+  const hasText = Boolean(run.prompt_example || run.prompts?.length || run.notes || run.tag_summary?.length || run.tags?.length);
+  const query: estypes.QueryDslQueryContainer = {
+    bool: hasText
+      ? { must: [mlt], should, must_not: [{ ids: { values: [runId] } }] }
+      : { should, minimum_should_match: 1, must_not: [{ ids: { values: [runId] } }] },
+  };
+  const res = await request('search', () =>
+    client.search<Partial<RunRecord>>({ index, query, size, _source: HIT_SOURCE_FIELDS, sort: ['_score', { run_id: 'asc' }] }),
+  );
+  return res.hits.hits.map(toHit);
+}
+
+// --- internal ---
+
+/** Collapse key: the config hash, else the run id, so runs whose config is unknown are never merged together. */
+const CONFIG_GROUP: estypes.MappingRuntimeFields = {
+  config_group: {
+    type: 'keyword',
+    script: {
+      source: "if (doc['config_hash'].size() > 0) { emit(doc['config_hash'].value) } else { emit(doc['run_id'].value) }",
+    },
+  },
+};
+
+function toHit(hit: estypes.SearchHit<Partial<RunRecord>>): RunHit {
+  const s = hit._source ?? {};
+  return {
+    run_id: s.run_id ?? hit._id ?? '',
+    score: hit._score ?? null,
+    format: s.format ?? '',
+    status: s.status ?? '',
+    base_model: s.base_model ?? null,
+    lora_rank: s.lora_rank ?? null,
+    learning_rate: s.learning_rate ?? null,
+    loss_final: s.loss_final ?? null,
+    created_at: s.created_at ?? null,
+    prompt_example: s.prompt_example ?? null,
+    source_uri: s.source?.uri ?? '',
+  };
+}
+
+function totalOf(total: number | estypes.SearchTotalHits | undefined): number {
+  return typeof total === 'number' ? total : (total?.value ?? 0);
+}
+
+async function request<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof errors.ConnectionError || err instanceof errors.TimeoutError) {
+      throw new PipelineError('es-unreachable', `[elasticsearch] ${what}: ${err.message}`, { cause: err });
+    }
+    const detail = err instanceof errors.ResponseError ? `${err.statusCode ?? ''} ${err.message}` : String(err);
+    throw new PipelineError('es-request-failed', `[elasticsearch] ${what}: ${detail}`, { cause: err });
+  }
+}
