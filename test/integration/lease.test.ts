@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { acquireLease, ensureLeaseIndex, releaseLease, renewLease, type Lease } from '../../src/jobs/lease.ts';
+import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
+
+const client = esClient();
+const CHILD = path.resolve(import.meta.dirname, '../fixtures/jobs/lease-child.ts');
+let index: string;
+
+beforeEach(() => {
+  index = uniqueName('it-leases');
+});
+
+afterEach(async () => {
+  await deleteIndexQuietly(client, index);
+});
+
+describe('src/jobs/lease', () => {
+  it('lets exactly one of many concurrent acquirers win (same process)', async () => {
+    const now = new Date();
+    await ensureLeaseIndex(client, index);
+
+    const results = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => acquireLease(client, index, { job: 'full', owner: `owner-${i}`, ttlMs: 60_000, now })),
+    );
+
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+  });
+
+  it('lets exactly one of two child processes win', async () => {
+    await ensureLeaseIndex(client, index);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lease-it-'));
+    const goFile = path.join(dir, 'go');
+    const children = [0, 1].map(() => runChild([inject('esUrl'), index, 'full', goFile]));
+    await Promise.all(children.map(async (c) => c.ready));
+
+    await writeFile(goFile, '');
+    const outputs = await Promise.all(children.map(async (c) => c.result));
+    await rm(dir, { recursive: true, force: true });
+
+    expect(outputs.map((o) => o.ok).sort()).toEqual([false, true]);
+  });
+
+  it('takes over an expired lease, and only one of two takers wins', async () => {
+    const t0 = new Date('2025-01-01T00:00:00Z');
+    const first = await acquireLease(client, index, { job: 'full', owner: 'a', ttlMs: 1000, now: t0 });
+    const later = new Date(t0.getTime() + 5000);
+
+    const takers = await Promise.all(['b', 'c'].map(async (owner) => acquireLease(client, index, { job: 'full', owner, ttlMs: 1000, now: later })));
+    const stillHeld = await acquireLease(client, index, { job: 'full', owner: 'd', ttlMs: 1000, now: new Date(t0.getTime() + 500) });
+
+    expect(first.ok).toBe(true);
+    expect(takers.filter((r) => r.ok && r.takeover)).toHaveLength(1);
+    expect(stillHeld.ok).toBe(false);
+  });
+
+  it('renews its own lease but fails to renew or release after a takeover', async () => {
+    const t0 = new Date('2025-01-01T00:00:00Z');
+    const a = await acquireLease(client, index, { job: 'inc', owner: 'a', ttlMs: 1000, now: t0 });
+    const aLease = okLease(a);
+    const renewed = await renewLease(client, aLease, { ttlMs: 1000, now: new Date(t0.getTime() + 500) });
+    const b = await acquireLease(client, index, { job: 'inc', owner: 'b', ttlMs: 1000, now: new Date(t0.getTime() + 5000) });
+
+    const renewAfter = await renewLease(client, renewed as Lease, { ttlMs: 1000, now: new Date(t0.getTime() + 5100) });
+    const releaseByA = await releaseLease(client, renewed as Lease);
+    const doc = await client.get<{ owner: string }>({ index, id: 'inc' });
+
+    expect(renewed?.expiresAt).toEqual(new Date(t0.getTime() + 1500));
+    expect(b.ok).toBe(true);
+    expect(renewAfter).toBeNull();
+    expect(releaseByA).toBe(false);
+    expect(doc._source?.owner).toBe('b');
+  });
+
+  it('releases only for the owner, after which the job is free again', async () => {
+    const now = new Date();
+    const a = okLease(await acquireLease(client, index, { job: 'ret', owner: 'a', ttlMs: 60_000, now }));
+
+    const released = await releaseLease(client, a);
+    const again = await releaseLease(client, a);
+    const next = await acquireLease(client, index, { job: 'ret', owner: 'b', ttlMs: 60_000, now });
+
+    expect(released).toBe(true);
+    expect(again).toBe(false);
+    expect(next.ok && !next.takeover).toBe(true);
+  });
+
+  it('creates the leases index with the strict lease mapping', async () => {
+    await acquireLease(client, index, { job: 'x', owner: 'a', ttlMs: 1000, now: new Date() });
+
+    const mapping = await client.indices.getMapping({ index });
+
+    expect(mapping[index]?.mappings.dynamic).toBe('strict');
+  });
+});
+
+// --- internal ---
+
+function okLease(result: Awaited<ReturnType<typeof acquireLease>>): Lease {
+  if (!result.ok) {
+    throw new Error(`expected to acquire, held by ${result.holder}`);
+  }
+  return result.lease;
+}
+
+function runChild(args: string[]): { ready: Promise<void>; result: Promise<{ ok: boolean }> } {
+  const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    if (out.includes('ready\n')) {
+      markReady();
+    }
+  });
+  const result = new Promise<{ ok: boolean }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) {
+        reject(new Error(`lease child exited ${code}: ${out}`));
+        return;
+      }
+      resolve(JSON.parse(line) as { ok: boolean });
+    });
+  });
+  return { ready, result };
+}
