@@ -4,7 +4,7 @@ import type { EngineEnv } from '../config/env.ts';
 import { ensureElasticsearchInstalled, isHealthy, startElasticsearch } from './elasticsearch.ts';
 import type { EnginePaths } from './paths.ts';
 import { groupAlive, stopProcessGroup } from './process.ts';
-import { EsState, EsStateJson } from './schema.ts';
+import { EsStateJson, type EsState } from './schema.ts';
 
 export interface StartDetachedOptions {
   paths: EnginePaths;
