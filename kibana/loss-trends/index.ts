@@ -1,0 +1,89 @@
+import { rollupQuery, runsQuery, type PanelQuery, type QueryOptions, type SavedObject } from '../common.ts';
+import { buildDashboard, dashboardQueries, type DashboardDefinition } from '../dashboard.ts';
+import type { LensPanel } from '../lens.ts';
+
+/** Fixed id: re-deploys overwrite the same dashboard. */
+export const LOSS_TRENDS_ID = 'lora-catalog-loss-trends';
+
+/** Weekly mean of loss_final, one line per LoRA rank. */
+export function lossFinalByRankOverTime(): LensPanel {
+  return {
+    kind: 'lens',
+    id: 'lora-catalog-loss-trends-final-by-rank',
+    title: 'Final loss over time by LoRA rank',
+    description: 'Mean loss_final of runs created each ISO week, one line per lora_rank.',
+    dataView: 'runs',
+    filter: runsQuery(),
+    chart: {
+      type: 'xy',
+      seriesType: 'line',
+      x: { op: 'date_histogram', id: 'week', field: 'created_at', interval: '1w', label: 'Week' },
+      split: { op: 'terms', id: 'rank', field: 'lora_rank', size: 10, dataType: 'number', label: 'LoRA rank' },
+      metrics: [{ op: 'average', id: 'loss', field: 'loss_final', label: 'Mean final loss' }],
+    },
+  };
+}
+
+/** Loss curves: the per-epoch mean loss (rollup kind run_epoch) averaged per LoRA rank. */
+export function lossPerEpochByRank(): LensPanel {
+  return {
+    kind: 'lens',
+    id: 'lora-catalog-loss-trends-epoch-by-rank',
+    title: 'Loss per epoch by LoRA rank',
+    description: 'Mean of the per-epoch loss over runs (rollups kind run_epoch), one line per lora_rank; filter run_id for single runs.',
+    dataView: 'rollups',
+    filter: rollupQuery('run_epoch'),
+    chart: {
+      type: 'xy',
+      seriesType: 'line',
+      x: { op: 'terms', id: 'epoch', field: 'epoch', size: 200, dataType: 'number', label: 'Epoch' },
+      split: { op: 'terms', id: 'rank', field: 'lora_rank', size: 10, dataType: 'number', label: 'LoRA rank' },
+      metrics: [{ op: 'average', id: 'loss', field: 'loss_mean', label: 'Mean epoch loss' }],
+    },
+  };
+}
+
+/** Best (lowest) final loss per week: whether the catalogue is getting better. */
+export function bestLossPerWeek(): LensPanel {
+  return {
+    kind: 'lens',
+    id: 'lora-catalog-loss-trends-best-per-week',
+    title: 'Best final loss per week',
+    description: 'Lowest and median loss_final of runs created each ISO week.',
+    dataView: 'runs',
+    filter: runsQuery({ status: 'completed' }),
+    chart: {
+      type: 'xy',
+      seriesType: 'line',
+      x: { op: 'date_histogram', id: 'week', field: 'created_at', interval: '1w', label: 'Week' },
+      metrics: [
+        { op: 'min', id: 'best', field: 'loss_final', label: 'Best final loss' },
+        { op: 'median', id: 'median', field: 'loss_final', label: 'Median final loss' },
+      ],
+    },
+  };
+}
+
+export function definition(): DashboardDefinition {
+  return {
+    id: LOSS_TRENDS_ID,
+    title: 'LoRA catalogue: loss trends',
+    description: 'Final loss over time by LoRA rank, and loss curves per epoch from the rollups.',
+    timeFrom: 'now-1y',
+    panels: [
+      { panel: lossFinalByRankOverTime(), w: 48, h: 15 },
+      { panel: lossPerEpochByRank(), w: 24, h: 15 },
+      { panel: bestLossPerWeek(), w: 24, h: 15 },
+    ],
+  };
+}
+
+/** Panel objects and the dashboard. */
+export function build(opts: QueryOptions = {}): SavedObject[] {
+  return buildDashboard(definition(), opts);
+}
+
+/** The ES request of every panel, in panel order. */
+export function panelQueries(opts: QueryOptions = {}): PanelQuery[] {
+  return dashboardQueries(definition(), opts);
+}

@@ -1,0 +1,89 @@
+import { runsQuery, type PanelQuery, type QueryOptions, type SavedObject, type TermFilter } from '../common.ts';
+import { buildDashboard, dashboardQueries, type DashboardDefinition } from '../dashboard.ts';
+import type { LensPanel } from '../lens.ts';
+
+/** Fixed id: re-deploys overwrite the same dashboard. */
+export const OVERVIEW_ID = 'lora-catalog-overview';
+
+/** Runs created per ISO week, stacked by status. */
+export function runsPerWeekByStatus(): LensPanel {
+  return runsPerWeekBy('lora-catalog-overview-runs-by-status', 'Runs per week by status', 'status', 10);
+}
+
+/** Runs created per ISO week, stacked by run-directory format (adapter). */
+export function runsPerWeekByFormat(): LensPanel {
+  return runsPerWeekBy('lora-catalog-overview-runs-by-format', 'Runs per week by format', 'format', 20);
+}
+
+/** Runs created per ISO week, stacked by base model family. */
+export function runsPerWeekByBaseModel(): LensPanel {
+  return runsPerWeekBy('lora-catalog-overview-runs-by-base-model', 'Runs per week by base model', 'base_model_family', 10);
+}
+
+/** Total runs in the time range. */
+export function runsTotal(): LensPanel {
+  return runsCount('lora-catalog-overview-runs-total', 'Runs', 'Runs created in the time range.', {});
+}
+
+/** Failed runs in the time range. */
+export function failedRunsCount(): LensPanel {
+  return runsCount('lora-catalog-overview-runs-failed', 'Failed runs', 'Runs whose status is failed.', { status: 'failed' });
+}
+
+export function definition(): DashboardDefinition {
+  return {
+    id: OVERVIEW_ID,
+    title: 'LoRA catalogue: overview',
+    description: 'What was trained when: runs per week by status, format and base model.',
+    timeFrom: 'now-1y',
+    panels: [
+      { panel: runsTotal(), w: 24, h: 6 },
+      { panel: failedRunsCount(), w: 24, h: 6 },
+      { panel: runsPerWeekByStatus(), w: 48, h: 15 },
+      { panel: runsPerWeekByFormat(), w: 24, h: 15 },
+      { panel: runsPerWeekByBaseModel(), w: 24, h: 15 },
+    ],
+  };
+}
+
+/** Panel objects and the dashboard. */
+export function build(opts: QueryOptions = {}): SavedObject[] {
+  return buildDashboard(definition(), opts);
+}
+
+/** The ES request of every panel, in panel order. */
+export function panelQueries(opts: QueryOptions = {}): PanelQuery[] {
+  return dashboardQueries(definition(), opts);
+}
+
+// --- internal ---
+
+function runsPerWeekBy(id: string, title: string, field: string, size: number): LensPanel {
+  return {
+    kind: 'lens',
+    id,
+    title,
+    description: `Runs per ISO week of created_at, stacked by ${field} (top ${size}).`,
+    dataView: 'runs',
+    filter: runsQuery(),
+    chart: {
+      type: 'xy',
+      seriesType: 'bar_stacked',
+      x: { op: 'date_histogram', id: 'week', field: 'created_at', interval: '1w', label: 'Week' },
+      split: { op: 'terms', id: 'split', field, size, dataType: 'string', label: field },
+      metrics: [{ op: 'count', id: 'runs', label: 'Runs' }],
+    },
+  };
+}
+
+function runsCount(id: string, title: string, description: string, filter: TermFilter): LensPanel {
+  return {
+    kind: 'lens',
+    id,
+    title,
+    description,
+    dataView: 'runs',
+    filter: runsQuery(filter),
+    chart: { type: 'metric', metric: { op: 'count', id: 'runs', label: title } },
+  };
+}
