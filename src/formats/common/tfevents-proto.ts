@@ -12,7 +12,7 @@ export interface TfEvent {
   values: TfSummaryValue[];
 }
 
-/** One `Summary.Value`. `value` is set only when it holds a finite-or-not float scalar. */
+/** One `Summary.Value`. `value` is set only when it holds a float scalar (NaN and ±Infinity included). */
 export interface TfSummaryValue {
   tag: string;
   /** SummaryMetadata.plugin_data.plugin_name; TF2 writes it only with the first value of each tag. */

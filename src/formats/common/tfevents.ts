@@ -44,7 +44,7 @@ export interface TfEventsResult extends TfScanStats {
   scalars: Map<string, TfScalar[]>;
   /** Selected tags → finite points seen before downsampling. */
   pointCounts: Map<string, number>;
-  /** Distinct selected tags dropped because of `maxTags`. */
+  /** Distinct selected tags dropped because of `maxTags` (counted up to `maxTags` more). */
   tagsOmitted: number;
 }
 

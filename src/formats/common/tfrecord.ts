@@ -36,6 +36,17 @@ export async function* readTfRecords(
 ): AsyncGenerator<TfRecordItem, void, undefined> {
   const maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const queue = new ByteQueue(chunks[Symbol.asyncIterator]());
+  try {
+    yield* frames(queue, maxRecordBytes);
+  } finally {
+    // A consumer that stops early must not leave a file handle or S3 socket open.
+    await queue.close();
+  }
+}
+
+// --- internal ---
+
+async function* frames(queue: ByteQueue, maxRecordBytes: number): AsyncGenerator<TfRecordItem, void, undefined> {
   while (true) {
     const offset = queue.offset;
     if (!(await queue.fill(HEADER_BYTES))) {
@@ -74,8 +85,6 @@ export async function* readTfRecords(
   }
 }
 
-// --- internal ---
-
 function issue(code: TfReadIssue['code'], offset: number, message: string): TfRecordItem {
   return { kind: 'issue', issue: { code, offset, message } };
 }
@@ -111,6 +120,16 @@ class ByteQueue {
       }
     }
     return true;
+  }
+
+  /** Releases the source if it was not read to the end. */
+  async close(): Promise<void> {
+    this.chunks.length = 0;
+    if (!this.done) {
+      this.done = true;
+      // Best effort: a failing cleanup must not hide why reading stopped.
+      await this.source.return?.().catch(() => undefined);
+    }
   }
 
   /** Removes `n` held bytes (caller ensured `fill(n)`); zero-copy when they sit in one chunk. */

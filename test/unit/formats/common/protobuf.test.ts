@@ -65,7 +65,7 @@ describe('formats/common/protobuf', () => {
 
   it.each([
     ['truncated varint', [0x08, 0x96]],
-    ['varint longer than 10 bytes', [0x08, ...new Array<number>(10).fill(0xff), 0x01]],
+    ['varint longer than 10 bytes', [0x08, ...Array.from({ length: 10 }, () => 0xff), 0x01]],
     ['field number 0', [0x00, 0x01]],
     ['length beyond the buffer', [...tagBytes(1, 2), 0x05, 0x61]],
     ['fixed64 cut short', [...tagBytes(1, 1), 1, 2, 3]],
@@ -75,7 +75,7 @@ describe('formats/common/protobuf', () => {
     ['unmatched end group', [...tagBytes(1, 4)]],
     ['end group with another field number', [...tagBytes(1, 3), ...tagBytes(2, 4)]],
     ['unterminated group', [...tagBytes(1, 3), ...varintField(2, 1)]],
-    ['groups nested too deeply', new Array<number>(65).fill(0).flatMap(() => tagBytes(1, 3))],
+    ['groups nested too deeply', Array.from({ length: 65 }, () => tagBytes(1, 3)).flat()],
     ['tag of 2^32', [0x80, 0x80, 0x80, 0x80, 0x10, 0x00]],
   ])('throws ProtobufError on %s', (_name, bytes) => {
     const read = () => [...protoFields(Uint8Array.from(bytes))];
@@ -115,7 +115,7 @@ describe('formats/common/protobuf', () => {
         try {
           for (const f of protoFields(bytes)) {
             if (f.wireType === 2) {
-              [...protoFields(f.bytes)];
+              Array.from(protoFields(f.bytes));
             }
           }
         } catch (err) {

@@ -15,6 +15,18 @@ const KOHYA_STEPS: EventSpec[] = [0, 1, 2].map((step) => ({
   ],
 }));
 
+function trackedChunks(bytes: Uint8Array): { chunks: AsyncIterable<Uint8Array>; closed: () => boolean } {
+  let closed = false;
+  async function* gen(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* chunked(bytes, 10);
+    } finally {
+      closed = true;
+    }
+  }
+  return { chunks: gen(), closed: () => closed };
+}
+
 describe('formats/common/tfevents', () => {
   it('reads simple_value and tensor scalars of several tags, with step and wall time', async () => {
     const file = encodeEventFile([...KOHYA_STEPS, { wallTime: 1_700_000_200, step: 1, values: [{ tag: 'loss/epoch', value: 0.3, encoding: 'float_content' }] }]);
@@ -63,7 +75,7 @@ describe('formats/common/tfevents', () => {
 
   it('ignores non-scalar tensors and values without a number', async () => {
     const textTensor = bytesField(8, [8, 7]);
-    const event = Uint8Array.from([...bytesField(5, bytesField(1, [...stringField(1, 'args/text_summary'), ...textTensor]))]);
+    const event = Uint8Array.from(bytesField(5, bytesField(1, [...stringField(1, 'args/text_summary'), ...textTensor])));
     const file = concat([encodeEventFile([]), frameRecord(event)]);
 
     const result = await readTfEvents(chunked(file));
@@ -217,6 +229,22 @@ describe('formats/common/tfevents', () => {
 
     expect(seen).toHaveLength(9);
     expect(next.value).toEqual({ fileVersion: 'brain.Event:2', records: 4, nonFinite: 0, issues: [], issuesOmitted: 0 });
+  });
+
+  it('releases the source when the consumer stops early or framing is lost', async () => {
+    const file = encodeEventFile(KOHYA_STEPS);
+    const broken = concat([file.subarray(0, 20), Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), file]);
+    const early = trackedChunks(file);
+    const lost = trackedChunks(broken);
+
+    for await (const point of readTfEventScalars(early.chunks)) {
+      expect(point.step).toBe(0);
+      break;
+    }
+    await readTfEvents(lost.chunks);
+
+    expect(early.closed()).toBe(true);
+    expect(lost.closed()).toBe(true);
   });
 
   it('gives the same result whatever the chunking', async () => {
