@@ -1,0 +1,168 @@
+import type { Client, estypes } from '@elastic/elasticsearch';
+import type { Config } from '../config/schema.ts';
+import {
+  INDEX_SETTINGS,
+  leasesMappings,
+  MAPPING_VERSION,
+  rollupsMappings,
+  runsMappings,
+  syncRunsMappings,
+  type AnalysisCapabilities,
+} from './mappings.ts';
+
+export type IndexRole = 'runs' | 'rollups' | 'sync_runs' | 'leases';
+
+export interface IndexStatus {
+  role: IndexRole;
+  alias: string;
+  /** Concrete index behind the alias, or null when not created yet. */
+  index: string | null;
+  version: number | null;
+  docs: number | null;
+  /** True when the index's mapping version is older than this build's. */
+  needsMigration: boolean;
+}
+
+/** Small pages keep memory flat when copying an index during migration. */
+const MIGRATE_BATCH = 1000;
+
+/** Reads which analysis extras the cluster has, from `GET _nodes/plugins` (modules and plugins of every node must have it). */
+export async function detectCapabilities(client: Client): Promise<AnalysisCapabilities> {
+  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-nodes-info
+  const info = await client.nodes.info({ metric: ['plugins'] });
+  const nodes = Object.values(info.nodes);
+  const everyNodeHas = (name: string) =>
+    nodes.length > 0 && nodes.every((node) => [...(node.modules ?? []), ...(node.plugins ?? [])].some((p) => p.name === name));
+  return { cjk: everyNodeHas('analysis-common'), ik: everyNodeHas('analysis-ik') };
+}
+
+export function aliasFor(config: Config, role: IndexRole): string {
+  return config.indices[role];
+}
+
+/** Creates templates and the versioned indices behind their aliases where missing. Idempotent. */
+export async function applyIndices(client: Client, config: Config, caps?: AnalysisCapabilities): Promise<IndexStatus[]> {
+  const capabilities = caps ?? (await detectCapabilities(client));
+  for (const role of ROLES) {
+    const alias = aliasFor(config, role);
+    const body = definition(role, capabilities);
+    // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-index-template
+    await client.indices.putIndexTemplate({
+      name: `${alias}-template`,
+      index_patterns: [`${alias}-v*`],
+      template: { settings: body.settings, mappings: body.mappings },
+      _meta: { managed_by: 'lora-catalog', mapping_version: MAPPING_VERSION },
+    });
+    const current = await resolveAlias(client, alias);
+    if (current === null) {
+      const index = `${alias}-v${MAPPING_VERSION}`;
+      await createIndexQuietly(client, index, alias);
+    }
+  }
+  return indicesStatus(client, config);
+}
+
+export async function indicesStatus(client: Client, config: Config): Promise<IndexStatus[]> {
+  const out: IndexStatus[] = [];
+  for (const role of ROLES) {
+    const alias = aliasFor(config, role);
+    const index = await resolveAlias(client, alias);
+    if (index === null) {
+      out.push({ role, alias, index: null, version: null, docs: null, needsMigration: true });
+      continue;
+    }
+    const mapping = await client.indices.getMapping({ index });
+    const meta = mapping[index]?.mappings._meta as { mapping_version?: number } | undefined;
+    const count = await client.count({ index });
+    const version = meta?.mapping_version ?? null;
+    out.push({ role, alias, index, version, docs: count.count, needsMigration: version === null || version < MAPPING_VERSION });
+  }
+  return out;
+}
+
+/**
+ * Moves an alias to a new index with this build's mapping: create `<alias>-v<N>`, copy every document
+ * (point-in-time + search_after + bulk; the minimal engine has no _reindex), then swap the alias atomically.
+ * The old index is kept for rollback.
+ */
+export async function migrateIndex(client: Client, config: Config, role: IndexRole): Promise<{ from: string | null; to: string; copied: number }> {
+  const alias = aliasFor(config, role);
+  const from = await resolveAlias(client, alias);
+  const caps = await detectCapabilities(client);
+  await applyIndices(client, config, caps);
+  const to = `${alias}-v${MAPPING_VERSION}`;
+  if (from === to || from === null) {
+    return { from, to, copied: 0 };
+  }
+  await createIndexQuietly(client, to, null);
+  const copied = await copyAll(client, from, to);
+  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-update-aliases
+  await client.indices.updateAliases({
+    actions: [{ remove: { index: from, alias } }, { add: { index: to, alias, is_write_index: true } }],
+  });
+  return { from, to, copied };
+}
+
+export async function resolveAlias(client: Client, alias: string): Promise<string | null> {
+  const exists = await client.indices.existsAlias({ name: alias });
+  if (!exists) {
+    return null;
+  }
+  const aliases = await client.indices.getAlias({ name: alias });
+  return Object.keys(aliases)[0] ?? null;
+}
+
+// --- internal ---
+
+const ROLES: readonly IndexRole[] = ['runs', 'rollups', 'sync_runs', 'leases'];
+
+function definition(role: IndexRole, caps: AnalysisCapabilities): { settings: estypes.IndicesIndexSettings; mappings: estypes.MappingTypeMapping } {
+  const mappings = { runs: () => runsMappings(caps), rollups: rollupsMappings, sync_runs: syncRunsMappings, leases: leasesMappings }[role]();
+  return {
+    settings: { ...INDEX_SETTINGS, number_of_shards: 1 },
+    mappings: { ...mappings, _meta: { mapping_version: MAPPING_VERSION, analysis: caps } },
+  };
+}
+
+async function createIndexQuietly(client: Client, index: string, alias: string | null): Promise<void> {
+  try {
+    await client.indices.create({ index, ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}) });
+  } catch (err) {
+    // Two processes applying at once: the loser sees resource_already_exists_exception, which is fine.
+    if ((err as { body?: { error?: { type?: string } } }).body?.error?.type !== 'resource_already_exists_exception') {
+      throw err;
+    }
+  }
+}
+
+async function copyAll(client: Client, from: string, to: string): Promise<number> {
+  const pit = await client.openPointInTime({ index: from, keep_alive: '2m' });
+  let copied = 0;
+  let after: estypes.SortResults | undefined;
+  try {
+    for (;;) {
+      const page = await client.search<Record<string, unknown>>({
+        pit: { id: pit.id, keep_alive: '2m' },
+        size: MIGRATE_BATCH,
+        sort: [{ _shard_doc: 'asc' }],
+        ...(after ? { search_after: after } : {}),
+      });
+      const hits = page.hits.hits;
+      if (hits.length === 0) {
+        break;
+      }
+      const operations = hits.flatMap((hit) => [{ index: { _index: to, _id: hit._id } }, hit._source ?? {}]);
+      const res = await client.bulk({ operations, refresh: false });
+      if (res.errors) {
+        const first = res.items.find((item) => item.index?.error)?.index?.error;
+        throw new Error(`copy ${from} → ${to}: ${first?.type}: ${first?.reason}`);
+      }
+      copied += hits.length;
+      after = hits.at(-1)?.sort;
+    }
+  } finally {
+    await client.closePointInTime({ id: pit.id }).catch(() => undefined);
+  }
+  await client.indices.refresh({ index: to });
+  return copied;
+}

@@ -1,0 +1,116 @@
+import type { Client, estypes } from '@elastic/elasticsearch';
+
+/** What reconcile needs of an indexed run; the rest of the document stays in the index. */
+export interface IndexedRun {
+  run_id: string;
+  sort_key: string;
+  path: string;
+  fingerprint: string;
+  parser_version: string;
+  state: 'active' | 'vanished';
+  first_seen_at: string | null;
+  missing_since: string | null;
+  rollup_keys: string[];
+  /** Optimistic-concurrency token: a mark written with it fails if the document changed since the scan. */
+  seq_no: number;
+  primary_term: number;
+}
+
+export interface ScanOptions {
+  index: string;
+  root: string;
+  /** Only runs under these path prefixes (incremental mode). */
+  prefixes?: string[];
+  /** Only runs in these shard buckets (sharded backfill). */
+  buckets?: number[];
+  /** Page size; memory is one page. Default 2000. */
+  pageSize?: number;
+}
+
+const SCAN_FIELDS = ['run_id', 'sort_key', 'source.path', 'fingerprint', 'parser_version', 'state', 'first_seen_at', 'missing_since', 'rollup_keys'];
+
+/**
+ * Streams the indexed runs of one root in reconcile order (sort_key ascending) with a point in time
+ * and search_after, so the listing is a consistent snapshot and memory stays at one page.
+ */
+export async function* scanIndexedRuns(client: Client, opts: ScanOptions): AsyncGenerator<IndexedRun> {
+  const exists = await client.indices.exists({ index: opts.index });
+  if (!exists) {
+    return;
+  }
+  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-open-point-in-time
+  const pit = await client.openPointInTime({ index: opts.index, keep_alive: '5m' });
+  let pitId = pit.id;
+  let after: estypes.SortResults | undefined;
+  try {
+    for (;;) {
+      const page = await client.search<Record<string, unknown>>({
+        pit: { id: pitId, keep_alive: '5m' },
+        size: opts.pageSize ?? 2000,
+        query: scanQuery(opts),
+        _source: SCAN_FIELDS,
+        seq_no_primary_term: true,
+        sort: [{ sort_key: 'asc' }, { state: 'asc' }, { _shard_doc: 'asc' }],
+        track_total_hits: false,
+        ...(after ? { search_after: after } : {}),
+      });
+      pitId = page.pit_id ?? pitId;
+      const hits = page.hits.hits;
+      for (const hit of hits) {
+        yield toIndexedRun(hit);
+      }
+      if (hits.length < (opts.pageSize ?? 2000)) {
+        break;
+      }
+      after = hits.at(-1)?.sort;
+    }
+  } finally {
+    await client.closePointInTime({ id: pitId }).catch(() => undefined);
+  }
+}
+
+/** Active runs of a root (for the mass-vanish guard and the empty-listing check). */
+export async function countActiveRuns(client: Client, opts: ScanOptions): Promise<number> {
+  const exists = await client.indices.exists({ index: opts.index });
+  if (!exists) {
+    return 0;
+  }
+  const res = await client.count({ index: opts.index, query: { bool: { filter: [scanQuery(opts), { term: { state: 'active' } }] } } });
+  return res.count;
+}
+
+// --- internal ---
+
+function scanQuery(opts: ScanOptions): estypes.QueryDslQueryContainer {
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { 'source.root': opts.root } }];
+  if (opts.prefixes && opts.prefixes.length > 0) {
+    filter.push({
+      bool: {
+        should: opts.prefixes.flatMap((p) => [{ term: { 'source.path': p } }, { prefix: { 'source.path': `${p}/` } }]),
+        minimum_should_match: 1,
+      },
+    });
+  }
+  if (opts.buckets) {
+    filter.push({ terms: { shard_bucket: opts.buckets } });
+  }
+  return { bool: { filter } };
+}
+
+function toIndexedRun(hit: estypes.SearchHit<Record<string, unknown>>): IndexedRun {
+  const src = hit._source ?? {};
+  const source = (src.source ?? {}) as { path?: string };
+  return {
+    run_id: String(src.run_id ?? hit._id),
+    sort_key: String(src.sort_key ?? ''),
+    path: String(source.path ?? ''),
+    fingerprint: String(src.fingerprint ?? ''),
+    parser_version: String(src.parser_version ?? ''),
+    state: src.state === 'vanished' ? 'vanished' : 'active',
+    first_seen_at: typeof src.first_seen_at === 'string' ? src.first_seen_at : null,
+    missing_since: typeof src.missing_since === 'string' ? src.missing_since : null,
+    rollup_keys: Array.isArray(src.rollup_keys) ? src.rollup_keys.map(String) : [],
+    seq_no: hit._seq_no ?? 0,
+    primary_term: hit._primary_term ?? 0,
+  };
+}
