@@ -1,4 +1,7 @@
 import type { FormatAdapter } from './types.ts';
+import { hfPeft } from './hf-peft/index.ts';
+import { kohya } from './kohya/index.ts';
+import { llamaFactory } from './llama-factory/index.ts';
 import { loraScriptsYaml } from './lora-scripts-yaml/index.ts';
 
 /**
@@ -6,4 +9,4 @@ import { loraScriptsYaml } from './lora-scripts-yaml/index.ts';
  * when two still match one folder, the run becomes an `ambiguous-layout` parse error instead of
  * letting the first one win.
  */
-export const adapters: readonly FormatAdapter[] = [loraScriptsYaml];
+export const adapters: readonly FormatAdapter[] = [loraScriptsYaml, kohya, llamaFactory, hfPeft];

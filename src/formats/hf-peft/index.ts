@@ -1,0 +1,130 @@
+import type { RunRecord } from '../../record/schema.ts';
+import { FileError } from '../parse-run.ts';
+import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
+import type { LossSummary } from '../hf-trainer/epoch-loss.ts';
+import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
+import { checkpointSteps, hasFile, keyOf, newestMtime, tfEventsFiles, trainerArtifacts } from '../hf-trainer/listing.ts';
+import { readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
+import { readTfLoss } from '../hf-trainer/tf-loss.ts';
+import { hasLlamaFactoryMarker } from '../llama-factory/detect.ts';
+import { hfStatus } from './status.ts';
+
+/** A run that kept only its checkpoints still is one: `checkpoint-N/trainer_state.json` (or the hub's `last-checkpoint/`). */
+const CHECKPOINT_STATE = /^(checkpoint-\d+|last-checkpoint)\/trainer_state\.json$/;
+
+/** Hugging Face `transformers.Trainer` (+ PEFT, TRL) output dirs. See readme.md. */
+export const hfPeft: FormatAdapter = {
+  id: 'hf-peft',
+  detect: detectHfPeft,
+  parse: parseHfPeft,
+};
+
+export function detectHfPeft(listing: DirListing): boolean {
+  const trainerFiles = hasFile(listing, 'adapter_config.json') || hasFile(listing, 'trainer_state.json') || listing.names.some((n) => CHECKPOINT_STATE.test(n));
+  return trainerFiles && !hasLlamaFactoryMarker(listing);
+}
+
+export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
+  const { listing } = ctx;
+  const files = await readTrainerFiles(ctx, { stateRequired: !hasFile(listing, 'adapter_config.json') });
+  const tfFiles = tfEventsFiles(listing);
+  if (files.adapter === null && files.state === null && tfFiles.length === 0) {
+    const main = hasFile(listing, 'adapter_config.json') ? 'adapter_config.json' : 'trainer_state.json';
+    throw new FileError(keyOf(listing, main), 'no readable adapter_config.json or trainer_state.json');
+  }
+  const state = files.state?.info ?? null;
+  const tf = state === null && tfFiles.length > 0 ? await readTfLoss(ctx, tfFiles) : null;
+  const loss: LossSummary | null = state?.loss ?? tf?.loss ?? null;
+  const adapter = files.adapter?.info ?? null;
+  const args = files.trainingArgs?.values ?? {};
+  const newest = newestMtime(listing);
+  const { status, evidence } = hfStatus({
+    hasSummary: state?.hasSummary ?? tf?.hasSummary ?? false,
+    resultFiles: files.resultFiles,
+    globalStep: state?.globalStep ?? null,
+    maxSteps: state?.maxSteps ?? null,
+    earlyStopping: state?.earlyStopping ?? false,
+    newestMtime: newest,
+    now: ctx.now,
+  });
+  const steps = checkpointSteps(listing);
+  const bestName = state?.bestCheckpointName ?? null;
+  return {
+    identity: { explicit: await readRunIdFile(ctx), content: contentIdentity(files, tfFiles[0]?.identity ?? null) },
+    status,
+    status_evidence: evidence,
+    base_model: adapter?.baseModel ?? null,
+    base_model_family: adapter?.baseModelFamily ?? null,
+    lora_rank: adapter?.rank ?? null,
+    lora_alpha: adapter?.alpha ?? null,
+    target_modules: adapter?.targetModules ?? [],
+    network_module: adapter?.peftType ?? null,
+    learning_rate: num(args.learning_rate),
+    batch_size: state?.trainBatchSize ?? num(args.per_device_train_batch_size),
+    epochs: state?.numTrainEpochs ?? num(args.num_train_epochs),
+    total_steps: state?.maxSteps ?? num(args.max_steps),
+    optimizer: typeof args.optim === 'string' ? args.optim : null,
+    output_dir: typeof args.output_dir === 'string' ? args.output_dir : null,
+    tags: tagsOf(files),
+    started_at: tfFiles[0] ? isoOf(tfFiles[0].unix * 1000) : null,
+    finished_at: status === 'completed' ? isoOf(newest) : null,
+    loss_final: loss?.final ?? null,
+    loss_min: loss?.min ?? null,
+    loss_per_epoch: loss?.perEpoch ?? [],
+    best_epoch: state?.bestEpoch ?? loss?.bestEpoch ?? null,
+    best_checkpoint: bestName !== null && steps.includes(Number(bestName.slice('checkpoint-'.length))) ? bestName : null,
+    loss_source: state ? 'trainer-state' : tf && tf.loss.points > 0 ? 'tfevents' : 'none',
+    eval_metrics: { ...(state?.evalMetrics ?? tf?.evalMetrics ?? {}), ...files.results },
+    artifacts: trainerArtifacts(listing, (step) => state?.stepEpochs.get(step) ?? null),
+    config: configOf(ctx, files),
+  };
+}
+
+// --- internal ---
+
+/**
+ * Content identity: the first TensorBoard writer (unix time + host + pid) is unique per launch; else the first logged
+ * losses with max_steps and the adapter config (two runs of one config differ in their losses). An adapter alone is
+ * not enough: copies of one config would collide.
+ */
+function contentIdentity(files: TrainerFiles, tfIdentity: string | null): string | null {
+  if (tfIdentity !== null) {
+    return `tfevents:${tfIdentity}`;
+  }
+  const state = files.state?.info;
+  if (!state || state.entries === 0) {
+    return null;
+  }
+  return `state:${digest(state.identitySeed, state.maxSteps, files.adapter?.info.values ?? null)}`;
+}
+
+function configOf(ctx: ParseContext, files: TrainerFiles): RunRecord['config'] {
+  const adapter = files.adapter;
+  const args = files.trainingArgs;
+  if (adapter) {
+    return { file: keyOf(ctx.listing, adapter.file), syntax: 'json', text: adapter.text, values: { ...(args?.values ?? {}), ...adapter.info.values } };
+  }
+  if (args) {
+    return { file: keyOf(ctx.listing, args.file), syntax: 'json', text: args.text, values: args.values };
+  }
+  return { file: null, syntax: 'none', text: null, values: {} };
+}
+
+function tagsOf(files: TrainerFiles): string[] {
+  const tags: string[] = [];
+  const adapter = files.adapter?.info;
+  if (adapter?.peftType) {
+    tags.push(`peft:${adapter.peftType.toLowerCase()}`);
+  }
+  if (adapter?.taskType) {
+    tags.push(`task:${adapter.taskType.toLowerCase()}`);
+  }
+  if (files.state?.info.earlyStopping) {
+    tags.push('early-stopping');
+  }
+  return tags;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}

@@ -1,0 +1,116 @@
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { NumOrNull, StrOrNull } from '../hf-trainer/schema.ts';
+
+export { AdapterConfig, ResultsJson, TrainerState } from '../hf-trainer/schema.ts';
+
+/** Real configs use no aliases at all; a handful is plenty and stops "billion laughs" expansion. */
+export const MAX_YAML_ALIASES = 20;
+
+/** Python `str(timedelta)`: `0:32:48`, `1 day, 0:08:23`, `9 days, 21:39:23`, with optional microseconds. */
+const DURATION = /^(?:(\d+) days?, )?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/;
+
+/** YAML text parsed safely (alias expansion capped); a syntax error or an alias bomb is a zod issue, never a throw. */
+export const YamlText = z.string().transform((text, ctx): unknown => {
+  const doc = parseDocument(text, { uniqueKeys: false });
+  if (doc.errors.length > 0) {
+    ctx.addIssue({ code: 'custom', message: doc.errors[0]?.message ?? 'invalid YAML', input: text });
+    return z.NEVER;
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err), input: text });
+    return z.NEVER;
+  }
+});
+export type YamlText = z.infer<typeof YamlText>;
+
+/** Seconds of a Python timedelta string, or null. */
+export const Duration = z
+  .string()
+  .nullable()
+  .catch(null)
+  .transform((text) => (text === null ? null : durationSeconds(text)));
+export type Duration = z.infer<typeof Duration>;
+
+/** `throughput` was a formatted string (`"0.00"`) until Aug 2024, a number since. */
+export const LooseNumber = z
+  .union([z.number(), z.string().transform((s) => (s.trim() === '' ? null : Number(s)))])
+  .nullable()
+  .catch(null)
+  .transform((n) => (n !== null && Number.isFinite(n) ? n : null));
+export type LooseNumber = z.infer<typeof LooseNumber>;
+
+/**
+ * One `trainer_log.jsonl` line (LogCallback). Old lines (≤ 2024-05) carry every key with nulls and `learning_rate`;
+ * newer ones drop nulls and say `lr`; the v1 trainer writes `step` instead of `current_steps`.
+ */
+export const TrainerLogLine = z
+  .object({
+    current_steps: NumOrNull,
+    step: NumOrNull,
+    total_steps: NumOrNull,
+    loss: NumOrNull,
+    eval_loss: NumOrNull,
+    predict_loss: NumOrNull,
+    lr: NumOrNull,
+    learning_rate: NumOrNull,
+    epoch: NumOrNull,
+    percentage: NumOrNull,
+    elapsed_time: Duration,
+    remaining_time: Duration,
+    throughput: LooseNumber,
+    total_tokens: NumOrNull,
+  })
+  .transform((line) => ({ ...line, step: line.current_steps ?? line.step, lr: line.lr ?? line.learning_rate }));
+export type TrainerLogLine = z.infer<typeof TrainerLogLine>;
+
+/** `dataset: a,b` or a YAML list. */
+const NameList = z
+  .union([z.string().transform((s) => s.split(',')), z.array(z.unknown()).transform((items) => items.filter((i): i is string => typeof i === 'string'))])
+  .nullable()
+  .catch(null)
+  .transform((names) => (names ?? []).map((n) => n.trim()).filter((n) => n !== ''));
+
+/** `training_args.yaml` the web UI saves (`yaml.safe_dump` of the CLI args): the fields a record uses. */
+export const TrainingArgsYaml = z.object({
+  model_name_or_path: StrOrNull,
+  stage: StrOrNull,
+  finetuning_type: StrOrNull,
+  lora_rank: NumOrNull,
+  lora_alpha: NumOrNull,
+  lora_target: z.union([z.string(), z.array(z.string()).transform((l) => l.join(','))]).nullable().catch(null),
+  dataset: NameList,
+  eval_dataset: NameList,
+  dataset_dir: StrOrNull,
+  learning_rate: LooseNumber,
+  num_train_epochs: LooseNumber,
+  max_steps: LooseNumber,
+  per_device_train_batch_size: NumOrNull,
+  gradient_accumulation_steps: NumOrNull,
+  optim: StrOrNull,
+  output_dir: StrOrNull,
+  do_train: z.boolean().nullable().catch(null),
+});
+export type TrainingArgsYaml = z.infer<typeof TrainingArgsYaml>;
+
+/** `llamaboard_config.yaml`: flat `top.*`, `train.*`, `eval.*` keys of the web UI form. */
+export const LlamaboardConfig = z.object({
+  'top.model_name': StrOrNull,
+  'top.finetuning_type': StrOrNull,
+  'train.dataset': NameList,
+  'eval.dataset': NameList,
+  'train.training_stage': StrOrNull,
+});
+export type LlamaboardConfig = z.infer<typeof LlamaboardConfig>;
+
+/** Seconds of `0:32:48` / `9 days, 21:39:23`, or null when the text is not a timedelta. */
+export function durationSeconds(text: string): number | null {
+  const match = DURATION.exec(text.trim());
+  if (!match) {
+    return null;
+  }
+  const [, days, h, m, s] = match;
+  return Number(days ?? 0) * 86_400 + Number(h) * 3600 + Number(m) * 60 + Number(s);
+}
