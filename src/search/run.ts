@@ -100,24 +100,31 @@ export async function bestRuns(client: Client, index: string, opts: BestOptions)
   if (opts.rank !== undefined) {
     filter.push({ term: { lora_rank: opts.rank } });
   }
-  const query: estypes.QueryDslQueryContainer = { bool: { filter } };
-  const res = await request('search', () =>
-    client.search<Partial<RunRecord>>({
-      index,
-      query,
-      size: opts.top ?? 10,
-      _source: HIT_SOURCE_FIELDS,
-      sort: [{ loss_final: 'asc' }, { created_at: { order: 'desc', missing: '_last' } }, { run_id: 'asc' }],
-      runtime_mappings: CONFIG_GROUP,
-      collapse: { field: 'config_group', inner_hits: { name: 'same_config', size: 0 } },
-    }),
-  );
-  return res.hits.hits.map((hit) => ({
+  const top = opts.top ?? 10;
+  const search = (extra: estypes.QueryDslQueryContainer, collapse?: estypes.SearchFieldCollapse) =>
+    request('search', () =>
+      client.search<Partial<RunRecord>>({
+        index,
+        query: { bool: { filter: [...filter, extra] } },
+        size: top,
+        _source: HIT_SOURCE_FIELDS,
+        sort: BEST_SORT,
+        ...(collapse ? { collapse } : {}),
+      }),
+    );
+  // Collapse would merge every run without a hash into one null group, so those are fetched uncollapsed. No
+  // runtime-field key instead: it needs painless, which minimal clusters (the integ-test build) lack.
+  const [hashed, unhashed] = await Promise.all([
+    search({ exists: { field: 'config_hash' } }, { field: 'config_hash', inner_hits: { name: 'same_config', size: 0 } }),
+    search({ bool: { must_not: [{ exists: { field: 'config_hash' } }] } }),
+  ]);
+  const hits = [...hashed.hits.hits, ...unhashed.hits.hits].map((hit) => ({
     ...toHit(hit),
     score: null,
     config_hash: hit._source?.config_hash ?? null,
-    same_config_runs: totalOf(hit.inner_hits?.same_config?.hits.total),
+    same_config_runs: hit.inner_hits ? totalOf(hit.inner_hits.same_config?.hits.total) : 1,
   }));
+  return hits.sort(byLossThenNewest).slice(0, top);
 }
 
 /**
@@ -164,15 +171,20 @@ export async function similarRuns(client: Client, index: string, runId: string, 
 
 // --- internal ---
 
-/** Collapse key: the config hash, else the run id, so runs whose config is unknown are never merged together. */
-const CONFIG_GROUP: estypes.MappingRuntimeFields = {
-  config_group: {
-    type: 'keyword',
-    script: {
-      source: "if (doc['config_hash'].size() > 0) { emit(doc['config_hash'].value) } else { emit(doc['run_id'].value) }",
-    },
-  },
-};
+const BEST_SORT: estypes.SortCombinations[] = [
+  { loss_final: 'asc' },
+  { created_at: { order: 'desc', missing: '_last' } },
+  { run_id: 'asc' },
+];
+
+/** The same order as BEST_SORT, for merging the collapsed and the hash-less lists. */
+function byLossThenNewest(a: RunHit, b: RunHit): number {
+  return (
+    (a.loss_final ?? Infinity) - (b.loss_final ?? Infinity) ||
+    (b.created_at ? Date.parse(b.created_at) : -Infinity) - (a.created_at ? Date.parse(a.created_at) : -Infinity) ||
+    (a.run_id < b.run_id ? -1 : a.run_id > b.run_id ? 1 : 0)
+  );
+}
 
 function toHit(hit: estypes.SearchHit<Partial<RunRecord>>): RunHit {
   const s = hit._source ?? {};
