@@ -35,6 +35,10 @@ const MAX_GROUP_DEPTH = 64;
 /** Largest valid field number (2^29 - 1). */
 const MAX_FIELD_NUMBER = 0x1fffffff;
 
+/** Reused for fixed-width decoding: a DataView per value would dominate allocation when reading event files. */
+const SCRATCH_BYTES = new Uint8Array(8);
+const SCRATCH_VIEW = new DataView(SCRATCH_BYTES.buffer);
+
 /** 2^32, to assemble 64-bit varints from two 32-bit halves without bigint. */
 const TWO_POW_32 = 4294967296;
 
@@ -108,12 +112,20 @@ export function readVarint(bytes: Uint8Array, cursor: { pos: number }): number {
 
 /** Little-endian IEEE 754 double from an 8-byte fixed64 field. */
 export function fixed64ToDouble(bytes: Uint8Array): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(0, true);
+  if (bytes.length < 8) {
+    throw new ProtobufError(`fixed64 needs 8 bytes, got ${bytes.length}`, 0);
+  }
+  SCRATCH_BYTES.set(bytes.subarray(0, 8));
+  return SCRATCH_VIEW.getFloat64(0, true);
 }
 
 /** Little-endian IEEE 754 float from a 4-byte fixed32 field. */
 export function fixed32ToFloat(bytes: Uint8Array): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat32(0, true);
+  if (bytes.length < 4) {
+    throw new ProtobufError(`fixed32 needs 4 bytes, got ${bytes.length}`, 0);
+  }
+  SCRATCH_BYTES.set(bytes.subarray(0, 4));
+  return SCRATCH_VIEW.getFloat32(0, true);
 }
 
 /** A packed `repeated float` (or raw little-endian float32 content). Throws when the length is not a multiple of 4. */

@@ -1,5 +1,5 @@
 import { createSeriesSampler, type SeriesSampler } from './series-sampler.ts';
-import { decodeEvent } from './tfevents-proto.ts';
+import { decodeEvent, type TfEvent } from './tfevents-proto.ts';
 import { readTfRecords, type TfReadIssue, type TfRecordOptions } from './tfrecord.ts';
 
 export type { TfReadIssue } from './tfrecord.ts';
@@ -69,40 +69,10 @@ export async function* readTfEventScalars(
   chunks: AsyncIterable<Uint8Array>,
   opts: TfScalarOptions = {},
 ): AsyncGenerator<TfScalar, TfScanStats, undefined> {
-  const stats: TfScanStats = { records: 0, nonFinite: 0, issues: [], issuesOmitted: 0 };
-  const plugins = new Map<string, string>();
-  for await (const item of readTfRecords(chunks, opts)) {
-    if (item.kind === 'issue') {
-      addIssue(stats, item.issue);
-      continue;
-    }
-    stats.records++;
-    let event;
-    try {
-      event = decodeEvent(item.data);
-    } catch (err) {
-      addIssue(stats, { code: 'bad-proto', offset: item.offset, message: err instanceof Error ? err.message : String(err) });
-      continue;
-    }
-    if (stats.fileVersion === undefined && event.fileVersion !== undefined) {
-      stats.fileVersion = event.fileVersion;
-    }
-    for (const v of event.values) {
-      if (v.pluginName !== undefined && plugins.size < MAX_PLUGIN_MEMO) {
-        plugins.set(v.tag, v.pluginName);
-      }
-      const plugin = v.pluginName ?? plugins.get(v.tag);
-      if (v.value === undefined || (plugin !== undefined && plugin !== 'scalars')) {
-        continue;
-      }
-      if (opts.tags !== undefined && !opts.tags(v.tag)) {
-        continue;
-      }
-      if (!Number.isFinite(v.value)) {
-        stats.nonFinite++;
-        continue;
-      }
-      yield { tag: v.tag, step: event.step, wallTime: event.wallTime, value: v.value };
+  const stats = emptyStats();
+  for await (const batch of scalarBatches(chunks, opts, stats)) {
+    for (const point of batch) {
+      yield point;
     }
   }
   return stats;
@@ -112,25 +82,22 @@ export async function* readTfEventScalars(
 export async function readTfEvents(chunks: AsyncIterable<Uint8Array>, opts: TfEventsOptions = {}): Promise<TfEventsResult> {
   const maxPoints = Math.max(1, opts.maxPointsPerTag ?? DEFAULT_MAX_POINTS_PER_TAG);
   const maxTags = opts.maxTags ?? DEFAULT_MAX_TAGS;
+  const stats = emptyStats();
   const samplers = new Map<string, SeriesSampler<TfScalar>>();
   const omittedTags = new Set<string>();
-  const scan = readTfEventScalars(chunks, opts);
-  let next = await scan.next();
-  while (next.done !== true) {
-    const point = next.value;
-    let sampler = samplers.get(point.tag);
-    if (sampler === undefined && samplers.size < maxTags) {
-      sampler = createSeriesSampler<TfScalar>(maxPoints);
-      samplers.set(point.tag, sampler);
-    }
-    if (sampler === undefined) {
-      if (omittedTags.size < maxTags) {
+  for await (const batch of scalarBatches(chunks, opts, stats)) {
+    for (const point of batch) {
+      let sampler = samplers.get(point.tag);
+      if (sampler === undefined && samplers.size < maxTags) {
+        sampler = createSeriesSampler<TfScalar>(maxPoints);
+        samplers.set(point.tag, sampler);
+      }
+      if (sampler !== undefined) {
+        sampler.add(point);
+      } else if (omittedTags.size < maxTags) {
         omittedTags.add(point.tag);
       }
-    } else {
-      sampler.add(point);
     }
-    next = await scan.next();
   }
   const scalars = new Map<string, TfScalar[]>();
   const pointCounts = new Map<string, number>();
@@ -138,10 +105,74 @@ export async function readTfEvents(chunks: AsyncIterable<Uint8Array>, opts: TfEv
     scalars.set(tag, sampler.points());
     pointCounts.set(tag, sampler.seen);
   }
-  return { ...next.value, scalars, pointCounts, tagsOmitted: omittedTags.size };
+  return { ...stats, scalars, pointCounts, tagsOmitted: omittedTags.size };
 }
 
 // --- internal ---
+
+function emptyStats(): TfScanStats {
+  return { records: 0, nonFinite: 0, issues: [], issuesOmitted: 0 };
+}
+
+/** Decodes record batches into scalar batches, so per-point work stays synchronous; fills `stats` as it goes. */
+async function* scalarBatches(
+  chunks: AsyncIterable<Uint8Array>,
+  opts: TfScalarOptions,
+  stats: TfScanStats,
+): AsyncGenerator<TfScalar[], void, undefined> {
+  const plugins = new Map<string, string>();
+  for await (const items of readTfRecords(chunks, opts)) {
+    const out: TfScalar[] = [];
+    for (const item of items) {
+      if (item.kind === 'issue') {
+        addIssue(stats, item.issue);
+      } else {
+        stats.records++;
+        collectScalars(item.data, item.offset, opts, stats, plugins, out);
+      }
+    }
+    if (out.length > 0) {
+      yield out;
+    }
+  }
+}
+
+function collectScalars(
+  data: Uint8Array,
+  offset: number,
+  opts: TfScalarOptions,
+  stats: TfScanStats,
+  plugins: Map<string, string>,
+  out: TfScalar[],
+): void {
+  let event: TfEvent;
+  try {
+    event = decodeEvent(data);
+  } catch (err) {
+    addIssue(stats, { code: 'bad-proto', offset, message: err instanceof Error ? err.message : String(err) });
+    return;
+  }
+  if (stats.fileVersion === undefined && event.fileVersion !== undefined) {
+    stats.fileVersion = event.fileVersion;
+  }
+  for (const v of event.values) {
+    if (v.pluginName !== undefined && plugins.size < MAX_PLUGIN_MEMO) {
+      plugins.set(v.tag, v.pluginName);
+    }
+    const plugin = v.pluginName ?? plugins.get(v.tag);
+    if (v.value === undefined || (plugin !== undefined && plugin !== 'scalars')) {
+      continue;
+    }
+    if (opts.tags !== undefined && !opts.tags(v.tag)) {
+      continue;
+    }
+    if (!Number.isFinite(v.value)) {
+      stats.nonFinite++;
+      continue;
+    }
+    out.push({ tag: v.tag, step: event.step, wallTime: event.wallTime, value: v.value });
+  }
+}
 
 function addIssue(stats: TfScanStats, issue: TfReadIssue): void {
   if (stats.issues.length < MAX_ISSUES) {

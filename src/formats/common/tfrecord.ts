@@ -25,7 +25,9 @@ const HEADER_BYTES = 12;
 const FOOTER_BYTES = 4;
 
 /**
- * Splits a TFRecord byte stream into records, holding at most one record plus one input chunk in memory.
+ * Splits a TFRecord byte stream into records, holding at most one record plus one input chunk in memory
+ * (besides the records of the current batch, which point into that chunk). Items come in batches: everything
+ * complete in the buffer before the next chunk is pulled, so the per-record cost stays synchronous.
  * A bad length CRC ends the stream (framing is lost); a bad payload CRC skips that record; a partial final record
  * (file still being written) is reported as `truncated`. Never throws because of the bytes; errors thrown by
  * `chunks` itself (storage failures) propagate.
@@ -33,7 +35,7 @@ const FOOTER_BYTES = 4;
 export async function* readTfRecords(
   chunks: AsyncIterable<Uint8Array>,
   opts: TfRecordOptions = {},
-): AsyncGenerator<TfRecordItem, void, undefined> {
+): AsyncGenerator<TfRecordItem[], void, undefined> {
   const maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const queue = new ByteQueue(chunks[Symbol.asyncIterator]());
   try {
@@ -46,42 +48,58 @@ export async function* readTfRecords(
 
 // --- internal ---
 
-async function* frames(queue: ByteQueue, maxRecordBytes: number): AsyncGenerator<TfRecordItem, void, undefined> {
+async function* frames(queue: ByteQueue, maxRecordBytes: number): AsyncGenerator<TfRecordItem[], void, undefined> {
+  let batch: TfRecordItem[] = [];
   while (true) {
     const offset = queue.offset;
-    if (!(await queue.fill(HEADER_BYTES))) {
-      if (queue.buffered > 0) {
-        yield issue('truncated', offset, `${queue.buffered} trailing bytes, record header needs ${HEADER_BYTES}`);
+    if (queue.buffered < HEADER_BYTES) {
+      if (batch.length > 0) {
+        yield batch;
+        batch = [];
       }
-      return;
+      if (!(await queue.fill(HEADER_BYTES))) {
+        if (queue.buffered > 0) {
+          yield [issue('truncated', offset, `${queue.buffered} trailing bytes, record header needs ${HEADER_BYTES}`)];
+        }
+        return;
+      }
     }
     const header = queue.take(HEADER_BYTES);
     const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
     if (maskedCrc32c(header.subarray(0, 8)) !== view.getUint32(8, true)) {
-      yield issue('crc-mismatch', offset, 'length CRC mismatch; framing lost, stopped reading');
+      batch.push(issue('crc-mismatch', offset, 'length CRC mismatch; framing lost, stopped reading'));
+      yield batch;
       return;
     }
     const high = view.getUint32(4, true);
     const length = high * 0x100000000 + view.getUint32(0, true);
     if (length > maxRecordBytes) {
-      yield issue('record-too-large', offset, `record of ${length} bytes exceeds limit of ${maxRecordBytes}; skipped`);
+      batch.push(issue('record-too-large', offset, `record of ${length} bytes exceeds limit of ${maxRecordBytes}; skipped`));
+      yield batch;
+      batch = [];
       if (high >= 0x200000 || (await queue.skip(length + FOOTER_BYTES)) < length + FOOTER_BYTES) {
         return;
       }
       continue;
     }
-    if (!(await queue.fill(length + FOOTER_BYTES))) {
-      yield issue('truncated', offset, `record of ${length} bytes cut off after ${queue.buffered} bytes`);
-      return;
+    if (queue.buffered < length + FOOTER_BYTES) {
+      if (batch.length > 0) {
+        yield batch;
+        batch = [];
+      }
+      if (!(await queue.fill(length + FOOTER_BYTES))) {
+        yield [issue('truncated', offset, `record of ${length} bytes cut off after ${queue.buffered} bytes`)];
+        return;
+      }
     }
     const data = queue.take(length);
     const footer = queue.take(FOOTER_BYTES);
     const stored = new DataView(footer.buffer, footer.byteOffset, FOOTER_BYTES).getUint32(0, true);
     if (maskedCrc32c(data) !== stored) {
-      yield issue('crc-mismatch', offset, 'data CRC mismatch; record skipped');
+      batch.push(issue('crc-mismatch', offset, 'data CRC mismatch; record skipped'));
       continue;
     }
-    yield { kind: 'record', offset, data };
+    batch.push({ kind: 'record', offset, data });
   }
 }
 
@@ -115,7 +133,8 @@ class ByteQueue {
         return false;
       }
       if (next.value.length > 0) {
-        this.chunks.push(next.value);
+        // A plain view: Node Buffer's own subarray is several times slower and we slice every record.
+        this.chunks.push(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
         this.buffered += next.value.length;
       }
     }

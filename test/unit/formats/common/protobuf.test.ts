@@ -97,6 +97,8 @@ describe('formats/common/protobuf', () => {
     ['packed floats', () => packedFloats(Uint8Array.from([1, 2, 3]))],
     ['packed doubles', () => packedDoubles(Uint8Array.from([1, 2, 3, 4]))],
     ['invalid UTF-8', () => protoString(Uint8Array.from([0xc3, 0x28]))],
+    ['short fixed64', () => fixed64ToDouble(Uint8Array.from([1, 2, 3]))],
+    ['short fixed32', () => fixed32ToFloat(Uint8Array.from([1]))],
   ])('throws ProtobufError on bad %s', (_name, read) => {
     expect(read).toThrow(ProtobufError);
   });
