@@ -28,7 +28,7 @@ export function tokenize(input: string): Token[] {
       const { text, end } = readQuoted(input, i);
       tokens.push({ type: 'phrase', text, pos: i });
       i = end;
-    } else if (ch === '-' && i + 1 < input.length && !isBreak(input[i + 1] as string)) {
+    } else if (ch === '-' && startsTerm(input[i + 1])) {
       tokens.push({ type: 'minus', pos: i });
       i++;
     } else if (ch === '-') {
@@ -55,6 +55,10 @@ const FIELD_PREFIX = /^([A-Za-z_][A-Za-z0-9_]*)(<=|>=|:|<|>)/;
 
 function isBreak(ch: string): boolean {
   return /\s/u.test(ch) || ch === '(' || ch === ')' || OPEN_QUOTES.has(ch);
+}
+
+function startsTerm(ch: string | undefined): boolean {
+  return ch !== undefined && ch !== ')' && ch !== '-' && !/\s/u.test(ch);
 }
 
 function readQuoted(input: string, start: number): { text: string; end: number } {
