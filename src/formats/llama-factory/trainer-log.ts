@@ -1,6 +1,6 @@
 import { parseTolerantJson } from '../common/tolerant-json.ts';
 import { createLossAggregator, type LossAggregator, type LossSummary } from '../hf-trainer/epoch-loss.ts';
-import { TrainerLogLine } from './schema.ts';
+import { toTrainerLogLine, type TrainerLogLine } from './schema.ts';
 
 /** What a `trainer_log.jsonl` says about its (last) run. */
 export interface TrainerLogSummary {
@@ -72,14 +72,13 @@ export function createTrainerLogReader(): TrainerLogReader {
       lines++;
       firstLine ??= text.slice(0, MAX_FIRST_LINE);
       const json = parseTolerantJson(text);
-      const parsed = json.ok ? TrainerLogLine.safeParse(json.value) : null;
-      if (!json.ok || !parsed?.success || parsed.data.step === null || typeof json.value !== 'object' || Array.isArray(json.value)) {
+      const line = json.ok ? toTrainerLogLine(json.value) : null;
+      if (!json.ok || line === null || line.step === null) {
         badLines++;
         return;
       }
       nonFinite += json.nonFinite;
-      const line = parsed.data;
-      const step = line.step as number;
+      const step = line.step;
       if (current === null || startsNewSegment(current, step, line.total_steps)) {
         if (current !== null && current.trainingLines > 0) {
           lastTraining = current;

@@ -1,0 +1,174 @@
+import { mkdtemp, rm, writeFile, mkdir, utimes } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { detectHfPeft } from '../../../../src/formats/hf-peft/index.ts';
+import { toListing } from '../../../../src/formats/discover.ts';
+import { encodeEventFile } from '../common/tfevents-encoder.ts';
+import { crawl, LATER, REPO_ROOT } from './crawl.ts';
+
+const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/layouts/hf-peft');
+
+function listing(names: string[]) {
+  return toListing('run', names.map((name) => ({ key: `run/${name}`, size: 1, mtime: 0 })));
+}
+
+describe('src/formats/hf-peft', () => {
+  const temps: string[] = [];
+  async function temp(files: Record<string, string | Uint8Array>): Promise<string> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hf-peft-'));
+    temps.push(dir);
+    for (const [name, content] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+      await writeFile(path.join(dir, name), content);
+    }
+    return dir;
+  }
+  afterEach(async () => {
+    await Promise.all(temps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it.each([
+    [['adapter_config.json'], true],
+    [['trainer_state.json'], true],
+    [['checkpoint-10/trainer_state.json'], true],
+    [['last-checkpoint/trainer_state.json'], true],
+    [['adapter_config.json', 'trainer_log.jsonl'], false],
+    [['trainer_state.json', 'running_log.txt'], false],
+    [['README.md', 'checkpoint-10/optimizer.pt'], false],
+  ])('detect(%j) = %s', (names, expected) => {
+    expect(detectHfPeft(listing(names))).toBe(expected);
+  });
+
+  it('parses a completed PEFT run with checkpoints as one run', async () => {
+    const [run, ...rest] = await crawl(path.join(FIXTURES, 'completed'));
+
+    expect(rest).toEqual([]);
+    expect(run).toMatchObject({
+      format: 'hf-peft',
+      status: 'completed',
+      base_model: 'Qwen/Qwen2.5-0.5B-Instruct',
+      base_model_family: 'qwen',
+      lora_rank: 8,
+      lora_alpha: 16,
+      target_modules: ['q_proj', 'v_proj'],
+      network_module: 'LORA',
+      batch_size: 2,
+      epochs: 2,
+      total_steps: 4,
+      loss_final: 1.4,
+      loss_min: 1.0,
+      best_epoch: 1,
+      best_checkpoint: 'checkpoint-2',
+      loss_source: 'trainer-state',
+      run_id_basis: 'content',
+      started_at: '2025-01-02T03:04:05.000Z',
+      tags: ['peft:lora', 'task:causal_lm'],
+      parse_warnings: [],
+    });
+    expect(run?.loss_per_epoch).toEqual([
+      { epoch: 1, mean: 1.5, last: 1.0, min: 1.0, steps: 2 },
+      { epoch: 2, mean: 1.2999999999999998, last: 1.4, min: 1.2, steps: 2 },
+    ]);
+    expect(run?.eval_metrics).toEqual({ epoch: 2, eval_loss: 1.1, eval_runtime: 1.4, best_metric: 0.9, total_flos: 1000, train_loss: 1.4, train_runtime: 12.5, train_samples_per_second: 3.2, train_steps_per_second: 0.32 });
+    expect(run?.artifacts.map((a) => [a.path, a.kind, a.step, a.epoch])).toEqual([
+      ['adapter_model.safetensors', 'weights', null, null],
+      ['checkpoint-2', 'checkpoint', 2, 1],
+    ]);
+    expect(run?.config.syntax).toBe('json');
+  });
+
+  it('marks a run with only checkpoints that stopped before max_steps as failed, from the newest checkpoint', async () => {
+    const [run, ...rest] = await crawl(path.join(FIXTURES, 'checkpoints-only'));
+
+    expect(rest).toEqual([]);
+    expect(run).toMatchObject({ status: 'failed', total_steps: 10, loss_final: 2.0, loss_min: 2.0, epochs: 5 });
+    expect(run?.artifacts.map((a) => a.path)).toEqual(['checkpoint-2', 'checkpoint-4']);
+  });
+
+  it('marks the same run as running when a file changed minutes ago', async () => {
+    const dir = await temp({ 'checkpoint-2/trainer_state.json': '{"global_step": 2, "max_steps": 10, "log_history": [{"epoch": 0.2, "loss": 1, "step": 2}]}' });
+
+    const [run] = await crawl(dir, { now: new Date(Date.now() + 60_000) });
+
+    expect(run?.status).toBe('running');
+  });
+
+  it('reads NaN and Infinity as null and warns', async () => {
+    const [run] = await crawl(path.join(FIXTURES, 'nan-state'));
+
+    expect(run).toMatchObject({ status: 'completed', loss_final: 1.25, eval_metrics: { train_loss: 1.375, train_runtime: 3 } });
+    expect(run?.parse_warnings).toEqual(['trainer_state.json: 3 NaN/Infinity value(s) read as null']);
+  });
+
+  it.each([
+    ['malformed JSON', '{"global_step": 3, "log_history": [', 'trainer_state.json'],
+    ['an empty file', '', 'trainer_state.json'],
+    ['non-UTF-8 bytes', new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 'trainer_state.json'],
+    ['a JSON array', '[1, 2]', 'trainer_state.json'],
+  ])('turns a trainer_state.json with %s into a parse_error record', async (_case, content, file) => {
+    const dir = await temp({ [file]: content });
+
+    const [run] = await crawl(dir);
+
+    expect(run).toMatchObject({ status: 'parse_error', format: 'hf-peft', parse_error: { file } });
+  });
+
+  it('keeps the run and warns when adapter_config.json is broken but the state is fine', async () => {
+    const dir = await temp({ 'adapter_config.json': '{"r": 8,', 'trainer_state.json': '{"global_step": 1, "max_steps": 1, "log_history": [{"loss": 0.5, "epoch": 1, "step": 1}]}' });
+
+    const [run] = await crawl(dir);
+
+    expect(run).toMatchObject({ status: 'unknown', loss_final: 0.5, lora_rank: null });
+    expect(run?.parse_warnings).toHaveLength(1);
+    expect(run?.parse_warnings[0]).toMatch(/^adapter_config\.json: /);
+  });
+
+  it('falls back to the newest readable checkpoint state when the root one is torn', async () => {
+    const dir = await temp({
+      'trainer_state.json': '{"global_step": 4, "log_hi',
+      'checkpoint-2/trainer_state.json': '{"global_step": 2, "max_steps": 2, "log_history": [{"loss": 0.7, "epoch": 1, "step": 2}]}',
+    });
+
+    const [run] = await crawl(dir);
+
+    expect(run).toMatchObject({ loss_final: 0.7, status: 'unknown' });
+    expect(run?.parse_warnings[0]).toMatch(/^trainer_state\.json unreadable/);
+  });
+
+  it('reads train/loss from TensorBoard files when no trainer_state.json was saved', async () => {
+    const events = encodeEventFile([
+      { wallTime: 1700000000, step: 1, values: [{ tag: 'train/loss', value: 2 }, { tag: 'train/epoch', value: 0.5 }] },
+      { wallTime: 1700000010, step: 2, values: [{ tag: 'train/loss', value: 1 }, { tag: 'train/epoch', value: 1 }] },
+      { wallTime: 1700000020, step: 2, values: [{ tag: 'train/train_runtime', value: 20 }, { tag: 'eval/loss', value: 0.8 }] },
+    ]);
+    const dir = await temp({
+      'adapter_config.json': '{"base_model_name_or_path": "openai/whisper-small", "r": 4, "peft_type": "LORA"}',
+      'runs/Nov14_22-13-20_box/events.out.tfevents.1700000000.box.77.0': events,
+    });
+
+    const [run] = await crawl(dir);
+
+    expect(run).toMatchObject({
+      status: 'completed',
+      loss_source: 'tfevents',
+      loss_final: 1,
+      loss_per_epoch: [{ epoch: 1, mean: 1.5, last: 1, min: 1, steps: 2 }],
+      eval_metrics: { eval_loss: 0.8000000119209290 },
+      base_model_family: 'whisper',
+      started_at: '2023-11-14T22:13:20.000Z',
+    });
+  });
+
+  it('gives two runs of one config different content identities', async () => {
+    const state = (loss: number) => `{"global_step": 1, "max_steps": 1, "log_history": [{"loss": ${loss}, "epoch": 1, "step": 1}]}`;
+    const config = '{"r": 8, "base_model_name_or_path": "gpt2"}';
+    const dir = await temp({ 'a/adapter_config.json': config, 'a/trainer_state.json': state(1.5), 'b/adapter_config.json': config, 'b/trainer_state.json': state(1.25), 'c/adapter_config.json': config });
+    await utimes(path.join(dir, 'c/adapter_config.json'), LATER, LATER);
+
+    const runs = await crawl(dir);
+
+    expect(runs.map((r) => [r.source.path, r.run_id_basis])).toEqual([['a', 'content'], ['b', 'content'], ['c', 'location']]);
+    expect(new Set(runs.map((r) => r.run_id)).size).toBe(3);
+  });
+});
