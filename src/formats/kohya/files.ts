@@ -1,0 +1,124 @@
+import type { Artifact, RunStatus } from '../../record/schema.ts';
+import type { DirListing } from '../types.ts';
+import type { EventFile } from './loss.ts';
+import { eventFile } from './loss.ts';
+import { GUI_JSON, parseStateDir, parseWeightsName, type KohyaName } from './names.ts';
+
+export interface RunFile {
+  /** Relative to the run folder. */
+  name: string;
+  /** Root-relative key. */
+  key: string;
+  size: number;
+  mtime: number;
+}
+
+export interface WeightsFile extends RunFile {
+  parsed: KohyaName;
+}
+
+/** The files of a run folder sorted by role. */
+export interface RunFiles {
+  /** Top-level kohya weights (`.safetensors`, `.ckpt`, `.pt`), oldest first. */
+  weights: WeightsFile[];
+  /** Files inside `*-state/` folders, with the epoch/step of their folder. */
+  states: WeightsFile[];
+  tomls: RunFile[];
+  guiJsons: RunFile[];
+  events: EventFile[];
+  /** Newest modification over every file of the folder (epoch ms), or null for an empty listing. */
+  newest: RunFile | null;
+}
+
+export interface StatusInput {
+  files: RunFiles;
+  /** Output name the final weights carry when known (config or metadata). */
+  outputName?: string;
+  /** `ss_epoch` / `ss_num_epochs` of the final weights, when read. */
+  finalEpoch?: number;
+  numEpochs?: number;
+  /** Newest linked log file outside the folder (epoch ms). */
+  linkedLogMtime?: number;
+  now: Date;
+}
+
+/** A run whose newest file is younger than this is considered still training. */
+export const RUNNING_WINDOW_MS = 30 * 60 * 1000;
+
+export function scanFiles(listing: DirListing): RunFiles {
+  const out: RunFiles = { weights: [], states: [], tomls: [], guiJsons: [], events: [], newest: null };
+  listing.entries.forEach((entry, i) => {
+    const name = listing.names[i] ?? '';
+    const file: RunFile = { name, key: entry.key, size: entry.size, mtime: entry.mtime };
+    if (out.newest === null || file.mtime > out.newest.mtime) {
+      out.newest = file;
+    }
+    const weights = name.includes('/') ? null : parseWeightsName(name);
+    const state = /^([^/]+-state)\//.exec(name);
+    const parsedState = state ? parseStateDir(state[1] ?? '') : null;
+    const events = eventFile(entry);
+    if (weights) {
+      out.weights.push({ ...file, parsed: weights });
+    } else if (parsedState) {
+      out.states.push({ ...file, parsed: parsedState });
+    } else if (/^[^/]+\.toml$/.test(name)) {
+      out.tomls.push(file);
+    } else if (/^[^/]+\.json$/.test(name)) {
+      out.guiJsons.push(file);
+    } else if (events) {
+      out.events.push(events);
+    }
+  });
+  out.weights.sort((a, b) => a.mtime - b.mtime || order(a.parsed) - order(b.parsed));
+  // kohya_ss GUI names carry the launch time; the newest launch is the one that wrote the newest weights.
+  out.guiJsons.sort((a, b) => Number(GUI_JSON.test(b.name)) - Number(GUI_JSON.test(a.name)) || b.name.localeCompare(a.name));
+  return out;
+}
+
+export function collectArtifacts(files: RunFiles, dir: string): Artifact[] {
+  const cut = dir === '' ? 0 : dir.length + 1;
+  const weights = files.weights.map((w) => artifact(w, w.parsed.kind === 'final' ? 'weights' : 'checkpoint'));
+  const states = files.states.map((s) => artifact(s, 'state'));
+  const logs: Artifact[] = files.events.map((e) => ({ path: e.key.slice(cut), size: e.size, kind: 'log', epoch: null, step: null }));
+  return [...weights, ...states, ...logs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** FORMATS §1.5: final weights = completed; else fresh files = running; else intermediate only = failed. */
+export function decideStatus(input: StatusInput): { status: RunStatus; evidence: string } {
+  const { files } = input;
+  const finals = files.weights.filter((w) => w.parsed.kind === 'final' && (input.outputName === undefined || w.parsed.stem === input.outputName));
+  const final = finals.at(-1) ?? files.weights.filter((w) => w.parsed.kind === 'final').at(-1);
+  const checkpoints = files.weights.filter((w) => w.parsed.kind !== 'final');
+  const newestMtime = Math.max(files.newest?.mtime ?? 0, input.linkedLogMtime ?? 0);
+  const ageMs = input.now.getTime() - newestMtime;
+  const epochsAgree = input.finalEpoch === undefined || input.numEpochs === undefined || input.finalEpoch === input.numEpochs;
+  if (final && epochsAgree) {
+    const epochs = input.finalEpoch !== undefined && input.numEpochs !== undefined ? ` (epoch ${input.finalEpoch} of ${input.numEpochs})` : '';
+    return { status: 'completed', evidence: `final weights ${final.name} present${epochs}` };
+  }
+  if (newestMtime > 0 && ageMs <= RUNNING_WINDOW_MS) {
+    const what = files.newest && files.newest.mtime >= (input.linkedLogMtime ?? 0) ? files.newest.name : 'linked TensorBoard log';
+    return { status: 'running', evidence: `${what} modified ${Math.max(0, Math.round(ageMs / 60_000))} min before the crawl, no final weights yet` };
+  }
+  if (final) {
+    return { status: 'unknown', evidence: `final weights ${final.name} say epoch ${input.finalEpoch} of ${input.numEpochs}` };
+  }
+  const last = checkpoints.at(-1) ?? files.states.at(-1);
+  if (last) {
+    return { status: 'failed', evidence: `only intermediate checkpoints (newest ${last.name}), nothing modified for over 30 min` };
+  }
+  if (files.events.length > 0) {
+    return { status: 'unknown', evidence: 'TensorBoard log only (no weights here), nothing modified for over 30 min' };
+  }
+  return { status: 'unknown', evidence: 'no final weights and no recent files' };
+}
+
+// --- internal ---
+
+function artifact(file: WeightsFile, kind: Artifact['kind']): Artifact {
+  return { path: file.name, size: file.size, kind, epoch: file.parsed.epoch, step: file.parsed.step };
+}
+
+function order(name: KohyaName): number {
+  return name.kind === 'final' ? Number.MAX_SAFE_INTEGER : (name.step ?? name.epoch ?? 0);
+}
