@@ -38,12 +38,10 @@ export const SourceConfig = z.discriminatedUnion('kind', [FsSourceConfig, S3Sour
 export type SourceConfig = z.infer<typeof SourceConfig>;
 
 export const LocalEngineConfig = z.strictObject({
-  /** Elasticsearch version of the embedded engine (the integ-test zip on Maven Central). */
-  version: z.string().default('8.19.21'),
   /** Maven repository base URL (a mirror, if Maven Central is not reachable). */
   repository: z.url().default('https://repo1.maven.org/maven2'),
-  /** HTTP port; 0 = a free one. Default 9200. */
-  port: z.number().int().min(0).max(65535).default(9200),
+  /** HTTP port of an engine started for one command; 0 = a free one (default, so it never clashes with a cluster on 9200). */
+  port: z.number().int().min(0).max(65535).default(0),
   heap: z.string().regex(/^\d+[mg]$/, 'expected a JVM heap size such as 512m or 1g').default('1g'),
 });
 

@@ -2,6 +2,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 
 export type BulkOp =
   | { op: 'index'; id: string; doc: Record<string, unknown> }
+  | { op: 'delete'; id: string }
   | { op: 'update'; id: string; doc: Record<string, unknown>; ifSeqNo?: number; ifPrimaryTerm?: number };
 
 export interface BulkFailure {
@@ -88,6 +89,9 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
           stats.written += 1;
           return;
         }
+        if (result.status === 404 && item.delete) {
+          return;
+        }
         if (result.status === 409 && prepared.conditional) {
           stats.conflicts.push(prepared.id);
           return;
@@ -150,6 +154,9 @@ interface PreparedOp {
 }
 
 function prepare(index: string, op: BulkOp): PreparedOp {
+  if (op.op === 'delete') {
+    return serialise(op.id, [{ delete: { _index: index, _id: op.id } }], false);
+  }
   if (op.op === 'index') {
     return serialise(op.id, [{ index: { _index: index, _id: op.id } }, op.doc], false);
   }

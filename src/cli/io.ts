@@ -1,0 +1,24 @@
+/** How a command talks to the terminal; tests pass their own. */
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Rewrites one status line on a TTY (`''` clears it); a no-op otherwise. */
+  progress(text: string): void;
+  json: boolean;
+  tty: boolean;
+}
+
+export function processIo(json: boolean): Io {
+  const tty = Boolean(process.stdout.isTTY);
+  return {
+    stdout: (text) => process.stdout.write(`${text}\n`),
+    stderr: (text) => process.stderr.write(`${text}\n`),
+    progress: (text) => {
+      if (tty) {
+        process.stderr.write(`\r\u001b[2K${text}`);
+      }
+    },
+    json,
+    tty,
+  };
+}

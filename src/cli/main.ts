@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { AppContext } from '../context.ts';
+import { errorMessage, PipelineError } from '../errors.ts';
+import { applyIndices, indicesStatus, migrateIndex, type IndexRole } from '../es/indices.ts';
+import { createLogger } from '../log.ts';
+import { runRollups } from '../rollups/run.ts';
+import { connect, type Connection } from './connect.ts';
+import { runEsCommand } from './es.ts';
+import { processIo, type Io } from './io.ts';
+import { runKibanaCommand } from './kibana.ts';
+import { exampleConfig, parseSyncArgs, SYNC_USAGE, syncCommand } from './sync.ts';
+
+const USAGE = `Usage: lora-catalog <command> [options]
+
+Catalogue LoRA training runs (kohya sd-scripts, lora-scripts, HF Trainer/PEFT, LLaMA-Factory)
+from local/NFS paths and S3 into Elasticsearch, and find them again.
+
+Commands:
+  sync                      crawl the sources and update the catalogue (see sync --help)
+  search '<query>'          find runs: cyberpunk 建筑 rank:8 loss<0.05 (see search --help)
+  show <run_id>             one run in full
+  reproduce <run_id>        the run's original (redacted) config, ready to re-run
+  best [--base b] [--rank r] [--top n]   best configurations for similar tasks
+  similar <run_id>          runs like this one (prompts, tags, hyperparameters)
+  rollups [--full]          recompute derived metrics (normally done by sync)
+  indices apply|status|migrate   index templates, versioned indices and aliases
+  es start|stop|status      the embedded local Elasticsearch
+  kibana deploy|export      dashboards as code, imported into Kibana
+  schedule                  run the scheduler (nightly full, hourly incremental, rollups, retention)
+  report <run-dir>          index one run now (post-training hook; never fails the training job)
+  retention                 remove old debug/test runs from the catalogue
+  config check              validate the config and print it (secrets hidden)
+
+Global options: --config <file>, --json, -h/--help.
+Without elasticsearch.url in the config (or LORA_CATALOG_ES_URL), commands use the embedded local
+engine: an 'es start' engine if one runs, else one started for the command (needs Java 17+).
+Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 refused (see sync --help), 4 Elasticsearch unreachable.`;
+
+const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar'] as const;
+const JOB_COMMANDS = ['schedule', 'report', 'retention'] as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const json = rest.includes('--json');
+  const io = processIo(json);
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    io.stdout(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'es') {
+    return runEsCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });
+  }
+  if (command === 'kibana') {
+    return runKibanaCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });
+  }
+  const known = ['sync', 'rollups', 'indices', 'config', ...SEARCH_COMMANDS, ...JOB_COMMANDS];
+  if (!known.includes(command)) {
+    io.stderr(`lora-catalog: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    return delegateHelp(command, rest, io);
+  }
+  const { configFile, args } = extractConfigFlag(rest);
+  let config: Config;
+  try {
+    config = (await loadConfig(configFile)).config;
+  } catch (err) {
+    io.stderr(`lora-catalog: ${errorMessage(err)}`);
+    return 2;
+  }
+  if (command === 'config') {
+    return configCommand(config, args, io);
+  }
+  let syncArgs = null;
+  if (command === 'sync') {
+    const parsed = parseSyncArgs(args, new Date());
+    if (typeof parsed === 'string') {
+      io.stderr(`lora-catalog sync: ${parsed}\n\n${SYNC_USAGE}`);
+      return 2;
+    }
+    syncArgs = parsed;
+    if (parsed.example) {
+      config = exampleConfig(config);
+    } else if (config.sources.length === 0) {
+      io.stderr('lora-catalog sync: no sources configured (config key sources); try --example for the bundled runs');
+      return 2;
+    }
+  }
+  let conn: Connection;
+  try {
+    conn = await connect(config, (line) => io.stderr(line));
+    await conn.client.cluster.health({ timeout: '30s' });
+  } catch (err) {
+    io.stderr(`lora-catalog: Elasticsearch unreachable: ${errorMessage(err)}`);
+    return 4;
+  }
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const ctx: AppContext = { config, client: conn.client, log: createLogger({ level: json ? 'warn' : 'info' }), now: () => new Date(), signal: abort.signal };
+  try {
+    switch (command) {
+      case 'sync':
+        return await syncCommand(ctx, syncArgs as NonNullable<typeof syncArgs>, io);
+      case 'rollups': {
+        const report = await runRollups(ctx, args.includes('--full') ? {} : {});
+        io.stdout(json ? JSON.stringify(report) : `rollups (${report.mode}): ${report.buckets} buckets, ${report.runEpochDocs} loss-per-epoch docs, ${report.deleted} removed, ${report.failed} failed`);
+        return report.failed > 0 ? 1 : 0;
+      }
+      case 'indices':
+        return await indicesCommand(ctx, args, io);
+      default:
+        return await delegate(command, args, ctx, io);
+    }
+  } catch (err) {
+    io.stderr(`lora-catalog ${command}: ${errorMessage(err)}`);
+    return err instanceof PipelineError && err.code === 'mass-vanish' ? 3 : 1;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await conn.close();
+  }
+}
+
+// --- internal ---
+
+async function delegate(command: string, args: string[], ctx: AppContext, io: Io): Promise<number> {
+  if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {
+    const { runSearchCommands } = await import('./search.ts');
+    return runSearchCommands(command as (typeof SEARCH_COMMANDS)[number], args.filter((a) => a !== '--json'), {
+      client: ctx.client,
+      index: ctx.config.indices.runs,
+      now: ctx.now(),
+      stdout: io.stdout,
+      stderr: io.stderr,
+      json: io.json,
+      tty: io.tty,
+    });
+  }
+  const { runJobsCommand } = await import('./jobs.ts');
+  return runJobsCommand(command as (typeof JOB_COMMANDS)[number], args.filter((a) => a !== '--json'), { ctx, io });
+}
+
+async function delegateHelp(command: string, rest: string[], io: Io): Promise<number> {
+  if (command === 'sync') {
+    io.stdout(SYNC_USAGE);
+    return 0;
+  }
+  if (command === 'indices') {
+    io.stdout(INDICES_USAGE);
+    return 0;
+  }
+  if (command === 'rollups' || command === 'config') {
+    io.stdout(command === 'rollups' ? 'Usage: lora-catalog rollups [--full] [--json]\nRecomputes every rollup from the runs index (sync does the incremental part itself).' : 'Usage: lora-catalog config check [--config <file>]\nValidates the config; prints it with secrets hidden. Exit 2 when invalid.');
+    return 0;
+  }
+  if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {
+    const { runSearchCommands } = await import('./search.ts');
+    return runSearchCommands(command as (typeof SEARCH_COMMANDS)[number], ['--help'], { client: null as never, index: '', now: new Date(), stdout: io.stdout, stderr: io.stderr, json: false, tty: io.tty });
+  }
+  const { runJobsCommand } = await import('./jobs.ts');
+  return runJobsCommand(command as (typeof JOB_COMMANDS)[number], ['--help'], { ctx: null as never, io });
+}
+
+const INDICES_USAGE = `Usage: lora-catalog indices <apply|status|migrate> [--json]
+
+  apply     create index templates and versioned indices behind their aliases (idempotent)
+  status    each alias, the index behind it, its mapping version and document count
+  migrate   move every alias whose mapping is older to a new versioned index (copy + atomic alias swap)`;
+
+async function indicesCommand(ctx: AppContext, args: string[], io: Io): Promise<number> {
+  const sub = args.find((a) => !a.startsWith('-'));
+  if (sub === 'apply' || sub === 'status') {
+    const status = sub === 'apply' ? await applyIndices(ctx.client, ctx.config) : await indicesStatus(ctx.client, ctx.config);
+    io.stdout(io.json ? JSON.stringify(status, null, 2) : status.map((s) => `${s.alias.padEnd(18)} → ${(s.index ?? '(missing)').padEnd(22)} v${s.version ?? '-'}  ${s.docs ?? 0} docs${s.needsMigration ? '  needs migrate' : ''}`).join('\n'));
+    return 0;
+  }
+  if (sub === 'migrate') {
+    const results = [];
+    for (const role of ['runs', 'rollups', 'sync_runs', 'leases'] as IndexRole[]) {
+      results.push({ role, ...(await migrateIndex(ctx.client, ctx.config, role)) });
+    }
+    io.stdout(io.json ? JSON.stringify(results, null, 2) : results.map((r) => `${r.role}: ${r.from ?? '(none)'} → ${r.to}, ${r.copied} docs copied`).join('\n'));
+    return 0;
+  }
+  io.stderr(INDICES_USAGE);
+  return 2;
+}
+
+function configCommand(config: Config, args: string[], io: Io): number {
+  if (args.find((a) => !a.startsWith('-')) !== 'check') {
+    io.stderr('Usage: lora-catalog config check [--config <file>]');
+    return 2;
+  }
+  const shown = structuredClone(config);
+  for (const key of ['api_key', 'password'] as const) {
+    if (shown.elasticsearch[key]) {
+      shown.elasticsearch[key] = '[hidden]';
+    }
+  }
+  io.stdout(io.json ? JSON.stringify(shown, null, 2) : `config OK: ${shown.sources.length} source(s), Elasticsearch ${shown.elasticsearch.url ?? 'embedded local engine'}\n${JSON.stringify(shown, null, 2)}`);
+  return 0;
+}
+
+function extractConfigFlag(args: string[]): { configFile: string | undefined; args: string[] } {
+  const out: string[] = [];
+  let configFile: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--config') {
+      configFile = args[++i];
+    } else if (arg.startsWith('--config=')) {
+      configFile = arg.slice('--config='.length);
+    } else {
+      out.push(arg);
+    }
+  }
+  return { configFile, args: out };
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`lora-catalog: ${errorMessage(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,173 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Config } from '../config/schema.ts';
+import type { AppContext } from '../context.ts';
+import { runRollups, type RollupReport } from '../rollups/run.ts';
+import { runSync, type SyncOptions } from '../sync/run.ts';
+import type { SyncReport } from '../sync/report.ts';
+import type { Io } from './io.ts';
+
+export const SYNC_USAGE = `Usage: lora-catalog sync [options]
+
+Crawls every configured source, reads new and changed runs, and writes them to Elasticsearch;
+runs no longer found are marked vanished (never deleted). Then recomputes the rollups it touched.
+
+Options:
+  --mode full|incremental   full (default) lists every root and may mark runs vanished;
+                            incremental only re-reads what changed and never marks vanished
+  --since <time>            incremental: only runs with a file modified since (ISO date or 2h, 1d…)
+  --prefix <path>           incremental: only runs under this path of each root (repeatable)
+  --source <name>           only this configured source (repeatable)
+  --shard <i>/<n>           only runs whose path hashes into shard i of n (sharded backfill)
+  --backfill                refresh off and replicas 0 while loading, restored afterwards
+  --dry-run                 print the plan (counts per class, sample ids) and write nothing
+  --allow-mass-vanish       allow marking more than sync.max_vanish_share of a root vanished
+  --no-rollups              skip the rollup recomputation
+  --example                 sync the bundled example runs (examples/runs) and show one search
+  --config <file>           config file (default ./lora-catalog.yaml, env LORA_CATALOG_CONFIG)
+  --json                    print the report as JSON
+  -h, --help                this help
+
+Exit codes: 0 ok, 1 some runs failed to write or a source failed to list, 2 usage or config error,
+3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable.`;
+
+/** The reference article's query: prompts about cyberpunk with a final loss under 0.05. */
+export const ARTICLE_QUERY = {
+  query: { bool: { must: [{ match: { prompt_example: 'cyberpunk' } }], filter: [{ range: { loss_final: { lt: 0.05 } } }] } },
+};
+
+export interface ParsedSyncArgs {
+  options: SyncOptions;
+  rollups: boolean;
+  example: boolean;
+}
+
+export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | string {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        mode: { type: 'string', default: 'full' },
+        since: { type: 'string' },
+        prefix: { type: 'string', multiple: true },
+        source: { type: 'string', multiple: true },
+        shard: { type: 'string' },
+        backfill: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        'allow-mass-vanish': { type: 'boolean' },
+        'no-rollups': { type: 'boolean' },
+        example: { type: 'boolean' },
+        config: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (values.mode !== 'full' && values.mode !== 'incremental') {
+    return `--mode must be full or incremental, got ${values.mode}`;
+  }
+  const options: SyncOptions = { mode: values.mode };
+  if (values.since) {
+    const since = parseSince(values.since, now);
+    if (!since) {
+      return `--since: expected an ISO date or a duration like 2h or 1d, got ${values.since}`;
+    }
+    options.since = since;
+  }
+  if (values.shard) {
+    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
+    if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) < 1 || Number(m[2]) > 1024) {
+      return `--shard: expected <index>/<count> with 0 <= index < count <= 1024, got ${values.shard}`;
+    }
+    options.shard = { index: Number(m[1]), count: Number(m[2]) };
+  }
+  if (values.prefix) options.prefixes = values.prefix;
+  if (values.source) options.sources = values.source;
+  if (values.backfill) options.backfill = true;
+  if (values['dry-run']) options.dryRun = true;
+  if (values['allow-mass-vanish']) options.allowMassVanish = true;
+  return { options, rollups: !values['no-rollups'], example: values.example ?? false };
+}
+
+/** Config for `--example`: the bundled runs as the only source. */
+export function exampleConfig(config: Config): Config {
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return { ...config, sources: [{ name: 'examples', kind: 'fs', path: path.join(repo, 'examples', 'runs'), include: [], exclude: [], follow_symlinks: false }] };
+}
+
+export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io): Promise<number> {
+  const progress = io.tty && !io.json;
+  const report = await runSync(ctx, {
+    ...args.options,
+    ...(progress ? { onProgress: (p) => io.progress(`  ${p.found} runs found, ${p.written} written, ${Math.round((p.found / Math.max(1, p.elapsedMs)) * 1000)} runs/s`) } : {}),
+  });
+  io.progress('');
+  let rollups: RollupReport | null = null;
+  if (args.rollups && !args.options.dryRun && report.status !== 'failed') {
+    rollups = await runRollups(ctx, args.options.backfill ? {} : { touched: report.touched });
+  }
+  let example: { total: number; hits: Array<Record<string, unknown>> } | null = null;
+  if (args.example) {
+    const res = await ctx.client.search<Record<string, unknown>>({ index: ctx.config.indices.runs, ...ARTICLE_QUERY, _source: ['run_id', 'prompt_example', 'loss_final', 'lora_rank', 'source.path'] });
+    example = { total: typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0), hits: res.hits.hits.map((h) => h._source ?? {}) };
+  }
+  if (io.json) {
+    io.stdout(JSON.stringify({ report, rollups, example }, null, 2));
+  } else {
+    io.stdout(formatReport(report, rollups));
+    if (example) {
+      io.stdout(`\nExample search (the reference article's query: prompt_example matches "cyberpunk", loss_final < 0.05):\n${JSON.stringify(ARTICLE_QUERY)}\n→ ${example.total} run(s)`);
+      for (const hit of example.hits) {
+        const src = hit as { run_id: string; loss_final: number; lora_rank: number; prompt_example: string; source: { path: string } };
+        io.stdout(`  ${src.run_id}  rank ${src.lora_rank}  loss_final ${src.loss_final}  ${src.source.path}\n    "${src.prompt_example}"`);
+      }
+    }
+  }
+  if (report.errors.some((e) => e.code === 'mass-vanish')) {
+    return 3;
+  }
+  return report.status === 'ok' ? 0 : 1;
+}
+
+export function formatReport(report: SyncReport, rollups: RollupReport | null): string {
+  const c = report.counts;
+  const lines = [
+    `${report.dry_run ? 'Dry run (nothing written)' : 'Sync'} ${report.status} in ${(report.duration_ms / 1000).toFixed(1)} s (${report.mode}${report.shard ? `, shard ${report.shard}` : ''})`,
+    `  runs found ${c.found}   indexed ${c.new + c.changed + c.reappeared}   errors ${c.parse_errors + c.failed} (${c.parse_errors} parse errors, ${c.failed} write failures)`,
+    `  new ${c.new}   changed ${c.changed}   unchanged ${c.unchanged}   vanished ${c.vanished}   reappeared ${c.reappeared}`,
+  ];
+  for (const s of report.sources) {
+    lines.push(`  source ${s.name} (${s.kind}): ${s.runs} runs, ${s.complete ? 'listed completely' : `listing incomplete: ${s.error ?? `${s.warnings} warnings`}`}`);
+  }
+  for (const [cls, ids] of Object.entries(report.sample)) {
+    if (ids && ids.length > 0 && (report.dry_run || cls === 'vanished')) {
+      lines.push(`  ${cls}: ${ids.join(', ')}${ids.length >= 10 ? ', …' : ''}`);
+    }
+  }
+  for (const e of report.errors.slice(0, 10)) {
+    lines.push(`  error ${e.code} ${e.run_id}: ${e.message}`);
+  }
+  if (report.errors_total > 10) {
+    lines.push(`  … ${report.errors_total - 10} more errors (see the lora-sync-runs index, sync_id ${report.sync_id})`);
+  }
+  if (rollups) {
+    lines.push(`  rollups (${rollups.mode}): ${rollups.buckets} buckets, ${rollups.runEpochDocs} loss-per-epoch docs, ${rollups.deleted} removed`);
+  }
+  return lines.join('\n');
+}
+
+// --- internal ---
+
+function parseSince(value: string, now: Date): Date | null {
+  const rel = /^(\d+)(m|h|d|w)$/.exec(value);
+  if (rel) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[rel[2] as 'm'];
+    return new Date(now.getTime() - Number(rel[1]) * unit);
+  }
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}

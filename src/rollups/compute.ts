@@ -1,0 +1,150 @@
+import type { EpochLoss } from '../record/schema.ts';
+import { isoWeekStart, lrBand, type BucketKind } from './keys.ts';
+
+/** The fields of a run document that rollups read. */
+export interface RollupRun {
+  run_id: string;
+  status: string;
+  format: string;
+  lora_rank: number | null;
+  base_model_family: string | null;
+  learning_rate: number | null;
+  loss_final: number | null;
+  best_epoch: number | null;
+  config_hash: string | null;
+  created_at: string | null;
+  loss_per_epoch: EpochLoss[];
+}
+
+export type RollupDoc = Record<string, unknown> & { kind: string; key: string; computed_at: string };
+
+/** Fields `_source`-filtered from run documents for rollups. */
+export const ROLLUP_RUN_FIELDS = ['run_id', 'status', 'format', 'lora_rank', 'base_model_family', 'learning_rate', 'loss_final', 'best_epoch', 'config_hash', 'created_at', 'loss_per_epoch'];
+
+/** Per-run loss curve docs, one per epoch: `run_epoch:<run_id>:<epoch>`. */
+export function runEpochDocs(run: RollupRun, now: Date): Array<{ id: string; doc: RollupDoc }> {
+  return run.loss_per_epoch.map((e) => ({
+    id: `run_epoch:${run.run_id}:${e.epoch}`,
+    doc: {
+      kind: 'run_epoch',
+      key: `run:${run.run_id}`,
+      computed_at: now.toISOString(),
+      run_id: run.run_id,
+      epoch: e.epoch,
+      loss_mean: e.mean,
+      loss_last: e.last,
+      loss_min: e.min,
+      steps: e.steps,
+      lora_rank: run.lora_rank,
+      base_model_family: run.base_model_family,
+      format: run.format,
+      created_at: run.created_at,
+    },
+  }));
+}
+
+/** Streaming accumulator for one bucket; `add` every run of the bucket, then `toDoc`. */
+export class BucketAccumulator {
+  readonly key: string;
+  private count = 0;
+  private completed = 0;
+  private failed = 0;
+  private losses: number[] = [];
+  private bestEpochs: number[] = [];
+
+  constructor(key: string) {
+    this.key = key;
+  }
+
+  add(run: RollupRun): void {
+    this.count += 1;
+    this.completed += run.status === 'completed' ? 1 : 0;
+    this.failed += run.status === 'failed' ? 1 : 0;
+    if (run.loss_final !== null && Number.isFinite(run.loss_final)) {
+      this.losses.push(run.loss_final);
+    }
+    if (run.best_epoch !== null) {
+      this.bestEpochs.push(run.best_epoch);
+    }
+  }
+
+  toDoc(now: Date): RollupDoc {
+    const [kindPart, rest = ''] = splitOnce(this.key, ':');
+    const kind = kindPart as BucketKind;
+    const losses = [...this.losses].sort((a, b) => a - b);
+    const mean = losses.length > 0 ? round(sum(losses) / losses.length) : null;
+    const base: RollupDoc = {
+      kind,
+      key: this.key,
+      computed_at: now.toISOString(),
+      count: this.count,
+      completed: this.completed,
+      failed: this.failed,
+      loss_mean: mean,
+    };
+    const rank = (value: string) => (value === 'none' ? null : Number(value));
+    const stats = {
+      loss_min: losses[0] ?? null,
+      loss_max: losses.at(-1) ?? null,
+      loss_p50: median(losses),
+      epochs_to_best_mean: this.bestEpochs.length > 0 ? round(sum(this.bestEpochs) / this.bestEpochs.length) : null,
+      success_rate: this.completed + this.failed > 0 ? round(this.completed / (this.completed + this.failed)) : null,
+    };
+    switch (kind) {
+      case 'rank':
+        return { ...base, ...stats, lora_rank: rank(rest) };
+      case 'base_rank': {
+        const [family, r] = splitOnce(rest, '|');
+        return { ...base, ...stats, base_model_family: family, lora_rank: rank(r ?? 'none') };
+      }
+      case 'lr_rank': {
+        const [band, r] = splitOnce(rest, '|');
+        return { ...base, ...stats, lr_band: band, lr_band_low: lrBand(Number(band.split('..')[0])).low, lora_rank: rank(r ?? 'none') };
+      }
+      case 'week': {
+        const [week, format] = splitOnce(rest, '|');
+        return { ...base, week, week_start: isoWeekStart(week), format, started: this.count };
+      }
+      case 'config':
+        return { ...base, config_hash: rest, loss_std: std(losses), loss_min: stats.loss_min, loss_max: stats.loss_max };
+      default:
+        return base;
+    }
+  }
+}
+
+// --- internal ---
+
+function splitOnce(value: string, sep: string): [string, string | undefined] {
+  const at = value.indexOf(sep);
+  return at < 0 ? [value, undefined] : [value.slice(0, at), value.slice(at + sep.length)];
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function median(sorted: number[]): number | null {
+  if (sorted.length === 0) {
+    return null;
+  }
+  const mid = Math.floor(sorted.length / 2);
+  return round(sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2);
+}
+
+/** Sample standard deviation (n − 1); 0 for a single run. */
+function std(values: number[]): number | null {
+  if (values.length === 0) {
+    return null;
+  }
+  if (values.length === 1) {
+    return 0;
+  }
+  const mean = sum(values) / values.length;
+  return round(Math.sqrt(values.reduce((acc, v) => acc + (v - mean) ** 2, 0) / (values.length - 1)));
+}
+
+/** Rounding makes full and incremental recomputation bit-identical whatever the summation order. */
+function round(value: number): number {
+  return Math.round(value * 1e9) / 1e9;
+}
