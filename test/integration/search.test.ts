@@ -1,5 +1,6 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSearchCommands, type SearchCommand } from '../../src/cli/search.ts';
 import { bestRuns, searchRuns, showRun, similarRuns } from '../../src/search/run.ts';
 import { FIXTURE_NOW, ids, RUN_IDS, SEARCH_RUNS, toSearchDoc } from '../fixtures/search/runs.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
@@ -146,5 +147,40 @@ describe('search (integration)', () => {
 
   it('similarRuns returns null for an unknown run', async () => {
     expect(await similarRuns(client, index, '00000000-0000-4000-8000-999999999999')).toBeNull();
+  });
+
+  it.each<[string, SearchCommand, string[], boolean, number, (out: string) => void]>([
+    ['search as a table on a TTY', 'search', ['cyberpunk', '建筑', 'rank:8', 'loss<0.05'], true, 0, (out) => {
+      expect(out).toMatch(/^2 run\(s\)\nRUN\s+STATUS/);
+      expect(out).toContain((RUN_IDS.r1 as string).slice(0, 8));
+      expect(out).toContain('赛博朋克 建筑 夜景');
+    }],
+    ['search as JSON off a TTY', 'search', ['rank:8', 'OR', 'rank:16'], false, 0, (out) => {
+      expect((JSON.parse(out) as { total: number }).total).toBe(7);
+    }],
+    ['search with no hit exits 1', 'search', ['tag:nothing-like-this'], false, 1, () => {}],
+    ['show by id prefix', 'show', [(RUN_IDS.r5 as string).slice(0, 34)], true, 0, (out) => expect(out).toMatch(/notes\s+中文 对话 微调 chat/)],
+    ['show of an unknown run exits 1', 'show', ['00000000-0000-4000-8000-999999999999'], false, 1, () => {}],
+    ['reproduce prints the config with its header', 'reproduce', [RUN_IDS.r1 as string], false, 0, (out) => {
+      expect(out).toMatch(/^# lora-catalog: config of run/);
+      expect(out).toContain('# output_dir: /out/cyber  output_name: cyber_city_r8');
+      expect(out.endsWith('\n\nnetwork_dim: 8\nlearning_rate: 1e-4')).toBe(true);
+    }],
+    ['best as a table', 'best', ['--base', 'sd15', '--rank', '8'], true, 0, (out) => {
+      expect(out.split('\n').slice(1).map((l) => l.slice(0, 8))).toEqual(['r4', 'r1', 'r2'].map((n) => (RUN_IDS[n] as string).slice(0, 8)));
+    }],
+    ['similar as JSON', 'similar', [RUN_IDS.r1 as string, '--size', '3'], false, 0, (out) => {
+      expect((JSON.parse(out) as { hits: Array<{ run_id: string }> }).hits[0]?.run_id).toBe(RUN_IDS.r8);
+    }],
+  ])('cli: %s', async (_name, cmd, argv, tty, code, check) => {
+    const out: string[] = [];
+    const err: string[] = [];
+
+    const exit = await runSearchCommands(cmd, argv, {
+      client, index, now: FIXTURE_NOW, stdout: (t) => out.push(t), stderr: (t) => err.push(t), json: false, tty,
+    });
+
+    expect({ exit, err }).toMatchObject({ exit: code });
+    check(out.join('\n'));
   });
 });
