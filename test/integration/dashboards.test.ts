@@ -1,0 +1,224 @@
+import type { Client, estypes } from '@elastic/elasticsearch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { panelQueries } from '../../kibana/bundle.ts';
+import type { IndexNames, PanelQuery, QueryOptions } from '../../kibana/common.ts';
+import { INDEX_SETTINGS, rollupsMappings, runsMappings, syncRunsMappings } from '../../src/es/mappings.ts';
+import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
+
+type Doc = Record<string, unknown>;
+type Bucket = { key: string | number; key_as_string?: string; doc_count: number } & Record<string, unknown>;
+
+// Two ISO weeks: 2025-W02 starts Mon 2025-01-06, 2025-W03 starts Mon 2025-01-13.
+const RUNS: Doc[] = [
+  { run_id: 'r1', created_at: '2025-01-06T10:00:00Z', status: 'completed', format: 'kohya', base_model_family: 'sdxl', lora_rank: 8, loss_final: 0.1 },
+  { run_id: 'r2', created_at: '2025-01-07T10:00:00Z', status: 'completed', format: 'kohya', base_model_family: 'SDXL', lora_rank: 8, loss_final: 0.2 },
+  { run_id: 'r3', created_at: '2025-01-08T10:00:00Z', status: 'failed', format: 'kohya', base_model_family: 'flux', lora_rank: 16 },
+  { run_id: 'r4', created_at: '2025-01-14T10:00:00Z', status: 'completed', format: 'peft', base_model_family: 'flux', lora_rank: 16, loss_final: 0.3 },
+  { run_id: 'r5', created_at: '2025-01-15T10:00:00Z', status: 'completed', format: 'peft', base_model_family: 'sdxl', lora_rank: 8, loss_final: 0.4 },
+  { run_id: 'r6', created_at: '2025-01-16T10:00:00Z', status: 'failed', format: 'kohya', base_model_family: 'sdxl', lora_rank: 32, loss_final: 0.9 },
+];
+
+const COMPUTED_AT = '2025-01-20T00:00:00Z';
+const epoch = (run_id: string, rank: number, n: number, loss_mean: number): Doc => ({ kind: 'run_epoch', key: `${run_id}:${n}`, run_id, epoch: n, loss_mean, lora_rank: rank });
+const lrCell = (band: string, low: number, rank: number, count: number, loss_mean: number): Doc => ({ kind: 'lr_rank', key: `${band}:${rank}`, lr_band: band, lr_band_low: low, lora_rank: rank, count, loss_mean });
+const ROLLUPS: Doc[] = [
+  epoch('r1', 8, 1, 0.5), epoch('r1', 8, 2, 0.3), epoch('r2', 8, 1, 0.7), epoch('r2', 8, 2, 0.5),
+  epoch('r4', 16, 1, 0.9), epoch('r4', 16, 2, 0.6), epoch('r4', 16, 3, 0.4),
+  { kind: 'rank', key: '8', lora_rank: 8, count: 3, loss_mean: 0.25, loss_min: 0.1, loss_max: 0.4, loss_p50: 0.2, success_rate: 1, epochs_to_best_mean: 2, completed: 3, failed: 0 },
+  { kind: 'rank', key: '16', lora_rank: 16, count: 2, loss_mean: 0.3, loss_min: 0.3, loss_max: 0.3, loss_p50: 0.3, success_rate: 0.5, epochs_to_best_mean: 3, completed: 1, failed: 1 },
+  { kind: 'rank', key: '32', lora_rank: 32, count: 1, loss_mean: 0.9, loss_min: 0.9, loss_max: 0.9, loss_p50: 0.9, success_rate: 0, completed: 0, failed: 1 },
+  { kind: 'base_rank', key: 'sdxl:8', base_model_family: 'sdxl', lora_rank: 8, count: 3, loss_mean: 0.25 },
+  { kind: 'base_rank', key: 'flux:16', base_model_family: 'flux', lora_rank: 16, count: 2, loss_mean: 0.3 },
+  { kind: 'base_rank', key: 'sdxl:32', base_model_family: 'sdxl', lora_rank: 32, count: 1, loss_mean: 0.9 },
+  lrCell('1e-4..3e-4', 1e-4, 8, 2, 0.15), lrCell('3e-5..1e-4', 3e-5, 8, 1, 0.4), lrCell('1e-4..3e-4', 1e-4, 16, 1, 0.3), lrCell('3e-4..1e-3', 3e-4, 32, 1, 0.9),
+  // Noise of other kinds with the same fields: counted only if a panel forgets its kind filter.
+  { kind: 'config', key: 'c1', config_hash: 'c1', lora_rank: 8, count: 100, loss_mean: 5, base_model_family: 'sdxl' },
+  { kind: 'week', key: '2025-W02', week: '2025-W02', week_start: '2025-01-06', format: 'kohya', started: 3, completed: 2, failed: 1, loss_mean: 7 },
+].map((doc) => ({ ...doc, computed_at: COMPUTED_AT }));
+
+const SYNCS: Doc[] = [
+  { sync_id: 's1', status: 'ok', started_at: '2025-01-06T01:00:00Z', duration_ms: 1000, counts: { new: 5, changed: 1, vanished: 0 }, errors_total: 0 },
+  { sync_id: 's2', status: 'failed', started_at: '2025-01-06T13:00:00Z', duration_ms: 3000, counts: { new: 0, changed: 0, vanished: 0 }, errors_total: 2 },
+  { sync_id: 's3', status: 'ok', started_at: '2025-01-07T01:00:00Z', duration_ms: 2000, counts: { new: 1, changed: 2, vanished: 3 }, errors_total: 1 },
+];
+
+const W02 = '2025-01-06';
+const W03 = '2025-01-13';
+
+describe('kibana dashboards: every panel query against Elasticsearch', () => {
+  let client: Client;
+  let indices: IndexNames;
+
+  beforeAll(async () => {
+    client = esClient();
+    indices = { runs: uniqueName('dash-runs'), rollups: uniqueName('dash-rollups'), syncRuns: uniqueName('dash-syncs') };
+    await client.indices.create({ index: indices.runs, settings: INDEX_SETTINGS, mappings: runsMappings({ cjk: false, ik: false }) });
+    await client.indices.create({ index: indices.rollups, settings: INDEX_SETTINGS, mappings: rollupsMappings() });
+    await client.indices.create({ index: indices.syncRuns, settings: INDEX_SETTINGS, mappings: syncRunsMappings() });
+    const operations = [
+      ...RUNS.flatMap((doc) => [{ index: { _index: indices.runs, _id: String(doc.run_id) } }, doc]),
+      ...ROLLUPS.flatMap((doc) => [{ index: { _index: indices.rollups, _id: `${String(doc.kind)}:${String(doc.key)}` } }, doc]),
+      ...SYNCS.flatMap((doc) => [{ index: { _index: indices.syncRuns, _id: String(doc.sync_id) } }, doc]),
+    ];
+    const result = await client.bulk({ operations, refresh: true });
+    expect(result.errors, JSON.stringify(result.items.filter((i) => i.index?.error))).toBe(false);
+  });
+
+  afterAll(async () => {
+    await deleteIndexQuietly(client, Object.values(indices));
+  });
+
+  async function responses(opts: QueryOptions = {}): Promise<Map<string, estypes.SearchResponse>> {
+    const all = new Map<string, estypes.SearchResponse>();
+    for (const query of panelQueries({ ...opts, indices })) {
+      all.set(query.panelId, await search(query));
+    }
+    return all;
+  }
+
+  async function search(query: PanelQuery): Promise<estypes.SearchResponse> {
+    return client.search({ index: query.index, ...query.body } as estypes.SearchRequest);
+  }
+
+  it('every panel queries our own indices and each one is asserted below', () => {
+    const queries = panelQueries({ indices });
+
+    expect(new Set(queries.map((q) => q.index))).toEqual(new Set(Object.values(indices)));
+    expect(queries.map((q) => q.panelId).sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  const EXPECTED: Record<string, unknown> = {
+    'lora-catalog-overview-runs-total': 6,
+    'lora-catalog-overview-runs-failed': 2,
+    'lora-catalog-overview-runs-by-status': { completed: { [W02]: 2, [W03]: 2 }, failed: { [W02]: 1, [W03]: 1 } },
+    'lora-catalog-overview-runs-by-format': { kohya: { [W02]: 3, [W03]: 1 }, peft: { [W03]: 2 } },
+    'lora-catalog-overview-runs-by-base-model': { flux: { [W02]: 1, [W03]: 1 }, sdxl: { [W02]: 2, [W03]: 2 } },
+    'lora-catalog-loss-trends-final-by-rank': { 8: { [W02]: 0.15, [W03]: 0.4 }, 16: { [W02]: null, [W03]: 0.3 }, 32: { [W03]: 0.9 } },
+    'lora-catalog-loss-trends-epoch-by-rank': { 8: { 1: 0.6, 2: 0.4 }, 16: { 1: 0.9, 2: 0.6, 3: 0.4 } },
+    'lora-catalog-loss-trends-best-per-week': { [W02]: { best: 0.1, median: 0.15 }, [W03]: { best: 0.3, median: 0.35 } },
+    'lora-catalog-ranks-summary': [
+      { rank: 8, runs: 3, loss_mean: 0.25, loss_min: 0.1, loss_p50: 0.2, success_rate: 1, epochs_to_best: 2 },
+      { rank: 16, runs: 2, loss_mean: 0.3, loss_min: 0.3, loss_p50: 0.3, success_rate: 0.5, epochs_to_best: 3 },
+      { rank: 32, runs: 1, loss_mean: 0.9, loss_min: 0.9, loss_p50: 0.9, success_rate: 0, epochs_to_best: null },
+    ],
+    'lora-catalog-ranks-mean-loss': { 8: 0.25, 16: 0.3, 32: 0.9 },
+    'lora-catalog-ranks-lr-heatmap': [
+      ['3e-5..1e-4', 8, 0.4, 1],
+      ['1e-4..3e-4', 8, 0.15, 2],
+      ['1e-4..3e-4', 16, 0.3, 1],
+      ['3e-4..1e-3', 32, 0.9, 1],
+    ],
+    'lora-catalog-ranks-base-model': { flux: { 16: [2, 0.3] }, sdxl: { 8: [3, 0.25], 32: [1, 0.9] } },
+    'lora-catalog-pipeline-errors-total': 3,
+    'lora-catalog-pipeline-syncs-by-status': { failed: { '2025-01-06': 1 }, ok: { '2025-01-06': 1, '2025-01-07': 1 } },
+    'lora-catalog-pipeline-duration': { '2025-01-06': { mean_ms: 2000, max_ms: 3000 }, '2025-01-07': { mean_ms: 2000, max_ms: 2000 } },
+    'lora-catalog-pipeline-counts': { '2025-01-06': { new: 5, changed: 1, vanished: 0 }, '2025-01-07': { new: 1, changed: 2, vanished: 3 } },
+    'lora-catalog-pipeline-errors-per-day': { '2025-01-06': 2, '2025-01-07': 1 },
+  };
+
+  it('shows the numbers each panel would display (no time range)', async () => {
+    const all = await responses();
+    const get = (id: string): estypes.SearchResponse => {
+      const response = all.get(id);
+      if (response === undefined) {
+        throw new Error(`no response for ${id}`);
+      }
+      return response;
+    };
+
+    const shown: Record<string, unknown> = {
+      'lora-catalog-overview-runs-total': total(get('lora-catalog-overview-runs-total')),
+      'lora-catalog-overview-runs-failed': total(get('lora-catalog-overview-runs-failed')),
+      'lora-catalog-overview-runs-by-status': nested(get('lora-catalog-overview-runs-by-status'), 'split', 'week', count),
+      'lora-catalog-overview-runs-by-format': nested(get('lora-catalog-overview-runs-by-format'), 'split', 'week', count),
+      'lora-catalog-overview-runs-by-base-model': nested(get('lora-catalog-overview-runs-by-base-model'), 'split', 'week', count),
+      'lora-catalog-loss-trends-final-by-rank': nested(get('lora-catalog-loss-trends-final-by-rank'), 'rank', 'week', value('loss')),
+      'lora-catalog-loss-trends-epoch-by-rank': nested(get('lora-catalog-loss-trends-epoch-by-rank'), 'rank', 'epoch', value('loss')),
+      'lora-catalog-loss-trends-best-per-week': flat(get('lora-catalog-loss-trends-best-per-week'), 'week', (b) => ({ best: metric(b, 'best'), median: median(b, 'median') })),
+      'lora-catalog-ranks-summary': buckets(get('lora-catalog-ranks-summary').aggregations, 'rank').map((b) => ({
+        rank: b.key, runs: metric(b, 'runs'), loss_mean: metric(b, 'loss_mean'), loss_min: metric(b, 'loss_min'), loss_p50: metric(b, 'loss_p50'),
+        success_rate: metric(b, 'success_rate'), epochs_to_best: metric(b, 'epochs_to_best'),
+      })),
+      'lora-catalog-ranks-mean-loss': flat(get('lora-catalog-ranks-mean-loss'), 'rank', value('loss_mean')),
+      'lora-catalog-ranks-lr-heatmap': buckets(get('lora-catalog-ranks-lr-heatmap').aggregations, 'by_band').flatMap((band) =>
+        buckets(band, 'by_rank').map((cell) => [band.key, cell.key, metric(cell, 'loss_mean'), metric(cell, 'runs')]),
+      ),
+      'lora-catalog-ranks-base-model': nested(get('lora-catalog-ranks-base-model'), 'family', 'rank', (b) => [metric(b, 'runs'), metric(b, 'loss_mean')]),
+      'lora-catalog-pipeline-errors-total': metric(get('lora-catalog-pipeline-errors-total').aggregations as Doc, 'errors'),
+      'lora-catalog-pipeline-syncs-by-status': nested(get('lora-catalog-pipeline-syncs-by-status'), 'status', 'day', count),
+      'lora-catalog-pipeline-duration': flat(get('lora-catalog-pipeline-duration'), 'day', (b) => ({ mean_ms: metric(b, 'mean_ms'), max_ms: metric(b, 'max_ms') })),
+      'lora-catalog-pipeline-counts': flat(get('lora-catalog-pipeline-counts'), 'day', (b) => ({ new: metric(b, 'new'), changed: metric(b, 'changed'), vanished: metric(b, 'vanished') })),
+      'lora-catalog-pipeline-errors-per-day': flat(get('lora-catalog-pipeline-errors-per-day'), 'day', value('errors')),
+    };
+
+    expect(roundAll(shown)).toEqual(EXPECTED);
+  });
+
+  it('applies the dashboard time range to runs and syncs, not to rollups', async () => {
+    const all = await responses({ timeRange: { from: '2025-01-13T00:00:00.000Z', to: '2025-01-19T23:59:59.999Z' } });
+
+    expect(total(all.get('lora-catalog-overview-runs-total') as estypes.SearchResponse)).toBe(3);
+    expect(total(all.get('lora-catalog-overview-runs-failed') as estypes.SearchResponse)).toBe(1);
+    expect(metric((all.get('lora-catalog-pipeline-errors-total') as estypes.SearchResponse).aggregations as Doc, 'errors')).toBe(0);
+    expect(buckets((all.get('lora-catalog-ranks-mean-loss') as estypes.SearchResponse).aggregations, 'rank').map((b) => b.key)).toEqual([8, 16, 32]);
+  });
+});
+
+// --- internal ---
+
+function buckets(parent: unknown, name: string): Bucket[] {
+  const agg = (parent as Record<string, { buckets?: Bucket[] }> | undefined)?.[name];
+  return agg?.buckets ?? [];
+}
+
+function bucketKey(b: Bucket): string {
+  return b.key_as_string?.slice(0, 10) ?? String(b.key);
+}
+
+/** `{outer: {inner: cell}}`, leaving out empty date buckets (Lens draws them as gaps). */
+function nested(response: estypes.SearchResponse, outer: string, inner: string, cell: (b: Bucket) => unknown): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(buckets(response.aggregations, outer).map((o) => [bucketKey(o), flatBuckets(buckets(o, inner), cell)]));
+}
+
+function flat(response: estypes.SearchResponse, name: string, cell: (b: Bucket) => unknown): Record<string, unknown> {
+  return flatBuckets(buckets(response.aggregations, name), cell);
+}
+
+function flatBuckets(list: Bucket[], cell: (b: Bucket) => unknown): Record<string, unknown> {
+  return Object.fromEntries(list.filter((b) => b.doc_count > 0).map((b) => [bucketKey(b), cell(b)]));
+}
+
+function count(b: Bucket): number {
+  return b.doc_count;
+}
+
+function value(name: string): (b: Bucket) => unknown {
+  return (b) => metric(b, name);
+}
+
+function metric(parent: Doc, name: string): number | null {
+  return (parent[name] as { value: number | null } | undefined)?.value ?? null;
+}
+
+function median(parent: Doc, name: string): number | null {
+  return (parent[name] as { values: Record<string, number | null> } | undefined)?.values['50.0'] ?? null;
+}
+
+function total(response: estypes.SearchResponse): number {
+  const hits = response.hits.total;
+  return typeof hits === 'number' ? hits : (hits?.value ?? -1);
+}
+
+/** Rounds floats to 6 places so sums like 0.1 + 0.2 compare exactly. */
+function roundAll(value: unknown): unknown {
+  if (typeof value === 'number') {
+    return Math.round(value * 1e6) / 1e6;
+  }
+  if (Array.isArray(value)) {
+    return value.map(roundAll);
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundAll(v)]));
+  }
+  return value;
+}
