@@ -1,0 +1,175 @@
+import { errors, type Client, type estypes } from '@elastic/elasticsearch';
+import type { AppContext } from '../context.ts';
+import ilmPolicy from '../es/ilm-policy.json' with { type: 'json' };
+import { errorMessage, PipelineError } from '../errors.ts';
+
+export interface RetentionOptions {
+  /** Count what would be removed; delete nothing and leave the ILM policy alone. Default false. */
+  dryRun?: boolean;
+  /** Runs per search page and bulk request. Default 1000. */
+  batchSize?: number;
+}
+
+export interface RetentionReport {
+  /**
+   * `ilm`: the cluster has ILM and the `lora-catalog-retention` policy is installed, so index-level age
+   * retention (time-based indices attached to the policy) is ILM's; `app`: no ILM, all retention is ours.
+   * Either way the per-run debug/test removal below ran app-side: ILM only deletes whole indices.
+   */
+  mode: 'ilm' | 'app';
+  ilm: { available: boolean; policy: string | null };
+  dryRun: boolean;
+  /** Runs older than this (created_at) with a retention tag are removed. */
+  cutoff: string;
+  tags: string[];
+  matched: number;
+  deleted: number;
+  failed: number;
+  /** Stopped early by ctx.signal; the next run finishes the job (it is idempotent). */
+  aborted: boolean;
+  errors: { id: string; reason: string }[];
+}
+
+export const ILM_POLICY_NAME = 'lora-catalog-retention';
+
+/** A page of ids at a time: memory stays bounded however many runs expire. */
+const DEFAULT_BATCH = 1000;
+
+/** Per-run failures kept in the report; the count covers all. */
+const MAX_REPORTED_ERRORS = 20;
+
+/**
+ * Removes catalogued runs tagged with any of `config.retention.tags` whose `created_at` is older than
+ * `config.retention.days`. Selection is a point-in-time + search_after scan sorted by `_shard_doc`,
+ * deletion is `_bulk` in batches: this works on clusters without `_delete_by_query` and never loads
+ * the whole selection. Where the cluster has ILM, the shipped policy is installed too (see `mode`).
+ */
+export async function runRetention(ctx: AppContext, opts: RetentionOptions = {}): Promise<RetentionReport> {
+  const { client, config } = ctx;
+  const dryRun = opts.dryRun ?? false;
+  const tags = config.retention.tags.map((tag) => tag.toLowerCase());
+  const cutoff = new Date(ctx.now().getTime() - config.retention.days * 86_400_000);
+  const available = await detectIlm(client);
+  let policy: string | null = null;
+  if (available && !dryRun) {
+    await applyIlmPolicy(client, config.retention.days);
+    policy = ILM_POLICY_NAME;
+  }
+  const report: RetentionReport = {
+    mode: available && (policy !== null || dryRun) ? 'ilm' : 'app',
+    ilm: { available, policy },
+    dryRun,
+    cutoff: cutoff.toISOString(),
+    tags,
+    matched: 0,
+    deleted: 0,
+    failed: 0,
+    aborted: false,
+    errors: [],
+  };
+  if (tags.length === 0) {
+    return report;
+  }
+  const query: estypes.QueryDslQueryContainer = {
+    bool: { filter: [{ terms: { tags } }, { range: { created_at: { lt: cutoff.toISOString() } } }] },
+  };
+  for await (const hits of scanIds(client, config.indices.runs, query, opts.batchSize ?? DEFAULT_BATCH)) {
+    report.matched += hits.length;
+    if (!dryRun) {
+      await deleteBatch(client, hits, report);
+    }
+    if (ctx.signal.aborted) {
+      report.aborted = true;
+      break;
+    }
+  }
+  if (report.deleted > 0) {
+    await client.indices.refresh({ index: config.indices.runs });
+  }
+  ctx.log.info({ mode: report.mode, matched: report.matched, deleted: report.deleted, failed: report.failed, dryRun }, 'Retention finished');
+  return report;
+}
+
+/** Whether the cluster answers the ILM API (`GET _ilm/status`); absent ILM answers 400/404/405/410. */
+export async function detectIlm(client: Client): Promise<boolean> {
+  try {
+    // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-ilm-get-status
+    await client.ilm.getStatus();
+    return true;
+  } catch (err) {
+    if (err instanceof errors.ResponseError && [400, 404, 405, 410].includes(err.statusCode ?? 0)) {
+      return false;
+    }
+    throw new PipelineError('es-request-failed', `[retention] GET _ilm/status: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** PUT _ilm/policy/lora-catalog-retention: the shipped policy with min_age from `retention.days`. */
+export async function applyIlmPolicy(client: Client, days: number): Promise<void> {
+  const body = structuredClone(ilmPolicy);
+  body.policy.phases.delete.min_age = `${days}d`;
+  // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-ilm-put-lifecycle
+  await client.ilm.putLifecycle({ name: ILM_POLICY_NAME, policy: body.policy as estypes.IlmPolicy });
+}
+
+// --- internal ---
+
+interface HitRef {
+  index: string;
+  id: string;
+}
+
+async function* scanIds(client: Client, index: string, query: estypes.QueryDslQueryContainer, size: number): AsyncGenerator<HitRef[]> {
+  let pitId: string;
+  try {
+    // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-open-point-in-time
+    pitId = (await client.openPointInTime({ index, keep_alive: '2m' })).id;
+  } catch (err) {
+    if (err instanceof errors.ResponseError && err.statusCode === 404) {
+      return;
+    }
+    throw new PipelineError('es-request-failed', `[retention] open point in time on ${index}: ${errorMessage(err)}`, { cause: err });
+  }
+  try {
+    let after: estypes.SortResults | undefined;
+    for (;;) {
+      const res = await client.search({
+        pit: { id: pitId, keep_alive: '2m' },
+        size,
+        query,
+        sort: [{ _shard_doc: 'asc' }],
+        _source: false,
+        track_total_hits: false,
+        ...(after ? { search_after: after } : {}),
+      });
+      pitId = res.pit_id ?? pitId;
+      const hits = res.hits.hits;
+      if (hits.length === 0) {
+        return;
+      }
+      yield hits.map((hit) => ({ index: hit._index, id: hit._id as string }));
+      after = hits.at(-1)?.sort;
+    }
+  } finally {
+    await client.closePointInTime({ id: pitId }, { ignore: [404] }).catch(() => undefined);
+  }
+}
+
+async function deleteBatch(client: Client, hits: HitRef[], report: RetentionReport): Promise<void> {
+  // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-bulk
+  const res = await client.bulk({ operations: hits.map((hit) => ({ delete: { _index: hit.index, _id: hit.id } })), refresh: false });
+  for (const item of res.items) {
+    const result = item.delete;
+    if (!result) {
+      continue;
+    }
+    if (result.status >= 200 && result.status < 300) {
+      report.deleted += 1;
+    } else if (result.status !== 404) {
+      report.failed += 1;
+      if (report.errors.length < MAX_REPORTED_ERRORS) {
+        report.errors.push({ id: result._id ?? '', reason: `${result.status} ${result.error?.type ?? ''}: ${result.error?.reason ?? ''}` });
+      }
+    }
+  }
+}
