@@ -74,7 +74,7 @@ export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
     best_epoch: state?.bestEpoch ?? loss?.bestEpoch ?? null,
     best_checkpoint: bestName !== null && steps.includes(Number(bestName.slice('checkpoint-'.length))) ? bestName : null,
     loss_source: state ? 'trainer-state' : tf && tf.loss.points > 0 ? 'tfevents' : 'none',
-    eval_metrics: { ...(state?.evalMetrics ?? tf?.evalMetrics ?? {}), ...files.results },
+    eval_metrics: { ...(state?.evalMetrics ?? tf?.evalMetrics), ...files.results },
     artifacts: trainerArtifacts(listing, (step) => state?.stepEpochs.get(step) ?? null),
     config: configOf(ctx, files),
   };
@@ -102,7 +102,7 @@ function configOf(ctx: ParseContext, files: TrainerFiles): RunRecord['config'] {
   const adapter = files.adapter;
   const args = files.trainingArgs;
   if (adapter) {
-    return { file: keyOf(ctx.listing, adapter.file), syntax: 'json', text: adapter.text, values: { ...(args?.values ?? {}), ...adapter.info.values } };
+    return { file: keyOf(ctx.listing, adapter.file), syntax: 'json', text: adapter.text, values: { ...args?.values, ...adapter.info.values } };
   }
   if (args) {
     return { file: keyOf(ctx.listing, args.file), syntax: 'json', text: args.text, values: args.values };

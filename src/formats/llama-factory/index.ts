@@ -176,11 +176,11 @@ function contentIdentity(dirName: string, webui: boolean, log: TrainerLogSummary
 }
 
 function evalMetrics(files: TrainerFiles, log: TrainerLogSummary | null): Record<string, number> {
-  const metrics: Record<string, number> = { ...(files.state?.info.evalMetrics ?? {}) };
-  if (log?.lastEvalLoss != null) {
+  const metrics: Record<string, number> = { ...files.state?.info.evalMetrics };
+  if (log && log.lastEvalLoss !== null) {
     metrics.eval_loss = log.lastEvalLoss;
   }
-  if (log?.throughput != null) {
+  if (log && log.throughput !== null) {
     metrics.throughput = log.throughput;
   }
   return { ...metrics, ...files.results };
