@@ -16,7 +16,7 @@ export interface FixtureOptions {
 /** Stores `files` (key → content) in a fresh root and returns a driver on it. */
 export type MakeDriver = (files: Record<string, Uint8Array | string>, opts?: FixtureOptions) => Promise<DriverFixture>;
 
-/** Keys whose byte order differs from naive orders: `-` < `.` < `/`, multi-byte UTF-8, and U+FF21 vs an astral emoji (UTF-16 would swap them). */
+/** Keys whose byte order differs from naive orders: `-` < `.` < `/`, case, spaces, multi-byte and astral UTF-8. */
 export const TRICKY_KEYS = [
   'a-b/x',
   'a/x',
@@ -27,13 +27,14 @@ export const TRICKY_KEYS = [
   'é/x',
   '日本/x',
   'emoji-😀/x',
-  'Ａ/x',
-  '😀/x',
   'deep/1/2/3/4/5/6/7/8/9/file.json',
   'deep/1/2/3/sibling.txt',
   'deep/1-1/x',
   'with space/and+plus=eq.txt',
 ];
+
+/** U+FF21 and U+FB00 sort after astral characters in UTF-8 but before them in UTF-16 (JS, Java). */
+export const UTF16_TRAP_KEYS = ['Ａ/x', '😀/x', 'ﬀ.txt', '𝔸/y', 'z'];
 
 /** Five megabytes: several stream chunks for every driver, still quick to upload. */
 export const BIG_SIZE = 5 * 1024 * 1024;
@@ -62,6 +63,18 @@ export function testStorageDriver(name: string, makeDriver: MakeDriver, extra?: 
       } finally {
         await fixture.cleanup();
       }
+    });
+
+    it('lists keys whose UTF-16 order differs in UTF-8 byte order, or fails the listing (never silently out of order)', async () => {
+      const fixture = await makeDriver(Object.fromEntries(UTF16_TRAP_KEYS.map((key) => [key, key])));
+
+      const outcome = await collect(fixture.driver.list('')).then(
+        (items) => items.map((item) => item.key),
+        (err: unknown) => (err as { code?: string }).code,
+      );
+
+      await fixture.cleanup();
+      expect([[...UTF16_TRAP_KEYS].sort(compareKeys), 'storage-list-failed']).toContainEqual(outcome);
     });
 
     it.each([

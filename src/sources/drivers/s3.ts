@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import picomatch from 'picomatch';
 import { StorageError, type ErrorCode } from '../../errors.ts';
+import { compareKeys } from '../order.ts';
 import type { ByteRange, SourceDriver, SourceEntry } from '../types.ts';
 
 export interface S3DriverOptions {
@@ -39,8 +40,11 @@ const DRIVER_NAME = 's3';
 /** Most S3 errors are retried by the SDK; 5 attempts ride out a burst of SlowDown without stalling a sync for minutes. */
 const DEFAULT_MAX_ATTEMPTS = 5;
 
-/** Status/name pairs that mean "no such object" (HeadObject has no body, so only `NotFound`/404). */
+/** Error names that mean "no such object" (HeadObject has no body, so it can only say `NotFound`). */
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound']);
+
+/** Keys with a surrogate (an astral character) are the only ones whose JS string order is not their byte order. */
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 export function createS3Driver(opts: S3DriverOptions): SourceDriver {
   const bucket = opts.bucket;
@@ -96,7 +100,7 @@ export function createS3Driver(opts: S3DriverOptions): SourceDriver {
       try {
         // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
         const head = await getClient().send(new HeadObjectCommand({ Bucket: bucket, Key: root + key }));
-        return { key, size: head.ContentLength ?? 0, mtime: head.LastModified?.getTime() ?? 0, ...etagOf(head.ETag) };
+        return { key, size: head.ContentLength ?? 0, mtime: wholeSeconds(head.LastModified), ...etagOf(head.ETag) };
       } catch (err) {
         if (isNotFound(err)) {
           return null;
@@ -125,10 +129,13 @@ interface ListOptions {
 /**
  * One page in memory at a time. No sorting: S3 returns keys in ascending UTF-8 byte order, which is
  * exactly the order the driver contract requires (general-purpose buckets; directory buckets do not sort).
+ * Some S3-compatible stores sort by UTF-16 code units instead (S3Mock does), which differs once keys mix
+ * astral characters with U+E000–U+FFFF; a listing out of order would make sync mark runs vanished, so it fails.
  */
 async function* listAll(opts: ListOptions): AsyncGenerator<SourceEntry> {
   const where = `list s3://${opts.bucket}/${opts.fullPrefix.replace(/\/$/, '')}`;
   let token: string | undefined;
+  let previous: string | undefined;
   do {
     let page;
     try {
@@ -143,12 +150,16 @@ async function* listAll(opts: ListOptions): AsyncGenerator<SourceEntry> {
     }
     for (const object of page.Contents ?? []) {
       const fullKey = object.Key;
-      if (fullKey === undefined || fullKey.endsWith('/') || !fullKey.startsWith(opts.root)) {
+      if (fullKey === undefined) {
         continue;
       }
+      if (previous !== undefined && !isAscending(previous, fullKey)) {
+        throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] ${where}: the store lists ${JSON.stringify(fullKey)} after ${JSON.stringify(previous)}, not in UTF-8 byte order`);
+      }
+      previous = fullKey;
       const key = fullKey.slice(opts.root.length);
-      if (opts.keep(key)) {
-        yield { key, size: object.Size ?? 0, mtime: object.LastModified?.getTime() ?? 0, ...etagOf(object.ETag) };
+      if (!fullKey.endsWith('/') && fullKey.startsWith(opts.root) && opts.keep(key)) {
+        yield { key, size: object.Size ?? 0, mtime: wholeSeconds(object.LastModified), ...etagOf(object.ETag) };
       }
     }
     token = page.NextContinuationToken;
@@ -213,6 +224,19 @@ function createExcluder(match: (path: string) => boolean): (key: string) => bool
 function ancestorsOf(dir: string): string[] {
   const parts = dir.split('/');
   return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/** UTF-16 and UTF-8 orders agree unless a surrogate is involved, so the byte comparison is only paid then. */
+function isAscending(previous: string, key: string): boolean {
+  return SURROGATE.test(previous) || SURROGATE.test(key) ? compareKeys(previous, key) < 0 : previous < key;
+}
+
+/**
+ * HeadObject's Last-Modified is an HTTP date (whole seconds) while some stores list milliseconds;
+ * truncating both keeps `stat` equal to the listing entry.
+ */
+function wholeSeconds(date: Date | undefined): number {
+  return date ? Math.floor(date.getTime() / 1000) * 1000 : 0;
 }
 
 function normalisePrefix(prefix: string): string {

@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createFsDriver, type FsDriverOptions } from '../../../src/sources/drivers/fs.ts';
-import { isWarning, type SourceEntry, type SourceWarning } from '../../../src/sources/types.ts';
-import { collect, testStorageDriver, type DriverFixture, type FixtureOptions } from '../../contract/storage-driver.ts';
+import { isWarning, type SourceDriver, type SourceEntry, type SourceWarning } from '../../../src/sources/types.ts';
+import { compareKeys } from '../../../src/sources/order.ts';
+import { collect, testStorageDriver, UTF16_TRAP_KEYS, type DriverFixture, type FixtureOptions } from '../../contract/storage-driver.ts';
 
 const FS_DRIVER = fileURLToPath(new URL('../../../src/sources/drivers/fs.ts', import.meta.url));
 
@@ -76,6 +77,16 @@ testStorageDriver('fs', makeFsDriver, () => {
       expect(items.map((i) => (isWarning(i) ? `${i.code}:${i.key}` : i.key))).toEqual(['vanished:run/b.txt', 'run/a.txt']);
     });
 
+    it('lists keys whose UTF-16 order differs in UTF-8 byte order', async () => {
+      const { driver, cleanup } = await makeFsDriver(Object.fromEntries(UTF16_TRAP_KEYS.map((key) => [key, key])));
+
+      const listed = await keys(driver);
+
+      await cleanup();
+      expect(listed).toEqual([...UTF16_TRAP_KEYS].sort(compareKeys));
+      expect(listed).not.toEqual([...UTF16_TRAP_KEYS].sort());
+    });
+
     it('throws storage-list-failed when the root itself is missing', async () => {
       const driver = createFsDriver({ root: path.join(os.tmpdir(), `lora-catalog-missing-${process.pid}`) });
 
@@ -104,7 +115,7 @@ async function tree(files: Record<string, Uint8Array | string>): Promise<string>
   return root;
 }
 
-async function keys(driver: ReturnType<typeof createFsDriver>): Promise<string[]> {
+async function keys(driver: SourceDriver): Promise<string[]> {
   return (await collect(driver.list(''))).map((i) => i.key);
 }
 
