@@ -68,7 +68,8 @@ export const kohya: FormatAdapter = {
       now: ctx.now,
     });
     const prompts = await readPrompts(ctx, config?.sample_prompts);
-    const bestCheckpoint = loss?.bestEpoch != null && outputName ? checkpointFor(files, outputName, loss.bestEpoch, meta?.numEpochs ?? facts.epochs) : null;
+    const bestEpoch = loss?.bestEpoch ?? null;
+    const bestCheckpoint = bestEpoch !== null && outputName ? checkpointFor(files, outputName, bestEpoch, meta?.numEpochs ?? facts.epochs) : null;
     const startedAt = meta?.startedAt ?? loss?.firstWallTime ?? null;
     const draft: RunDraft = {
       identity: {
