@@ -42,8 +42,12 @@ export async function createTestApp(opts: { from?: string | null; raw?: Record<s
       now = date;
     },
     async cleanup() {
-      await deleteIndexQuietly(client, `${base}-*`);
-      await client.indices.deleteIndexTemplate({ name: `${base}-*` }, { ignore: [404] });
+      // Wildcard deletes are refused (action.destructive_requires_name): resolve the names first.
+      const existing = await client.indices.get({ index: `${base}-*`, expand_wildcards: 'all' }, { ignore: [404] });
+      await deleteIndexQuietly(client, Object.keys(existing ?? {}));
+      for (const alias of Object.values(config.indices)) {
+        await client.indices.deleteIndexTemplate({ name: `${alias}-template` }, { ignore: [404] });
+      }
       await client.close();
       await rm(root, { recursive: true, force: true });
     },
