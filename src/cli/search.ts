@@ -22,7 +22,7 @@ export interface SearchCommandDeps {
   cjkFields?: boolean;
 }
 
-/** Exit codes: 0 found, 1 not found, 2 usage or query syntax error. */
+/** Per-command help. Exit codes: 0 found, 1 nothing found (like grep), 2 usage, query syntax or ambiguous id prefix. */
 export const USAGE: Record<SearchCommand, string> = {
   search: `Usage: lora-catalog search <query…> [--size n] [--json]\n\n${describeSyntax()}`,
   show: 'Usage: lora-catalog show <run_id or its first characters> [--json]\nThe stored record of one run.',
@@ -122,6 +122,10 @@ async function runOneRunCommand(cmd: 'show' | 'reproduce' | 'similar', args: Arg
     return 2;
   }
   const runId = await resolveRunId(deps, wanted);
+  if (Array.isArray(runId)) {
+    deps.stderr(`lora-catalog ${cmd}: run id prefix ${wanted} is ambiguous (${runId.join(', ')}, …): give more characters`);
+    return 2;
+  }
   if (runId === null) {
     deps.stderr(`lora-catalog ${cmd}: no run ${wanted} in ${deps.index}`);
     return 1;
@@ -152,8 +156,8 @@ async function runOneRunCommand(cmd: 'show' | 'reproduce' | 'similar', args: Arg
   return 0;
 }
 
-/** A full id is used as is; a prefix (as the tables show) must name exactly one run. */
-async function resolveRunId(deps: SearchCommandDeps, wanted: string): Promise<string | null> {
+/** A full id is used as is; a prefix (as the tables show) must name exactly one run, else the candidates are returned. */
+async function resolveRunId(deps: SearchCommandDeps, wanted: string): Promise<string | string[] | null> {
   if (UUID.test(wanted)) {
     return wanted.toLowerCase();
   }
@@ -164,10 +168,7 @@ async function resolveRunId(deps: SearchCommandDeps, wanted: string): Promise<st
     _source: ['run_id'],
   });
   const ids = res.hits.hits.map((h) => h._source?.run_id ?? h._id ?? '');
-  if (ids.length > 1) {
-    throw new QueryError(`run id prefix ${wanted} is ambiguous (${ids.join(', ')}, …): give more characters`, 0);
-  }
-  return ids[0] ?? null;
+  return ids.length > 1 ? ids : (ids[0] ?? null);
 }
 
 function describeRun(r: RunRecord): string {

@@ -17,6 +17,8 @@ export function displayWidth(text: string): number {
 
 /** Cuts `text` to at most `width` columns, ending in '…' when cut; never splits a wide character. */
 export function truncate(text: string, width: number): string {
+  // Control characters (newlines in prompts, escape sequences) would break the row or the terminal.
+  // oxlint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
   if (displayWidth(clean) <= width) {
     return clean;

@@ -89,7 +89,7 @@ describe('search/compile', () => {
   it('adds the .cjk and .ik multi-fields to CJK phrases when asked, and only to those', () => {
     const query = compile('建筑 city', true);
 
-    const [cjk, latinWord] = query.bool?.must as Q[];
+    const [cjk, latinWord] = (query.bool?.must ?? []) as Q[];
     expect(cjk?.multi_match?.fields).toEqual(expect.arrayContaining(['prompt_example.cjk', 'prompt_example.ik', 'notes.cjk', 'tag_text.ik']));
     expect(cjk?.multi_match?.type).toBe('phrase');
     expect(latinWord).toEqual(latin('city'));
