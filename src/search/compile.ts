@@ -38,7 +38,6 @@ export const SEARCH_FIELDS = {
   epochs: 'numeric',
   batch_size: 'numeric',
   created_at: 'date',
-  started_at: 'date',
 } as const satisfies Record<string, SearchFieldType>;
 
 /** Free-text fields with boosts: a hit in what the run was trained to draw outranks one in a path or a note. */

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { QueryError } from '../../../src/errors.ts';
 import { describeSyntax, parseQuery, type QueryNode } from '../../../src/search/parse.ts';
+import { compileQuery } from '../../../src/search/compile.ts';
 import { FILTER_FIELDS } from '../../../src/search/filters.ts';
 
 const word = (text: string): QueryNode => ({ kind: 'text', text, phrase: false });
@@ -146,13 +147,13 @@ describe('search/parse', () => {
     }
   });
 
-  it('throws nothing but QueryError on any input, and terminates', () => {
+  it('throws nothing but QueryError on any input, terminates, and compiles whatever parses', () => {
     const alphabet = fc.constantFrom(...'ab 建筑()"“”-:<>=.,0123456789eE'.split(''), 'OR', 'NOT', 'AND', 'rank', 'loss', 'since', 'format', 'tag');
 
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.array(alphabet, { maxLength: 40 }).map((a) => a.join(''))), (input) => {
         try {
-          parseQuery(input);
+          compileQuery(parseQuery(input), { now: new Date(0), cjkFields: true });
         } catch (err) {
           if (!(err instanceof QueryError) || err.position < 0 || err.position > input.length) {
             throw err;
