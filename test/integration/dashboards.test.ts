@@ -1,6 +1,6 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { panelQueries } from '../../kibana/bundle.ts';
+import { buildBundle, panelQueries } from '../../kibana/bundle.ts';
 import type { IndexNames, PanelQuery, QueryOptions } from '../../kibana/common.ts';
 import { INDEX_SETTINGS, rollupsMappings, runsMappings, syncRunsMappings } from '../../src/es/mappings.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
@@ -79,6 +79,36 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
   async function search(query: PanelQuery): Promise<estypes.SearchResponse> {
     return client.search({ index: query.index, ...query.body } as estypes.SearchRequest);
   }
+
+  it('Lens columns and data view time fields fit the real mappings (KIBANA.md §5 rules 14, 23)', async () => {
+    const objects = buildBundle({ indices });
+    const titles = new Map(objects.filter((o) => o.type === 'index-pattern').map((o) => [o.id, String(o.attributes.title)]));
+    const problems: string[] = [];
+
+    for (const o of objects) {
+      if (o.type === 'index-pattern' && o.attributes.timeFieldName !== undefined) {
+        const fields = await aggregatableFields(client, String(o.attributes.title));
+        if (fields[String(o.attributes.timeFieldName)] !== 'date') {
+          problems.push(`${o.id}: timeFieldName is not a date`);
+        }
+      }
+      if (o.type !== 'lens') {
+        continue;
+      }
+      const fields = await aggregatableFields(client, titles.get(o.references[0]?.id ?? '') ?? '');
+      const state = o.attributes.state as { datasourceStates: { formBased: { layers: Record<string, { columns: Record<string, Doc> }> } } };
+      for (const layer of Object.values(state.datasourceStates.formBased.layers)) {
+        for (const [id, column] of Object.entries(layer.columns)) {
+          const type = fields[String(column.sourceField)];
+          if (!fitsMapping(column, type)) {
+            problems.push(`${o.id}.${id}: ${String(column.operationType)} on ${String(column.sourceField)} (${type ?? 'missing or not aggregatable'})`);
+          }
+        }
+      }
+    }
+
+    expect(problems).toEqual([]);
+  });
 
   it('every panel queries our own indices and each one is asserted below', () => {
     const queries = panelQueries({ indices });
@@ -165,6 +195,29 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
 });
 
 // --- internal ---
+
+const NUMERIC = ['long', 'integer', 'double', 'float'];
+
+/** `field -> type` of the aggregatable fields of an index, from `_field_caps`. */
+async function aggregatableFields(client: Client, index: string): Promise<Record<string, string>> {
+  const response = await client.fieldCaps({ index, fields: '*' });
+  return Object.fromEntries(
+    Object.entries(response.fields).flatMap(([field, types]) => Object.entries(types).filter(([, c]) => c.aggregatable).map(([type]) => [field, type])),
+  );
+}
+
+function fitsMapping(column: Doc, type: string | undefined): boolean {
+  switch (column.operationType) {
+    case 'count':
+      return column.sourceField === '___records___';
+    case 'date_histogram':
+      return type === 'date';
+    case 'terms':
+      return column.dataType === 'number' ? NUMERIC.includes(type ?? '') : type === 'keyword';
+    default:
+      return NUMERIC.includes(type ?? '');
+  }
+}
 
 function buckets(parent: unknown, name: string): Bucket[] {
   const agg = (parent as Record<string, { buckets?: Bucket[] }> | undefined)?.[name];
