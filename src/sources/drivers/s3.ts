@@ -40,6 +40,9 @@ const DRIVER_NAME = 's3';
 /** Most S3 errors are retried by the SDK; 5 attempts ride out a burst of SlowDown without stalling a sync for minutes. */
 const DEFAULT_MAX_ATTEMPTS = 5;
 
+/** A stalled connection or idle socket fails (and is retried) instead of hanging a sync forever. */
+const TIMEOUTS = { connectionTimeout: 10_000, socketTimeout: 60_000 };
+
 /** Error names that mean "no such object" (HeadObject has no body, so it can only say `NotFound`). */
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound']);
 
@@ -63,6 +66,7 @@ export function createS3Driver(opts: S3DriverOptions): SourceDriver {
       // throttling (429, SlowDown) and 5xx are retried with exponential backoff and full jitter.
       maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       retryMode: opts.retryMode ?? 'standard',
+      requestHandler: TIMEOUTS,
     });
     return client;
   }
