@@ -3,44 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, panelQueries } from '../../kibana/bundle.ts';
 import type { IndexNames, PanelQuery, QueryOptions } from '../../kibana/common.ts';
 import { INDEX_SETTINGS, rollupsMappings, runsMappings, syncRunsMappings } from '../../src/es/mappings.ts';
+import { ROLLUPS, RUNS, SYNCS } from '../fixtures/kibana/dashboard-data.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 
 type Doc = Record<string, unknown>;
 type Bucket = { key: string | number; key_as_string?: string; doc_count: number } & Record<string, unknown>;
-
-// Two ISO weeks: 2025-W02 starts Mon 2025-01-06, 2025-W03 starts Mon 2025-01-13.
-const RUNS: Doc[] = [
-  { run_id: 'r1', created_at: '2025-01-06T10:00:00Z', status: 'completed', format: 'kohya', base_model_family: 'sdxl', lora_rank: 8, loss_final: 0.1 },
-  { run_id: 'r2', created_at: '2025-01-07T10:00:00Z', status: 'completed', format: 'kohya', base_model_family: 'SDXL', lora_rank: 8, loss_final: 0.2 },
-  { run_id: 'r3', created_at: '2025-01-08T10:00:00Z', status: 'failed', format: 'kohya', base_model_family: 'flux', lora_rank: 16 },
-  { run_id: 'r4', created_at: '2025-01-14T10:00:00Z', status: 'completed', format: 'peft', base_model_family: 'flux', lora_rank: 16, loss_final: 0.3 },
-  { run_id: 'r5', created_at: '2025-01-15T10:00:00Z', status: 'completed', format: 'peft', base_model_family: 'sdxl', lora_rank: 8, loss_final: 0.4 },
-  { run_id: 'r6', created_at: '2025-01-16T10:00:00Z', status: 'failed', format: 'kohya', base_model_family: 'sdxl', lora_rank: 32, loss_final: 0.9 },
-];
-
-const COMPUTED_AT = '2025-01-20T00:00:00Z';
-const epoch = (run_id: string, rank: number, n: number, loss_mean: number): Doc => ({ kind: 'run_epoch', key: `${run_id}:${n}`, run_id, epoch: n, loss_mean, lora_rank: rank });
-const lrCell = (band: string, low: number, rank: number, count: number, loss_mean: number): Doc => ({ kind: 'lr_rank', key: `${band}:${rank}`, lr_band: band, lr_band_low: low, lora_rank: rank, count, loss_mean });
-const ROLLUPS: Doc[] = [
-  epoch('r1', 8, 1, 0.5), epoch('r1', 8, 2, 0.3), epoch('r2', 8, 1, 0.7), epoch('r2', 8, 2, 0.5),
-  epoch('r4', 16, 1, 0.9), epoch('r4', 16, 2, 0.6), epoch('r4', 16, 3, 0.4),
-  { kind: 'rank', key: '8', lora_rank: 8, count: 3, loss_mean: 0.25, loss_min: 0.1, loss_max: 0.4, loss_p50: 0.2, success_rate: 1, epochs_to_best_mean: 2, completed: 3, failed: 0 },
-  { kind: 'rank', key: '16', lora_rank: 16, count: 2, loss_mean: 0.3, loss_min: 0.3, loss_max: 0.3, loss_p50: 0.3, success_rate: 0.5, epochs_to_best_mean: 3, completed: 1, failed: 1 },
-  { kind: 'rank', key: '32', lora_rank: 32, count: 1, loss_mean: 0.9, loss_min: 0.9, loss_max: 0.9, loss_p50: 0.9, success_rate: 0, completed: 0, failed: 1 },
-  { kind: 'base_rank', key: 'sdxl:8', base_model_family: 'sdxl', lora_rank: 8, count: 3, loss_mean: 0.25 },
-  { kind: 'base_rank', key: 'flux:16', base_model_family: 'flux', lora_rank: 16, count: 2, loss_mean: 0.3 },
-  { kind: 'base_rank', key: 'sdxl:32', base_model_family: 'sdxl', lora_rank: 32, count: 1, loss_mean: 0.9 },
-  lrCell('1e-4..3e-4', 1e-4, 8, 2, 0.15), lrCell('3e-5..1e-4', 3e-5, 8, 1, 0.4), lrCell('1e-4..3e-4', 1e-4, 16, 1, 0.3), lrCell('3e-4..1e-3', 3e-4, 32, 1, 0.9),
-  // Noise of other kinds with the same fields: counted only if a panel forgets its kind filter.
-  { kind: 'config', key: 'c1', config_hash: 'c1', lora_rank: 8, count: 100, loss_mean: 5, base_model_family: 'sdxl' },
-  { kind: 'week', key: '2025-W02', week: '2025-W02', week_start: '2025-01-06', format: 'kohya', started: 3, completed: 2, failed: 1, loss_mean: 7 },
-].map((doc) => ({ ...doc, computed_at: COMPUTED_AT }));
-
-const SYNCS: Doc[] = [
-  { sync_id: 's1', status: 'ok', started_at: '2025-01-06T01:00:00Z', duration_ms: 1000, counts: { new: 5, changed: 1, vanished: 0 }, errors_total: 0 },
-  { sync_id: 's2', status: 'failed', started_at: '2025-01-06T13:00:00Z', duration_ms: 3000, counts: { new: 0, changed: 0, vanished: 0 }, errors_total: 2 },
-  { sync_id: 's3', status: 'ok', started_at: '2025-01-07T01:00:00Z', duration_ms: 2000, counts: { new: 1, changed: 2, vanished: 3 }, errors_total: 1 },
-];
 
 const W02 = '2025-01-06';
 const W03 = '2025-01-13';
