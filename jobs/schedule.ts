@@ -41,8 +41,15 @@ export function startScheduler(ctx: AppContext, jobs: SchedulerJobs, opts: Sched
     const expression = opts.expressions?.[name] ?? ctx.config.schedule[name];
     return { name, expression, fields: cron.parse(expression) };
   });
+  // node-cron's own lines (e.g. a tick skipped by noOverlap while a long sync runs) are expected: debug.
+  const logger = {
+    info: (message: string) => ctx.log.debug({ source: 'node-cron' }, message),
+    warn: (message: string) => ctx.log.debug({ source: 'node-cron' }, message),
+    error: (message: string | Error) => ctx.log.error({ source: 'node-cron', err: message }, 'Cron task error'),
+    debug: (message: string | Error) => ctx.log.debug({ source: 'node-cron', err: message }, 'Cron debug'),
+  };
   const tasks: ScheduledTask[] = schedules.map(({ name, expression }) =>
-    cron.schedule(expression, async () => runner.run(name, 'scheduled'), { timezone, name: `lora-catalog-${name}`, noOverlap: true }),
+    cron.schedule(expression, async () => runner.run(name, 'scheduled'), { timezone, name: `lora-catalog-${name}`, noOverlap: true, logger }),
   );
   ctx.log.info({ timezone, schedules: schedules.map(({ name, expression }) => `${name}=${expression}`) }, 'Scheduler started');
 
@@ -55,6 +62,8 @@ export function startScheduler(ctx: AppContext, jobs: SchedulerJobs, opts: Sched
     ctx.log.info({ signal: sig }, 'Scheduler stopping');
     void stop();
   };
+  // A caller aborting ctx.signal (main.ts does on SIGTERM) stops the scheduler as well.
+  ctx.signal.addEventListener('abort', () => void stop(), { once: true });
   if (opts.handleSignals === true) {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -77,4 +86,15 @@ export function startScheduler(ctx: AppContext, jobs: SchedulerJobs, opts: Sched
   }
 
   return { caughtUp, stopped, runNow: async (name) => runner.run(name, 'manual'), stop };
+}
+
+/** The production jobs, imported on demand so tests and `report` never load the sync pipeline. */
+export async function loadScheduledJobs(): Promise<SchedulerJobs> {
+  const [{ fullSync }, { incrementalSync }, { rollups }, { retention }] = await Promise.all([
+    import('./full-sync.ts'),
+    import('./incremental-sync.ts'),
+    import('./rollups.ts'),
+    import('./retention.ts'),
+  ]);
+  return { full: fullSync, incremental: incrementalSync, rollups, retention };
 }

@@ -1,0 +1,140 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@elastic/elasticsearch';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runJobsCommand } from '../../src/cli/jobs.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { AppContext } from '../../src/context.ts';
+import { INDEX_SETTINGS, runsMappings } from '../../src/es/mappings.ts';
+import { flushOutbox, spool } from '../../src/jobs/outbox.ts';
+import { reportRun } from '../../src/jobs/report.ts';
+import { silentLogger } from '../../src/log.ts';
+import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
+
+const client = esClient();
+const REPO = path.resolve(import.meta.dirname, '../..');
+const RUN_DIR = path.join(REPO, 'examples/runs/2025-04-11-ink-wash-landscape-r16');
+const CHILD = path.join(REPO, 'test/fixtures/jobs/report-child.ts');
+let runs: string;
+let outbox: string;
+let tmp: string;
+
+beforeEach(async () => {
+  runs = uniqueName('it-report-runs');
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'report-it-'));
+  outbox = path.join(tmp, 'outbox');
+});
+
+afterEach(async () => {
+  await deleteIndexQuietly(client, runs);
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('src/jobs/report + src/jobs/outbox', () => {
+  it('spools to the outbox and exits 0 quickly when Elasticsearch is down, then flush indexes it', async () => {
+    const down = await closedPortUrl();
+    const lines: string[] = [];
+    const deadClient = new Client({ node: down });
+    const t0 = Date.now();
+
+    const code = await runJobsCommand('report', [RUN_DIR], {
+      io: { stdout: (t) => lines.push(t), stderr: (t) => lines.push(t) },
+      config: parseConfig({ elasticsearch: { url: down }, indices: { runs }, outbox_dir: outbox }),
+    });
+    const elapsed = Date.now() - t0;
+    const spooled = await readdir(outbox);
+    await deadClient.close();
+    await createRuns();
+    const flush = await flushOutbox(ctxFor(client), { dir: outbox });
+    const left = await readdir(outbox);
+    const id = spooled[0]?.replace(/\.json$/, '') ?? '';
+    const doc = await client.get<{ run_id: string; state: string }>({ index: runs, id });
+
+    expect(code).toBe(0);
+    expect(elapsed).toBeLessThan(3000);
+    expect(lines.some((l) => l.startsWith('warning:'))).toBe(true);
+    expect(spooled).toEqual([expect.stringMatching(/^[0-9a-f-]{36}\.json$/)]);
+    expect(flush).toMatchObject({ flushed: 1, failed: 0, corrupt: 0 });
+    expect(left).toEqual([]);
+    expect(doc._source).toMatchObject({ run_id: id, state: 'active' });
+  });
+
+  it('exits 0 within seconds as a child process when Elasticsearch is down', async () => {
+    const config = path.join(tmp, 'lora-catalog.yaml');
+    await writeFile(config, `elasticsearch:\n  url: ${await closedPortUrl()}\noutbox_dir: ${outbox}\nindices:\n  runs: ${runs}\n`);
+    const t0 = Date.now();
+
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [CHILD, config, RUN_DIR], { stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('exit', resolve);
+    });
+
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(await readdir(outbox)).toHaveLength(1);
+  });
+
+  it('indexes right away when Elasticsearch is up and the runs index exists', async () => {
+    await createRuns();
+
+    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox });
+    const doc = await client.get({ index: runs, id: result.runId ?? '' });
+
+    expect(result).toMatchObject({ outcome: 'indexed', file: null });
+    expect(doc.found).toBe(true);
+  });
+
+  it('spools instead of letting a missing runs index be auto-created', async () => {
+    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox });
+    const exists = await client.indices.exists({ index: runs });
+
+    expect(result.outcome).toBe('spooled');
+    expect(exists).toBe(false);
+  });
+
+  it('keeps a spooled doc whose bulk item fails, and flushes the good ones', async () => {
+    await createRuns();
+    await spool(outbox, { version: 1, index: runs, id: 'good', doc: { run_id: 'good' }, spooled_at: new Date().toISOString() });
+    await spool(outbox, { version: 1, index: runs, id: 'bad', doc: { no_such_field: 1 }, spooled_at: new Date().toISOString() });
+
+    const flush = await flushOutbox(ctxFor(client), { dir: outbox });
+    const left = await readdir(outbox);
+
+    expect(flush).toMatchObject({ flushed: 1, failed: 1 });
+    expect(left).toEqual(['bad.json']);
+  });
+
+  it('leaves every file in place when Elasticsearch is down during a flush', async () => {
+    const deadClient = new Client({ node: await closedPortUrl(), maxRetries: 0 });
+    await spool(outbox, { version: 1, index: runs, id: 'a', doc: { run_id: 'a' }, spooled_at: new Date().toISOString() });
+
+    const error = await flushOutbox(ctxFor(deadClient), { dir: outbox }).catch((err: unknown) => err);
+    await deadClient.close();
+
+    expect(error).toMatchObject({ code: 'es-unreachable' });
+    expect(await readdir(outbox)).toEqual(['a.json']);
+  });
+});
+
+// --- internal ---
+
+function ctxFor(c: Client): AppContext {
+  return { config: parseConfig({ indices: { runs }, outbox_dir: outbox }), client: c, log: silentLogger, now: () => new Date(), signal: new AbortController().signal };
+}
+
+async function createRuns(): Promise<void> {
+  await client.indices.create({ index: runs, settings: INDEX_SETTINGS, mappings: runsMappings({ cjk: false, ik: false }) });
+}
+
+/** A loopback URL nothing listens on: a port we bound and closed again. */
+async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
