@@ -92,6 +92,12 @@ describe('search (integration)', () => {
     expect(result.total).toBe(expected.length);
   });
 
+  it('cjkFields is harmless where the index has no .cjk/.ik multi-fields (this cluster has no cjk analyzer)', async () => {
+    const result = await searchRuns(client, index, '建筑 rank:8', { now: FIXTURE_NOW, cjkFields: true });
+
+    expect(result.hits.map((h) => h.run_id).sort()).toEqual(ids('r1', 'r2', 'r8'));
+  });
+
   it('fills every hit field from the stored record', async () => {
     const result = await searchRuns(client, index, 'optimizer:adamw8bit', { now: FIXTURE_NOW });
 
