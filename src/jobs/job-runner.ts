@@ -10,8 +10,8 @@ export type ScheduledJobName = 'full' | 'incremental' | 'retention';
 export interface SchedulerJobs {
   full(ctx: AppContext): Promise<unknown>;
   incremental(ctx: AppContext): Promise<unknown>;
-  /** Run after every successful sync, inside the same lease. */
-  rollups(ctx: AppContext): Promise<unknown>;
+  /** Run after every successful sync, inside the same lease, with that sync's result (its report). */
+  rollups(ctx: AppContext, after: unknown): Promise<unknown>;
   retention(ctx: AppContext): Promise<unknown>;
 }
 
@@ -57,9 +57,9 @@ export function createJobRunner(ctx: AppContext, jobs: SchedulerJobs, opts: JobR
           const runCtx: AppContext = { ...jobCtx, signal: leaseSignal };
           const startedAt = ctx.now();
           ctx.log.info({ job: name, reason, owner }, 'Job started');
-          await jobs[name](runCtx);
+          const result = await jobs[name](runCtx);
           if (SYNC_JOBS.includes(name) && !leaseSignal.aborted) {
-            await jobs.rollups(runCtx);
+            await jobs.rollups(runCtx, result);
           }
           if (leaseSignal.aborted) {
             throw new PipelineError('reconcile-aborted', `[scheduler] ${name} aborted`, { cause: leaseSignal.reason });
@@ -99,7 +99,7 @@ export function createJobRunner(ctx: AppContext, jobs: SchedulerJobs, opts: JobR
     },
     async stop() {
       controller.abort(new PipelineError('reconcile-aborted', 'scheduler stopping'));
-      await Promise.allSettled([...inFlight.values()]);
+      await Promise.allSettled(inFlight.values());
     },
   };
 }

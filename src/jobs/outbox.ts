@@ -169,6 +169,22 @@ async function claim(dir: string, name: string, report: FlushReport): Promise<Cl
 
 async function flushBatch(ctx: AppContext, claims: Claim[], report: FlushReport): Promise<void> {
   const dir = report.dir;
+  // Indexing into a missing index would auto-create it with dynamic mappings: wait for sync to create it.
+  const missing = new Set<string>();
+  for (const index of new Set(claims.map((c) => c.entry.index))) {
+    if (!(await ctx.client.indices.exists({ index }).catch(() => true))) {
+      missing.add(index);
+    }
+  }
+  for (const c of claims.filter((c) => missing.has(c.entry.index))) {
+    report.failed += 1;
+    report.errors.push({ id: c.entry.id, reason: `index ${c.entry.index} does not exist yet` });
+    await unclaim(dir, c);
+  }
+  claims = claims.filter((c) => !missing.has(c.entry.index));
+  if (claims.length === 0) {
+    return;
+  }
   let items;
   try {
     // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-bulk

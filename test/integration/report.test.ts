@@ -108,6 +108,16 @@ describe('src/jobs/report + src/jobs/outbox', () => {
     expect(left).toEqual(['bad.json']);
   });
 
+  it('leaves spooled files in place while their index does not exist yet', async () => {
+    await spool(outbox, { version: 1, index: runs, id: 'early', doc: { run_id: 'early' }, spooled_at: new Date().toISOString() });
+
+    const flush = await flushOutbox(ctxFor(client), { dir: outbox });
+
+    expect(flush).toMatchObject({ flushed: 0, failed: 1 });
+    expect(await readdir(outbox)).toEqual(['early.json']);
+    expect(await client.indices.exists({ index: runs })).toBe(false);
+  });
+
   it('leaves every file in place when Elasticsearch is down during a flush', async () => {
     const deadClient = new Client({ node: await closedPortUrl(), maxRetries: 0 });
     await spool(outbox, { version: 1, index: runs, id: 'a', doc: { run_id: 'a' }, spooled_at: new Date().toISOString() });

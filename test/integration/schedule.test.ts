@@ -53,10 +53,17 @@ describe('jobs/schedule', () => {
 
   it('catches up a missed slot once after downtime, then not again after a restart', async () => {
     const calls: string[] = [];
+    const rollupInputs: unknown[] = [];
     const jobs: SchedulerJobs = {
-      full: async () => void calls.push('full'),
+      full: async () => {
+        calls.push('full');
+        return { touched: ['rank:8'] };
+      },
       incremental: async () => void calls.push('incremental'),
-      rollups: async () => void calls.push('rollups'),
+      rollups: async (_ctx, after) => {
+        calls.push('rollups');
+        rollupInputs.push(after);
+      },
       retention: async () => void calls.push('retention'),
     };
     const now = new Date();
@@ -78,6 +85,7 @@ describe('jobs/schedule', () => {
 
     expect(afterFirst).toEqual(['full', 'rollups']);
     expect(calls).toEqual(['full', 'rollups']);
+    expect(rollupInputs).toEqual([{ touched: ['rank:8'] }]);
     expect(last?.startedAt.getTime()).toBeGreaterThanOrEqual(now.getTime());
   });
 
