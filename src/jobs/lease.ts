@@ -50,6 +50,9 @@ interface LeaseDoc {
 /** Bounded retries for the create → 404-on-get race (the holder released between our create and get). */
 const ACQUIRE_ATTEMPTS = 3;
 
+/** How long a release waits for a renewal in flight; past it the release may miss and the lease expires instead. */
+const RENEWAL_WAIT_MS = 2000;
+
 /** Default grace after abort: SIGTERM must end the process within seconds, leases released. */
 const DEFAULT_ABORT_GRACE_MS = 3000;
 
@@ -178,8 +181,10 @@ export async function withLease<T>(
   if (ctx.signal.aborted) {
     onOuterAbort();
   }
+  // The release must use the seq_no of the last renewal, so it waits for one still in flight.
+  let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    void renewLease(ctx.client, lease, { ttlMs, now: ctx.now() }).then(
+    renewing = renewLease(ctx.client, lease, { ttlMs, now: ctx.now() }).then(
       (renewed) => {
         if (renewed) {
           lease = renewed;
@@ -202,6 +207,7 @@ export async function withLease<T>(
   } finally {
     clearInterval(timer);
     ctx.signal.removeEventListener('abort', onOuterAbort);
+    await settleWithin(renewing, RENEWAL_WAIT_MS);
     try {
       await releaseLease(ctx.client, lease);
     } catch (err) {
@@ -270,4 +276,10 @@ async function raceAbortGrace<T>(work: Promise<T>, signal: AbortSignal, graceMs:
       signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+async function settleWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -3,7 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { acquireLease, ensureLeaseIndex, releaseLease, renewLease, type Lease } from '../../src/jobs/lease.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { AppContext } from '../../src/context.ts';
+import { acquireLease, ensureLeaseIndex, releaseLease, renewLease, withLease, type Lease } from '../../src/jobs/lease.ts';
+import { silentLogger } from '../../src/log.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 
 const client = esClient();
@@ -97,7 +100,65 @@ describe('src/jobs/lease', () => {
   });
 });
 
+describe('src/jobs/lease withLease', () => {
+  it('renews while fn runs past the ttl, then releases', async () => {
+    const ctx = ctxFor();
+    const seen: string[] = [];
+
+    await withLease(ctx, 'long', async () => {
+      await sleep(1200);
+      const doc = await client.get<{ acquired_at: string; renewed_at: string; expires_at: string }>({ index, id: 'long' });
+      seen.push(doc._source?.renewed_at !== doc._source?.acquired_at ? 'renewed' : 'not-renewed');
+      seen.push(Date.parse(doc._source?.expires_at ?? '') > Date.now() ? 'valid' : 'expired');
+    }, { ttlMs: 300 });
+    const after = await client.get({ index, id: 'long' }, { ignore: [404] });
+
+    expect(seen).toEqual(['renewed', 'valid']);
+    expect(after.found).toBe(false);
+  });
+
+  it('throws lease-held when another owner holds the job, and releases after fn throws', async () => {
+    const ctx = ctxFor();
+    let inner: unknown;
+
+    const outer = await withLease(ctx, 'job', async () => {
+      inner = await withLease(ctx, 'job', async () => 'ran').catch((err: unknown) => err);
+      throw new Error('fn failed');
+    }).catch((err: unknown) => err);
+    const after = await client.get({ index, id: 'job' }, { ignore: [404] });
+
+    expect(inner).toMatchObject({ code: 'lease-held' });
+    expect(outer).toMatchObject({ message: 'fn failed' });
+    expect(after.found).toBe(false);
+  });
+
+  it('aborts fn when the lease is taken over', async () => {
+    const ctx = ctxFor();
+
+    const aborted = await withLease(ctx, 'stolen', async (signal, lease) => {
+      await client.index({ index, id: 'stolen', document: { job: 'stolen', owner: 'thief', acquired_at: lease.acquiredAt.toISOString(), renewed_at: new Date().toISOString(), expires_at: new Date(Date.now() + 60_000).toISOString() } });
+      await new Promise<void>((resolve) => {
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        setTimeout(resolve, 3000);
+      });
+      return signal.aborted;
+    }, { ttlMs: 300 });
+    const doc = await client.get<{ owner: string }>({ index, id: 'stolen' });
+
+    expect(aborted).toBe(true);
+    expect(doc._source?.owner).toBe('thief');
+  });
+});
+
 // --- internal ---
+
+function ctxFor(): AppContext {
+  return { config: parseConfig({ indices: { leases: index } }), client, log: silentLogger, now: () => new Date(), signal: new AbortController().signal };
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 function okLease(result: Awaited<ReturnType<typeof acquireLease>>): Lease {
   if (!result.ok) {
