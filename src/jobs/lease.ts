@@ -5,6 +5,7 @@ import { durationMs } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { leasesMappings } from '../es/mappings.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
+import { raceAbortGrace, settleWithin } from './timing.ts';
 
 /** A lease we hold: the seq_no/primary_term of our last write are the proof for renew and release. */
 export interface Lease {
@@ -252,34 +253,4 @@ function isStatus(err: unknown, status: number): boolean {
 function requestFailed(what: string, err: unknown): PipelineError {
   const code = err instanceof errors.ConnectionError || err instanceof errors.TimeoutError ? 'es-unreachable' : 'es-request-failed';
   return new PipelineError(code, `[leases] ${what}: ${errorMessage(err)}`, { cause: err });
-}
-
-/** Resolves with fn; once `signal` aborts, waits at most graceMs more, then rejects so the lease is released. */
-async function raceAbortGrace<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const giveUp = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      timer = setTimeout(() => reject(new PipelineError('reconcile-aborted', 'job did not stop within the abort grace period')), graceMs);
-    };
-    if (signal.aborted) {
-      onAbort();
-    } else {
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-  });
-  try {
-    return await Promise.race([work, giveUp]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) {
-      signal.removeEventListener('abort', onAbort);
-    }
-  }
-}
-
-async function settleWithin(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
