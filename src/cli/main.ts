@@ -36,7 +36,8 @@ Commands:
 Global options: --config <file>, --json, -h/--help.
 Without elasticsearch.url in the config (or LORA_CATALOG_ES_URL), commands use the embedded local
 engine: an 'es start' engine if one runs, else one started for the command (needs Java 17+).
-Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 refused (see sync --help), 4 Elasticsearch unreachable.`;
+Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 refused (see sync --help), 4 Elasticsearch
+unreachable, 5 skipped (another sync holds the lease).`;
 
 const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar'] as const;
 const JOB_COMMANDS = ['schedule', 'report', 'retention'] as const;
@@ -51,6 +52,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'es') {
     return runEsCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });
+  }
+  if (command === 'report') {
+    // A training script's post-run hook: never wait for a health check or start an engine here.
+    const { runJobsCommand } = await import('./jobs.ts');
+    return runJobsCommand('report', rest.filter((a) => a !== '--json'), { io });
   }
   if (command === 'kibana') {
     return runKibanaCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });

@@ -6,6 +6,9 @@ import type { AppContext } from '../context.ts';
 import { runRollups, type RollupReport } from '../rollups/run.ts';
 import { runSync, type SyncOptions } from '../sync/run.ts';
 import type { SyncReport } from '../sync/report.ts';
+import { PipelineError } from '../errors.ts';
+import { flushOutbox } from '../jobs/outbox.ts';
+import { withLease } from '../jobs/lease.ts';
 import type { Io } from './io.ts';
 
 export const SYNC_USAGE = `Usage: lora-catalog sync [options]
@@ -30,7 +33,8 @@ Options:
   -h, --help                this help
 
 Exit codes: 0 ok, 1 some runs failed to write or a source failed to list, 2 usage or config error,
-3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable.`;
+3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable, 5 skipped: another sync
+of the same sources holds the lease.`;
 
 /** The reference article's query: prompts about cyberpunk with a final loss under 0.05. */
 export const ARTICLE_QUERY = {
@@ -85,11 +89,21 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
     }
     options.shard = { index: Number(m[1]), count: Number(m[2]) };
   }
-  if (values.prefix) options.prefixes = values.prefix;
-  if (values.source) options.sources = values.source;
-  if (values.backfill) options.backfill = true;
-  if (values['dry-run']) options.dryRun = true;
-  if (values['allow-mass-vanish']) options.allowMassVanish = true;
+    if (values.prefix) {
+    options.prefixes = values.prefix;
+  }
+  if (values.source) {
+    options.sources = values.source;
+  }
+  if (values.backfill) {
+    options.backfill = true;
+  }
+  if (values['dry-run']) {
+    options.dryRun = true;
+  }
+  if (values['allow-mass-vanish']) {
+    options.allowMassVanish = true;
+  }
   return { options, rollups: !values['no-rollups'], example: values.example ?? false };
 }
 
@@ -101,10 +115,29 @@ export function exampleConfig(config: Config): Config {
 
 export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io): Promise<number> {
   const progress = io.tty && !io.json;
-  const report = await runSync(ctx, {
+  const options: SyncOptions = {
     ...args.options,
     ...(progress ? { onProgress: (p) => io.progress(`  ${p.found} runs found, ${p.written} written, ${Math.round((p.found / Math.max(1, p.elapsedMs)) * 1000)} runs/s`) } : {}),
-  });
+  };
+  let report: SyncReport;
+  if (args.options.dryRun) {
+    report = await runSync(ctx, options);
+  } else {
+    try {
+      await flushOutbox(ctx);
+    } catch (err) {
+      ctx.log.warn({ err }, 'Outbox flush failed; the spooled runs stay for the next sync');
+    }
+    try {
+      report = await withLease(ctx, leaseName(args.options), (signal) => runSync({ ...ctx, signal }, options));
+    } catch (err) {
+      if (err instanceof PipelineError && err.code === 'lease-held') {
+        io.stderr(`lora-catalog sync: skipped: ${err.message}`);
+        return 5;
+      }
+      throw err;
+    }
+  }
   io.progress('');
   let rollups: RollupReport | null = null;
   if (args.rollups && !args.options.dryRun && report.status !== 'failed') {
@@ -161,6 +194,12 @@ export function formatReport(report: SyncReport, rollups: RollupReport | null): 
 }
 
 // --- internal ---
+
+/** Syncs of the same sources must not overlap; shards of one backfill are disjoint and may. */
+function leaseName(options: SyncOptions): string {
+  const sources = options.sources?.length ? [...options.sources].sort().join(',') : 'all';
+  return `sync:${sources}${options.shard ? `:shard-${options.shard.index}-of-${options.shard.count}` : ''}`;
+}
 
 function parseSince(value: string, now: Date): Date | null {
   const rel = /^(\d+)(m|h|d|w)$/.exec(value);

@@ -14,6 +14,7 @@ import { applyIndices } from '../es/indices.ts';
 import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
 import { createBulkWriter, type BulkWriter } from './bulk.ts';
 import { toRunDoc } from './doc.ts';
+import { createIdentityGuard, type IdentityGuard } from './identity-guard.ts';
 import { planActions, type CrawledRun, type PlannedAction } from './plan.ts';
 import { addError, addSample, emptyCounts, indexableReport, type SourceReport, type SyncReport } from './report.ts';
 import { countActiveRuns, scanIndexedRuns, type IndexedRun } from './scan.ts';
@@ -72,6 +73,23 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
   }
   const touched = new Set<string>();
   const index = config.indices.runs;
+  const drivers = new Map<string, SourceDriver>();
+  const guard = createIdentityGuard({
+    client,
+    index,
+    driverFor(root) {
+      const source = config.sources.find((s) => s.name === root);
+      if (!source) {
+        return null;
+      }
+      let driver = drivers.get(root);
+      if (!driver) {
+        driver = createDriver(source);
+        drivers.set(root, driver);
+      }
+      return driver;
+    },
+  });
   const sources = config.sources.filter((s) => !opts.sources || opts.sources.includes(s.name));
   const work = async () => {
     for (const source of sources) {
@@ -79,7 +97,7 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
         report.status = 'aborted';
         break;
       }
-      const sourceReport = await syncSource(ctx, source, opts, report, touched);
+      const sourceReport = await syncSource(ctx, source, opts, report, touched, guard);
       report.sources.push(sourceReport);
     }
   };
@@ -118,7 +136,7 @@ function finish(ctx: AppContext, report: SyncReport, touched: Set<string>): Sync
   return report;
 }
 
-async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptions, report: SyncReport, touched: Set<string>): Promise<SourceReport> {
+async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptions, report: SyncReport, touched: Set<string>, guard: IdentityGuard): Promise<SourceReport> {
   const { config, client, log } = ctx;
   const driver = createDriver(source);
   const root = rootInfo(source);
@@ -231,12 +249,14 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
   async function parseAndWrite(action: PlannedAction, crawled: CrawledRun): Promise<void> {
     {
       const parseStart = Date.now();
-      const record = await parseRun(crawled.run, { driver, root, now });
+      const parsed = await parseRun(crawled.run, { driver, root, now });
+      const identity = action.indexed?.run_id === parsed.run_id ? { runId: parsed.run_id, copyOf: null } : await guard.resolve(parsed);
+      const record = { ...parsed, run_id: identity.runId };
       report.durations_ms.parse += Date.now() - parseStart;
       if (record.status === 'parse_error') {
         report.counts.parse_errors += 1;
       }
-      const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null });
+      const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null, copyOf: identity.copyOf });
       for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
         touched.add(key);
       }

@@ -1,9 +1,8 @@
-import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSync } from '../../src/sync/run.ts';
 import { ARTICLE_QUERY } from '../../src/cli/sync.ts';
-import { VOLATILE_FIELDS } from '../../src/sync/doc.ts';
 import { createTestApp, type TestApp } from './app-context.ts';
 
 let app: TestApp | undefined;
@@ -17,14 +16,6 @@ async function allDocs(t: TestApp): Promise<Map<string, Record<string, unknown>>
   await t.ctx.client.indices.refresh({ index: t.config.indices.runs });
   const res = await t.ctx.client.search<Record<string, unknown>>({ index: t.config.indices.runs, size: 1000, sort: [{ run_id: 'asc' }] });
   return new Map(res.hits.hits.map((h) => [h._id as string, h._source ?? {}]));
-}
-
-function stable(doc: Record<string, unknown> | undefined): Record<string, unknown> {
-  const copy = { ...doc };
-  for (const field of VOLATILE_FIELDS) {
-    delete copy[field];
-  }
-  return copy;
 }
 
 describe('sync/run (real Elasticsearch)', () => {
@@ -134,6 +125,30 @@ describe('sync/run (real Elasticsearch)', () => {
     expect(allowed.counts.vanished).toBe(2);
     docs = [...(await allDocs(app)).values()];
     expect(docs.filter((d) => d.state === 'vanished')).toHaveLength(2);
+  });
+
+  it('a copy of a run gets its own id with copy_of; a moved run keeps its id', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+    const before = [...(await allDocs(app)).values()];
+    const city = before.find((d) => (d.source as { path: string }).path === '2025-03-02-cyberpunk-city-r8');
+    const ink = before.find((d) => (d.source as { path: string }).path === '2025-04-11-ink-wash-landscape-r16');
+    await mkdir(path.join(app.root, 'archive'));
+    await cp(path.join(app.root, '2025-03-02-cyberpunk-city-r8'), path.join(app.root, 'archive', 'city-copy'), { recursive: true });
+    await rename(path.join(app.root, '2025-04-11-ink-wash-landscape-r16'), path.join(app.root, 'archive', 'ink-moved'));
+
+    const report = await runSync(app.ctx, { mode: 'full' });
+
+    expect(report.counts).toMatchObject({ found: 6, new: 2, unchanged: 4 });
+    const after = [...(await allDocs(app)).values()];
+    const copy = after.find((d) => (d.source as { path: string }).path === 'archive/city-copy');
+    expect(copy?.copy_of).toBe(city?.run_id);
+    expect(copy?.run_id).not.toBe(city?.run_id);
+    const moved = after.find((d) => d.run_id === ink?.run_id);
+    expect(moved).toMatchObject({ state: 'active', source: { path: 'archive/ink-moved' }, copy_of: null });
+    expect(after.filter((d) => d.state === 'active')).toHaveLength(6);
+    const again = await runSync(app.ctx, { mode: 'full' });
+    expect(again.counts).toMatchObject({ found: 6, unchanged: 6, written: 0 });
   });
 
   it('dry-run prints the plan and writes nothing', async () => {

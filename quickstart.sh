@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what is missing (Java 17+, Node 24, npm packages), then runs the main job on the embedded
+# default: a full sync of the bundled example runs into a local Elasticsearch that the tool fetches
+# (once, checksum-verified, cached), starts and stops; prints the summary and one example search.
+set -euo pipefail
+umask 022
+cd "$(dirname "${BASH_SOURCE[0]}")"
+source scripts/bootstrap.sh >&2
+
+node src/cli/main.ts sync --example "$@"

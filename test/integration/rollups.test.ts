@@ -1,0 +1,61 @@
+import { appendFile, cp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runRollups } from '../../src/rollups/run.ts';
+import { runSync } from '../../src/sync/run.ts';
+import { createTestApp, type TestApp } from './app-context.ts';
+
+let app: TestApp | undefined;
+
+afterEach(async () => {
+  await app?.cleanup();
+  app = undefined;
+});
+
+async function rollupDocs(t: TestApp): Promise<Record<string, Record<string, unknown>>> {
+  await t.ctx.client.indices.refresh({ index: t.config.indices.rollups });
+  const res = await t.ctx.client.search<Record<string, unknown>>({ index: t.config.indices.rollups, size: 10_000, sort: [{ key: 'asc' }, { epoch: 'asc' }] });
+  return Object.fromEntries(res.hits.hits.map((h) => [h._id as string, { ...h._source, computed_at: undefined }]));
+}
+
+describe('rollups/run (real Elasticsearch)', () => {
+  it('computes the documented buckets with exact values', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+
+    await runRollups(app.ctx);
+
+    const docs = await rollupDocs(app);
+    expect(docs['rank:8']).toMatchObject({ kind: 'rank', lora_rank: 8, count: 1, completed: 1, failed: 0, loss_mean: 0.0412, loss_p50: 0.0412, success_rate: 1 });
+    expect(docs['rank:none']).toMatchObject({ kind: 'rank', count: 1 });
+    expect(docs['base_rank:sd15|32']).toMatchObject({ base_model_family: 'sd15', lora_rank: 32, loss_mean: 0.0711 });
+    expect(docs['lr_rank:1e-4..3e-4|8']).toMatchObject({ lr_band: '1e-4..3e-4', lr_band_low: 0.0001, lora_rank: 8 });
+    expect(docs['week:2025-W09|lora-scripts-yaml']).toMatchObject({ kind: 'week', week_start: '2025-02-24T00:00:00.000Z', started: 1, completed: 1 });
+    const epochs = Object.values(docs).filter((d) => d.kind === 'run_epoch' && d.epoch === 10);
+    expect(epochs).toHaveLength(1);
+    expect(epochs[0]).toMatchObject({ loss_last: 0.0412, steps: 12 });
+  });
+
+  it('an incremental rollup of the touched buckets equals a full recomputation', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+    await runRollups(app.ctx);
+    await appendFile(path.join(app.root, '2025-06-08-cyberpunk-street-r32', 'logs', 'train.log'), '[2025-06-08 12:00:00] epoch 7/7 step 61 loss 0.0300\n');
+    await rm(path.join(app.root, '2025-04-11-ink-wash-landscape-r16'), { recursive: true });
+    await cp(path.join(app.root, '2025-03-02-cyberpunk-city-r8'), path.join(app.root, '2025-08-01-cyberpunk-city-r8-seed2'), { recursive: true });
+    await appendFile(path.join(app.root, '2025-08-01-cyberpunk-city-r8-seed2', 'logs', 'train.log'), '[2025-08-01 09:00:00] epoch 11/11 step 121 loss 0.0380\n');
+    const report = await runSync({ ...app.ctx, config: { ...app.config, sync: { ...app.config.sync, max_vanish_share: 0.5 } } }, { mode: 'full' });
+    expect(report.counts).toMatchObject({ new: 1, changed: 1, vanished: 1 });
+
+    const incremental = await runRollups(app.ctx, { touched: report.touched });
+    const afterIncremental = await rollupDocs(app);
+    const full = await runRollups(app.ctx);
+    const afterFull = await rollupDocs(app);
+
+    expect(incremental.mode).toBe('incremental');
+    expect(full.mode).toBe('full');
+    expect(afterIncremental).toEqual(afterFull);
+    expect(afterFull['rank:16']).toBeUndefined();
+    expect(Object.keys(afterFull).some((id) => id.startsWith('config:'))).toBe(true);
+  });
+});
