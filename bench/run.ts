@@ -1,0 +1,211 @@
+// npm run bench [-- --runs 100000 --naive-runs 10000 --dir /var/tmp/lora-bench --heap 1g]
+// Generates N synthetic runs (all four formats), starts the embedded Elasticsearch, and measures side by
+// side on the same tree and engine: full backfill, the ceiling (cat of what the sync reads + raw _bulk of
+// the same documents), a no-op resync vs a stat-only walk, the naive one-request-per-run exporter, and
+// peak RSS at N vs N/10. Prints a Markdown table (also written to bench/results/).
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { Client } from '@elastic/elasticsearch';
+import { readEngineEnv } from '../src/config/env.ts';
+import { ensureElasticsearchInstalled, startElasticsearch } from '../src/engine/elasticsearch.ts';
+import { resolveEnginePaths } from '../src/engine/paths.ts';
+import { applyIndices } from '../src/es/indices.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { generateRuns } from './generate.ts';
+
+const sh = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '100000' },
+    'naive-runs': { type: 'string' },
+    dir: { type: 'string', default: '/var/tmp/lora-bench' },
+    heap: { type: 'string', default: '1g' },
+  },
+});
+const N = Number(values.runs);
+const NAIVE = Number(values['naive-runs'] ?? Math.min(N, 10_000));
+const repo = path.resolve(import.meta.dirname, '..');
+
+const treeBig = await ensureTree(path.join(values.dir, `runs-${N}`), N);
+const treeSmall = await ensureTree(path.join(values.dir, `runs-${N / 10}`), N / 10);
+const env = readEngineEnv();
+const paths = resolveEnginePaths({ envCacheDir: env.cacheDir, xdgCacheHome: env.xdgCacheHome, home: env.home });
+const home = await ensureElasticsearchInstalled({ ...paths, repositoryUrl: env.mavenRepository });
+const esDir = path.join(os.tmpdir(), `lora-bench-es-${process.pid}`);
+const es = await startElasticsearch({ home, dataDir: path.join(esDir, 'data'), logsDir: path.join(esDir, 'logs'), configDir: path.join(esDir, 'config'), heap: { min: values.heap, max: values.heap }, env: env.childEnv, timeoutMs: 240_000 });
+const client = new Client({ node: es.url, requestTimeout: 300_000 });
+const rows: string[][] = [];
+const results: Record<string, unknown> = { runs: N, naiveRuns: NAIVE, cores: os.cpus().length, heap: values.heap, node: process.version, date: new Date().toISOString() };
+try {
+  const cacheNote = (await dropCaches()) ? 'page cache dropped before each step' : 'warm page cache (dropping caches is not permitted here)';
+  results.cache = cacheNote;
+
+  const main = config('bench-main', treeBig);
+  await dropCaches();
+  const backfill = await child('backfill', main);
+  results.backfill = backfill;
+  const backfillS = backfill.wallMs / 1000;
+
+  await dropCaches();
+  const catS = await timed(`find ${q(treeBig)} -type f ! -name '*.safetensors' -print0 | xargs -0 cat > /dev/null; find ${q(treeBig)} -type f -name '*.safetensors' -print0 | xargs -0 head -q -c 65536 > /dev/null`);
+  const rawBulkS = await rawBulk(main);
+  results.ceiling = { catS, rawBulkS };
+
+  await dropCaches();
+  const noop = await child('full', main);
+  results.noop = noop;
+  await dropCaches();
+  const walkS = await timed(`find ${q(treeBig)} -type f -printf '%s %T@\\n' > /dev/null`);
+  results.statWalkS = walkS;
+
+  const naive = await child('naive', config('bench-naive', treeBig), { NAIVE_LIMIT: String(NAIVE) });
+  results.naive = naive;
+
+  const small = await child('backfill', config('bench-small', treeSmall));
+  results.small = small;
+
+  const ceiling = catS + rawBulkS;
+  rows.push(['full backfill (sync --backfill)', `${backfillS.toFixed(1)} s`, `${rate(N, backfillS)} runs/s`, `${backfill.maxRssMb} MB`, `${(backfillS / ceiling).toFixed(2)}× the ceiling (target ≤ 1.5×)`]);
+  rows.push(['ceiling: cat of the files read + raw _bulk of the same docs', `${ceiling.toFixed(1)} s (cat ${catS.toFixed(1)} + bulk ${rawBulkS.toFixed(1)})`, `${rate(N, ceiling)} runs/s`, '—', '']);
+  rows.push(['no-op resync (sync, nothing changed)', `${(noop.wallMs / 1000).toFixed(1)} s`, `${rate(N, noop.wallMs / 1000)} runs/s`, `${noop.maxRssMb} MB`, `${noop.counts.written} writes; ${(noop.wallMs / 1000 / walkS).toFixed(2)}× the stat walk (target ≤ 1.5×)`]);
+  rows.push(["stat-only walk: find -type f -printf '%s %T@'", `${walkS.toFixed(1)} s`, `${rate(N, walkS)} runs/s`, '—', '']);
+  rows.push([`naive exporter (one index request per run, first ${NAIVE} runs)`, `${(naive.wallMs / 1000).toFixed(1)} s`, `${rate(naive.counts.found, naive.wallMs / 1000)} runs/s`, `${naive.maxRssMb} MB`, `${(N / backfillS / (naive.counts.found / (naive.wallMs / 1000))).toFixed(1)}× slower than the backfill per run`]);
+  rows.push([`full backfill at N/10 = ${N / 10} runs`, `${(small.wallMs / 1000).toFixed(1)} s`, `${rate(N / 10, small.wallMs / 1000)} runs/s`, `${small.maxRssMb} MB`, `peak RSS at N / at N/10 = ${(backfill.maxRssMb / small.maxRssMb).toFixed(2)} (target ≤ 1.3)`]);
+} finally {
+  await client.close();
+  await es.stop();
+  await rm(esDir, { recursive: true, force: true });
+}
+const table = [
+  `lora-catalog benchmark — ${N} runs, ${os.cpus().length} cores, Elasticsearch heap ${values.heap}, Node ${process.version}, ${results.cache}`,
+  '',
+  '| measurement | wall time | throughput | peak RSS | vs target |',
+  '|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
+process.stdout.write(`${table}\n`);
+await mkdir(path.join(repo, 'bench', 'results'), { recursive: true });
+const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19);
+await writeFile(path.join(repo, 'bench', 'results', `${stamp}-${N}.md`), `${table}\n\n\`\`\`json\n${JSON.stringify(results, null, 2)}\n\`\`\`\n`);
+
+// --- internal ---
+
+interface ChildResult {
+  wallMs: number;
+  maxRssMb: number;
+  counts: { found: number; written: number };
+}
+
+function config(prefix: string, tree: string): Record<string, unknown> {
+  return {
+    sources: [{ name: 'bench', kind: 'fs', path: tree }],
+    indices: { runs: `${prefix}-runs`, rollups: `${prefix}-rollups`, sync_runs: `${prefix}-syncs`, leases: `${prefix}-leases` },
+  };
+}
+
+async function ensureTree(dir: string, runs: number): Promise<string> {
+  const marker = path.join(dir, '.complete');
+  if (existsSync(marker) && (await readFile(marker, 'utf8')) === String(runs)) {
+    return dir;
+  }
+  await rm(dir, { recursive: true, force: true });
+  const started = performance.now();
+  process.stderr.write(`generating ${runs} runs in ${dir}…\n`);
+  await generateRuns({ root: dir, runs });
+  await writeFile(marker, String(runs));
+  process.stderr.write(`  done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  return dir;
+}
+
+async function child(mode: string, cfg: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<ChildResult> {
+  process.stderr.write(`${mode} on ${(cfg.sources as Array<{ path: string }>)[0]?.path}…\n`);
+  const proc = spawn(process.execPath, [path.join(repo, 'bench', 'sync-child.ts'), mode, es.url, JSON.stringify(cfg)], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  if (code !== 0) {
+    throw new Error(`${mode} exited ${code}: ${out}`);
+  }
+  const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ChildResult;
+  process.stderr.write(`  ${JSON.stringify(result)}\n`);
+  return result;
+}
+
+/** Exports the backfilled documents as prebuilt NDJSON, then times posting it raw with _bulk (5 MB requests, 2 in flight, like the sync). */
+async function rawBulk(cfg: Record<string, unknown>): Promise<number> {
+  const source = (cfg.indices as { runs: string }).runs;
+  const target = parseConfig({ ...cfg, indices: { runs: 'bench-raw-runs', rollups: 'bench-raw-rollups', sync_runs: 'bench-raw-syncs', leases: 'bench-raw-leases' } });
+  await applyIndices(client, target);
+  await client.indices.putSettings({ index: 'bench-raw-runs', settings: { index: { refresh_interval: '-1', number_of_replicas: 0 } } });
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  const pit = await client.openPointInTime({ index: source, keep_alive: '5m' });
+  let after: Array<string | number> | undefined;
+  for (;;) {
+    const page = await client.search<Record<string, unknown>>({ pit: { id: pit.id, keep_alive: '5m' }, size: 5000, sort: [{ _shard_doc: 'asc' }], ...(after ? { search_after: after } : {}) });
+    for (const hit of page.hits.hits) {
+      const lines = `${JSON.stringify({ index: { _index: 'bench-raw-runs', _id: hit._id } })}\n${JSON.stringify(hit._source)}\n`;
+      current.push(lines);
+      size += lines.length;
+      if (size >= 5 * 1024 * 1024) {
+        chunks.push(current.join(''));
+        current = [];
+        size = 0;
+      }
+    }
+    if (page.hits.hits.length < 5000) {
+      break;
+    }
+    after = page.hits.hits.at(-1)?.sort as Array<string | number>;
+  }
+  await client.closePointInTime({ id: pit.id });
+  if (current.length > 0) {
+    chunks.push(current.join(''));
+  }
+  const started = performance.now();
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < chunks.length) {
+      const body = chunks[next++] as string;
+      const res = await fetch(`${es.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+      const json = (await res.json()) as { errors: boolean };
+      if (json.errors) {
+        throw new Error('raw _bulk reported errors');
+      }
+    }
+  }
+  await Promise.all([worker(), worker()]);
+  await client.indices.putSettings({ index: 'bench-raw-runs', settings: { index: { refresh_interval: '1s' } } });
+  await client.indices.refresh({ index: 'bench-raw-runs' });
+  return (performance.now() - started) / 1000;
+}
+
+async function timed(command: string): Promise<number> {
+  const started = performance.now();
+  await sh('bash', ['-c', command], { maxBuffer: 1024 * 1024 });
+  return (performance.now() - started) / 1000;
+}
+
+async function dropCaches(): Promise<boolean> {
+  try {
+    await sh('bash', ['-c', 'sync && echo 3 > /proc/sys/vm/drop_caches']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function rate(runs: number, seconds: number): string {
+  return seconds > 0 ? String(Math.round(runs / seconds)) : '—';
+}
+
+function q(p: string): string {
+  return `'${p.replaceAll("'", "'\\''")}'`;
+}
