@@ -62,7 +62,7 @@ try {
   const walkS = await timed(`find ${q(treeBig)} -type f -printf '%s %T@\\n' > /dev/null`);
   results.statWalkS = walkS;
 
-  const naive = await child('naive', config('bench-naive', treeBig), { NAIVE_LIMIT: String(NAIVE) });
+  const naive = await child('naive', config('bench-naive', treeBig), NAIVE);
   results.naive = naive;
 
   const small = await child('backfill', config('bench-small', treeSmall));
@@ -121,9 +121,10 @@ async function ensureTree(dir: string, runs: number): Promise<string> {
   return dir;
 }
 
-async function child(mode: string, cfg: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<ChildResult> {
+async function child(mode: string, cfg: Record<string, unknown>, naiveLimit?: number): Promise<ChildResult> {
   process.stderr.write(`${mode} on ${(cfg.sources as Array<{ path: string }>)[0]?.path}…\n`);
-  const proc = spawn(process.execPath, [path.join(repo, 'bench', 'sync-child.ts'), mode, es.url, JSON.stringify(cfg)], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = [path.join(repo, 'bench', 'sync-child.ts'), mode, es.url, JSON.stringify(cfg), ...(naiveLimit === undefined ? [] : [String(naiveLimit)])];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString();

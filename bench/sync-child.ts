@@ -4,7 +4,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/log.ts';
 import { runSync } from '../src/sync/run.ts';
 
-const [mode, esUrl, configJson] = process.argv.slice(2) as [string, string, string];
+const [mode, esUrl, configJson, naiveLimit] = process.argv.slice(2) as [string, string, string, string | undefined];
 const config = parseConfig(JSON.parse(configJson));
 const client = new Client({ node: esUrl, requestTimeout: 120_000 });
 const ctx = { config, client, log: silentLogger, now: () => new Date(), signal: new AbortController().signal };
@@ -27,7 +27,7 @@ async function naive(): Promise<Record<string, unknown>> {
   const { adapters } = await import('../src/formats/index.ts');
   const { parseRun } = await import('../src/formats/parse-run.ts');
   const { toRunDoc } = await import('../src/sync/doc.ts');
-  const limit = Number(process.env.NAIVE_LIMIT ?? Infinity);
+  const limit = naiveLimit === undefined ? Infinity : Number(naiveLimit);
   const source = config.sources[0];
   if (!source) {
     throw new Error('no source');
