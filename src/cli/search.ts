@@ -24,7 +24,7 @@ export interface SearchCommandDeps {
 
 /** Per-command help. Exit codes: 0 found, 1 nothing found (like grep), 2 usage, query syntax or ambiguous id prefix. */
 export const USAGE: Record<SearchCommand, string> = {
-  search: `Usage: lora-catalog search <query…> [--size n] [--json]\n\n${describeSyntax()}`,
+  search: `Usage: lora-catalog search <query…> [--size n] [--include-vanished] [--json]\nRuns marked vanished (no longer on storage) are left out unless --include-vanished.\n\n${describeSyntax()}`,
   show: 'Usage: lora-catalog show <run_id or its first characters> [--json]\nThe stored record of one run.',
   reproduce:
     'Usage: lora-catalog reproduce <run_id> [--json] > config.yaml\nPrints the run\'s original config (secrets redacted) in its own syntax, with a header saying where the run and its outputs are.\nFor JSON configs the header goes to stderr, so stdout stays valid JSON.',
@@ -49,7 +49,7 @@ export async function runSearchCommands(cmd: SearchCommand, argv: string[], deps
       try {
         parseQuery(text); // syntax errors before any request
         const cjkFields = deps.cjkFields ?? (await hasCjkFields(deps.client, deps.index));
-        const result = await searchRuns(deps.client, deps.index, text, { now: deps.now, size: args.size, cjkFields });
+        const result = await searchRuns(deps.client, deps.index, text, { now: deps.now, size: args.size, cjkFields, includeVanished: args.includeVanished });
         deps.stdout(machine ? JSON.stringify(result) : `${result.total} run(s)\n${renderTable(HIT_COLUMNS, result.hits)}`);
         return result.total > 0 ? 0 : 1;
       } catch (err) {
@@ -82,6 +82,7 @@ interface Args {
   words: string[];
   help: boolean;
   json: boolean;
+  includeVanished: boolean;
   size?: number;
   base?: string;
   rank?: number;
@@ -213,7 +214,7 @@ async function hasCjkFields(client: Client, index: string): Promise<boolean> {
 }
 
 function splitArgs(argv: string[]): Args {
-  const args: Args = { words: [], help: false, json: false };
+  const args: Args = { words: [], help: false, json: false, includeVanished: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -222,6 +223,8 @@ function splitArgs(argv: string[]): Args {
       args.help = true;
     } else if (flag === '--json') {
       args.json = true;
+    } else if (flag === '--include-vanished') {
+      args.includeVanished = true;
     } else if (flag === '--') {
       args.words.push(...argv.slice(i + 1));
       break;

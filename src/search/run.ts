@@ -13,7 +13,11 @@ export interface SearchOptions {
   size?: number;
   /** Also search the `.cjk`/`.ik` multi-fields (when the index has them); default false. */
   cjkFields?: boolean;
+  /** Include runs marked vanished (no longer found on storage); default false. */
+  includeVanished?: boolean;
 }
+
+const NOT_VANISHED: estypes.QueryDslQueryContainer = { term: { state: 'vanished' } };
 
 export interface RunHit {
   run_id: string;
@@ -69,7 +73,9 @@ export const SIMILAR_TEXT_FIELDS = ['prompt_example', 'prompts', 'tag_text', 'no
 
 /** Parses, compiles and runs a query; ties (and filter-only queries) are ordered newest first. Throws QueryError. */
 export async function searchRuns(client: Client, index: string, text: string, opts: SearchOptions): Promise<SearchResult> {
-  const query = compileQuery(parseQuery(text), { now: opts.now, cjkFields: opts.cjkFields });
+  // Runs marked vanished stay in the catalogue (deletes are marks) but are not search results unless asked for.
+  const compiled = compileQuery(parseQuery(text), { now: opts.now, cjkFields: opts.cjkFields });
+  const query = opts.includeVanished ? compiled : { bool: { must: [compiled], must_not: [NOT_VANISHED] } };
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-search
   const res = await request('search', () =>
     client.search<Partial<RunRecord>>({
@@ -93,7 +99,7 @@ export async function showRun(client: Client, index: string, runId: string): Pro
 
 /** Completed runs with the lowest final loss, one per config (by config_hash; runs without one stand alone). */
 export async function bestRuns(client: Client, index: string, opts: BestOptions): Promise<BestHit[]> {
-  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }];
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED] } }];
   if (opts.base !== undefined) {
     filter.push(compileQuery({ kind: 'keyword', field: 'base', value: opts.base }, { now: new Date(0) }));
   }

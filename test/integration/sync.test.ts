@@ -2,6 +2,7 @@ import { appendFile, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSync } from '../../src/sync/run.ts';
+import { searchRuns } from '../../src/search/run.ts';
 import { ARTICLE_QUERY } from '../../src/cli/sync.ts';
 import { createTestApp, type TestApp } from './app-context.ts';
 
@@ -70,6 +71,9 @@ describe('sync/run (real Elasticsearch)', () => {
     const ink = docs.find((d) => (d.source as { path: string }).path === '2025-04-11-ink-wash-landscape-r16');
     expect(ink).toMatchObject({ state: 'vanished', vanish_reason: 'not-found' });
     expect(typeof ink?.vanished_at).toBe('string');
+    const hidden = await searchRuns(app.ctx.client, app.config.indices.runs, '水墨', { now: new Date() });
+    const shown = await searchRuns(app.ctx.client, app.config.indices.runs, '水墨', { now: new Date(), includeVanished: true });
+    expect([hidden.total, shown.total]).toEqual([0, 1]);
 
     await rename(parked, run);
     const third = await runSync(app.ctx, { mode: 'full' });

@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { lstat, open, opendir, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { StorageError } from '../../errors.ts';
 import type { ByteRange, SourceDriver, SourceEntry, SourceWarning } from '../types.ts';
-import { compareKeys } from '../order.ts';
 
 export interface FsDriverOptions {
   /** Absolute root directory. */
@@ -20,6 +19,9 @@ export interface FsDriverOptions {
 }
 
 const DRIVER_NAME = 'fs';
+
+/** Sub-directories read ahead per level while the walk is elsewhere (see walkDir). */
+const PREFETCH_DIRS = 8;
 
 /** Read chunk size for streams: large enough for throughput, small enough to bound memory. */
 const STREAM_CHUNK = 256 * 1024;
@@ -91,17 +93,63 @@ async function* walk(opts: WalkOptions): AsyncGenerator<SourceEntry | SourceWarn
     throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] list ${startAbs}: not a directory`);
   }
   const startReal = await realpath(startAbs);
-  yield* walkDir(opts, opts.start, startReal, new Set<string>([startReal]));
+  const ancestors = new Set<string>([startReal]);
+  yield* walkDir(opts, opts.start, startReal, readDir(opts, opts.start, ancestors), ancestors);
 }
 
-/** `ancestors` holds the real path of every directory on the current path, so a symlink back to any of them is a loop. */
-async function* walkDir(opts: WalkOptions, dirKey: string, dirReal: string, ancestors: Set<string>): AsyncGenerator<SourceEntry | SourceWarning> {
-  const abs = resolveKey(opts.root, dirKey);
+interface DirRead {
+  children: Child[];
+  warnings: SourceWarning[];
+  error?: SourceWarning;
+}
+
+/**
+ * Walks a directory whose read is already under way. Sub-directories are read ahead, PREFETCH_DIRS at a
+ * time per level, while earlier ones are being walked: a walk is a chain of small round trips (readdir,
+ * lstat), and on NFS their latency, not the disk, is what limits a sequential walk. Output order is
+ * unchanged: byte order of key.
+ * `ancestors` holds the real path of every directory on the current path, so a symlink back to any of them is a loop.
+ */
+async function* walkDir(opts: WalkOptions, dirKey: string, dirReal: string, pending: Promise<DirRead>, ancestors: ReadonlySet<string>): AsyncGenerator<SourceEntry | SourceWarning> {
+  const read = await pending;
+  if (read.error) {
+    yield read.error;
+    return;
+  }
+  yield* read.warnings;
+  const dirs = read.children.filter((child) => child.isDir);
+  const ahead = new Map<Child, { real: string; ancestors: Set<string>; read: Promise<DirRead> }>();
+  let started = 0;
+  const prefetch = (upTo: number) => {
+    while (started < dirs.length && started < upTo) {
+      const child = dirs[started++] as Child;
+      // A plain sub-directory's real path is its parent's plus its name: no realpath call needed.
+      const real = child.real ?? path.join(dirReal, child.name);
+      const childAncestors = new Set(ancestors).add(real);
+      ahead.set(child, { real, ancestors: childAncestors, read: readDir(opts, child.key, childAncestors) });
+    }
+  };
+  prefetch(PREFETCH_DIRS);
+  let entered = 0;
+  for (const child of read.children) {
+    if (child.isDir) {
+      entered += 1;
+      prefetch(entered + PREFETCH_DIRS);
+      const next = ahead.get(child) as { real: string; ancestors: Set<string>; read: Promise<DirRead> };
+      ahead.delete(child);
+      yield* walkDir(opts, child.key, next.real, next.read, next.ancestors);
+    } else if (child.entry && opts.include(child.key)) {
+      yield child.entry;
+    }
+  }
+}
+
+/** Lists and stats one directory; never rejects (a failure is a warning). */
+async function readDir(opts: WalkOptions, dirKey: string, ancestors: ReadonlySet<string>): Promise<DirRead> {
   const children: Child[] = [];
   const warnings: SourceWarning[] = [];
   try {
-    const handle = await opendir(abs);
-    for await (const dirent of handle) {
+    for (const dirent of await readdir(resolveKey(opts.root, dirKey), { withFileTypes: true })) {
       const key = dirKey === '' ? dirent.name : `${dirKey}/${dirent.name}`;
       if (opts.exclude(key)) {
         continue;
@@ -109,27 +157,16 @@ async function* walkDir(opts: WalkOptions, dirKey: string, dirReal: string, ance
       children.push({ name: dirent.name, key, isDir: dirent.isDirectory(), symlink: dirent.isSymbolicLink() });
     }
   } catch (err) {
-    yield warning(dirKey, err);
-    return;
+    return { children: [], warnings, error: warning(dirKey, err) };
   }
   await resolveChildren(opts, children, warnings, ancestors);
-  yield* warnings;
-  children.sort((a, b) => compareKeys(a.isDir ? `${a.name}/` : a.name, b.isDir ? `${b.name}/` : b.name));
-  for (const child of children) {
-    if (child.isDir) {
-      // A plain sub-directory's real path is its parent's plus its name: no realpath call needed.
-      const real = child.real ?? path.join(dirReal, child.name);
-      ancestors.add(real);
-      yield* walkDir(opts, child.key, real, ancestors);
-      ancestors.delete(real);
-    } else if (child.entry && opts.include(child.key)) {
-      yield child.entry;
-    }
-  }
+  const sortKeys = new Map(children.map((c) => [c, Buffer.from(c.isDir ? `${c.name}/` : c.name)]));
+  children.sort((a, b) => Buffer.compare(sortKeys.get(a) as Buffer, sortKeys.get(b) as Buffer));
+  return { children, warnings };
 }
 
 /** Stats files (and resolves symlinks when following) with bounded concurrency. */
-async function resolveChildren(opts: WalkOptions, children: Child[], warnings: SourceWarning[], ancestors: Set<string>): Promise<void> {
+async function resolveChildren(opts: WalkOptions, children: Child[], warnings: SourceWarning[], ancestors: ReadonlySet<string>): Promise<void> {
   let next = 0;
   async function worker(): Promise<void> {
     while (next < children.length) {

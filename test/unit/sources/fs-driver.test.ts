@@ -52,19 +52,20 @@ testStorageDriver('fs', makeFsDriver, () => {
     });
 
     it('reports a directory removed during the walk as vanished and goes on', async () => {
-      const root = await tree({ 'a/x': '1', 'b/y': '2', 'c/z': '3' });
+      // 20 sibling folders: the walk reads a few ahead of where it is, so d15 is still unread when d00 is seen.
+      const names = Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, '0')}`);
+      const root = await tree(Object.fromEntries(names.map((n) => [`${n}/f`, n])));
       const items: (SourceEntry | SourceWarning)[] = [];
 
       for await (const item of createFsDriver({ root }).list('')) {
         items.push(item);
-        if (item.key === 'a/x') {
-          // The walk opens b/ only after a/ is done, so this lands between the root's readdir and b's.
-          await rm(path.join(root, 'b'), { recursive: true });
+        if (item.key === 'd00/f') {
+          await rm(path.join(root, 'd15'), { recursive: true });
         }
       }
 
       await rm(root, { recursive: true, force: true });
-      expect(items.map((i) => (isWarning(i) ? `${i.code}:${i.key}` : i.key))).toEqual(['a/x', 'vanished:b', 'c/z']);
+      expect(items.map((i) => (isWarning(i) ? `${i.code}:${i.key}` : i.key))).toEqual(names.map((n) => (n === 'd15' ? 'vanished:d15' : `${n}/f`)));
     });
 
     it('reports a file whose stat fails with ENOENT as vanished (dangling symlink, same path as a file deleted after readdir)', async () => {
