@@ -17,22 +17,31 @@ export interface IdentityGuard {
   resolve(record: RunRecord): Promise<{ runId: string; copyOf: string | null }>;
 }
 
-/** Ids written recently in this sync; GET is realtime for indexed docs, this covers bulk items still in flight. */
+/** Ids written recently in this sync, with their locations (covers bulk items still in flight). */
 const RECENT_IDS = 100_000;
+
+/** Bloom filter bits for every id written in this sync: 2^25 bits = 4 MiB, ~0.1 % false positives at 1M ids. */
+const BLOOM_BITS = 2 ** 25;
+const BLOOM_HASHES = 7;
 
 export function createIdentityGuard(opts: { client: Client; index: string; driverFor: (root: string) => SourceDriver | null }): IdentityGuard {
   const recent = new Map<string, Location>();
+  const bloom = new Uint8Array(BLOOM_BITS / 8);
   // Runs are parsed concurrently: decisions about one id are serialised so two copies cannot both claim it.
   const inFlight = new Map<string, Promise<unknown>>();
   async function decide(record: RunRecord): Promise<{ runId: string; copyOf: string | null }> {
     {
       const here = { root: record.source.root, path: record.source.path };
-      const owner = recent.get(record.run_id) ?? (await indexedLocation(opts.client, opts.index, record.run_id));
+      // Documents of earlier syncs are visible to a non-realtime GET (cheap: no refresh is forced, which
+      // matters while a backfill runs with refresh off). An id written earlier in this sync may not be
+      // refreshed yet: the Bloom filter says when that is possible, and only then is the GET realtime.
+      const owner = recent.get(record.run_id) ?? (await indexedLocation(opts.client, opts.index, record.run_id, bloomHas(bloom, record.run_id)));
       let result = { runId: record.run_id, copyOf: null as string | null };
       if (owner && (owner.root !== here.root || owner.path !== here.path) && (await stillExists(opts.driverFor(owner.root), owner.path))) {
         result = { runId: uuidV5(`copy:${record.run_id}:${here.root}:${here.path}`), copyOf: record.run_id };
       }
       remember(recent, result.runId, here);
+      bloomAdd(bloom, result.runId);
       return result;
     }
   }
@@ -55,8 +64,9 @@ export function createIdentityGuard(opts: { client: Client; index: string; drive
 
 // --- internal ---
 
-async function indexedLocation(client: Client, index: string, id: string): Promise<Location | null> {
-  const res = await client.get<{ source?: { root?: string; path?: string }; state?: string }>({ index, id, _source: ['source.root', 'source.path', 'state'] }, { ignore: [404] });
+async function indexedLocation(client: Client, index: string, id: string, realtime: boolean): Promise<Location | null> {
+  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-get
+  const res = await client.get<{ source?: { root?: string; path?: string }; state?: string }>({ index, id, _source: ['source.root', 'source.path', 'state'], realtime }, { ignore: [404] });
   const source = res.found ? res._source?.source : undefined;
   if (!source || res._source?.state === 'vanished') {
     return null;
@@ -83,4 +93,26 @@ function remember(recent: Map<string, Location>, id: string, location: Location)
     const oldest = recent.keys().next().value as string;
     recent.delete(oldest);
   }
+}
+
+function bloomPositions(id: string): number[] {
+  // Double hashing (Kirsch–Mitzenmacher) over two FNV-1a variants of the id.
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return Array.from({ length: BLOOM_HASHES }, (_, k) => (h1 + k * (h2 | 1)) % BLOOM_BITS);
+}
+
+function bloomAdd(bits: Uint8Array, id: string): void {
+  for (const p of bloomPositions(id)) {
+    bits[p >>> 3] = (bits[p >>> 3] ?? 0) | (1 << (p & 7));
+  }
+}
+
+function bloomHas(bits: Uint8Array, id: string): boolean {
+  return bloomPositions(id).every((p) => ((bits[p >>> 3] ?? 0) & (1 << (p & 7))) !== 0);
 }
