@@ -66,6 +66,7 @@ export class FileError extends AdapterError {
 
 function createContext(opts: ParseRunOptions, run: DiscoveredRun, warnings: string[]): ParseContext {
   const { driver } = opts;
+  let sizes: Map<string, number> | undefined;
   return {
     driver,
     root: opts.root,
@@ -77,7 +78,8 @@ function createContext(opts: ParseRunOptions, run: DiscoveredRun, warnings: stri
       }
     },
     async readText(key, maxBytes = DEFAULT_MAX_TEXT) {
-      return readText(driver, key, maxBytes);
+      sizes ??= new Map(run.listing.entries.map((entry) => [entry.key, entry.size]));
+      return readText(driver, key, maxBytes, sizes.get(key));
     },
     async readLines(key) {
       const chunks = await driver.stream(key);
@@ -86,15 +88,19 @@ function createContext(opts: ParseRunOptions, run: DiscoveredRun, warnings: stri
   };
 }
 
-async function readText(driver: SourceDriver, key: string, maxBytes: number): Promise<string | null> {
-  const entry = await driver.stat(key);
-  if (!entry) {
+/** `listedSize` (from the listing) saves a stat round trip; the read is capped anyway in case the file grew since. */
+async function readText(driver: SourceDriver, key: string, maxBytes: number, listedSize?: number): Promise<string | null> {
+  const size = listedSize ?? (await driver.stat(key))?.size;
+  if (size === undefined) {
     return null;
   }
-  if (entry.size > maxBytes) {
-    throw new FileError(key, `file too large to read whole (${entry.size} bytes > ${maxBytes})`);
+  if (size > maxBytes) {
+    throw new FileError(key, `file too large to read whole (${size} bytes > ${maxBytes})`);
   }
-  const bytes = await driver.read(key);
+  const bytes = await driver.read(key, { start: 0, end: maxBytes + 1 });
+  if (bytes && bytes.length > maxBytes) {
+    throw new FileError(key, `file too large to read whole (more than ${maxBytes} bytes)`);
+  }
   if (!bytes) {
     return null;
   }

@@ -81,9 +81,8 @@ export function sourceRef(root: RootInfo, dir: string): RunRecord['source'] {
   return { kind: root.kind, root: root.name, path: dir, uri: dir === '' ? root.uri : `${root.uri}/${dir}` };
 }
 
-// --- internal ---
-
-function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'source' | 'format' | 'fingerprint' | 'parser_version'> {
+/** Every optional field of a record, empty: the base that adapters' drafts are laid over. */
+export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'source' | 'format' | 'fingerprint' | 'parser_version'> {
   return {
     status: 'unknown',
     status_evidence: 'no evidence',
@@ -126,6 +125,8 @@ function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'source' | '
     parse_warnings: [],
   };
 }
+
+// --- internal ---
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

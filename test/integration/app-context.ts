@@ -42,9 +42,7 @@ export async function createTestApp(opts: { from?: string | null; raw?: Record<s
       now = date;
     },
     async cleanup() {
-      // Wildcard deletes are refused (action.destructive_requires_name): resolve the names first.
-      const existing = await client.indices.get({ index: `${base}-*`, expand_wildcards: 'all' }, { ignore: [404] });
-      await deleteIndexQuietly(client, Object.keys(existing ?? {}));
+      await deleteIndexQuietly(client, `${base}-*`);
       for (const alias of Object.values(config.indices)) {
         await client.indices.deleteIndexTemplate({ name: `${alias}-template` }, { ignore: [404] });
       }

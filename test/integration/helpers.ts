@@ -23,10 +23,15 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${randomBytes(4).toString('hex')}`.toLowerCase();
 }
 
-/** Deletes indices (names or patterns) and ignores 404s, for `afterEach`. */
+/** Deletes indices (names, aliases or patterns: aliases and patterns are resolved to the indices behind them) and ignores 404s, for `afterEach`. */
 export async function deleteIndexQuietly(client: Client, index: string | string[]): Promise<void> {
   if (index.length === 0) {
     return;
   }
-  await client.indices.delete({ index, ignore_unavailable: true, allow_no_indices: true }, { ignore: [404] });
+  const found = await client.indices.get({ index, ignore_unavailable: true, allow_no_indices: true, expand_wildcards: 'all' }, { ignore: [404] });
+  const concrete = Object.keys(found ?? {}).filter((name) => !name.startsWith('error'));
+  if (concrete.length === 0) {
+    return;
+  }
+  await client.indices.delete({ index: concrete, ignore_unavailable: true, allow_no_indices: true }, { ignore: [404] });
 }

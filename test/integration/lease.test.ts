@@ -96,7 +96,7 @@ describe('src/jobs/lease', () => {
 
     const mapping = await client.indices.getMapping({ index });
 
-    expect(mapping[index]?.mappings.dynamic).toBe('strict');
+    expect(Object.values(mapping)[0]?.mappings.dynamic).toBe('strict');
   });
 });
 
