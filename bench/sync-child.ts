@@ -1,9 +1,11 @@
 // Runs one sync in its own process so its peak RSS is the sync's alone; prints a JSON line.
 import { Client } from '@elastic/elasticsearch';
+import { tuneThreadPool } from '../src/config/env.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/log.ts';
 import { runSync } from '../src/sync/run.ts';
 
+tuneThreadPool();
 const [mode, esUrl, configJson, naiveLimit] = process.argv.slice(2) as [string, string, string, string | undefined];
 const config = parseConfig(JSON.parse(configJson));
 const client = new Client({ node: esUrl, requestTimeout: 120_000 });

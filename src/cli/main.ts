@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { tuneThreadPool } from '../config/env.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
@@ -43,6 +44,7 @@ const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar'] as co
 const JOB_COMMANDS = ['schedule', 'report', 'retention'] as const;
 
 export async function main(argv: string[]): Promise<number> {
+  tuneThreadPool();
   const [command, ...rest] = argv;
   const json = rest.includes('--json');
   const io = processIo(json);

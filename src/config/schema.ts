@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const Duration = z
@@ -72,6 +73,8 @@ export const SyncConfig = z.strictObject({
   max_vanish_share: z.number().min(0).max(1).default(0.2),
   /** Runs parsed at once. */
   parse_concurrency: z.number().int().min(1).max(256).default(16),
+  /** Worker threads that parse runs (0 = on the main thread). Default: the machine's cores. */
+  parse_workers: z.number().int().min(0).max(64).default(availableParallelism()),
   bulk_flush_bytes: z.number().int().min(1024).default(5 * 1024 * 1024),
   bulk_concurrency: z.number().int().min(1).max(16).default(2),
   bulk_retries: z.number().int().min(0).max(20).default(5),

@@ -97,7 +97,7 @@ interface Frame {
 function close(stack: Frame[], adapters: readonly FormatAdapter[], opts: DiscoverOptions): DiscoveredRun | null {
   const frame = stack.pop() as Frame;
   const parent = stack.at(-1);
-  frame.entries.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+  // No sort needed: a child folder is closed (and its files handed up) before the parent's next key arrives, so entries stay in key order.
   const listing = toListing(frame.dir, frame.entries);
   const isPart = parent !== undefined && RUN_PART_DIR.test(lastSegment(frame.dir));
   const matched = isPart || frame.entries.length === 0 ? [] : adapters.filter((adapter) => adapter.detect(listing));

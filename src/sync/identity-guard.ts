@@ -24,9 +24,14 @@ const RECENT_IDS = 100_000;
 const BLOOM_BITS = 2 ** 25;
 const BLOOM_HASHES = 7;
 
+/** Ids per `_mget` and how long a lookup waits for company. */
+const MGET_BATCH = 256;
+const MGET_WAIT_MS = 5;
+
 export function createIdentityGuard(opts: { client: Client; index: string; driverFor: (root: string) => SourceDriver | null }): IdentityGuard {
   const recent = new Map<string, Location>();
   const bloom = new Uint8Array(BLOOM_BITS / 8);
+  const lookup = createLocationLoader(opts.client, opts.index);
   // Runs are parsed concurrently: decisions about one id are serialised so two copies cannot both claim it.
   const inFlight = new Map<string, Promise<unknown>>();
   async function decide(record: RunRecord): Promise<{ runId: string; copyOf: string | null }> {
@@ -35,7 +40,7 @@ export function createIdentityGuard(opts: { client: Client; index: string; drive
       // Documents of earlier syncs are visible to a non-realtime GET (cheap: no refresh is forced, which
       // matters while a backfill runs with refresh off). An id written earlier in this sync may not be
       // refreshed yet: the Bloom filter says when that is possible, and only then is the GET realtime.
-      const owner = recent.get(record.run_id) ?? (await indexedLocation(opts.client, opts.index, record.run_id, bloomHas(bloom, record.run_id)));
+      const owner = recent.get(record.run_id) ?? (await lookup(record.run_id, bloomHas(bloom, record.run_id)));
       let result = { runId: record.run_id, copyOf: null as string | null };
       if (owner && (owner.root !== here.root || owner.path !== here.path) && (await stillExists(opts.driverFor(owner.root), owner.path))) {
         result = { runId: uuidV5(`copy:${record.run_id}:${here.root}:${here.path}`), copyOf: record.run_id };
@@ -64,14 +69,46 @@ export function createIdentityGuard(opts: { client: Client; index: string; drive
 
 // --- internal ---
 
-async function indexedLocation(client: Client, index: string, id: string, realtime: boolean): Promise<Location | null> {
-  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-get
-  const res = await client.get<{ source?: { root?: string; path?: string }; state?: string }>({ index, id, _source: ['source.root', 'source.path', 'state'], realtime }, { ignore: [404] });
-  const source = res.found ? res._source?.source : undefined;
-  if (!source || res._source?.state === 'vanished') {
-    return null;
+type LocationLoader = (id: string, realtime: boolean) => Promise<Location | null>;
+
+/** Batches id lookups into `_mget` requests (up to MGET_BATCH ids, or what arrived within a few ms): one round trip per batch, not per run. */
+function createLocationLoader(client: Client, index: string): LocationLoader {
+  let queue: Array<{ id: string; realtime: boolean; resolve: (l: Location | null) => void; reject: (e: unknown) => void }> = [];
+  let timer: NodeJS.Timeout | undefined;
+  async function flush(): Promise<void> {
+    const batch = queue;
+    queue = [];
+    clearTimeout(timer);
+    timer = undefined;
+    for (const realtime of [false, true]) {
+      const part = batch.filter((item) => item.realtime === realtime);
+      if (part.length === 0) {
+        continue;
+      }
+      try {
+        // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-mget
+        const res = await client.mget<{ source?: { root?: string; path?: string }; state?: string }>({ index, ids: part.map((p) => p.id), _source: ['source.root', 'source.path', 'state'], realtime });
+        res.docs.forEach((doc, i) => {
+          const found = 'found' in doc && doc.found ? doc._source : undefined;
+          const source = found?.state === 'vanished' ? undefined : found?.source;
+          part[i]?.resolve(source ? { root: String(source.root), path: String(source.path ?? '') } : null);
+        });
+      } catch (err) {
+        for (const item of part) {
+          item.reject(err);
+        }
+      }
+    }
   }
-  return { root: String(source.root), path: String(source.path ?? '') };
+  return (id, realtime) =>
+    new Promise((resolve, reject) => {
+      queue.push({ id, realtime, resolve, reject });
+      if (queue.length >= MGET_BATCH) {
+        void flush();
+      } else {
+        timer ??= setTimeout(() => void flush(), MGET_WAIT_MS);
+      }
+    });
 }
 
 /** A location exists if its root is configured here and lists at least one file there; unknown roots count as existing (never merge two runs on a guess). */

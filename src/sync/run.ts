@@ -4,10 +4,9 @@ import { durationMs, type SourceConfig } from '../config/schema.ts';
 import { errorMessage, ReconcileError } from '../errors.ts';
 import { adapters } from '../formats/index.ts';
 import { discoverRuns, inShard, SHARD_BUCKETS } from '../formats/discover.ts';
-import { parseRun } from '../formats/parse-run.ts';
 import { listingFingerprint } from '../record/identity.ts';
 import { PARSER_VERSION } from '../record/schema.ts';
-import { createDriver, rootInfo } from '../sources/index.ts';
+import { createDriver } from '../sources/index.ts';
 import { compareKeys, runSortKey } from '../sources/order.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import { applyIndices } from '../es/indices.ts';
@@ -15,6 +14,7 @@ import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
 import { createBulkWriter, type BulkWriter } from './bulk.ts';
 import { toRunDoc } from './doc.ts';
 import { createIdentityGuard, type IdentityGuard } from './identity-guard.ts';
+import { createParsePool, type ParsePool } from './parse-pool.ts';
 import { planActions, type CrawledRun, type PlannedAction } from './plan.ts';
 import { addError, addSample, emptyCounts, indexableReport, type SourceReport, type SyncReport } from './report.ts';
 import { countActiveRuns, scanIndexedRuns, type IndexedRun } from './scan.ts';
@@ -92,13 +92,18 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
   });
   const sources = config.sources.filter((s) => !opts.sources || opts.sources.includes(s.name));
   const work = async () => {
-    for (const source of sources) {
-      if (ctx.signal.aborted) {
-        report.status = 'aborted';
-        break;
+    const parser = createParsePool({ sources, workers: opts.dryRun ? 0 : config.sync.parse_workers });
+    try {
+      for (const source of sources) {
+        if (ctx.signal.aborted) {
+          report.status = 'aborted';
+          break;
+        }
+        const sourceReport = await syncSource(ctx, source, opts, report, { touched, guard, parser });
+        report.sources.push(sourceReport);
       }
-      const sourceReport = await syncSource(ctx, source, opts, report, touched, guard);
-      report.sources.push(sourceReport);
+    } finally {
+      await parser.close();
     }
   };
   try {
@@ -136,10 +141,16 @@ function finish(ctx: AppContext, report: SyncReport, touched: Set<string>): Sync
   return report;
 }
 
-async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptions, report: SyncReport, touched: Set<string>, guard: IdentityGuard): Promise<SourceReport> {
+interface SyncShared {
+  touched: Set<string>;
+  guard: IdentityGuard;
+  parser: ParsePool;
+}
+
+async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptions, report: SyncReport, shared: SyncShared): Promise<SourceReport> {
+  const { touched, guard, parser } = shared;
   const { config, client, log } = ctx;
   const driver = createDriver(source);
-  const root = rootInfo(source);
   const sourceReport: SourceReport = { name: source.name, kind: source.kind, complete: true, runs: 0, warnings: 0, error: null };
   const buckets = opts.shard ? Array.from({ length: SHARD_BUCKETS }, (_, b) => b).filter((b) => b % (opts.shard?.count ?? 1) === opts.shard?.index) : undefined;
   const prefixes = opts.mode === 'incremental' && opts.prefixes?.length ? sortPrefixes(opts.prefixes) : undefined;
@@ -249,7 +260,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
   async function parseAndWrite(action: PlannedAction, crawled: CrawledRun): Promise<void> {
     {
       const parseStart = Date.now();
-      const parsed = await parseRun(crawled.run, { driver, root, now });
+      const parsed = await parser.parse(source, crawled.run, now);
       const identity = action.indexed?.run_id === parsed.run_id ? { runId: parsed.run_id, copyOf: null } : await guard.resolve(parsed);
       const record = { ...parsed, run_id: identity.runId };
       report.durations_ms.parse += Date.now() - parseStart;

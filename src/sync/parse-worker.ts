@@ -1,0 +1,37 @@
+// Worker side of the parse pool: reads runs with the same adapters and drivers as the main thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { SourceConfig } from '../config/schema.ts';
+import { errorMessage } from '../errors.ts';
+import type { DiscoveredRun } from '../formats/discover.ts';
+import { adapters } from '../formats/index.ts';
+import { parseRun } from '../formats/parse-run.ts';
+import { createDriver, rootInfo } from '../sources/index.ts';
+import type { SourceDriver } from '../sources/types.ts';
+import type { ParseRequest, ParseResponse } from './parse-pool.ts';
+
+const sources = new Map((workerData as { sources: SourceConfig[] }).sources.map((s) => [s.name, s]));
+const drivers = new Map<string, SourceDriver>();
+const byId = new Map(adapters.map((a) => [a.id, a]));
+
+parentPort?.on('message', (request: ParseRequest) => {
+  void handle(request).then((response) => parentPort?.postMessage(response));
+});
+
+async function handle(request: ParseRequest): Promise<ParseResponse> {
+  try {
+    const source = sources.get(request.source);
+    if (!source) {
+      throw new Error(`unknown source ${request.source}`);
+    }
+    let driver = drivers.get(source.name);
+    if (!driver) {
+      driver = createDriver(source);
+      drivers.set(source.name, driver);
+    }
+    const run: DiscoveredRun = { kind: 'run', listing: request.listing, adapters: request.adapters.map((id) => byId.get(id)).filter((a) => a !== undefined) };
+    const record = await parseRun(run, { driver, root: rootInfo(source), now: new Date(request.now) });
+    return { id: request.id, record };
+  } catch (err) {
+    return { id: request.id, error: errorMessage(err) };
+  }
+}
