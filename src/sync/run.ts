@@ -269,12 +269,12 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       }
       const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null, copyOf: identity.copyOf });
       for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
-        touched.add(key);
+        touch(touched, key);
       }
       await writer.add({ op: 'index', id: doc.run_id, doc: doc as unknown as Record<string, unknown> });
       if (action.indexed && action.indexed.run_id !== doc.run_id) {
         // Same folder, new identity (its config or run-id file changed): the old document is superseded.
-        touched.add(`run:${action.indexed.run_id}`);
+        touch(touched, `run:${action.indexed.run_id}`);
         await writer.add({
           op: 'update',
           id: action.indexed.run_id,
@@ -326,7 +326,7 @@ async function applyVanishMarks(ctx: AppContext, v: VanishInput): Promise<void> 
     if (isDue) {
       report.counts.vanished += 1;
       for (const key of [...run.rollup_keys, `run:${run.run_id}`]) {
-        v.touched.add(key);
+        touch(v.touched, key);
       }
     }
     if (v.opts.dryRun) {
@@ -353,6 +353,13 @@ async function* crawlRuns(driver: SourceDriver, prefixes: string[], opts: SyncOp
       const newestMtime = item.listing.entries.reduce((max, e) => Math.max(max, e.mtime), 0);
       yield { sortKey: runSortKey(item.listing.dir), fingerprint: listingFingerprint(item.listing.dir, item.listing.entries), newestMtime, run: item };
     }
+  }
+}
+
+/** Records a touched rollup bucket; past MAX_TOUCHED the set stops growing (the rollup will be a full one anyway). */
+function touch(touched: Set<string>, key: string): void {
+  if (touched.size <= MAX_TOUCHED) {
+    touched.add(key);
   }
 }
 
