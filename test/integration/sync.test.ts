@@ -155,6 +155,35 @@ describe('sync/run (real Elasticsearch)', () => {
     expect(again.counts).toMatchObject({ found: 6, unchanged: 6, written: 0 });
   });
 
+  it('no secret from a training config reaches the index', async () => {
+    app = await createTestApp();
+    const config = path.join(app.root, '2025-03-02-cyberpunk-city-r8', 'config.yaml');
+    await appendFile(config, 'hub_token: "hf_SECRETsecretSECRETsecretSECRETsecret12"\nwandb_api_key: 0123456789abcdef0123456789abcdef01234567\ndataset_url: "https://alice:pa55w0rd@data.example.com/set.tar"\n');
+
+    await runSync(app.ctx, { mode: 'full' });
+
+    const res = await app.ctx.client.search({ index: app.config.indices.runs, size: 100 });
+    const raw = JSON.stringify(res.hits.hits);
+    for (const secret of ['hf_SECRETsecret', '0123456789abcdef0123456789abcdef01234567', 'pa55w0rd']) {
+      expect(raw).not.toContain(secret);
+    }
+    expect(raw).toContain('[REDACTED]');
+  });
+
+  it('sharded backfill: shards are disjoint, together they are the whole tree, and a full sync after finds nothing to do', async () => {
+    app = await createTestApp();
+
+    const shards = [];
+    for (let index = 0; index < 3; index++) {
+      shards.push(await runSync(app.ctx, { mode: 'full', backfill: true, shard: { index, count: 3 } }));
+    }
+
+    expect(shards.map((r) => r.counts.found).reduce((a, b) => a + b, 0)).toBe(5);
+    expect(shards.every((r) => r.counts.vanished === 0)).toBe(true);
+    const full = await runSync(app.ctx, { mode: 'full' });
+    expect(full.counts).toMatchObject({ found: 5, unchanged: 5, new: 0, vanished: 0 });
+  });
+
   it('dry-run prints the plan and writes nothing', async () => {
     app = await createTestApp();
 

@@ -1,0 +1,136 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { discoverRuns } from '../../../../src/formats/discover.ts';
+import { adapters } from '../../../../src/formats/index.ts';
+import { parseRun } from '../../../../src/formats/parse-run.ts';
+import type { RunRecord } from '../../../../src/record/schema.ts';
+import { REDACTED } from '../../../../src/record/redact.ts';
+import { createFsDriver } from '../../../../src/sources/drivers/fs.ts';
+
+let root = '';
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function tree(files: Record<string, string | Buffer>): Promise<string> {
+  root = await mkdtemp(path.join(os.tmpdir(), 'yaml-'));
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+    await writeFile(path.join(root, name), content);
+  }
+  return root;
+}
+
+async function records(dir: string): Promise<RunRecord[]> {
+  const driver = createFsDriver({ root: dir });
+  const out: RunRecord[] = [];
+  for await (const item of discoverRuns(driver, '', adapters)) {
+    if (item.kind === 'run') {
+      out.push(await parseRun(item, { driver, root: { name: 'lab', kind: 'fs', uri: dir }, now: new Date('2026-01-01T00:00:00Z') }));
+    }
+  }
+  return out;
+}
+
+const CONFIG = [
+  'train_data_dir: "./data/style_train"',
+  'base_model: "./models/Stable-diffusion/v1-5-pruned.safetensors"',
+  'lora_rank: 8',
+  'batch_size: 4',
+  'epochs: 3',
+  'learning_rate: 2e-4',
+  'output_dir: "./output/my_style_lora"',
+  'save_steps: 100',
+  'prompt_example: "赛博朋克 建筑, cyberpunk city"',
+  'hub_token: "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"',
+  '',
+].join('\n');
+
+const LOG = ['[2025-03-02 09:00:00] start', 'epoch 1/3 step 1 loss 0.30', 'epoch 1/3 step 2 loss 0.20', 'epoch 2/3 step 3 loss 0.10', "{'loss': 0.08, 'epoch': 3.0}", '[2025-03-02 10:00:00] training complete', ''].join('\n');
+
+describe('formats/lora-scripts-yaml', () => {
+  it('reads the article format by value: hyperparameters, loss per epoch from text logs, status, redaction', async () => {
+    const dir = await tree({ 'r1/config.yaml': CONFIG, 'r1/logs/train.log': LOG, 'r1/pytorch_lora_weights.safetensors': 'x' });
+
+    const [record] = await records(dir);
+
+    expect(record).toMatchObject({
+      format: 'lora-scripts-yaml',
+      status: 'completed',
+      lora_rank: 8,
+      batch_size: 4,
+      epochs: 3,
+      learning_rate: 0.0002,
+      base_model_family: 'sd15',
+      data_dir: './data/style_train',
+      output_dir: './output/my_style_lora',
+      prompt_example: '赛博朋克 建筑, cyberpunk city',
+      loss_final: 0.08,
+      loss_min: 0.08,
+      best_epoch: 3,
+      loss_source: 'log-text',
+      started_at: '2025-03-02T09:00:00.000Z',
+      run_id_basis: 'content',
+    });
+    expect(record?.loss_per_epoch).toEqual([
+      { epoch: 1, mean: 0.25, last: 0.2, min: 0.2, steps: 2 },
+      { epoch: 2, mean: 0.1, last: 0.1, min: 0.1, steps: 1 },
+      { epoch: 3, mean: 0.08, last: 0.08, min: 0.08, steps: 1 },
+    ]);
+    expect(record?.config.values.hub_token).toBe(REDACTED);
+    expect(JSON.stringify(record)).not.toContain('hf_abcdefghijklmnopqrstuvwxyz');
+  });
+
+  it.each([
+    ['a config alone (a template) is not a run', { 'tpl/config.yaml': CONFIG }, []],
+    ['an empty folder is not a run', { 'empty/.keep': '' }, []],
+    ['a log without a config is not a run', { 'x/logs/train.log': LOG }, []],
+    ['a folder with another format\'s files is not this format', { 'hf/config.yaml': CONFIG, 'hf/train.log': LOG, 'hf/trainer_state.json': '{}', 'hf/adapter_config.json': '{}' }, ['hf-peft']],
+  ])('%s', async (_name, files, formats) => {
+    const dir = await tree(files as Record<string, string>);
+
+    const found = await records(dir);
+
+    expect(found.map((r) => r.format)).toEqual(formats);
+  });
+
+  it.each([
+    ['malformed YAML', 'lora_rank: 8\n  batch_size: [4\n', /invalid YAML/],
+    ['a YAML alias bomb', `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nlora_rank: 8\n`, /invalid YAML|alias/i],
+    ['non-UTF-8 bytes', Buffer.from([0x6c, 0x6f, 0x72, 0x61, 0x5f, 0x72, 0x61, 0x6e, 0x6b, 0x3a, 0x20, 0xff, 0xfe, 0x0a]), /not valid UTF-8/],
+  ])('%s becomes a parse_error record naming the file', async (_name, config, message) => {
+    const dir = await tree({ 'bad/config.yaml': config, 'bad/logs/train.log': LOG });
+
+    const [record] = await records(dir);
+
+    expect(record?.status).toBe('parse_error');
+    expect(record?.parse_error?.file).toBe('bad/config.yaml');
+    expect(record?.parse_error?.message).toMatch(message);
+  });
+
+  it('streams a large log with bounded memory', async () => {
+    const dir = await tree({ 'big/config.yaml': CONFIG, 'big/pytorch_lora_weights.safetensors': 'x' });
+    await mkdir(path.join(dir, 'big', 'logs'));
+    const out = createWriteStream(path.join(dir, 'big', 'logs', 'train.log'));
+    const line = 'epoch 7/9 step 123456 loss 0.04321 lr 2.0e-04 some padding text to make the line longer ......\n';
+    const lines = Math.ceil((96 * 1024 * 1024) / line.length);
+    for (let i = 0; i < lines; i++) {
+      if (!out.write(line)) {
+        await new Promise((resolve) => out.once('drain', resolve));
+      }
+    }
+    await new Promise((resolve) => out.end(resolve));
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+
+    const [record] = await records(dir);
+
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(record?.loss_per_epoch).toEqual([{ epoch: 7, mean: 0.04321, last: 0.04321, min: 0.04321, steps: lines }]);
+    expect(grown).toBeLessThan(64 * 1024 * 1024);
+  }, 120_000);
+});
