@@ -33,7 +33,8 @@ export interface SyncOptions {
   /** Loading a large history: refresh off and replicas 0 while writing, restored afterwards. */
   backfill?: boolean;
   /** Called about once a second with progress, for a TTY progress line. */
-  onProgress?: (p: { found: number; written: number; elapsedMs: number }) => void;
+  /** `expected`: runs the catalogue already holds for the source being crawled (0 on a first load), for an ETA. */
+  onProgress?: (p: { source: string; found: number; written: number; expected: number; elapsedMs: number }) => void;
 }
 
 /** Beyond this many touched rollup buckets an incremental rollup is no cheaper than a full one. */
@@ -186,7 +187,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       await handle(action);
       if (opts.onProgress && Date.now() - lastProgress > 1000) {
         lastProgress = Date.now();
-        opts.onProgress({ found: report.counts.found, written: writer.stats.written, elapsedMs: Date.now() - startedMs });
+        opts.onProgress({ source: source.name, found: sourceReport.runs, written: writer.stats.written, expected: activeBefore, elapsedMs: Date.now() - startedMs });
       }
     }
   } catch (err) {
