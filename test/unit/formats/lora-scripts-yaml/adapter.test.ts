@@ -120,7 +120,7 @@ describe('formats/lora-scripts-yaml', () => {
     const lines = Math.ceil((96 * 1024 * 1024) / line.length);
     for (let i = 0; i < lines; i++) {
       if (!out.write(line)) {
-        await new Promise((resolve) => out.once('drain', resolve));
+        await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       }
     }
     await new Promise((resolve) => out.end(resolve));
