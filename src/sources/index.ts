@@ -14,8 +14,8 @@ export type DriverFactory = (opts: never) => SourceDriver;
 export const drivers = { fs: createFsDriver, s3: createS3Driver } satisfies Record<DriverName, DriverFactory>;
 
 /** The driver of a configured source root. A relative fs path resolves against the working directory. */
-export function createDriver(config: SourceConfig): SourceDriver {
-  return config.kind === 'fs' ? fsDriver(config) : s3Driver(config);
+export function createDriver(config: SourceConfig, opts: { longListings?: boolean } = {}): SourceDriver {
+  return config.kind === 'fs' ? fsDriver(config, opts.longListings ?? false) : s3Driver(config);
 }
 
 /** What parsers and records know about a root: name, kind and URI (absolute path or `s3://bucket/prefix`, no trailing slash). */
@@ -29,8 +29,8 @@ export function rootInfo(config: SourceConfig): RootInfo {
 
 // --- internal ---
 
-function fsDriver(config: FsSourceConfig): SourceDriver {
-  return drivers.fs({ root: path.resolve(config.path), include: config.include, exclude: config.exclude, followSymlinks: config.follow_symlinks });
+function fsDriver(config: FsSourceConfig, walkInWorker: boolean): SourceDriver {
+  return drivers.fs({ root: path.resolve(config.path), include: config.include, exclude: config.exclude, followSymlinks: config.follow_symlinks, walkInWorker });
 }
 
 function s3Driver(config: S3SourceConfig): SourceDriver {

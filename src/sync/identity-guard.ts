@@ -18,7 +18,7 @@ export interface IdentityGuard {
 }
 
 /** Ids written recently in this sync, with their locations (covers bulk items still in flight). */
-const RECENT_IDS = 100_000;
+const RECENT_IDS = 10_000;
 
 /** Bloom filter bits for every id written in this sync: 2^25 bits = 4 MiB, ~0.1 % false positives at 1M ids. */
 const BLOOM_BITS = 2 ** 25;
@@ -28,7 +28,8 @@ const BLOOM_HASHES = 7;
 const MGET_BATCH = 256;
 const MGET_WAIT_MS = 5;
 
-export function createIdentityGuard(opts: { client: Client; index: string; driverFor: (root: string) => SourceDriver | null }): IdentityGuard {
+export function createIdentityGuard(opts: { client: Client; index: string; driverFor: (root: string) => SourceDriver | null; recentIds?: number }): IdentityGuard {
+  const recentIds = opts.recentIds ?? RECENT_IDS;
   const recent = new Map<string, Location>();
   const bloom = new Uint8Array(BLOOM_BITS / 8);
   const lookup = createLocationLoader(opts.client, opts.index);
@@ -45,7 +46,7 @@ export function createIdentityGuard(opts: { client: Client; index: string; drive
       if (owner && (owner.root !== here.root || owner.path !== here.path) && (await stillExists(opts.driverFor(owner.root), owner.path))) {
         result = { runId: uuidV5(`copy:${record.run_id}:${here.root}:${here.path}`), copyOf: record.run_id };
       }
-      remember(recent, result.runId, here);
+      remember(recent, result.runId, here, recentIds);
       bloomAdd(bloom, result.runId);
       return result;
     }
@@ -124,9 +125,9 @@ async function stillExists(driver: SourceDriver | null, path: string): Promise<b
   return false;
 }
 
-function remember(recent: Map<string, Location>, id: string, location: Location): void {
+function remember(recent: Map<string, Location>, id: string, location: Location, max: number): void {
   recent.set(id, location);
-  if (recent.size > RECENT_IDS) {
+  if (recent.size > max) {
     const oldest = recent.keys().next().value as string;
     recent.delete(oldest);
   }
@@ -141,7 +142,9 @@ function bloomPositions(id: string): number[] {
     h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
     h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
   }
-  return Array.from({ length: BLOOM_HASHES }, (_, k) => (h1 + k * (h2 | 1)) % BLOOM_BITS);
+  // `| 1` would make h2 a signed 32-bit int (negative positions, silently out of range): keep it unsigned.
+  const step = (h2 | 1) >>> 0;
+  return Array.from({ length: BLOOM_HASHES }, (_, k) => (h1 + k * step) % BLOOM_BITS);
 }
 
 function bloomAdd(bits: Uint8Array, id: string): void {

@@ -151,7 +151,8 @@ interface SyncShared {
 async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptions, report: SyncReport, shared: SyncShared): Promise<SourceReport> {
   const { touched, guard, parser } = shared;
   const { config, client, log } = ctx;
-  const driver = createDriver(source);
+  // The crawl lists a whole root: worth a listing thread (the parsers' short listings are not).
+  const driver = createDriver(source, { longListings: true });
   const sourceReport: SourceReport = { name: source.name, kind: source.kind, complete: true, runs: 0, warnings: 0, error: null };
   const buckets = opts.shard ? Array.from({ length: SHARD_BUCKETS }, (_, b) => b).filter((b) => b % (opts.shard?.count ?? 1) === opts.shard?.index) : undefined;
   const prefixes = opts.mode === 'incremental' && opts.prefixes?.length ? sortPrefixes(opts.prefixes) : undefined;

@@ -1,9 +1,11 @@
+import { Worker } from 'node:worker_threads';
 import { createReadStream, lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, readdir, realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { StorageError } from '../../errors.ts';
 import type { ByteRange, SourceDriver, SourceEntry, SourceWarning } from '../types.ts';
+import type { WalkMessage } from './fs-walk-worker.ts';
 
 export interface FsDriverOptions {
   /** Absolute root directory. */
@@ -23,6 +25,11 @@ export interface FsDriverOptions {
    * NFS/SMB/FUSE and other network filesystems (from statfs), `sync` elsewhere.
    */
   io?: 'auto' | 'sync' | 'async';
+  /**
+   * List on a worker thread, so that the walk (system calls, I/O waits) overlaps with what the caller
+   * does with the entries. For long listings (a sync's crawl of a root); a short one is cheaper inline.
+   */
+  walkInWorker?: boolean;
 }
 
 const DRIVER_NAME = 'fs';
@@ -47,6 +54,9 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
     name: DRIVER_NAME,
     flags: { etag: false, rangedRead: true },
     list(prefix) {
+      if (opts.walkInWorker) {
+        return walkInWorker(opts, prefix);
+      }
       return walk({ root, start: prefix.replace(/\/+$/, ''), include, exclude, follow, concurrency, io: opts.io ?? 'auto', ops: ASYNC_OPS });
     },
     async read(key, range) {
@@ -68,6 +78,41 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
 }
 
 // --- internal ---
+
+async function* walkInWorker(opts: FsDriverOptions, prefix: string): AsyncGenerator<SourceEntry | SourceWarning> {
+  const worker = new Worker(new URL('./fs-walk-worker.ts', import.meta.url), { workerData: { options: { ...opts, walkInWorker: false }, prefix } });
+  const queue: WalkMessage[] = [];
+  let wake: (() => void) | null = null;
+  worker.on('message', (message: WalkMessage) => {
+    queue.push(message);
+    wake?.();
+  });
+  worker.on('error', (err) => {
+    queue.push({ error: { message: err.message, code: 'storage-list-failed' } });
+    wake?.();
+  });
+  try {
+    for (;;) {
+      while (queue.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+      const message = queue.shift() as WalkMessage;
+      if ('done' in message) {
+        return;
+      }
+      if ('error' in message) {
+        throw new StorageError('storage-list-failed', message.error.message);
+      }
+      worker.postMessage('ack');
+      yield* message.items;
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
 
 interface WalkOptions {
   root: string;
