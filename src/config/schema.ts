@@ -17,6 +17,8 @@ export const FsSourceConfig = z.strictObject({
   exclude: Globs,
   /** Follow symbolic links (loop-safe). Default false. */
   follow_symlinks: z.boolean().default(false),
+  /** Filesystem calls of the walk: plain (local disks) or many in flight (network filesystems); auto decides from statfs. */
+  io: z.enum(['auto', 'sync', 'async']).default('auto'),
 });
 export type FsSourceConfig = z.infer<typeof FsSourceConfig>;
 

@@ -30,7 +30,7 @@ export function rootInfo(config: SourceConfig): RootInfo {
 // --- internal ---
 
 function fsDriver(config: FsSourceConfig, walkInWorker: boolean): SourceDriver {
-  return drivers.fs({ root: path.resolve(config.path), include: config.include, exclude: config.exclude, followSymlinks: config.follow_symlinks, walkInWorker });
+  return drivers.fs({ root: path.resolve(config.path), include: config.include, exclude: config.exclude, followSymlinks: config.follow_symlinks, io: config.io, walkInWorker });
 }
 
 function s3Driver(config: S3SourceConfig): SourceDriver {
