@@ -15,5 +15,6 @@ COPY kibana ./kibana
 # HOME/LORA_CATALOG_CACHE_DIR on an emptyDir at /tmp.
 USER 10001:10001
 
-ENTRYPOINT ["node", "src/cli/main.ts"]
+# Heap caps keep a long sync flat in memory (live heap is ~50 MB; uncapped, V8 lets garbage grow the heap).
+ENTRYPOINT ["node", "--max-old-space-size=256", "--max-semi-space-size=8", "src/cli/main.ts"]
 CMD ["--help"]

@@ -7,4 +7,4 @@ umask 022
 cd "$(dirname "${BASH_SOURCE[0]}")"
 source scripts/bootstrap.sh >&2
 
-node src/cli/main.ts sync --example "$@"
+node --max-old-space-size=256 --max-semi-space-size=8 src/cli/main.ts sync --example "$@"

@@ -23,6 +23,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '100000' },
     'naive-runs': { type: 'string' },
     dir: { type: 'string', default: '/var/tmp/lora-bench' },
+    warm: { type: 'boolean', default: false },
     heap: { type: 'string', default: '1g' },
   },
 });
@@ -41,7 +42,10 @@ const client = new Client({ node: es.url, requestTimeout: 300_000 });
 const rows: string[][] = [];
 const results: Record<string, unknown> = { runs: N, naiveRuns: NAIVE, cores: os.cpus().length, heap: values.heap, node: process.version, date: new Date().toISOString() };
 try {
-  const cacheNote = (await dropCaches()) ? 'page cache dropped before each step' : 'warm page cache (dropping caches is not permitted here)';
+  const cacheNote = (await dropCaches()) ? 'page cache dropped before each step (cold)' : values.warm ? 'warm page cache (--warm; the tree is read once first)' : 'warm page cache (dropping caches is not permitted here)';
+  if (values.warm) {
+    await timed(`find ${q(treeBig)} -type f -print0 | xargs -0 cat > /dev/null; find ${q(treeSmall)} -type f -print0 | xargs -0 cat > /dev/null`);
+  }
   results.cache = cacheNote;
 
   const main = config('bench-main', treeBig);
@@ -124,7 +128,8 @@ async function ensureTree(dir: string, runs: number): Promise<string> {
 async function child(mode: string, cfg: Record<string, unknown>, naiveLimit?: number): Promise<ChildResult> {
   process.stderr.write(`${mode} on ${(cfg.sources as Array<{ path: string }>)[0]?.path}…\n`);
   const args = [path.join(repo, 'bench', 'sync-child.ts'), mode, es.url, JSON.stringify(cfg), ...(naiveLimit === undefined ? [] : [String(naiveLimit)])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The same heap caps as the CLI's container entry point (see Dockerfile).
+  const proc = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString();
@@ -195,6 +200,9 @@ async function timed(command: string): Promise<number> {
 }
 
 async function dropCaches(): Promise<boolean> {
+  if (values.warm) {
+    return false;
+  }
   try {
     await sh('bash', ['-c', 'sync && echo 3 > /proc/sys/vm/drop_caches']);
     return true;

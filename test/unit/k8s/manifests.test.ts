@@ -161,7 +161,7 @@ describe('Dockerfile', () => {
     expect(lines[0]).toBe('FROM node:24-slim');
     expect(lines).toContain('RUN npm ci --omit=dev && npm cache clean --force');
     expect(Number(user)).toBeGreaterThan(0);
-    expect(lines).toContain('ENTRYPOINT ["node", "src/cli/main.ts"]');
+    expect(lines).toContain('ENTRYPOINT ["node", "--max-old-space-size=256", "--max-semi-space-size=8", "src/cli/main.ts"]');
   });
 
   it('runs as the same user the pods require', () => {

@@ -1,8 +1,8 @@
 // Runs an fs listing on its own thread (see FsDriverOptions.walkInWorker): the walk's system calls and
 // I/O waits overlap with the main thread's work on the entries already listed.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createFsDriver, type FsDriverOptions } from './fs.ts';
-import type { SourceEntry, SourceWarning } from '../types.ts';
+import { createFsDriver, type FsDriverOptions } from './drivers/fs.ts';
+import type { SourceEntry, SourceWarning } from './types.ts';
 
 /** Entries per message: big enough to amortise the message, small enough to keep the pipe short. */
 const BATCH = 1000;
