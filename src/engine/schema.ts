@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Json } from '../json.ts';
 
 /** What `es start` leaves in `<stateDir>/es.json` for `es status` and `es stop`. */
 export const EsState = z.object({
@@ -13,14 +14,4 @@ export const EsState = z.object({
 export type EsState = z.infer<typeof EsState>;
 
 /** The state file's text, parsed and checked in one step. */
-export const EsStateJson = z
-  .string()
-  .transform((text, ctx): unknown => {
-    try {
-      return JSON.parse(text);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(EsState);
+export const EsStateJson = Json.pipe(EsState);

@@ -3,6 +3,7 @@ import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node
 import path from 'node:path';
 import { errors } from '@elastic/elasticsearch';
 import { z } from 'zod';
+import { Json } from '../json.ts';
 import { readEngineEnv } from '../config/env.ts';
 import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
@@ -43,17 +44,7 @@ const DEFAULT_BATCH = 500;
 /** A claimed file older than this belongs to a flusher that died; it is claimed again. */
 const STALE_CLAIM_MS = 5 * 60_000;
 
-const EntryJson = z
-  .string()
-  .transform((text, ctx): unknown => {
-    try {
-      return JSON.parse(text);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(OutboxEntry);
+const EntryJson = Json.pipe(OutboxEntry);
 
 /** `config.outbox_dir`, else `<state dir>/outbox`. */
 export function resolveOutboxDir(config: Config): string {

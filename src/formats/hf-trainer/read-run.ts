@@ -58,19 +58,33 @@ export async function readTrainerFiles(ctx: ParseContext, opts: ReadTrainerOptio
   return { adapter, state, results, resultFiles, trainingArgs };
 }
 
-// --- internal ---
-
-async function readAdapter(ctx: ParseContext, name: string): Promise<TrainerFiles['adapter']> {
-  const text = await readSoft(ctx, name);
+/**
+ * Reads and parses one file of the run (name relative to the run folder). A file that cannot be read or
+ * parsed is a warning on the run, not a failure of it: `null`.
+ */
+export async function readParsedFile<T>(ctx: ParseContext, name: string, parse: (text: string) => FileParse<T>, maxBytes?: number): Promise<{ file: string; text: string; info: T } | null> {
+  let text: string | null;
+  try {
+    text = await ctx.readText(keyOf(ctx.listing, name), maxBytes);
+  } catch (err) {
+    ctx.warn(`${name}: ${errorMessage(err)}`);
+    return null;
+  }
   if (text === null) {
     return null;
   }
-  const parsed = parseAdapterConfig(text);
+  const parsed = parse(text);
   if (!parsed.ok) {
     ctx.warn(`${name}: ${parsed.message}`);
     return null;
   }
   return { file: name, text, info: parsed.value };
+}
+
+// --- internal ---
+
+async function readAdapter(ctx: ParseContext, name: string): Promise<TrainerFiles['adapter']> {
+  return readParsedFile(ctx, name, parseAdapterConfig);
 }
 
 async function readState(ctx: ParseContext, candidates: string[], opts: ReadTrainerOptions): Promise<TrainerFiles['state']> {
@@ -110,16 +124,7 @@ async function readState(ctx: ParseContext, candidates: string[], opts: ReadTrai
 }
 
 async function readParsed<T>(ctx: ParseContext, name: string, parse: (text: string) => FileParse<T>): Promise<T | null> {
-  const text = await readSoft(ctx, name);
-  if (text === null) {
-    return null;
-  }
-  const parsed = parse(text);
-  if (!parsed.ok) {
-    ctx.warn(`${name}: ${parsed.message}`);
-    return null;
-  }
-  return parsed.value;
+  return (await readParsedFile(ctx, name, parse))?.info ?? null;
 }
 
 /** A secondary file: unreadable (not UTF-8, too large, vanished) is a warning, not a failed run. */

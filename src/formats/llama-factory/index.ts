@@ -1,10 +1,9 @@
 import type { RunRecord } from '../../record/schema.ts';
-import { errorMessage } from '../../errors.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import { modelFamily } from '../hf-trainer/adapter-config.ts';
 import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
 import { hasFile, keyOf, newestMtime, trainerArtifacts } from '../hf-trainer/listing.ts';
-import { readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
+import { readParsedFile, readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
 import type { FileParse } from '../hf-trainer/trainer-state.ts';
 import { detectLlamaFactory } from './detect.ts';
 import { parseRunningLog, type RunningLogSummary } from './running-log.ts';
@@ -132,24 +131,7 @@ async function readRunningLog(ctx: ParseContext): Promise<RunningLogSummary | nu
 }
 
 async function readYaml<T>(ctx: ParseContext, name: string, parse: (text: string) => FileParse<T>): Promise<{ file: string; text: string; info: T } | null> {
-  if (!hasFile(ctx.listing, name)) {
-    return null;
-  }
-  try {
-    const text = await ctx.readText(keyOf(ctx.listing, name), 1024 * 1024);
-    if (text === null) {
-      return null;
-    }
-    const parsed = parse(text);
-    if (!parsed.ok) {
-      ctx.warn(`${name}: ${parsed.message}`);
-      return null;
-    }
-    return { file: name, text, info: parsed.value };
-  } catch (err) {
-    ctx.warn(`${name}: ${errorMessage(err)}`);
-    return null;
-  }
+  return hasFile(ctx.listing, name) ? readParsedFile(ctx, name, parse, 1024 * 1024) : null;
 }
 
 /** CLI runs carry no start time; the log's newest line was written about when the file was last modified. */
