@@ -34,7 +34,7 @@ export async function connect(config: Config, log: (line: string) => void): Prom
     const client = createEsClient(running.state.url);
     return { client, url: running.state.url, kind: 'local-running', close: async () => client.close() };
   }
-  log(`Starting the local Elasticsearch ${ES_VERSION} (the first run downloads it from ${config.elasticsearch.local.repository})…`);
+  log(`Starting the local Elasticsearch ${ES_VERSION} (fetched once from ${config.elasticsearch.local.repository}, then cached)…`);
   const home = await ensureElasticsearchInstalled({ ...paths, repositoryUrl: env.mavenRepository ?? config.elasticsearch.local.repository });
   const instance = path.join(paths.stateDir, 'embedded');
   const service: RunningService = await startElasticsearch({
