@@ -9,6 +9,7 @@ import {
   syncRunsMappings,
   type AnalysisCapabilities,
 } from './mappings.ts';
+import { scanPages } from './pit.ts';
 
 export type IndexRole = 'runs' | 'rollups' | 'sync_runs' | 'leases';
 
@@ -136,32 +137,15 @@ async function createIndexQuietly(client: Client, index: string, alias: string |
 }
 
 async function copyAll(client: Client, from: string, to: string): Promise<number> {
-  const pit = await client.openPointInTime({ index: from, keep_alive: '2m' });
   let copied = 0;
-  let after: estypes.SortResults | undefined;
-  try {
-    for (;;) {
-      const page = await client.search<Record<string, unknown>>({
-        pit: { id: pit.id, keep_alive: '2m' },
-        size: MIGRATE_BATCH,
-        sort: [{ _shard_doc: 'asc' }],
-        ...(after ? { search_after: after } : {}),
-      });
-      const hits = page.hits.hits;
-      if (hits.length === 0) {
-        break;
-      }
-      const operations = hits.flatMap((hit) => [{ index: { _index: to, _id: hit._id } }, hit._source ?? {}]);
-      const res = await client.bulk({ operations, refresh: false });
-      if (res.errors) {
-        const first = res.items.find((item) => item.index?.error)?.index?.error;
-        throw new Error(`copy ${from} → ${to}: ${first?.type}: ${first?.reason}`);
-      }
-      copied += hits.length;
-      after = hits.at(-1)?.sort;
+  for await (const hits of scanPages<Record<string, unknown>>(client, { index: from, pageSize: MIGRATE_BATCH, keepAlive: '2m' })) {
+    const operations = hits.flatMap((hit) => [{ index: { _index: to, _id: hit._id } }, hit._source ?? {}]);
+    const res = await client.bulk({ operations, refresh: false });
+    if (res.errors) {
+      const first = res.items.find((item) => item.index?.error)?.index?.error;
+      throw new Error(`copy ${from} → ${to}: ${first?.type}: ${first?.reason}`);
     }
-  } finally {
-    await client.closePointInTime({ id: pit.id }).catch(() => undefined);
+    copied += hits.length;
   }
   await client.indices.refresh({ index: to });
   return copied;

@@ -1,6 +1,7 @@
 import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import type { AppContext } from '../context.ts';
 import ilmPolicy from '../es/ilm-policy.json' with { type: 'json' };
+import { scanPages } from '../es/pit.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 
 export interface RetentionOptions {
@@ -120,38 +121,15 @@ interface HitRef {
 }
 
 async function* scanIds(client: Client, index: string, query: estypes.QueryDslQueryContainer, size: number): AsyncGenerator<HitRef[]> {
-  let pitId: string;
   try {
-    // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-open-point-in-time
-    pitId = (await client.openPointInTime({ index, keep_alive: '2m' })).id;
+    for await (const hits of scanPages(client, { index, query, _source: false, pageSize: size, keepAlive: '2m' })) {
+      yield hits.map((hit) => ({ index: hit._index, id: hit._id as string }));
+    }
   } catch (err) {
     if (err instanceof errors.ResponseError && err.statusCode === 404) {
       return;
     }
-    throw new PipelineError('es-request-failed', `[retention] open point in time on ${index}: ${errorMessage(err)}`, { cause: err });
-  }
-  try {
-    let after: estypes.SortResults | undefined;
-    for (;;) {
-      const res = await client.search({
-        pit: { id: pitId, keep_alive: '2m' },
-        size,
-        query,
-        sort: [{ _shard_doc: 'asc' }],
-        _source: false,
-        track_total_hits: false,
-        ...(after ? { search_after: after } : {}),
-      });
-      pitId = res.pit_id ?? pitId;
-      const hits = res.hits.hits;
-      if (hits.length === 0) {
-        return;
-      }
-      yield hits.map((hit) => ({ index: hit._index, id: hit._id as string }));
-      after = hits.at(-1)?.sort;
-    }
-  } finally {
-    await client.closePointInTime({ id: pitId }, { ignore: [404] }).catch(() => undefined);
+    throw new PipelineError('es-request-failed', `[retention] scan ${index}: ${errorMessage(err)}`, { cause: err });
   }
 }
 

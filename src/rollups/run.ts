@@ -1,5 +1,6 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import type { AppContext } from '../context.ts';
+import { scanPages } from '../es/pit.ts';
 import { createBulkWriter, type BulkWriter } from '../sync/bulk.ts';
 import { BucketAccumulator, ROLLUP_RUN_FIELDS, runEpochDocs, type RollupRun } from './compute.ts';
 
@@ -100,30 +101,11 @@ type ScannedRun = RollupRun & { rollup_keys: string[] };
 
 async function* scanRuns(client: Client, index: string, query: estypes.QueryDslQueryContainer): AsyncGenerator<ScannedRun> {
   await client.indices.refresh({ index });
-  const pit = await client.openPointInTime({ index, keep_alive: '2m' });
-  let after: estypes.SortResults | undefined;
-  try {
-    for (;;) {
-      const page = await client.search<ScannedRun>({
-        pit: { id: pit.id, keep_alive: '2m' },
-        size: PAGE,
-        query,
-        _source: [...ROLLUP_RUN_FIELDS, 'rollup_keys'],
-        sort: [{ _shard_doc: 'asc' }],
-        track_total_hits: false,
-        ...(after ? { search_after: after } : {}),
-      });
-      for (const hit of page.hits.hits) {
-        const src = hit._source as ScannedRun;
-        yield { ...src, loss_per_epoch: src.loss_per_epoch ?? [], rollup_keys: src.rollup_keys ?? [] };
-      }
-      if (page.hits.hits.length < PAGE) {
-        break;
-      }
-      after = page.hits.hits.at(-1)?.sort;
+  for await (const hits of scanPages<ScannedRun>(client, { index, query, _source: [...ROLLUP_RUN_FIELDS, 'rollup_keys'], pageSize: PAGE, keepAlive: '2m' })) {
+    for (const hit of hits) {
+      const src = hit._source as ScannedRun;
+      yield { ...src, loss_per_epoch: src.loss_per_epoch ?? [], rollup_keys: src.rollup_keys ?? [] };
     }
-  } finally {
-    await client.closePointInTime({ id: pit.id }).catch(() => undefined);
   }
 }
 
@@ -134,21 +116,10 @@ async function collectIds(client: Client, index: string, query: estypes.QueryDsl
     return ids;
   }
   await client.indices.refresh({ index });
-  const pit = await client.openPointInTime({ index, keep_alive: '2m' });
-  let after: estypes.SortResults | undefined;
-  try {
-    for (;;) {
-      const page = await client.search({ pit: { id: pit.id, keep_alive: '2m' }, size: PAGE, query, _source: false, sort: [{ _shard_doc: 'asc' }], ...(after ? { search_after: after } : {}) });
-      for (const hit of page.hits.hits) {
-        ids.add(hit._id as string);
-      }
-      if (page.hits.hits.length < PAGE) {
-        break;
-      }
-      after = page.hits.hits.at(-1)?.sort;
+  for await (const hits of scanPages(client, { index, query, _source: false, pageSize: PAGE, keepAlive: '2m' })) {
+    for (const hit of hits) {
+      ids.add(hit._id as string);
     }
-  } finally {
-    await client.closePointInTime({ id: pit.id }).catch(() => undefined);
   }
   return ids;
 }

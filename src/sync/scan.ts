@@ -1,4 +1,5 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
+import { scanPages } from '../es/pit.ts';
 
 /** What reconcile needs of an indexed run; the rest of the document stays in the index. */
 export interface IndexedRun {
@@ -38,34 +39,18 @@ export async function* scanIndexedRuns(client: Client, opts: ScanOptions): Async
   if (!exists) {
     return;
   }
-  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-open-point-in-time
-  const pit = await client.openPointInTime({ index: opts.index, keep_alive: '5m' });
-  let pitId = pit.id;
-  let after: estypes.SortResults | undefined;
-  try {
-    for (;;) {
-      const page = await client.search<Record<string, unknown>>({
-        pit: { id: pitId, keep_alive: '5m' },
-        size: opts.pageSize ?? 2000,
-        query: scanQuery(opts),
-        _source: SCAN_FIELDS,
-        seq_no_primary_term: true,
-        sort: [{ sort_key: 'asc' }, { state: 'asc' }, { _shard_doc: 'asc' }],
-        track_total_hits: false,
-        ...(after ? { search_after: after } : {}),
-      });
-      pitId = page.pit_id ?? pitId;
-      const hits = page.hits.hits;
-      for (const hit of hits) {
-        yield toIndexedRun(hit);
-      }
-      if (hits.length < (opts.pageSize ?? 2000)) {
-        break;
-      }
-      after = hits.at(-1)?.sort;
+  const pages = scanPages<Record<string, unknown>>(client, {
+    index: opts.index,
+    query: scanQuery(opts),
+    _source: SCAN_FIELDS,
+    seqNoPrimaryTerm: true,
+    sort: [{ sort_key: 'asc' }, { state: 'asc' }, { _shard_doc: 'asc' }],
+    ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+  });
+  for await (const hits of pages) {
+    for (const hit of hits) {
+      yield toIndexedRun(hit);
     }
-  } finally {
-    await client.closePointInTime({ id: pitId }).catch(() => undefined);
   }
 }
 
