@@ -54,13 +54,21 @@ export async function applyIndices(client: Client, config: Config, caps?: Analys
       template: { settings: body.settings, mappings: body.mappings },
       _meta: { managed_by: 'lora-catalog', mapping_version: MAPPING_VERSION },
     });
-    const current = await resolveAlias(client, alias);
-    if (current === null) {
-      const index = `${alias}-v${MAPPING_VERSION}`;
-      await createIndexQuietly(client, index, alias);
-    }
+    await ensureIndex(client, alias, role, capabilities);
   }
   return indicesStatus(client, config);
+}
+
+/**
+ * Creates `<alias>-v<N>` behind `alias`, with the role's settings and mapping, unless the alias (or an
+ * index of that name) exists. Every lora-catalog index is made here, so none squats on an alias name.
+ * Safe when two processes race.
+ */
+export async function ensureIndex(client: Client, alias: string, role: IndexRole, caps: AnalysisCapabilities = NO_EXTRAS): Promise<void> {
+  if (await client.indices.exists({ index: alias })) {
+    return;
+  }
+  await createIndexQuietly(client, `${alias}-v${MAPPING_VERSION}`, alias, definition(role, caps));
 }
 
 export async function indicesStatus(client: Client, config: Config): Promise<IndexStatus[]> {
@@ -95,7 +103,7 @@ export async function migrateIndex(client: Client, config: Config, role: IndexRo
   if (from === to || from === null) {
     return { from, to, copied: 0 };
   }
-  await createIndexQuietly(client, to, null);
+  await createIndexQuietly(client, to, null, definition(role, caps));
   const copied = await copyAll(client, from, to);
   // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-update-aliases
   await client.indices.updateAliases({
@@ -117,6 +125,9 @@ export async function resolveAlias(client: Client, alias: string): Promise<strin
 
 const ROLES: readonly IndexRole[] = ['runs', 'rollups', 'sync_runs', 'leases'];
 
+/** Only the built-in analyzers (what the minimal engine has). */
+const NO_EXTRAS: AnalysisCapabilities = { cjk: false, ik: false };
+
 function definition(role: IndexRole, caps: AnalysisCapabilities): { settings: estypes.IndicesIndexSettings; mappings: estypes.MappingTypeMapping } {
   const mappings = { runs: () => runsMappings(caps), rollups: rollupsMappings, sync_runs: syncRunsMappings, leases: leasesMappings }[role]();
   return {
@@ -125,9 +136,10 @@ function definition(role: IndexRole, caps: AnalysisCapabilities): { settings: es
   };
 }
 
-async function createIndexQuietly(client: Client, index: string, alias: string | null): Promise<void> {
+async function createIndexQuietly(client: Client, index: string, alias: string | null, body: ReturnType<typeof definition>): Promise<void> {
   try {
-    await client.indices.create({ index, ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}) });
+    // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-create
+    await client.indices.create({ index, settings: body.settings, mappings: body.mappings, ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}) });
   } catch (err) {
     // Two processes applying at once: the loser sees resource_already_exists_exception, which is fine.
     if ((err as { body?: { error?: { type?: string } } }).body?.error?.type !== 'resource_already_exists_exception') {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { errors, type Client } from '@elastic/elasticsearch';
 import { durationMs } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
-import { leasesMappings, MAPPING_VERSION } from '../es/mappings.ts';
+import { ensureIndex } from '../es/indices.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 import { raceAbortGrace, settleWithin } from './timing.ts';
 
@@ -67,20 +67,7 @@ export async function ensureLeaseIndex(client: Client, index: string): Promise<v
   if (ensured.get(client)?.has(index)) {
     return;
   }
-  // Like every lora-catalog index, a versioned index behind the alias (see indices apply), so a
-  // later `applyIndices` finds the alias instead of a concrete index squatting on its name.
-  const exists = await client.indices.exists({ index });
-  if (!exists) {
-    // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-indices-create
-    const res = await client.indices.create(
-      { index: `${index}-v${MAPPING_VERSION}`, aliases: { [index]: { is_write_index: true } }, mappings: { ...leasesMappings(), _meta: { mapping_version: MAPPING_VERSION } } },
-      { ignore: [400] },
-    );
-    const type = (res as { error?: { type?: string } }).error?.type;
-    if (type !== undefined && type !== 'resource_already_exists_exception') {
-      throw new PipelineError('es-request-failed', `[leases] create index ${index}: ${type}`);
-    }
-  }
+  await ensureIndex(client, index, 'leases');
   const set = ensured.get(client) ?? new Set<string>();
   set.add(index);
   ensured.set(client, set);
