@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Config } from '../config/schema.ts';
+import { durationMs, type Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { runRollups, type RollupReport } from '../rollups/run.ts';
 import { runSync, type SyncOptions } from '../sync/run.ts';
@@ -209,11 +209,10 @@ function leaseName(options: SyncOptions): string {
   return `sync:${sources}${options.shard ? `:shard-${options.shard.index}-of-${options.shard.count}` : ''}`;
 }
 
+/** A duration back from now (`2h`, `1d`, as in the config) or an ISO date. */
 function parseSince(value: string, now: Date): Date | null {
-  const rel = /^(\d+)(m|h|d|w)$/.exec(value);
-  if (rel) {
-    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[rel[2] as 'm'];
-    return new Date(now.getTime() - Number(rel[1]) * unit);
+  if (/^\d+(ms|s|m|h|d|w)$/.test(value)) {
+    return new Date(now.getTime() - durationMs(value));
   }
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;

@@ -61,10 +61,11 @@ export interface ParseErrorInput {
 export function parseErrorRecord(input: ParseErrorInput): RunRecord {
   const { format, root, listing } = input;
   const message = redactString(input.message).slice(0, 2000);
+  const explicit = findUuid(lastSegment(listing.dir));
   return RunRecord.parse({
     ...emptyFields(),
-    run_id: findUuid(lastSegment(listing.dir)) ?? uuidV5(`location:${root.name}:${listing.dir}`),
-    run_id_basis: findUuid(lastSegment(listing.dir)) ? 'explicit' : 'location',
+    run_id: explicit ?? uuidV5(`location:${root.name}:${listing.dir}`),
+    run_id_basis: explicit ? 'explicit' : 'location',
     source: sourceRef(root, listing.dir),
     format,
     status: 'parse_error',

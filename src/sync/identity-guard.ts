@@ -36,20 +36,18 @@ export function createIdentityGuard(opts: { client: Client; index: string; drive
   // Runs are parsed concurrently: decisions about one id are serialised so two copies cannot both claim it.
   const inFlight = new Map<string, Promise<unknown>>();
   async function decide(record: RunRecord): Promise<{ runId: string; copyOf: string | null }> {
-    {
-      const here = { root: record.source.root, path: record.source.path };
-      // Documents of earlier syncs are visible to a non-realtime GET (cheap: no refresh is forced, which
-      // matters while a backfill runs with refresh off). An id written earlier in this sync may not be
-      // refreshed yet: the Bloom filter says when that is possible, and only then is the GET realtime.
-      const owner = recent.get(record.run_id) ?? (await lookup(record.run_id, bloomHas(bloom, record.run_id)));
-      let result = { runId: record.run_id, copyOf: null as string | null };
-      if (owner && (owner.root !== here.root || owner.path !== here.path) && (await stillExists(opts.driverFor(owner.root), owner.path))) {
-        result = { runId: uuidV5(`copy:${record.run_id}:${here.root}:${here.path}`), copyOf: record.run_id };
-      }
-      remember(recent, result.runId, here, recentIds);
-      bloomAdd(bloom, result.runId);
-      return result;
+    const here = { root: record.source.root, path: record.source.path };
+    // Documents of earlier syncs are visible to a non-realtime GET (cheap: no refresh is forced, which
+    // matters while a backfill runs with refresh off). An id written earlier in this sync may not be
+    // refreshed yet: the Bloom filter says when that is possible, and only then is the GET realtime.
+    const owner = recent.get(record.run_id) ?? (await lookup(record.run_id, bloomHas(bloom, record.run_id)));
+    let result = { runId: record.run_id, copyOf: null as string | null };
+    if (owner && (owner.root !== here.root || owner.path !== here.path) && (await stillExists(opts.driverFor(owner.root), owner.path))) {
+      result = { runId: uuidV5(`copy:${record.run_id}:${here.root}:${here.path}`), copyOf: record.run_id };
     }
+    remember(recent, result.runId, here, recentIds);
+    bloomAdd(bloom, result.runId);
+    return result;
   }
   return {
     async resolve(record) {

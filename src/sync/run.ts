@@ -3,7 +3,7 @@ import type { AppContext } from '../context.ts';
 import { durationMs, type SourceConfig } from '../config/schema.ts';
 import { errorMessage, ReconcileError } from '../errors.ts';
 import { adapters } from '../formats/index.ts';
-import { discoverRuns, inShard, SHARD_BUCKETS } from '../formats/discover.ts';
+import { discoverRuns, SHARD_BUCKETS } from '../formats/discover.ts';
 import { listingFingerprint } from '../record/identity.ts';
 import { PARSER_VERSION } from '../record/schema.ts';
 import { createDriver } from '../sources/index.ts';
@@ -165,6 +165,8 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
     concurrency: config.sync.bulk_concurrency,
     retries: config.sync.bulk_retries,
   });
+  // Only a full listing of a whole root can tell that a run is gone.
+  const marksVanished = opts.mode === 'full' && !opts.prefixes?.length;
   const vanishMarks: IndexedRun[] = [];
   const graceMs = durationMs(config.sync.vanish_grace);
   const now = ctx.now();
@@ -199,7 +201,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
   await pool.drain();
   report.durations_ms.list += Date.now() - startedMs;
 
-  if (opts.mode === 'full' && !opts.prefixes?.length) {
+  if (marksVanished) {
     if (sourceReport.complete && sourceReport.runs === 0 && activeBefore > 0) {
       sourceReport.complete = false;
       sourceReport.error = `listed empty but the catalogue holds ${activeBefore} active runs of this root (stale mount or wrong path?); nothing marked vanished`;
@@ -228,7 +230,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       case 'still-vanished':
         return;
       case 'vanished':
-        if (opts.mode === 'full' && !opts.prefixes?.length) {
+        if (marksVanished) {
           vanishMarks.push(action.indexed as IndexedRun);
         }
         return;
@@ -260,31 +262,29 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
   }
 
   async function parseAndWrite(action: PlannedAction, crawled: CrawledRun): Promise<void> {
-    {
-      const parseStart = Date.now();
-      const parsed = await parser.parse(source, crawled.run, now);
-      const identity = action.indexed?.run_id === parsed.run_id ? { runId: parsed.run_id, copyOf: null } : await guard.resolve(parsed);
-      const record = { ...parsed, run_id: identity.runId };
-      report.durations_ms.parse += Date.now() - parseStart;
-      if (record.status === 'parse_error') {
-        report.counts.parse_errors += 1;
-      }
-      const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null, copyOf: identity.copyOf });
-      for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
-        touch(touched, key);
-      }
-      await writer.add({ op: 'index', id: doc.run_id, doc: doc as unknown as Record<string, unknown> });
-      if (action.indexed && action.indexed.run_id !== doc.run_id) {
-        // Same folder, new identity (its config or run-id file changed): the old document is superseded.
-        touch(touched, `run:${action.indexed.run_id}`);
-        await writer.add({
-          op: 'update',
-          id: action.indexed.run_id,
-          doc: { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'replaced', missing_since: null },
-          ifSeqNo: action.indexed.seq_no,
-          ifPrimaryTerm: action.indexed.primary_term,
-        });
-      }
+    const parseStart = Date.now();
+    const parsed = await parser.parse(source, crawled.run, now);
+    const identity = action.indexed?.run_id === parsed.run_id ? { runId: parsed.run_id, copyOf: null } : await guard.resolve(parsed);
+    const record = { ...parsed, run_id: identity.runId };
+    report.durations_ms.parse += Date.now() - parseStart;
+    if (record.status === 'parse_error') {
+      report.counts.parse_errors += 1;
+    }
+    const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null, copyOf: identity.copyOf });
+    for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
+      touch(touched, key);
+    }
+    await writer.add({ op: 'index', id: doc.run_id, doc: doc as unknown as Record<string, unknown> });
+    if (action.indexed && action.indexed.run_id !== doc.run_id) {
+      // Same folder, new identity (its config or run-id file changed): the old document is superseded.
+      touch(touched, `run:${action.indexed.run_id}`);
+      await writer.add({
+        op: 'update',
+        id: action.indexed.run_id,
+        doc: { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'replaced', missing_since: null },
+        ifSeqNo: action.indexed.seq_no,
+        ifPrimaryTerm: action.indexed.primary_term,
+      });
     }
   }
 }
@@ -347,9 +347,6 @@ async function* crawlRuns(driver: SourceDriver, prefixes: string[], opts: SyncOp
         sourceReport.warnings += 1;
         sourceReport.complete = false;
         log.warn({ key: item.key, code: item.code, detail: item.message }, 'Listing warning');
-        continue;
-      }
-      if (!inShard(item.listing.dir, opts.shard)) {
         continue;
       }
       const newestMtime = item.listing.entries.reduce((max, e) => Math.max(max, e.mtime), 0);
