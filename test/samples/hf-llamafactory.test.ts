@@ -10,7 +10,7 @@ import { parseTrainerState } from '../../src/formats/hf-trainer/trainer-state.ts
 import { parseRunningLog } from '../../src/formats/llama-factory/running-log.ts';
 import { parseTrainerLogLines } from '../../src/formats/llama-factory/trainer-log.ts';
 import { parseLlamaboardConfig, parseTrainingArgsYaml } from '../../src/formats/llama-factory/training-args.ts';
-import { crawl, REPO_ROOT } from '../unit/formats/hf-peft/crawl.ts';
+import { crawl, REPO_ROOT } from '../helpers/crawl.ts';
 
 const SAMPLES = path.resolve(REPO_ROOT, '..', 'shared', 'samples', 'real');
 const FORMATS = ['hf_trainer_peft', 'llamafactory'] as const;

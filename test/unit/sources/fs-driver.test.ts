@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createFsDriver, type FsDriverOptions } from '../../../src/sources/drivers/fs.ts';
 import { isWarning, type SourceDriver, type SourceEntry, type SourceWarning } from '../../../src/sources/types.ts';
 import { compareKeys } from '../../../src/sources/order.ts';
+import { writeTree } from '../../helpers/temp-tree.ts';
 import { collect, testStorageDriver, UTF16_TRAP_KEYS, type DriverFixture, type FixtureOptions } from '../../contract/storage-driver.ts';
 
 const FS_DRIVER = fileURLToPath(new URL('../../../src/sources/drivers/fs.ts', import.meta.url));
@@ -106,14 +107,8 @@ async function makeFsDriver(files: Record<string, Uint8Array | string>, opts: Fi
   };
 }
 
-async function tree(files: Record<string, Uint8Array | string>): Promise<string> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'lora-catalog-fs-'));
-  for (const [key, content] of Object.entries(files)) {
-    const abs = path.join(root, key);
-    await mkdir(path.dirname(abs), { recursive: true });
-    await writeFile(abs, content);
-  }
-  return root;
+function tree(files: Record<string, Uint8Array | string>): Promise<string> {
+  return writeTree(files, 'lora-catalog-fs-');
 }
 
 async function keys(driver: SourceDriver): Promise<string[]> {

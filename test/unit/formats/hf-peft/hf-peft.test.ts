@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile, mkdir, utimes } from 'node:fs/promises';
-import os from 'node:os';
+import { utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempTrees } from '../../../helpers/temp-tree.ts';
 import { detectHfPeft } from '../../../../src/formats/hf-peft/index.ts';
 import { toListing } from '../../../../src/formats/discover.ts';
 import { encodeEventFile } from '../common/tfevents-encoder.ts';
-import { crawl, LATER, REPO_ROOT } from './crawl.ts';
+import { crawl, LATER, REPO_ROOT } from '../../../helpers/crawl.ts';
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/layouts/hf-peft');
 
@@ -14,19 +14,8 @@ function listing(names: string[]) {
 }
 
 describe('src/formats/hf-peft', () => {
-  const temps: string[] = [];
-  async function temp(files: Record<string, string | Uint8Array>): Promise<string> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'hf-peft-'));
-    temps.push(dir);
-    for (const [name, content] of Object.entries(files)) {
-      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-      await writeFile(path.join(dir, name), content);
-    }
-    return dir;
-  }
-  afterEach(async () => {
-    await Promise.all(temps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-  });
+  const { tree: temp, cleanup } = tempTrees('hf-peft-');
+  afterEach(cleanup);
 
   it.each([
     [['adapter_config.json'], true],

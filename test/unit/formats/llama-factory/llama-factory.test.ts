@@ -1,13 +1,13 @@
-import { mkdtemp, rm, writeFile, mkdir, open } from 'node:fs/promises';
-import os from 'node:os';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempTrees } from '../../../helpers/temp-tree.ts';
 import { toListing } from '../../../../src/formats/discover.ts';
 import { detectLlamaFactory } from '../../../../src/formats/llama-factory/detect.ts';
 import { durationSeconds, toTrainerLogLine, TrainerLogLine } from '../../../../src/formats/llama-factory/schema.ts';
 import { parseTrainerLogLines } from '../../../../src/formats/llama-factory/trainer-log.ts';
 import { parseTrainingArgsYaml } from '../../../../src/formats/llama-factory/training-args.ts';
-import { crawl, REPO_ROOT } from '../hf-peft/crawl.ts';
+import { crawl, REPO_ROOT } from '../../../helpers/crawl.ts';
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/layouts/llama-factory');
 
@@ -16,19 +16,8 @@ function listing(names: string[]) {
 }
 
 describe('src/formats/llama-factory', () => {
-  const temps: string[] = [];
-  async function temp(files: Record<string, string | Uint8Array>): Promise<string> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'llama-factory-'));
-    temps.push(dir);
-    for (const [name, content] of Object.entries(files)) {
-      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-      await writeFile(path.join(dir, name), content);
-    }
-    return dir;
-  }
-  afterEach(async () => {
-    await Promise.all(temps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-  });
+  const { tree: temp, cleanup } = tempTrees('llama-factory-');
+  afterEach(cleanup);
 
   it.each([
     [['trainer_log.jsonl'], true],

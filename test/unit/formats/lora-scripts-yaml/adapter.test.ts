@@ -1,40 +1,17 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { discoverRuns } from '../../../../src/formats/discover.ts';
-import { adapters } from '../../../../src/formats/index.ts';
-import { parseRun } from '../../../../src/formats/parse-run.ts';
-import type { RunRecord } from '../../../../src/record/schema.ts';
 import { REDACTED } from '../../../../src/record/redact.ts';
-import { createFsDriver } from '../../../../src/sources/drivers/fs.ts';
+import { crawl } from '../../../helpers/crawl.ts';
+import { tempTrees } from '../../../helpers/temp-tree.ts';
 
-let root = '';
+const { tree, cleanup } = tempTrees('yaml-');
 
-afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+afterEach(cleanup);
 
-async function tree(files: Record<string, string | Buffer>): Promise<string> {
-  root = await mkdtemp(path.join(os.tmpdir(), 'yaml-'));
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(root, name)), { recursive: true });
-    await writeFile(path.join(root, name), content);
-  }
-  return root;
-}
-
-async function records(dir: string): Promise<RunRecord[]> {
-  const driver = createFsDriver({ root: dir });
-  const out: RunRecord[] = [];
-  for await (const item of discoverRuns(driver, '', adapters)) {
-    if (item.kind === 'run') {
-      out.push(await parseRun(item, { driver, root: { name: 'lab', kind: 'fs', uri: dir }, now: new Date('2026-01-01T00:00:00Z') }));
-    }
-  }
-  return out;
-}
+/** Fixed clock for the adapters' status decisions. */
+const NOW = new Date('2026-01-01T00:00:00Z');
 
 const CONFIG = [
   'train_data_dir: "./data/style_train"',
@@ -56,7 +33,7 @@ describe('formats/lora-scripts-yaml', () => {
   it('reads the article format by value: hyperparameters, loss per epoch from text logs, status, redaction', async () => {
     const dir = await tree({ 'r1/config.yaml': CONFIG, 'r1/logs/train.log': LOG, 'r1/pytorch_lora_weights.safetensors': 'x' });
 
-    const [record] = await records(dir);
+    const [record] = await crawl(dir, { now: NOW });
 
     expect(record).toMatchObject({
       format: 'lora-scripts-yaml',
@@ -93,7 +70,7 @@ describe('formats/lora-scripts-yaml', () => {
   ])('%s', async (_name, files, formats) => {
     const dir = await tree(files as Record<string, string>);
 
-    const found = await records(dir);
+    const found = await crawl(dir, { now: NOW });
 
     expect(found.map((r) => r.format)).toEqual(formats);
   });
@@ -105,7 +82,7 @@ describe('formats/lora-scripts-yaml', () => {
   ])('%s becomes a parse_error record naming the file', async (_name, config, message) => {
     const dir = await tree({ 'bad/config.yaml': config, 'bad/logs/train.log': LOG });
 
-    const [record] = await records(dir);
+    const [record] = await crawl(dir, { now: NOW });
 
     expect(record?.status).toBe('parse_error');
     expect(record?.parse_error?.file).toBe('bad/config.yaml');
@@ -127,7 +104,7 @@ describe('formats/lora-scripts-yaml', () => {
     global.gc?.();
     const before = process.memoryUsage().heapUsed;
 
-    const [record] = await records(dir);
+    const [record] = await crawl(dir, { now: NOW });
 
     const grown = process.memoryUsage().heapUsed - before;
     expect(record?.loss_per_epoch).toEqual([{ epoch: 7, mean: 0.04321, last: 0.04321, min: 0.04321, steps: lines }]);

@@ -1,13 +1,13 @@
 import path from 'node:path';
-import { adapters } from '../../../../src/formats/index.ts';
-import { discoverRuns } from '../../../../src/formats/discover.ts';
-import { parseRun } from '../../../../src/formats/parse-run.ts';
-import type { FormatAdapter } from '../../../../src/formats/types.ts';
-import type { RunRecord } from '../../../../src/record/schema.ts';
-import { createFsDriver } from '../../../../src/sources/drivers/fs.ts';
+import { adapters } from '../../src/formats/index.ts';
+import { discoverRuns } from '../../src/formats/discover.ts';
+import { parseRun } from '../../src/formats/parse-run.ts';
+import type { FormatAdapter } from '../../src/formats/types.ts';
+import type { RunRecord } from '../../src/record/schema.ts';
+import { createFsDriver } from '../../src/sources/drivers/fs.ts';
 
 /** Repository root, for fixture paths. */
-export const REPO_ROOT = path.resolve(import.meta.dirname, '../../../..');
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** Far after any fixture mtime: nothing counts as running unless a test says so. */
 export const LATER = new Date('2100-01-01T00:00:00Z');
