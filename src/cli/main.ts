@@ -8,9 +8,7 @@ import { applyIndices, indicesStatus, migrateIndex, type IndexRole } from '../es
 import { createLogger } from '../log.ts';
 import { runRollups } from '../rollups/run.ts';
 import { connect, type Connection } from './connect.ts';
-import { runEsCommand } from './es.ts';
 import { processIo, type Io } from './io.ts';
-import { runKibanaCommand } from './kibana.ts';
 import { exampleConfig, parseSyncArgs, SYNC_USAGE, syncCommand } from './sync.ts';
 
 const USAGE = `Usage: lora-catalog <command> [options]
@@ -52,7 +50,9 @@ export async function main(argv: string[]): Promise<number> {
     io.stdout(USAGE);
     return command === undefined ? 2 : 0;
   }
+  // Commands load their modules on demand: a post-training `report` should not pay for the dashboards.
   if (command === 'es') {
+    const { runEsCommand } = await import('./es.ts');
     return runEsCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });
   }
   if (command === 'report') {
@@ -61,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     return runJobsCommand('report', rest.filter((a) => a !== '--json'), { io });
   }
   if (command === 'kibana') {
+    const { runKibanaCommand } = await import('./kibana.ts');
     return runKibanaCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });
   }
   const known = ['sync', 'rollups', 'indices', 'config', ...SEARCH_COMMANDS, ...JOB_COMMANDS];
