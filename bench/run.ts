@@ -14,6 +14,7 @@ import { readEngineEnv } from '../src/config/env.ts';
 import { ensureElasticsearchInstalled, startElasticsearch } from '../src/engine/elasticsearch.ts';
 import { resolveEnginePaths } from '../src/engine/paths.ts';
 import { applyIndices } from '../src/es/indices.ts';
+import { scanPages } from '../src/es/pit.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { generateRuns } from './generate.ts';
 
@@ -152,11 +153,8 @@ async function rawBulk(cfg: Record<string, unknown>): Promise<number> {
   const chunks: string[] = [];
   let current: string[] = [];
   let size = 0;
-  const pit = await client.openPointInTime({ index: source, keep_alive: '5m' });
-  let after: Array<string | number> | undefined;
-  for (;;) {
-    const page = await client.search<Record<string, unknown>>({ pit: { id: pit.id, keep_alive: '5m' }, size: 5000, sort: [{ _shard_doc: 'asc' }], ...(after ? { search_after: after } : {}) });
-    for (const hit of page.hits.hits) {
+  for await (const hits of scanPages<Record<string, unknown>>(client, { index: source, pageSize: 5000 })) {
+    for (const hit of hits) {
       const lines = `${JSON.stringify({ index: { _index: 'bench-raw-runs', _id: hit._id } })}\n${JSON.stringify(hit._source)}\n`;
       current.push(lines);
       size += lines.length;
@@ -166,12 +164,7 @@ async function rawBulk(cfg: Record<string, unknown>): Promise<number> {
         size = 0;
       }
     }
-    if (page.hits.hits.length < 5000) {
-      break;
-    }
-    after = page.hits.hits.at(-1)?.sort as Array<string | number>;
   }
-  await client.closePointInTime({ id: pit.id });
   if (current.length > 0) {
     chunks.push(current.join(''));
   }
