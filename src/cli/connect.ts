@@ -59,3 +59,26 @@ export async function connect(config: Config, log: (line: string) => void): Prom
     },
   };
 }
+
+/** Why the first request to the cluster failed, as the exit code and the line the CLI prints. */
+export interface ConnectFailure {
+  /** 2: the configuration is wrong (credentials refused); 4: the cluster did not answer. */
+  exitCode: 2 | 4;
+  message: string;
+}
+
+/**
+ * Tells refused credentials (HTTP 401/403: fix the config, exit 2) from an unreachable cluster
+ * (exit 4, worth a retry). The engine's own reason is kept; no credential is ever part of it.
+ */
+export function describeConnectFailure(err: unknown): ConnectFailure {
+  const status = (err as { meta?: { statusCode?: number } } | null)?.meta?.statusCode;
+  if (status === 401 || status === 403) {
+    return {
+      exitCode: 2,
+      message: `Elasticsearch refused the credentials (HTTP ${status}): check elasticsearch.api_key or elasticsearch.username/password (env LORA_CATALOG_ES_API_KEY, LORA_CATALOG_ES_USERNAME, LORA_CATALOG_ES_PASSWORD)`,
+    };
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  return { exitCode: 4, message: `Elasticsearch unreachable: ${reason}` };
+}

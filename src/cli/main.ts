@@ -7,7 +7,7 @@ import { errorMessage, PipelineError } from '../errors.ts';
 import { applyIndices, indicesStatus, migrateIndex, type IndexRole } from '../es/indices.ts';
 import { createLogger } from '../log.ts';
 import { runRollups } from '../rollups/run.ts';
-import { connect, type Connection } from './connect.ts';
+import { connect, describeConnectFailure, type Connection } from './connect.ts';
 import { processIo, type Io } from './io.ts';
 import { exampleConfig, parseSyncArgs, SYNC_USAGE, syncCommand } from './sync.ts';
 
@@ -103,8 +103,9 @@ export async function main(argv: string[]): Promise<number> {
     conn = await connect(config, (line) => io.stderr(line));
     await conn.client.cluster.health({ timeout: '30s' });
   } catch (err) {
-    io.stderr(`lora-catalog: Elasticsearch unreachable: ${errorMessage(err)}`);
-    return 4;
+    const failure = describeConnectFailure(err);
+    io.stderr(`lora-catalog: ${failure.message}`);
+    return failure.exitCode;
   }
   const abort = new AbortController();
   const onSignal = () => abort.abort();
