@@ -32,7 +32,7 @@ Commands:
   retention                 remove old debug/test runs from the catalogue
   config check              validate the config and print it (secrets hidden)
 
-Global options: --config <file>, --json, -h/--help.
+Global options: --config <file>, --json, -h/--help, --version.
 Without elasticsearch.url in the config (or LORA_CATALOG_ES_URL), commands use the embedded local
 engine: an 'es start' engine if one runs, else one started for the command (needs Java 17+).
 Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 refused (see sync --help), 4 Elasticsearch
@@ -46,6 +46,11 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const json = rest.includes('--json');
   const io = processIo(json);
+  if (argv.includes('--version') || command === '-V' || command === 'version') {
+    const { packageVersion } = await import('./package-root.ts');
+    io.stdout(json ? JSON.stringify({ version: packageVersion(), node: process.versions.node }) : `lora-catalog ${packageVersion()} (Node.js ${process.version})`);
+    return 0;
+  }
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     io.stdout(USAGE);
     return command === undefined ? 2 : 0;
@@ -127,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
         return await delegate(command, args, ctx, io);
     }
   } catch (err) {
-    io.stderr(`lora-catalog ${command}: ${errorMessage(err)}`);
+    io.stderr(isMissingIndex(err) ? `lora-catalog ${command}: no catalogue yet in ${conn.url.replace(/\/\/[^@/]*@/, '//')}: run \`lora-catalog sync\` (or \`lora-catalog sync --example\` for the bundled runs)` : `lora-catalog ${command}: ${errorMessage(err)}`);
     return err instanceof PipelineError && err.code === 'mass-vanish' ? 3 : 1;
   } finally {
     process.off('SIGTERM', onSignal);
@@ -186,7 +191,7 @@ async function indicesCommand(ctx: AppContext, args: string[], io: Io): Promise<
   const sub = args.find((a) => !a.startsWith('-'));
   if (sub === 'apply' || sub === 'status') {
     const status = sub === 'apply' ? await applyIndices(ctx.client, ctx.config) : await indicesStatus(ctx.client, ctx.config);
-    io.stdout(io.json ? JSON.stringify(status, null, 2) : status.map((s) => `${s.alias.padEnd(18)} → ${(s.index ?? '(missing)').padEnd(22)} v${s.version ?? '-'}  ${s.docs ?? 0} docs${s.needsMigration ? '  needs migrate' : ''}`).join('\n'));
+    io.stdout(io.json ? JSON.stringify(status, null, 2) : status.map((s) => (s.index === null ? `${s.alias.padEnd(18)} → (none yet: \`lora-catalog sync\` or \`indices apply\` creates it)` : `${s.alias.padEnd(18)} → ${s.index.padEnd(22)} v${s.version ?? '-'}  ${s.docs ?? 0} docs${s.needsMigration ? '  needs migrate' : ''}`)).join('\n'));
     return 0;
   }
   if (sub === 'migrate') {
@@ -240,4 +245,10 @@ if (import.meta.main) {
       process.exit(1);
     },
   );
+}
+
+/** The engine answered, but the catalogue's index (or alias) does not exist: nothing was synced yet. */
+function isMissingIndex(err: unknown): boolean {
+  const body = (err as { meta?: { body?: { error?: { type?: string } } } } | null)?.meta?.body;
+  return body?.error?.type === 'index_not_found_exception';
 }

@@ -68,6 +68,11 @@ export const LocalEngineConfig = z.strictObject({
   /** HTTP port of an engine started for one command; 0 = a free one (default, so it never clashes with a cluster on 9200). */
   port: z.number().int().min(0).max(65535).default(0),
   heap: z.string().regex(/^\d+[mg]$/, 'expected a JVM heap size such as 512m or 1g').default('1g'),
+  /**
+   * The engine a command starts stays up for the next commands and stops after this long unused
+   * (default 30m); `0s` stops it when the command ends. An `es start` engine runs until `es stop`.
+   */
+  idle_timeout: Duration.default('30m'),
 });
 
 export const ElasticsearchConfig = z.strictObject({
