@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { tuneThreadPool } from '../config/env.ts';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
@@ -30,7 +30,8 @@ Commands:
   schedule                  run the scheduler (nightly full, hourly incremental, rollups, retention)
   report <run-dir>          index one run now (post-training hook; never fails the training job)
   retention                 remove old debug/test runs from the catalogue
-  config check              validate the config and print it (secrets hidden)
+  init [<file>]             write a commented lora-catalog.yaml to start from
+  config check              validate the config, check every source and the cluster answer, print it (secrets hidden)
 
 Global options: --config <file>, --json, -h/--help, --version.
 Without elasticsearch.url in the config (or LORA_CATALOG_ES_URL), commands use the embedded local
@@ -65,6 +66,14 @@ export async function main(argv: string[]): Promise<number> {
     const { runJobsCommand } = await import('./jobs.ts');
     return runJobsCommand('report', rest.filter((a) => a !== '--json'), { io });
   }
+  if (command === 'init') {
+    const { runInit, INIT_USAGE } = await import('./init.ts');
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout(INIT_USAGE);
+      return 0;
+    }
+    return runInit(rest.filter((a) => a !== '--json'), io);
+  }
   if (command === 'kibana') {
     const { runKibanaCommand } = await import('./kibana.ts');
     return runKibanaCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });
@@ -78,15 +87,21 @@ export async function main(argv: string[]): Promise<number> {
     return delegateHelp(command, rest, io);
   }
   const { configFile, args } = extractConfigFlag(rest);
-  let config: Config;
+  let loaded: LoadedConfig;
   try {
-    config = (await loadConfig(configFile)).config;
+    loaded = await loadConfig(configFile);
   } catch (err) {
     io.stderr(`lora-catalog: ${errorMessage(err)}`);
     return 2;
   }
+  let config: Config = loaded.config;
   if (command === 'config') {
-    return configCommand(config, args, io);
+    if (args.find((a) => !a.startsWith('-')) !== 'check') {
+      io.stderr('Usage: lora-catalog config check [--config <file>]');
+      return 2;
+    }
+    const { configCheck } = await import('./config-check.ts');
+    return configCheck(loaded, io);
   }
   let syncArgs = null;
   if (command === 'sync') {
@@ -169,8 +184,13 @@ async function delegateHelp(command: string, rest: string[], io: Io): Promise<nu
     io.stdout(INDICES_USAGE);
     return 0;
   }
-  if (command === 'rollups' || command === 'config') {
-    io.stdout(command === 'rollups' ? 'Usage: lora-catalog rollups [--full] [--json]\nRecomputes every rollup from the runs index (sync does the incremental part itself).' : 'Usage: lora-catalog config check [--config <file>]\nValidates the config; prints it with secrets hidden. Exit 2 when invalid.');
+  if (command === 'config') {
+    const { CONFIG_CHECK_USAGE } = await import('./config-check.ts');
+    io.stdout(CONFIG_CHECK_USAGE);
+    return 0;
+  }
+  if (command === 'rollups') {
+    io.stdout('Usage: lora-catalog rollups [--full] [--json]\nRecomputes every rollup from the runs index (sync does the incremental part itself).');
     return 0;
   }
   if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {
@@ -204,21 +224,6 @@ async function indicesCommand(ctx: AppContext, args: string[], io: Io): Promise<
   }
   io.stderr(INDICES_USAGE);
   return 2;
-}
-
-function configCommand(config: Config, args: string[], io: Io): number {
-  if (args.find((a) => !a.startsWith('-')) !== 'check') {
-    io.stderr('Usage: lora-catalog config check [--config <file>]');
-    return 2;
-  }
-  const shown = structuredClone(config);
-  for (const key of ['api_key', 'password'] as const) {
-    if (shown.elasticsearch[key]) {
-      shown.elasticsearch[key] = '[hidden]';
-    }
-  }
-  io.stdout(io.json ? JSON.stringify(shown, null, 2) : `config OK: ${shown.sources.length} source(s), Elasticsearch ${shown.elasticsearch.url ?? 'embedded local engine'}\n${JSON.stringify(shown, null, 2)}`);
-  return 0;
 }
 
 function extractConfigFlag(args: string[]): { configFile: string | undefined; args: string[] } {

@@ -27,8 +27,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       dataDir: path.join(base, 'es', 'data'),
       logsDir: path.join(base, 'es', 'logs'),
       env: env.childEnv,
+      // On a loaded 2-core machine a cold start can take minutes; a slow start is not a failure.
+      timeoutMs: 300_000,
     }),
-    startS3Mock({ jarPath: install.s3mockJar, storeRoot: path.join(base, 's3', 'store'), env: env.childEnv }),
+    startS3Mock({ jarPath: install.s3mockJar, storeRoot: path.join(base, 's3', 'store'), env: env.childEnv, timeoutMs: 300_000 }),
   ]);
   const started = [es, s3].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failures = [es, s3].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
