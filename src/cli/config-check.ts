@@ -131,8 +131,9 @@ async function checkElasticsearch(config: Config): Promise<CheckResult> {
   const { createEsClient } = await import('../es/client.ts');
   const client = createEsClient(config.elasticsearch.url, config.elasticsearch);
   try {
-    const info = await withDeadline(client.info(), `${shownUrl} did not answer within ${CHECK_TIMEOUT_MS / 1000} s`);
-    return { key, ok: true, detail: `${shownUrl} answers (Elasticsearch ${info.version.number}, cluster ${info.cluster_name})` };
+    // _cluster/health, as every command's first request (the minimal engine has no `GET /`).
+    const health = await withDeadline(client.cluster.health(), `${shownUrl} did not answer within ${CHECK_TIMEOUT_MS / 1000} s`);
+    return { key, ok: true, detail: `${shownUrl} answers (cluster ${health.cluster_name}, status ${health.status})` };
   } catch (err) {
     const failure = describeConnectFailure(err);
     return { key, ok: false, detail: `${shownUrl}: ${failure.message.replaceAll(config.elasticsearch.url, shownUrl)}`, exitCode: failure.exitCode };
