@@ -1,9 +1,18 @@
 export interface TableColumn<Row> {
   header: string;
-  /** Fixed width in terminal columns; the cell is truncated with '…' to fit. */
+  /** Width in terminal columns (the most it takes when fitted to a terminal); the cell is truncated with '…' to fit. */
   width: number;
+  /** When fitted to a terminal: the column may shrink down to this many columns; default `width` (never shrinks). */
+  min?: number;
+  /** When fitted to a terminal: the column is left out when the row still does not fit at minimum widths. */
+  optional?: boolean;
   align?: 'left' | 'right';
   cell(row: Row): string;
+}
+
+export interface TableFit {
+  /** Terminal columns to fit the table into; null (output not a terminal) = every column as wide as its content, nothing cut. */
+  columns: number | null;
 }
 
 /** Terminal columns of a string: East Asian wide and fullwidth characters take 2, combining marks 0. */
@@ -43,17 +52,57 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
   return align === 'right' ? pad + cut : cut + pad;
 }
 
-/** Fixed-width columns separated by two spaces; trailing spaces trimmed. */
-export function renderTable<Row>(columns: TableColumn<Row>[], rows: Row[]): string {
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => fit(cell, (columns[i] as TableColumn<Row>).width, (columns[i] as TableColumn<Row>).align))
+/**
+ * Columns separated by two spaces; trailing spaces trimmed. Without `fitTo`, each column has its fixed width.
+ * Fitted to a terminal, columns take their content's width up to `width`, then shrinkable ones give way (widest
+ * first) down to `min`, then optional ones are left out (rightmost first). Off a terminal nothing is cut.
+ */
+export function renderTable<Row>(columns: TableColumn<Row>[], rows: Row[], fitTo?: TableFit): string {
+  const cells = rows.map((row) => columns.map((c) => c.cell(row)));
+  const widths = fitTo ? fittedWidths(columns, cells, fitTo.columns) : columns.map((c) => c.width);
+  const line = (values: string[]) =>
+    values
+      .flatMap((value, i) => (widths[i] === 0 ? [] : [fit(value, widths[i] as number, (columns[i] as TableColumn<Row>).align)]))
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), ...rows.map((row) => line(columns.map((c) => c.cell(row))))].join('\n');
+  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');
 }
 
 // --- internal ---
+
+/** Column widths for `renderTable`; 0 = column left out. */
+function fittedWidths<Row>(columns: TableColumn<Row>[], cells: string[][], terminal: number | null): number[] {
+  const natural = columns.map((c, i) => Math.max(displayWidth(c.header), ...cells.map((row) => displayWidth(clean(row[i] ?? '')))));
+  if (terminal === null) {
+    return natural;
+  }
+  const widths = natural.map((w, i) => Math.min(w, (columns[i] as TableColumn<Row>).width));
+  const total = () => widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.filter((w) => w > 0).length - 1);
+  while (total() > terminal) {
+    let widest = -1;
+    for (const [i, c] of columns.entries()) {
+      const w = widths[i] as number;
+      if (w > Math.max(c.min ?? c.width, displayWidth(c.header)) && (widest < 0 || w > (widths[widest] as number))) {
+        widest = i;
+      }
+    }
+    if (widest < 0) {
+      break;
+    }
+    widths[widest] = (widths[widest] as number) - 1;
+  }
+  for (let i = columns.length - 1; i >= 0 && total() > terminal; i--) {
+    if ((columns[i] as TableColumn<Row>).optional) {
+      widths[i] = 0;
+    }
+  }
+  return widths;
+}
+
+function clean(text: string): string {
+  // oxlint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+}
 
 /** East Asian Width W/F ranges (Unicode 15, abridged to the blocks that occur in prompts and paths) plus emoji. */
 const WIDE_RANGES: ReadonlyArray<readonly [number, number]> = [

@@ -1,7 +1,8 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSearchCommands, type SearchCommand } from '../../src/cli/search.ts';
-import { bestRuns, searchRuns, showRun, similarRuns } from '../../src/search/run.ts';
+import { bestRuns, searchRuns, showRun } from '../../src/search/run.ts';
+import { similarRuns } from '../../src/search/similar.ts';
 import { FIXTURE_NOW, ids, RUN_IDS, SEARCH_RUNS, toSearchDoc } from '../fixtures/search/runs.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 
