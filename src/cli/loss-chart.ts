@@ -49,10 +49,11 @@ export function lossChart(series: ChartSeries[], opts: ChartOptions): string {
   });
   const axis = `${' '.repeat(LABEL_WIDTH + 1)}epoch ${first}${' '.repeat(Math.max(1, columns - 12 - String(first).length - String(last).length))}epoch ${last}`;
   const legend = drawn.map((s, i) => {
-    const mark = opts.color ? asciichart.colored('──', colors[i]) : `(${i + 1})`;
+    // Without colour the lines cannot be told apart; the legend then only names the runs in order.
+    const mark = opts.color ? asciichart.colored('──', colors[i]) : drawn.length > 1 ? `(${i + 1})` : '──';
     return `${' '.repeat(LABEL_WIDTH + 1)}${mark} ${s.label}`;
   });
-  return [plot, axis, ...(drawn.length > 1 || opts.color ? legend : [])].join('\n');
+  return [...plot.split('\n').map((l) => l.trimEnd()), axis, ...legend].join('\n');
 }
 
 // --- internal ---

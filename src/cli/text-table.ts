@@ -4,8 +4,12 @@ export interface TableColumn<Row> {
   width: number;
   /** When fitted to a terminal: the column may shrink down to this many columns; default `width` (never shrinks). */
   min?: number;
-  /** When fitted to a terminal: the column is left out when the row still does not fit at minimum widths. */
+  /** When fitted to a terminal: the column may be left out. */
   optional?: boolean;
+  /** When fitted to a terminal: the order in which columns shrink to `min` or are left out (lowest first); default after all numbered ones, left to right. */
+  giveWay?: number;
+  /** For a column with both `min` and `optional`: when it is left out, after shrinking at `giveWay`. */
+  dropAt?: number;
   align?: 'left' | 'right';
   cell(row: Row): string;
 }
@@ -54,8 +58,8 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
 
 /**
  * Columns separated by two spaces; trailing spaces trimmed. Without `fitTo`, each column has its fixed width.
- * Fitted to a terminal, columns take their content's width up to `width`, then shrinkable ones give way (widest
- * first) down to `min`, then optional ones are left out (rightmost first). Off a terminal nothing is cut.
+ * Fitted to a terminal, columns take their content's width up to `width`; while the row is too wide, columns give
+ * way in `giveWay` order: shrinkable ones down to `min`, optional ones left out. Off a terminal nothing is cut.
  */
 export function renderTable<Row>(columns: TableColumn<Row>[], rows: Row[], fitTo?: TableFit): string {
   const cells = rows.map((row) => columns.map((c) => c.cell(row)));
@@ -78,23 +82,21 @@ function fittedWidths<Row>(columns: TableColumn<Row>[], cells: string[][], termi
   }
   const widths = natural.map((w, i) => Math.min(w, (columns[i] as TableColumn<Row>).width));
   const total = () => widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.filter((w) => w > 0).length - 1);
-  while (total() > terminal) {
-    let widest = -1;
-    for (const [i, c] of columns.entries()) {
-      const w = widths[i] as number;
-      if (w > Math.max(c.min ?? c.width, displayWidth(c.header)) && (widest < 0 || w > (widths[widest] as number))) {
-        widest = i;
-      }
-    }
-    if (widest < 0) {
+  const steps = columns.flatMap((c, i) => {
+    const at = c.giveWay ?? 1000 + i;
+    return [
+      ...(c.min !== undefined ? [{ c, i, at, drop: false }] : []),
+      ...(c.optional ? [{ c, i, at: c.min !== undefined ? (c.dropAt ?? at) : at, drop: true }] : []),
+    ];
+  });
+  steps.sort((a, b) => a.at - b.at || Number(a.drop) - Number(b.drop));
+  for (const { c, i, drop } of steps) {
+    const over = total() - terminal;
+    if (over <= 0) {
       break;
     }
-    widths[widest] = (widths[widest] as number) - 1;
-  }
-  for (let i = columns.length - 1; i >= 0 && total() > terminal; i--) {
-    if ((columns[i] as TableColumn<Row>).optional) {
-      widths[i] = 0;
-    }
+    const w = widths[i] as number;
+    widths[i] = drop ? 0 : Math.max(c.min ?? w, displayWidth(c.header), w - over);
   }
   return widths;
 }
