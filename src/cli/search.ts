@@ -125,8 +125,9 @@ function footer(total: number, shown: number, page: number, size: number): strin
     return `page ${page} is past the end: ${total} run(s), ${Math.ceil(total / size)} page(s) of ${size}`;
   }
   const first = (page - 1) * size + 1;
-  const more = first - 1 + shown < total ? ' (--size/--page for more)' : '';
-  return shown === total ? `${total} run(s)` : `showing ${first}-${first - 1 + shown} of ${total}${more}`;
+  const last = first - 1 + shown;
+  const more = last < total ? ' (--size/--page for more)' : '';
+  return shown === total ? `${total} run(s)` : `showing ${first === last ? first : `${first}-${last}`} of ${total}${more}`;
 }
 
 async function runCompare(args: SearchArgs, deps: SearchCommandDeps, machine: boolean, columns: number | null): Promise<number> {
