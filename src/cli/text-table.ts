@@ -98,6 +98,14 @@ function fittedWidths<Row>(columns: TableColumn<Row>[], cells: string[][], termi
     const w = widths[i] as number;
     widths[i] = drop ? 0 : Math.max(c.min ?? w, displayWidth(c.header), w - over);
   }
+  // Leaving a column out can free more than was needed: columns shrunk before it get the room back.
+  for (const { i } of steps.filter((step) => !step.drop)) {
+    const spare = terminal - total();
+    const want = Math.min(natural[i] as number, (columns[i] as TableColumn<Row>).width) - (widths[i] as number);
+    if (spare > 0 && want > 0 && (widths[i] as number) > 0) {
+      widths[i] = (widths[i] as number) + Math.min(spare, want);
+    }
+  }
   return widths;
 }
 

@@ -74,6 +74,10 @@ describe('cli/text-table', () => {
       expect(renderTable(columns, rows, { columns: 26 }).split('\n')).toEqual(['NAME    N  PROMPT', '2025-…  8  cyberpunk city…']);
     });
 
+    it('gives the room freed by a left-out column back to the columns shrunk before it', () => {
+      expect(renderTable(columns, rows, { columns: 45 }).split('\n')[1]).toBe('2025-06-01…  8  cyberpunk city at night, neon');
+    });
+
     it('gives way in giveWay order', () => {
       const ordered = columns.map((c) => ({ ...c, giveWay: { NAME: 3, N: 0, DAY: 2, PROMPT: 1 }[c.header] }));
 
