@@ -6,6 +6,8 @@ export interface Io {
   progress(text: string): void;
   json: boolean;
   tty: boolean;
+  /** Terminal width when stdout is a terminal that says; null otherwise. */
+  columns?: number | null;
 }
 
 export function processIo(json: boolean): Io {
@@ -20,5 +22,6 @@ export function processIo(json: boolean): Io {
     },
     json,
     tty,
+    columns: tty ? (process.stdout.columns ?? null) : null,
   };
 }

@@ -22,7 +22,8 @@ Commands:
   show <run_id>             one run in full
   reproduce <run_id>        the run's original (redacted) config, ready to re-run
   best [--base b] [--rank r] [--top n]   best configurations for similar tasks
-  similar <run_id>          runs like this one (prompts, tags, hyperparameters)
+  similar <run_id>          runs like this one, with a score and why (prompts, tags, hyperparameters)
+  compare <run_id> <run_id>…  configs side by side (keys that differ) and loss curves overlaid
   rollups [--full]          recompute derived metrics (normally done by sync)
   indices apply|status|migrate   index templates, versioned indices and aliases
   es start|stop|status      the embedded local Elasticsearch
@@ -34,12 +35,13 @@ Commands:
   config check              validate the config, check every source and the cluster answer, print it (secrets hidden)
 
 Global options: --config <file>, --json, -h/--help, --version.
+Output is text, on a terminal or piped (fitted to the terminal's width only on a terminal); --json gives JSON.
 Without elasticsearch.url in the config (or LORA_CATALOG_ES_URL), commands use the embedded local
 engine: an 'es start' engine if one runs, else one started for the command (needs Java 17+).
 Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 refused (see sync --help), 4 Elasticsearch
 unreachable, 5 skipped (another sync holds the lease).`;
 
-const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar'] as const;
+const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar', 'compare'] as const;
 const JOB_COMMANDS = ['schedule', 'report', 'retention'] as const;
 
 export async function main(argv: string[]): Promise<number> {
@@ -169,6 +171,7 @@ async function delegate(command: string, args: string[], ctx: AppContext, io: Io
       stderr: io.stderr,
       json: io.json,
       tty: io.tty,
+      columns: io.columns ?? undefined,
     });
   }
   const { runJobsCommand } = await import('./jobs.ts');

@@ -59,6 +59,7 @@ export function runsMappings(caps: AnalysisCapabilities): estypes.MappingTypeMap
       epochs: double,
       total_steps: long,
       optimizer: lowerKeyword,
+      optimizer_name: lowerKeyword,
       resolution: keyword,
       network_module: keyword,
       target_modules: keyword,
