@@ -6,9 +6,10 @@ import type { AppContext } from '../context.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 import { applyIndices, indicesStatus, migrateIndex, type IndexRole } from '../es/indices.ts';
 import { createLogger } from '../log.ts';
+import { redactValues } from '../record/redact.ts';
 import { runRollups } from '../rollups/run.ts';
 import { connect, type Connection } from './connect.ts';
-import { processIo, type Io } from './io.ts';
+import { maskingIo, processIo, type Io } from './io.ts';
 import { exampleConfig, parseSyncArgs, SYNC_USAGE, syncCommand } from './sync.ts';
 
 const USAGE = `Usage: lora-catalog <command> [options]
@@ -45,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   tuneThreadPool();
   const [command, ...rest] = argv;
   const json = rest.includes('--json');
-  const io = processIo(json);
+  const io = maskingIo(processIo(json));
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     io.stdout(USAGE);
     return command === undefined ? 2 : 0;
@@ -205,12 +206,8 @@ function configCommand(config: Config, args: string[], io: Io): number {
     io.stderr('Usage: lora-catalog config check [--config <file>]');
     return 2;
   }
-  const shown = structuredClone(config);
-  for (const key of ['api_key', 'password'] as const) {
-    if (shown.elasticsearch[key]) {
-      shown.elasticsearch[key] = '[hidden]';
-    }
-  }
+  // Secret keys (api_key, password…) and URL credentials, from the file or from LORA_CATALOG_ES_URL alike.
+  const shown = redactValues(config);
   io.stdout(io.json ? JSON.stringify(shown, null, 2) : `config OK: ${shown.sources.length} source(s), Elasticsearch ${shown.elasticsearch.url ?? 'embedded local engine'}\n${JSON.stringify(shown, null, 2)}`);
   return 0;
 }

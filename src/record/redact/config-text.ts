@@ -3,7 +3,7 @@ import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseTolerantJson } from '../../formats/common/tolerant-json.ts';
 import { redactString } from './shapes.ts';
-import { redactCollect } from './values.ts';
+import { redactCollect, scrubSecrets } from './values.ts';
 import { applyEdits, yamlRedactionEdits } from './yaml-ranges.ts';
 
 export type ConfigSyntax = 'yaml' | 'toml' | 'json' | 'none';
@@ -34,7 +34,10 @@ export function redactConfigText(text: string, syntax: ConfigSyntax): RedactedCo
   if (!original.ok) {
     return { text: null, secrets: new Set(), method: 'dropped' };
   }
-  const { value: expected, secrets } = redactCollect(original.value);
+  const redacted = redactCollect(original.value);
+  const secrets = redacted.secrets;
+  // A secret also reached through a YAML alias or copied under a harmless key is scrubbed there too.
+  const expected = scrubSecrets(redacted.value, secrets);
   const candidates: string[] = [];
   const edits = syntax === 'toml' ? null : yamlRedactionEdits(body);
   if (edits !== null) {

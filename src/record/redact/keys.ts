@@ -37,12 +37,12 @@ export function isSecretKey(key: string): boolean {
   return SECRET_LAST.has(last);
 }
 
-/** Lowercase words of a key: `hubToken` → hub, token; `X-Api-Key` → x, api, key; `API_KEY` → api, key. */
+/** Lowercase words of a key, digits dropped: `hubToken` → hub, token; `X-Api-Key` → x, api, key; `hf_token2` → hf, token. */
 export function keyWords(key: string): string[] {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
     .toLowerCase()
-    .split(/[^a-z0-9]+/)
+    .split(/[^a-z]+/)
     .filter((w) => w !== '');
 }
