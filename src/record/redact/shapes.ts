@@ -29,7 +29,7 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/"'<>`]*:)([^\s"'<>`]*)@(?=[A
 const KEY_BEFORE_VALUE = /(?<![A-Za-z0-9_.-])(--)?([A-Za-z][A-Za-z0-9_.-]*)(["']?)(\s*[:=]\s*|\s+)/g;
 
 /** Values that say "no secret here". */
-const PLACEHOLDER = /^(?:null|None|none|~|true|false|\[REDACTED\]|\*+|<[^>]*>|\$\{[^}]*\}|\{|\[|\||>-?|>|\|-)$/;
+const PLACEHOLDER = /^(?:null|None|none|~|\?+|true|false|\[REDACTED\]|\*+|<[^>]*>|\$\{[^}]*\}|\{|\[|\||>-?|>|\|-)$/;
 
 /** Redacts secrets in free text: private keys, bearer tokens, URL passwords, token shapes and secret `key=value` pairs. */
 export function redactString(value: string): string {
