@@ -4,6 +4,9 @@ import { REDACTED, redactString } from './shapes.ts';
 /** Shorter secrets are not scrubbed from unrelated text: `pass: abc` must not blank every "abc" in a record. */
 export const MIN_SCRUB_LENGTH = 6;
 
+/** A plain word under a secret key (`session: default`, `auth: bearer`) is not scrubbed everywhere else. */
+const PLAIN_WORD = /^[A-Za-z][a-z]*$/;
+
 /** A redacted copy and the secret strings that were taken out (for scrubbing copies elsewhere). */
 export interface Redacted<T> {
   value: T;
@@ -26,7 +29,7 @@ export function redactCollect<T>(value: T): Redacted<T> {
 
 /** Replaces every known secret string (of at least MIN_SCRUB_LENGTH characters) in every string of `value`. */
 export function scrubSecrets<T>(value: T, secrets: ReadonlySet<string>): T {
-  const list = [...secrets].filter((s) => s.length >= MIN_SCRUB_LENGTH).sort((a, b) => b.length - a.length);
+  const list = [...secrets].filter(isScrubbable).sort((a, b) => b.length - a.length);
   if (list.length === 0) {
     return value;
   }
@@ -79,14 +82,22 @@ function collectRemoved(before: string, after: string, secrets: Set<string>): vo
   let at = 0;
   for (let i = 0; i < pieces.length - 1; i++) {
     const head = pieces[i] ?? '';
-    const start = before.indexOf(head, at) + head.length;
+    const found = before.indexOf(head, at);
+    if (found < 0) {
+      return;
+    }
+    const start = found + head.length;
     const next = pieces[i + 1] ?? '';
     const end = next === '' && i + 1 === pieces.length - 1 ? before.length : before.indexOf(next, start);
-    if (start >= head.length && end > start) {
+    if (end > start) {
       secrets.add(before.slice(start, end));
       at = end;
     }
   }
+}
+
+function isScrubbable(secret: string): boolean {
+  return secret.length >= MIN_SCRUB_LENGTH && !PLAIN_WORD.test(secret);
 }
 
 function scrubNode(value: unknown, secrets: readonly string[]): unknown {
