@@ -10,8 +10,8 @@ import { createTestApp, type TestApp } from './app-context.ts';
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 const CLI = path.join(REPO, 'src/cli/main.ts');
 
-/** The Elasticsearch URL as an operator might set it: credentials inline, the password holding `/` and `@`. */
-const ES_PASSWORD = 'ZqEsP@ss/w0rd99';
+/** The Elasticsearch URL as an operator sets it: credentials inline, `@` and `/` in the password percent-encoded. */
+const ES_PASSWORD = 'ZqEsP%40ss%2Fw0rd99';
 
 const apps: TestApp[] = [];
 
@@ -28,7 +28,7 @@ describe('secrets never leave (real Elasticsearch, the CLI as a child process)',
     const configFile = path.join(app.root, '..', `${path.basename(app.root)}.yaml`);
     await writeFile(configFile, JSON.stringify({ sources: app.config.sources, indices: app.config.indices, outbox_dir: outbox }));
     const esUrl = withCredentials(inject('esUrl'), 'elastic', ES_PASSWORD);
-    const secrets = [...allSecrets(), ES_PASSWORD, 'w0rd99'];
+    const secrets = [...allSecrets(), ES_PASSWORD, 'ZqEsP', 'w0rd99'];
     const outputs: string[] = [];
 
     const sync = await cli(['sync', '--config', configFile], esUrl);

@@ -68,8 +68,13 @@ function redactKeyValues(text: string): string {
   return out;
 }
 
-/** The value after a secret key: a quoted string, else a word (two words for `Bearer x` / `Basic x`). */
+/** The value after a secret key: a (TOML triple-)quoted string, else a word (two words for `Bearer x` / `Basic x`). */
 function valueSpan(text: string, start: number): [number, number] | null {
+  const triple = text.slice(start, start + 3);
+  if (triple === '"""' || triple === "'''") {
+    const end = text.indexOf(triple, start + 3);
+    return end > start + 3 ? [start + 3, end] : null;
+  }
   const quote = text[start];
   if (quote === '"' || quote === "'") {
     let i = start + 1;

@@ -14,31 +14,34 @@ const { tree, cleanup } = tempTrees('secrets-');
 afterEach(cleanup);
 
 describe('record/redact (secret corpus)', () => {
-  it.each(YAML_CASES.map((c) => [c.name, c] as const))('YAML %s: kept text and values hold no secret, text re-parses', (_name, c) => {
+  it.each(YAML_CASES.map((c) => [c.name, c] as const))('YAML %s: redacted in place, kept text and values hold no secret', (_name, c) => {
     const text = `lora_rank: 8\n${c.text}`;
 
     const kept = redactConfigText(text, 'yaml');
 
+    expect(kept.method).toBe('in-place');
     expectClean(kept.text, c);
     expect(parseYaml(kept.text ?? '')).toMatchObject({ lora_rank: 8 });
     expectClean(JSON.stringify(scrubSecrets(redactCollect(parseYaml(text)).value, kept.secrets)), c);
   });
 
-  it.each(TOML_CASES.map((c) => [c.name, c] as const))('TOML %s: kept text and values hold no secret, text re-parses', (_name, c) => {
+  it.each(TOML_CASES.map((c) => [c.name, c] as const))('TOML %s: redacted in place, kept text and values hold no secret', (_name, c) => {
     const text = `network_dim = 16\n${c.text}`;
 
     const kept = redactConfigText(text, 'toml');
 
+    expect(kept.method).toBe('in-place');
     expectClean(kept.text, c);
     expect(parseToml(kept.text ?? '')).toMatchObject({ network_dim: 16 });
     expectClean(JSON.stringify(redactCollect(parseToml(text)).value), c);
   });
 
-  it.each(JSON_ENTRIES.map((c) => [c.name, c] as const))('JSON %s: kept text and values hold no secret', (_name, c) => {
+  it.each(JSON_ENTRIES.map((c) => [c.name, c] as const))('JSON %s: redacted in place, kept text and values hold no secret', (_name, c) => {
     const text = `{"r": 8, ${c.text}}`;
 
     const kept = redactConfigText(text, 'json');
 
+    expect(kept.method).toBe('in-place');
     expectClean(kept.text, c);
     expect(JSON.parse(kept.text ?? '')).toMatchObject({ r: 8 });
     expectClean(JSON.stringify(redactCollect(JSON.parse(text)).value), c);
@@ -50,6 +53,19 @@ describe('record/redact (secret corpus)', () => {
     const kept = redactConfigText(text, 'yaml');
 
     expect(kept).toMatchObject({ method: 'in-place', text: '# my run\nlora_rank: 8  # rank\nhub: {hub_token: "[REDACTED]", repo: me/x}\nmlflow_tracking_token: "[REDACTED]"\nnext: 2\n' });
+  });
+
+  it('re-writes from the redacted values when no in-place edit re-parses to them (an escaped quote ends the span early)', () => {
+    const text = 'network_dim = 16\nhub_token = """ab\\"""ZqTomlEscaped77"""\n';
+
+    const kept = redactConfigText(text, 'toml');
+
+    expect(kept.method).toBe('reserialised');
+    expect(parseToml(kept.text ?? '')).toEqual({ network_dim: 16, hub_token: '[REDACTED]' });
+  });
+
+  it('keeps no text for a config that does not parse', () => {
+    expect(redactConfigText('a: [1\nhub_token: ZqBroken\n', 'yaml')).toMatchObject({ text: null, method: 'dropped' });
   });
 
   it('redacts the whole JSON corpus in one document', () => {
