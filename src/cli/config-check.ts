@@ -3,6 +3,7 @@ import { access, stat } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Config, SourceConfig } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
+import { redactValues } from '../record/redact.ts';
 import { createDriver } from '../sources/index.ts';
 import { describeConnectFailure } from './connect.ts';
 import type { Io } from './io.ts';
@@ -62,7 +63,8 @@ export async function configCheck(loaded: LoadedConfig, io: Io): Promise<number>
 
 /** The config as printed: passwords and keys hidden, and no user:password inside any URL. */
 export function redactedConfig(config: Config): Config {
-  const shown = structuredClone(config);
+  // Secret keys (api_key, password…) by name, then URL credentials, from the file or LORA_CATALOG_ES_URL alike.
+  const shown = redactValues(config);
   for (const key of ['api_key', 'password'] as const) {
     if (shown.elasticsearch[key]) {
       shown.elasticsearch[key] = '[hidden]';

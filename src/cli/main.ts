@@ -8,7 +8,7 @@ import { applyIndices, indicesStatus, migrateIndex, type IndexRole } from '../es
 import { createLogger } from '../log.ts';
 import { runRollups } from '../rollups/run.ts';
 import { connect, describeConnectFailure, type Connection } from './connect.ts';
-import { processIo, type Io } from './io.ts';
+import { maskingIo, processIo, type Io } from './io.ts';
 import { exampleConfig, parseSyncArgs, SYNC_USAGE, syncCommand } from './sync.ts';
 
 const USAGE = `Usage: lora-catalog <command> [options]
@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   tuneThreadPool();
   const [command, ...rest] = argv;
   const json = rest.includes('--json');
-  const io = processIo(json);
+  const io = maskingIo(processIo(json));
   if (argv.includes('--version') || command === '-V' || command === 'version') {
     const { packageVersion } = await import('./package-root.ts');
     io.stdout(json ? JSON.stringify({ version: packageVersion(), node: process.versions.node }) : `lora-catalog ${packageVersion()} (Node.js ${process.version})`);

@@ -1,7 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
+import { yamlErrorMessage } from '../formats/common/parse-error-message.ts';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { Config } from './schema.ts';
@@ -43,7 +44,8 @@ export async function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv =
         throw new ConfigError('config-not-found', `config file ${file} not found`, { cause: err });
       }
     } else {
-      throw new ConfigError('config-invalid', `${candidate}: ${errorMessage(err)}`, { cause: err });
+      // The YAML error quotes the offending line, which may hold the Elasticsearch password.
+      throw new ConfigError('config-invalid', `${candidate}: ${err instanceof YAMLError ? yamlErrorMessage(err) : errorMessage(err)}`, { cause: err });
     }
   }
   return { config: parseConfig(applyEnv(raw, env), resolved), file: resolved };

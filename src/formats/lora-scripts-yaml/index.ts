@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
+import { yamlErrorMessage } from '../common/parse-error-message.ts';
 import type { Artifact, RunStatus } from '../../record/schema.ts';
 import { FileError } from '../parse-run.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
@@ -103,7 +104,7 @@ async function readConfig(ctx: ParseContext): Promise<FoundConfig | null> {
     try {
       values = parseYaml(text.replace(/^\uFEFF/, ''), { maxAliasCount: MAX_YAML_ALIASES, prettyErrors: true });
     } catch (err) {
-      firstError ??= new FileError(key, `invalid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      firstError ??= new FileError(key, yamlErrorMessage(err), { cause: err });
       continue;
     }
     if (values !== null && typeof values === 'object' && !Array.isArray(values) && SIGNATURE_KEYS.some((k) => k in values)) {
