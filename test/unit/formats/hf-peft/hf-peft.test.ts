@@ -53,7 +53,11 @@ describe('src/formats/hf-peft', () => {
       run_id_basis: 'content',
       started_at: '2025-01-02T03:04:05.000Z',
       tags: ['peft:lora', 'task:causal_lm'],
-      parse_warnings: [],
+      run_kind: 'training',
+      // No training_args.json/.bin: the peak of log_history, flagged as such.
+      learning_rate: 0.0002,
+      learning_rate_source: 'log_history-peak',
+      parse_warnings: ['learning_rate: no saved training arguments; used the peak learning_rate logged in trainer_state.json (the scheduled peak, not necessarily the configured rate)'],
     });
     expect(run?.loss_per_epoch).toEqual([
       { epoch: 1, mean: 1.5, last: 1.0, min: 1.0, steps: 2 },

@@ -112,6 +112,8 @@ describe('src/formats/llama-factory', () => {
     const [run] = await crawl(path.join(FIXTURES, 'eval-only'));
 
     expect(run).toMatchObject({ status: 'completed', loss_final: null, loss_min: null, loss_source: 'none', base_model_family: 'llama', eval_metrics: { 'predict_bleu-4': 12.5, 'predict_rouge-1': 30.25 }, tags: ['dataset:law_eval', 'stage:sft', 'finetuning:lora'] });
+    expect([run?.run_kind, run?.learning_rate, run?.learning_rate_source]).toEqual(['evaluation', null, null]);
+    expect(run?.status_evidence).toMatch(/^evaluation only \(/);
   });
 
   it('does not take a folder with only a saved config for a run', async () => {
