@@ -2,7 +2,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSearchCommands, type SearchCommand } from '../../src/cli/search.ts';
 import { bestRuns, searchRuns, showRun, similarRuns } from '../../src/search/run.ts';
-import { FIXTURE_NOW, ids, RUN_IDS, SEARCH_RUNS, toSearchDoc } from '../fixtures/search/runs.ts';
+import { FIXTURE_NOW, ids, makeRecord, RUN_IDS, SEARCH_RUNS, toSearchDoc } from '../fixtures/search/runs.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 
 const keyword = { type: 'keyword' } as const;
@@ -19,6 +19,7 @@ const MAPPING: estypes.MappingTypeMapping = {
     source: { properties: { uri: keyword } },
     format: keyword,
     status: keyword,
+    run_kind: keyword,
     base_model: { type: 'keyword', fields: { text } },
     base_model_family: lowerKeyword,
     optimizer: lowerKeyword,
@@ -141,6 +142,20 @@ describe('search (integration)', () => {
     const best = await bestRuns(client, index, { base: 'sd15', rank: 8, top: 2 });
 
     expect(best.map((b) => b.run_id)).toEqual([RUN_IDS.r4, RUN_IDS.r1]);
+  });
+
+  it('bestRuns leaves out evaluation-only folders, however low their loss', async () => {
+    const evalId = 'e0a0c0de-0000-4000-8000-000000000001';
+    const evaluation = { ...makeRecord('r1', { run_kind: 'evaluation', loss_final: 0.0001, config_hash: null }), run_id: evalId };
+    await client.index({ index, id: evalId, document: toSearchDoc(evaluation), refresh: 'wait_for' });
+    try {
+      const best = await bestRuns(client, index, { top: 20 });
+
+      expect(best.map((b) => b.run_id)).not.toContain(evalId);
+      expect(best).toHaveLength(8);
+    } finally {
+      await client.delete({ index, id: evalId, refresh: 'wait_for' });
+    }
   });
 
   it('similarRuns ranks the re-run of the same config first and never returns the run itself', async () => {

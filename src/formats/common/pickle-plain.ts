@@ -11,6 +11,8 @@ export interface PlainOptions {
 /** Marker key of an object that was not interpreted (its class is named; nothing was imported or called). */
 export const OPAQUE_KEY = '$python';
 
+const SET_CLASSES = new Set(['builtins.set', 'builtins.frozenset', '__builtin__.set', '__builtin__.frozenset']);
+
 /** Deeper nesting is not a config, and a cycle built through the memo would never end. */
 const MAX_DEPTH = 64;
 
@@ -87,7 +89,8 @@ function objectOf(value: PyObject, opts: PlainOptions, next: (v: PyValue) => Pla
   if (value.cls === 'collections.OrderedDict') {
     return entriesOf(value.entries, next);
   }
-  if ((value.cls === 'builtins.set' || value.cls === 'builtins.frozenset') && value.args.length <= 1) {
+  // Protocol 2 names the builtins module `__builtin__` (Python 2's name) for compatibility.
+  if (SET_CLASSES.has(value.cls) && value.args.length <= 1) {
     return first === undefined ? [] : next(first);
   }
   const opaque: { [key: string]: Plain } = { [OPAQUE_KEY]: value.cls };

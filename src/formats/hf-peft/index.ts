@@ -37,13 +37,14 @@ export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
   const tf = state === null && tfFiles.length > 0 ? await readTfLoss(ctx, tfFiles) : null;
   const loss: LossSummary | null = state?.loss ?? tf?.loss ?? null;
   const adapter = files.adapter?.info ?? null;
-  const args = files.trainingArgs?.values ?? {};
-  const facts = argsFacts(args);
   const kindEvidence = trainerKindEvidence({ listing, results: files.results, state, args: files.trainingArgs?.values ?? null });
   if (tf && tf.loss.points > 0) {
     kindEvidence.training.push('TensorBoard training loss');
   }
   const kind = decideRunKind(kindEvidence);
+  // An evaluation's saved TrainingArguments hold the defaults (learning rate 5e-5, 3 epochs): not hyperparameters of anything.
+  const saved = kind.kind === 'training' ? files.trainingArgs : null;
+  const facts = argsFacts(saved?.values ?? {});
   const newest = newestMtime(listing);
   const { status, evidence } = hfStatus({
     hasSummary: state?.hasSummary ?? tf?.hasSummary ?? false,
@@ -67,7 +68,7 @@ export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
     lora_alpha: adapter?.alpha ?? null,
     target_modules: adapter?.targetModules ?? [],
     network_module: adapter?.peftType ?? null,
-    ...pickLearningRate(files.trainingArgs ? [[args.learning_rate, files.trainingArgs.source]] : [], files.state, ctx.warn),
+    ...pickLearningRate(saved ? [[saved.values.learning_rate, saved.source]] : [], kind.kind === 'training' ? files.state : null, ctx.warn),
     batch_size: state?.trainBatchSize ?? facts.batch_size,
     epochs: state?.numTrainEpochs ?? facts.epochs,
     total_steps: state?.maxSteps ?? facts.total_steps,

@@ -30,8 +30,6 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
   const log = await readTrainerLog(ctx);
   const runningLog = await readRunningLog(ctx);
   const args = training?.info.args ?? null;
-  const saved = files.trainingArgs;
-  const savedFacts = argsFacts(saved?.values ?? {});
   const adapter = files.adapter?.info ?? null;
   const state = files.state?.info ?? null;
   const newest = newestMtime(listing);
@@ -51,7 +49,14 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
   const webui = WEBUI_DIR.exec(webuiName);
   const startedAt = runningLog?.firstTime ?? (webui ? `${webui[2]}T${webui[3]}:${webui[4]}:${webui[5]}.000Z` : estimatedStart(ctx, log));
   const bestName = state?.bestCheckpointName ?? null;
-  const kind = decideRunKind(kindEvidence(listing, files, training?.info.values ?? saved?.values ?? null, log, runningLog));
+  const kind = decideRunKind(kindEvidence(listing, files, training?.info.values ?? files.trainingArgs?.values ?? null, log, runningLog));
+  // An evaluation's saved TrainingArguments hold the defaults (learning rate 5e-5, 3 epochs): not hyperparameters of anything.
+  const saved = kind.kind === 'training' ? files.trainingArgs : null;
+  const savedFacts = argsFacts(saved?.values ?? {});
+  const rateCandidates: Array<[unknown, LearningRateSource]> = [[args?.learning_rate, 'config']];
+  if (saved) {
+    rateCandidates.push([saved.values.learning_rate, saved.source]);
+  }
   return {
     identity: { explicit: await readRunIdFile(ctx), content: contentIdentity(webuiName, webui !== null, log, baseModel) },
     run_kind: kind.kind,
@@ -63,7 +68,7 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
     lora_alpha: args?.lora_alpha ?? adapter?.alpha ?? null,
     target_modules: adapter && adapter.targetModules.length > 0 ? adapter.targetModules : splitNames(args?.lora_target ?? null),
     network_module: args?.finetuning_type ?? board?.info.board['top.finetuning_type'] ?? adapter?.peftType ?? null,
-    ...pickLearningRate([[args?.learning_rate, 'config'], ...(saved ? [[saved.values.learning_rate, saved.source] as [unknown, LearningRateSource]] : [])], kind.kind === 'training' ? files.state : null, ctx.warn),
+    ...pickLearningRate(rateCandidates, kind.kind === 'training' ? files.state : null, ctx.warn),
     batch_size: args?.per_device_train_batch_size ?? savedFacts.batch_size ?? state?.trainBatchSize ?? null,
     epochs: args?.num_train_epochs ?? savedFacts.epochs ?? state?.numTrainEpochs ?? null,
     total_steps: log?.totalSteps ?? state?.maxSteps ?? args?.max_steps ?? savedFacts.total_steps ?? null,

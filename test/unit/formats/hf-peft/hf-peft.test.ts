@@ -164,4 +164,37 @@ describe('src/formats/hf-peft', () => {
     expect(runs.map((r) => [r.source.path, r.run_id_basis])).toEqual([['a', 'content'], ['b', 'content'], ['c', 'location']]);
     expect(new Set(runs.map((r) => r.run_id)).size).toBe(3);
   });
+
+  it('reads learning rate and optimizer from the newest checkpoint\'s training_args.bin, redacted like any config', async () => {
+    const [run] = await crawl(path.join(FIXTURES, 'args-bin'));
+
+    expect(run).toMatchObject({
+      learning_rate: 0.0001,
+      learning_rate_source: 'training_args.bin',
+      optimizer: 'adamw_torch',
+      batch_size: 4,
+      epochs: 2,
+      output_dir: '/data/runs/qwen-lora',
+      run_kind: 'training',
+      parse_warnings: [],
+    });
+    expect(run?.config.values).toMatchObject({ lr_scheduler_type: 'linear', seed: 42, gradient_accumulation_steps: 8, hub_token: '[REDACTED]' });
+    expect(JSON.stringify(run)).not.toMatch(/hf_y{10}/);
+  });
+
+  it.each([
+    ['training_args.json', { 'training_args.json': '{"learning_rate": 0.0004, "optim": "adafactor"}' }, 0.0004, 'training_args.json', 'adafactor', []],
+    ['a training_args.bin that is a Git LFS pointer', { 'training_args.bin': 'version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 4417\n' }, 0.0003, 'log_history-peak', null, ['training_args.bin: a Git LFS pointer, not the file', /peak learning_rate logged in trainer_state\.json/]],
+  ])('prefers %s, else falls back to the peak logged rate with a warning', async (_, files, rate, source, optimizer, warnings) => {
+    const dir = await temp({
+      ...files,
+      'trainer_state.json': '{"global_step": 2, "max_steps": 2, "log_history": [{"epoch": 0.5, "learning_rate": 0.0003, "loss": 2, "step": 1}, {"epoch": 1, "learning_rate": 0.0001, "loss": 1, "step": 2}]}',
+    });
+
+    const [run] = await crawl(dir);
+
+    expect([run?.learning_rate, run?.learning_rate_source, run?.optimizer]).toEqual([rate, source, optimizer]);
+    expect(run?.parse_warnings).toHaveLength(warnings.length);
+    warnings.forEach((w, i) => expect(run?.parse_warnings[i]).toMatch(w));
+  });
 });
