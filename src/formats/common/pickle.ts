@@ -4,6 +4,9 @@
  * `torch.save` (protocol 2) and protocols up to 5 emit for plain data; anything else is an error that names the
  * opcode and its offset. See pickle-plain.ts for turning the result into JSON-like values.
  */
+import { Cursor, PickleError } from './pickle-cursor.ts';
+
+export { PickleError };
 
 export interface PyObject {
   kind: 'object';
@@ -43,17 +46,6 @@ export interface PickleLimits {
 /** A training_args pickle is a few KB and a few thousand opcodes; these leave room for any real one. */
 export const DEFAULT_PICKLE_LIMITS: PickleLimits = { maxBytes: 1024 * 1024, maxOps: 200_000 };
 
-/** A pickle that is malformed, too large or uses an opcode this reader does not interpret. */
-export class PickleError extends Error {
-  readonly offset: number;
-
-  constructor(message: string, offset: number) {
-    super(`${message} at offset ${offset}`);
-    this.name = 'PickleError';
-    this.offset = offset;
-  }
-}
-
 /** Reads one pickle from `bytes` (up to its STOP) into inert values. Throws `PickleError`. */
 export function readPickle(bytes: Uint8Array, limits: PickleLimits = DEFAULT_PICKLE_LIMITS): PyValue {
   return readPickleAt(bytes, 0, limits).value;
@@ -87,31 +79,15 @@ const OPCODES: Record<number, string> = {
   0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME', 0x96: 'BYTEARRAY8',
 };
 
-/** LONG4 beyond this many bytes is not a hyperparameter; building the bigint would only cost time. */
-const MAX_LONG_BYTES = 64;
-
-class Machine {
-  private pos = 0;
+class Machine extends Cursor {
   private stack: Slot[] = [];
   private marks: number[] = [];
   private memo = new Map<number, PyValue>();
-  private readonly view: DataView;
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
-  private op = 0;
-  private opName = '';
-
-  private readonly bytes: Uint8Array;
   private readonly limits: PickleLimits;
 
   constructor(bytes: Uint8Array, limits: PickleLimits, start: number) {
-    this.bytes = bytes;
+    super(bytes, start);
     this.limits = limits;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.pos = start;
-  }
-
-  get offset(): number {
-    return this.pos;
   }
 
   run(): PyValue {
@@ -194,99 +170,6 @@ class Machine {
       case 'LONG_BINGET': this.push(this.recall(this.view.getUint32(this.advance(4), true))); return;
       default: throw this.error('unsupported opcode');
     }
-  }
-
-  private error(message: string): PickleError {
-    return new PickleError(`${this.opName}: ${message}`, this.op);
-  }
-
-  /** Moves past `n` argument bytes and returns where they start. */
-  private advance(n: number): number {
-    if (n < 0 || this.pos + n > this.bytes.length) {
-      throw this.error(`length ${n} exceeds the ${this.bytes.length - this.pos} remaining bytes`);
-    }
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-
-  private take(n: number): Uint8Array {
-    const at = this.advance(n);
-    return this.bytes.subarray(at, at + n);
-  }
-
-  private u64(): number {
-    const value = this.view.getBigUint64(this.advance(8), true);
-    if (value > BigInt(this.bytes.length)) {
-      throw this.error(`length ${value} exceeds the ${this.bytes.length - this.pos} remaining bytes`);
-    }
-    return Number(value);
-  }
-
-  private line(): string {
-    const end = this.bytes.indexOf(0x0a, this.pos);
-    if (end < 0) {
-      throw this.error('unterminated text argument');
-    }
-    const text = new TextDecoder('latin1').decode(this.bytes.subarray(this.pos, end));
-    this.pos = end + 1;
-    return text;
-  }
-
-  private text(n: number): string {
-    try {
-      return this.utf8.decode(this.take(n));
-    } catch (err) {
-      if (err instanceof PickleError) {
-        throw err;
-      }
-      throw this.error('string is not valid UTF-8');
-    }
-  }
-
-  private latin1(n: number): string {
-    return new TextDecoder('latin1').decode(this.take(n));
-  }
-
-  private rawBytes(n: number): PyValue {
-    this.take(n);
-    return { kind: 'bytes', length: n };
-  }
-
-  private textInt(): PyValue {
-    const text = this.line().trim();
-    if (text === '00' || text === '01') {
-      return text === '01';
-    }
-    return this.intOf(text);
-  }
-
-  private textLong(): PyValue {
-    return this.intOf(this.line().trim().replace(/L$/, ''));
-  }
-
-  private intOf(text: string): PyValue {
-    if (!/^[-+]?\d{1,400}$/.test(text)) {
-      throw this.error(`not an integer: ${text.slice(0, 40)}`);
-    }
-    const value = BigInt(text);
-    return Number.isSafeInteger(Number(value)) ? Number(value) : value;
-  }
-
-  /** Little-endian two's complement of `n` bytes (LONG1/LONG4). */
-  private long(n: number): PyValue {
-    if (n < 0 || n > MAX_LONG_BYTES) {
-      throw this.error(`integer of ${n} bytes is larger than ${MAX_LONG_BYTES}`);
-    }
-    const bytes = this.take(n);
-    let value = 0n;
-    for (let i = n - 1; i >= 0; i--) {
-      value = (value << 8n) | BigInt(bytes[i] as number);
-    }
-    if (n > 0 && ((bytes[n - 1] as number) & 0x80) !== 0) {
-      value -= 1n << BigInt(8 * n);
-    }
-    return Number.isSafeInteger(Number(value)) ? Number(value) : value;
   }
 
   private memoKey(text: string): number {

@@ -51,7 +51,7 @@ export function pickLearningRate(
 export interface RunKindEvidence {
   /** Reasons to call it training: logged training steps, train_* results, checkpoints, `do_train: true`… */
   training: string[];
-  /** Reasons to call it evaluation: `do_predict`/`do_eval`, predict_/eval_ results, generated predictions… */
+  /** Reasons to call it evaluation: `do_predict`, predict_/eval_ results, generated predictions… */
   evaluation: string[];
 }
 
@@ -89,10 +89,11 @@ export function trainerKindEvidence(input: {
   if (listing.names.some((n) => /^adapter_model\.(safetensors|bin)$/.test(n))) {
     training.push('adapter weights');
   }
+  // `do_eval` is no evidence: TrainingArguments turns it on for any eval_strategy, training runs included.
   if (args?.do_train === true) {
     training.push('do_train: true');
-  } else if (args?.do_predict === true || args?.do_eval === true) {
-    evaluation.push(args.do_predict === true ? 'do_predict: true' : 'do_eval: true');
+  } else if (args?.do_predict === true) {
+    evaluation.push('do_predict: true');
   }
   if (listing.names.includes('generated_predictions.jsonl')) {
     evaluation.push('generated_predictions.jsonl');
