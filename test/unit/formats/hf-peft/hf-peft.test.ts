@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -196,5 +197,16 @@ describe('src/formats/hf-peft', () => {
     expect([run?.learning_rate, run?.learning_rate_source, run?.optimizer]).toEqual([rate, source, optimizer]);
     expect(run?.parse_warnings).toHaveLength(warnings.length);
     warnings.forEach((w, i) => expect(run?.parse_warnings[i]).toMatch(w));
+  });
+
+  it('keeps a run whose saved arguments say do_eval (on for any eval_strategy) and do_train false a training run', async () => {
+    const dir = await temp({
+      'adapter_config.json': '{"peft_type": "LORA", "r": 8, "lora_alpha": 16, "base_model_name_or_path": "Qwen/Qwen2.5-0.5B"}',
+      'training_args.bin': readFileSync(path.join(REPO_ROOT, 'test/fixtures/training-args/training_args.bin')),
+    });
+
+    const [run] = await crawl(dir);
+
+    expect([run?.run_kind, run?.learning_rate, run?.learning_rate_source, run?.optimizer]).toEqual(['training', 0.0002, 'training_args.bin', 'adamw_torch']);
   });
 });
