@@ -16,10 +16,11 @@ export type LossSource = z.infer<typeof LossSource>;
 
 /**
  * Where `learning_rate` came from: the run's config file, kohya's `ss_*` metadata, the Trainer's saved
- * TrainingArguments (JSON copy or the `training_args.bin` pickle), or the peak logged rate (a fallback: the
- * scheduler's highest value, not necessarily the configured one).
+ * TrainingArguments (JSON copy or the `training_args.bin` pickle), or the peak rate logged in trainer_state.json
+ * log_history or LLaMA-Factory's trainer_log.jsonl (a fallback: the scheduler's highest value, not necessarily the
+ * configured one).
  */
-export const LearningRateSource = z.enum(['config', 'ss_metadata', 'training_args.json', 'training_args.bin', 'log_history-peak']);
+export const LearningRateSource = z.enum(['config', 'ss_metadata', 'training_args.json', 'training_args.bin', 'log_history-peak', 'trainer_log-peak']);
 export type LearningRateSource = z.infer<typeof LearningRateSource>;
 
 /** A training run, or a folder that only evaluated/predicted with an existing model (LLaMA-Factory `do_predict`). */

@@ -87,8 +87,9 @@ const RUNS: [string, [string, string, string, number | null][]][] = [
 
 /**
  * Every sample run → [run_kind, learning_rate, learning_rate_source]. No sample keeps a training_args.bin or .json, so
- * HF runs fall back to the peak learning_rate of trainer_state.json log_history (the exact logged number); LLaMA-Factory
- * web-UI runs read training_args.yaml; the two predict-only folders are evaluations without a rate.
+ * HF runs fall back to the peak learning_rate of trainer_state.json log_history (the exact logged number), LLaMA-Factory
+ * CLI runs without a state to the peak `lr` of trainer_log.jsonl; web-UI runs read training_args.yaml; the two
+ * predict-only folders are evaluations without a rate; hykun1989's log ends in warmup (rate still rising): no rate.
  */
 const RATES: [string, string, [string, number | null, string | null]][] = [
   ['hf_trainer_peft/10844110__t5-summarization-demo', '', ['training', 4.9883902905678084e-5, 'log_history-peak']],
@@ -119,12 +120,12 @@ const RATES: [string, string, [string, number | null, string | null]][] = [
   ['llamafactory/mitaman__12_mitaman_NusAdil_AI', 'Model_Lora', ['training', 0.00003, 'config']],
   ['llamafactory/nihappy213__law_LLM', 'saves/llama3-8b/lora/eval', ['evaluation', null, null]],
   ['llamafactory/nihappy213__law_LLM', 'saves/llama3-8b/lora/sft', ['training', 0.0000999913355769784, 'log_history-peak']],
-  ['llamafactory/rameyjm7__SFT-Training-LLM', '', ['training', null, null]],
+  ['llamafactory/rameyjm7__SFT-Training-LLM', '', ['training', 0.000009999953642250429, 'trainer_log-peak']],
   ['llamafactory/suzushi-tw__luojiu-7b-base', '', ['training', 0.00004999995936372264, 'log_history-peak']],
   ['llamafactory/syGOAT__Mistral-v0.2-Translator-bf16', '', ['training', 0.00004999996750557592, 'log_history-peak']],
   ['llamafactory/travelucky__llm-finetuning-experiments', '', ['training', 0.00005, 'config']],
   ['llamafactory/tuotuofromtiantian__lmy-matrix', 'saves/llama3-8b/lora/sft', ['training', 0.00009990263847374976, 'log_history-peak']],
-  ['llamafactory/xueh88401-web__qwen2.5-7b-medical-finetune', '', ['training', null, null]],
+  ['llamafactory/xueh88401-web__qwen2.5-7b-medical-finetune', '', ['training', 0.00009999989302876316, 'trainer_log-peak']],
 ];
 
 describe('samples: hf_trainer_peft + llamafactory', () => {
@@ -188,6 +189,12 @@ describe('samples: hf_trainer_peft + llamafactory', () => {
     const run = (await crawl(path.join(SAMPLES, repo))).find((r) => r.source.path === runPath);
 
     expect(run && [run.run_kind, run.learning_rate, run.learning_rate_source]).toEqual(expected);
+  });
+
+  it('gives no learning rate for a log that ends while the rate still rises (warmup), and says why', async () => {
+    const [run] = await crawl(path.join(SAMPLES, 'llamafactory/hykun1989__360-LLaMA-Factory-grpo'));
+
+    expect(run?.parse_warnings).toContain('learning_rate: not known; the learning_rate logged in trainer_log.jsonl still rises where the log ends (warmup), so its peak is not the configured rate');
   });
 
   it.each(RUNS)('crawls %s', async (repo, expected) => {

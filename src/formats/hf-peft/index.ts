@@ -6,7 +6,7 @@ import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
 import { checkpointSteps, hasFile, keyOf, newestMtime, tfEventsFiles, trainerArtifacts } from '../hf-trainer/listing.ts';
 import { readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
 import { readTfLoss } from '../hf-trainer/tf-loss.ts';
-import { argsFacts, decideRunKind, pickLearningRate, trainerKindEvidence } from '../hf-trainer/args-facts.ts';
+import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence } from '../hf-trainer/args-facts.ts';
 import { hasLlamaFactoryMarker } from '../llama-factory/detect.ts';
 import { hfStatus } from './status.ts';
 
@@ -68,7 +68,7 @@ export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
     lora_alpha: adapter?.alpha ?? null,
     target_modules: adapter?.targetModules ?? [],
     network_module: adapter?.peftType ?? null,
-    ...pickLearningRate(saved ? [[saved.values.learning_rate, saved.source]] : [], kind.kind === 'training' ? files.state : null, ctx.warn),
+    ...pickLearningRate(saved ? [[saved.values.learning_rate, saved.source]] : [], kind.kind === 'training' ? statePeak(files.state) : [], ctx.warn),
     batch_size: state?.trainBatchSize ?? facts.batch_size,
     epochs: state?.numTrainEpochs ?? facts.epochs,
     total_steps: state?.maxSteps ?? facts.total_steps,

@@ -24,14 +24,23 @@ export function argsFacts(args: Record<string, unknown>): ArgsFacts {
   };
 }
 
+/** A logged peak learning rate to fall back on, and the file it was read from. */
+export interface PeakRate {
+  value: number | null;
+  /** The log ends while the rate still rises (warmup): its peak is not the configured rate, so it is not used. */
+  rising: boolean;
+  file: string;
+  source: Extract<LearningRateSource, 'log_history-peak' | 'trainer_log-peak'>;
+}
+
 /**
- * The first configured learning rate among `candidates` (best source first), else the peak `learning_rate` of
- * `log_history`, which is what the scheduler reached: with warmup and linear/cosine decay that is the configured
- * rate, with other schedules it may not be, so the fallback is flagged with a warning.
+ * The first configured learning rate among `candidates` (best source first), else the first logged peak, which is
+ * what the scheduler reached: with warmup and linear/cosine decay that is about the configured rate, with other
+ * schedules it may not be, so the fallback is flagged with a warning.
  */
 export function pickLearningRate(
   candidates: Array<[unknown, LearningRateSource]>,
-  state: { file: string; info: TrainerStateInfo } | null,
+  peaks: PeakRate[],
   warn: (message: string) => void,
 ): { learning_rate: number | null; learning_rate_source: LearningRateSource | null } {
   for (const [value, source] of candidates) {
@@ -40,12 +49,21 @@ export function pickLearningRate(
       return { learning_rate: rate, learning_rate_source: source };
     }
   }
-  const peak = state?.info.peakLearningRate ?? null;
-  if (state && peak !== null) {
-    warn(`learning_rate: no saved training arguments; used the peak learning_rate logged in ${state.file} (the scheduled peak, not necessarily the configured rate)`);
-    return { learning_rate: peak, learning_rate_source: 'log_history-peak' };
+  const peak = peaks.find((p) => p.value !== null);
+  if (peak?.rising) {
+    warn(`learning_rate: not known; the learning_rate logged in ${peak.file} still rises where the log ends (warmup), so its peak is not the configured rate`);
+    return { learning_rate: null, learning_rate_source: null };
+  }
+  if (peak?.value !== null && peak?.value !== undefined) {
+    warn(`learning_rate: no saved training arguments; used the peak learning_rate logged in ${peak.file} (the scheduled peak, not necessarily the configured rate)`);
+    return { learning_rate: peak.value, learning_rate_source: peak.source };
   }
   return { learning_rate: null, learning_rate_source: null };
+}
+
+/** The log_history peak of a trainer_state.json, as a fallback rate. */
+export function statePeak(state: { file: string; info: TrainerStateInfo } | null): PeakRate[] {
+  return state ? [{ value: state.info.peakLearningRate, rising: state.info.learningRateRising, file: state.file, source: 'log_history-peak' }] : [];
 }
 
 export interface RunKindEvidence {

@@ -35,6 +35,8 @@ export interface TrainerStateInfo {
   nonFinite: number;
   /** Highest `learning_rate` logged: the scheduler's peak, which equals the configured rate only for some schedules. */
   peakLearningRate: number | null;
+  /** The last two logged rates still rise: the log ends in warmup and the peak was never reached. */
+  learningRateRising: boolean;
   /** Training log entries (with a `loss`) plus the summary: 0 for a folder that only evaluated or predicted. */
   trainingEntries: number;
 }
@@ -62,10 +64,15 @@ export function parseTrainerState(text: string): FileParse<TrainerStateInfo> {
   const stepEpochs = new Map<number, number>();
   let hasSummary = false;
   let peakLearningRate: number | null = null;
+  const rates: number[] = [];
   let trainingEntries = 0;
   for (const entry of history) {
     if (entry.learning_rate !== undefined && entry.learning_rate > 0) {
       peakLearningRate = Math.max(peakLearningRate ?? 0, entry.learning_rate);
+      rates.push(entry.learning_rate);
+      if (rates.length > 2) {
+        rates.shift();
+      }
     }
     if (entry.loss !== undefined || entry.train_runtime !== undefined) {
       trainingEntries += 1;
@@ -119,6 +126,7 @@ export function parseTrainerState(text: string): FileParse<TrainerStateInfo> {
       identitySeed: JSON.stringify(history.slice(0, 3)),
       nonFinite: json.nonFinite,
       peakLearningRate,
+      learningRateRising: rates.length === 2 && (rates[1] as number) > (rates[0] as number),
       trainingEntries,
     },
   };

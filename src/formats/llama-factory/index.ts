@@ -1,6 +1,6 @@
 import type { LearningRateSource, RunRecord } from '../../record/schema.ts';
 import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
-import { argsFacts, decideRunKind, pickLearningRate, trainerKindEvidence, type RunKindEvidence } from '../hf-trainer/args-facts.ts';
+import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence, type RunKindEvidence } from '../hf-trainer/args-facts.ts';
 import { modelFamily } from '../hf-trainer/adapter-config.ts';
 import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
 import { hasFile, keyOf, newestMtime, trainerArtifacts } from '../hf-trainer/listing.ts';
@@ -68,7 +68,7 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
     lora_alpha: args?.lora_alpha ?? adapter?.alpha ?? null,
     target_modules: adapter && adapter.targetModules.length > 0 ? adapter.targetModules : splitNames(args?.lora_target ?? null),
     network_module: args?.finetuning_type ?? board?.info.board['top.finetuning_type'] ?? adapter?.peftType ?? null,
-    ...pickLearningRate(rateCandidates, kind.kind === 'training' ? files.state : null, ctx.warn),
+    ...pickLearningRate(rateCandidates, kind.kind === 'training' ? [...statePeak(files.state), { value: log?.peakLearningRate ?? null, rising: log?.learningRateRising ?? false, file: 'trainer_log.jsonl', source: 'trainer_log-peak' }] : [], ctx.warn),
     batch_size: args?.per_device_train_batch_size ?? savedFacts.batch_size ?? state?.trainBatchSize ?? null,
     epochs: args?.num_train_epochs ?? savedFacts.epochs ?? state?.numTrainEpochs ?? null,
     total_steps: log?.totalSteps ?? state?.maxSteps ?? args?.max_steps ?? savedFacts.total_steps ?? null,

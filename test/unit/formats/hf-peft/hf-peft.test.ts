@@ -209,4 +209,13 @@ describe('src/formats/hf-peft', () => {
 
     expect([run?.run_kind, run?.learning_rate, run?.learning_rate_source, run?.optimizer]).toEqual(['training', 0.0002, 'training_args.bin', 'adamw_torch']);
   });
+
+  it('takes no peak from a log that ends in warmup (rate still rising), and says so', async () => {
+    const dir = await temp({ 'trainer_state.json': '{"global_step": 2, "max_steps": 100, "log_history": [{"epoch": 0.01, "learning_rate": 1e-6, "loss": 2, "step": 1}, {"epoch": 0.02, "learning_rate": 2e-6, "loss": 1.9, "step": 2}]}' });
+
+    const [run] = await crawl(dir);
+
+    expect([run?.learning_rate, run?.learning_rate_source]).toEqual([null, null]);
+    expect(run?.parse_warnings).toEqual(['learning_rate: not known; the learning_rate logged in trainer_state.json still rises where the log ends (warmup), so its peak is not the configured rate']);
+  });
 });

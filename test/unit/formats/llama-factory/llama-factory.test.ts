@@ -105,7 +105,9 @@ describe('src/formats/llama-factory', () => {
       'trainer_log.jsonl: 1 unparsable line(s) skipped',
       'trainer_log.jsonl: 2 appended runs (steps restarted or total_steps changed); kept the last',
       'trainer_log.jsonl: 1 line(s) repeating a logged step ignored (several writers or a resume)',
+      'learning_rate: no saved training arguments; used the peak learning_rate logged in trainer_log.jsonl (the scheduled peak, not necessarily the configured rate)',
     ]);
+    expect([run?.learning_rate, run?.learning_rate_source]).toEqual([0.00001, 'trainer_log-peak']);
   });
 
   it('reads an eval-only run: no loss, completed from its results', async () => {
