@@ -65,6 +65,20 @@ describe('src/formats/hf-trainer/training-args-bin', () => {
     expect(new TextDecoder().decode(readZipEntry(bytes, entries[4] as (typeof entries)[number], 1024))).toBe('3\n');
   });
 
+  it('follows the zip64 end record when the classic one holds the 0xFFFF / 0xFFFFFFFF markers (large torch archives)', () => {
+    const bytes = fixture('training_args.bin');
+    const eocd = bytes.length - 22;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    view.setUint16(eocd + 8, 0xffff, true);
+    view.setUint16(eocd + 10, 0xffff, true);
+    view.setUint32(eocd + 16, 0xffffffff, true);
+
+    const parsed = parseTrainingArgsBin(bytes);
+
+    expect(listZip(bytes)).toHaveLength(6);
+    expect(parsed.ok && parsed.value.values.optim).toBe('adamw_torch');
+  });
+
   it('reads a deflated data.pkl and caps what it inflates', () => {
     const pkl = readZipEntry(fixture('training_args.bin'), listZip(fixture('training_args.bin'))[0] as ReturnType<typeof listZip>[number], 1 << 20);
     const zip = zipOf('args/data.pkl', deflateRawSync(pkl), pkl.length, 8);
