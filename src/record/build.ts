@@ -103,6 +103,7 @@ export function sourceRef(root: RootInfo, dir: string): RunRecord['source'] {
 /** Every optional field of a record, empty: the base that adapters' drafts are laid over. */
 export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'source' | 'format' | 'fingerprint' | 'parser_version'> {
   return {
+    run_kind: 'training',
     status: 'unknown',
     status_evidence: 'no evidence',
     parse_error: null,
@@ -111,6 +112,7 @@ export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'sour
     lora_rank: null,
     lora_alpha: null,
     learning_rate: null,
+    learning_rate_source: null,
     learning_rates: {},
     batch_size: null,
     epochs: null,

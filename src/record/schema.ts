@@ -14,6 +14,19 @@ export type RunStatus = z.infer<typeof RunStatus>;
 export const LossSource = z.enum(['log-text', 'tfevents', 'trainer-state', 'trainer-log', 'none']);
 export type LossSource = z.infer<typeof LossSource>;
 
+/**
+ * Where `learning_rate` came from: the run's config file, kohya's `ss_*` metadata, the Trainer's saved
+ * TrainingArguments (JSON copy or the `training_args.bin` pickle), or the peak rate logged in trainer_state.json
+ * log_history or LLaMA-Factory's trainer_log.jsonl (a fallback: the scheduler's highest value, not necessarily the
+ * configured one).
+ */
+export const LearningRateSource = z.enum(['config', 'ss_metadata', 'training_args.json', 'training_args.bin', 'log_history-peak', 'trainer_log-peak']);
+export type LearningRateSource = z.infer<typeof LearningRateSource>;
+
+/** A training run, or a folder that only evaluated/predicted with an existing model (LLaMA-Factory `do_predict`). */
+export const RunKind = z.enum(['training', 'evaluation']);
+export type RunKind = z.infer<typeof RunKind>;
+
 export const SourceRef = z.strictObject({
   kind: z.enum(['fs', 's3']),
   /** Stable name of the configured root (config `sources[].name`). */
@@ -73,6 +86,7 @@ export const RunRecord = z.strictObject({
   run_id_basis: z.enum(['explicit', 'content', 'location']),
   source: SourceRef,
   format: FormatId,
+  run_kind: RunKind,
   status: RunStatus,
   status_evidence: z.string(),
   parse_error: z.strictObject({ file: z.string(), message: z.string() }).nullable(),
@@ -83,6 +97,7 @@ export const RunRecord = z.strictObject({
   lora_rank: z.number().nullable(),
   lora_alpha: z.number().nullable(),
   learning_rate: z.number().nullable(),
+  learning_rate_source: LearningRateSource.nullable(),
   learning_rates: z.record(z.string(), z.number()),
   batch_size: z.number().nullable(),
   epochs: z.number().nullable(),

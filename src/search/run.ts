@@ -118,7 +118,8 @@ export async function showRun(client: Client, index: string, runId: string): Pro
 
 /** Completed runs with the lowest final loss, one per config (by config_hash; runs without one stand alone). */
 export async function bestRuns(client: Client, index: string, opts: BestOptions): Promise<BestHit[]> {
-  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED] } }];
+  // Evaluation-only folders have no training loss to rank; must_not keeps documents indexed before run_kind existed.
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED, { term: { run_kind: 'evaluation' } }] } }];
   if (opts.base !== undefined) {
     filter.push(compileQuery({ kind: 'keyword', field: 'base', value: opts.base }, { now: new Date(0) }));
   }

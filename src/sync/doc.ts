@@ -38,7 +38,8 @@ export function toRunDoc(record: RunRecord, opts: { now: Date; firstSeenAt: stri
     vanish_reason: null,
     missing_since: null,
     copy_of: opts.copyOf ?? null,
-    rollup_keys: bucketKeys(record),
+    // Evaluation-only folders are not training runs: no rollup bucket counts them.
+    rollup_keys: record.run_kind === 'evaluation' ? [] : bucketKeys(record),
     first_seen_at: opts.firstSeenAt ?? opts.now.toISOString(),
     indexed_at: opts.now.toISOString(),
   };

@@ -28,6 +28,7 @@ const MAPPING: estypes.MappingTypeMapping = {
     source: { properties: { uri: keyword } },
     format: keyword,
     status: keyword,
+    run_kind: keyword,
     base_model: { type: 'keyword', fields: { text } },
     base_model_family: lowerKeyword,
     optimizer: lowerKeyword,
@@ -150,6 +151,20 @@ describe('search (integration)', () => {
     const best = await bestRuns(client, index, { base: 'sd15', rank: 8, top: 2 });
 
     expect(best.map((b) => b.run_id)).toEqual([RUN_IDS.r4, RUN_IDS.r1]);
+  });
+
+  it('bestRuns leaves out evaluation-only folders, however low their loss', async () => {
+    const evalId = 'e0a0c0de-0000-4000-8000-000000000001';
+    const evaluation = { ...makeRecord('r1', { run_kind: 'evaluation', loss_final: 0.0001, config_hash: null }), run_id: evalId };
+    await client.index({ index, id: evalId, document: toSearchDoc(evaluation), refresh: 'wait_for' });
+    try {
+      const best = await bestRuns(client, index, { top: 20 });
+
+      expect(best.map((b) => b.run_id)).not.toContain(evalId);
+      expect(best).toHaveLength(8);
+    } finally {
+      await client.delete({ index, id: evalId, refresh: 'wait_for' });
+    }
   });
 
   it('similarRuns ranks the re-run of the same config first and never returns the run itself', async () => {

@@ -54,6 +54,7 @@ export const loraScriptsYaml: FormatAdapter = {
       lora_rank: config.lora_rank ?? null,
       lora_alpha: config.lora_alpha ?? null,
       learning_rate: config.learning_rate ?? null,
+      learning_rate_source: config.learning_rate === undefined || config.learning_rate === null ? null : 'config',
       learning_rates: config.learning_rate === undefined ? {} : { default: config.learning_rate },
       batch_size: config.batch_size ?? null,
       epochs: config.epochs ?? null,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = path.resolve(import.meta.dirname, '../../../src/cli/main.ts');
 
-describe('cli/connect: what a failed connection means', () => {
+describe('cli/connect: what a failed connection means', { timeout: 60_000 }, () => {
   let server: Server;
   let url: string;
   let dir: string;
@@ -56,7 +56,7 @@ describe('cli/connect: what a failed connection means', () => {
     expect(stderr).toMatch(/key schedule\.full: not a valid cron expression/);
   });
 
-  it('exits 4 when nothing answers', { timeout: 60_000 }, async () => {
+  it('exits 4 when nothing answers', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
