@@ -87,6 +87,7 @@ export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'sour
   return {
     status: 'unknown',
     status_evidence: 'no evidence',
+    status_inputs: null,
     parse_error: null,
     base_model: null,
     base_model_family: null,

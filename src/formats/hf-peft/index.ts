@@ -3,7 +3,7 @@ import { FileError } from '../parse-run.ts';
 import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import type { LossSummary } from '../hf-trainer/epoch-loss.ts';
 import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
-import { checkpointSteps, hasFile, keyOf, newestMtime, tfEventsFiles, trainerArtifacts } from '../hf-trainer/listing.ts';
+import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, tfEventsFiles, trainerArtifacts } from '../hf-trainer/listing.ts';
 import { readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
 import { readTfLoss } from '../hf-trainer/tf-loss.ts';
 import { hasLlamaFactoryMarker } from '../llama-factory/detect.ts';
@@ -38,21 +38,25 @@ export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
   const adapter = files.adapter?.info ?? null;
   const args = files.trainingArgs?.values ?? {};
   const newest = newestMtime(listing);
-  const { status, evidence } = hfStatus({
+  const steps = checkpointSteps(listing);
+  const { status, evidence, inputs } = hfStatus({
     hasSummary: state?.hasSummary ?? tf?.hasSummary ?? false,
     resultFiles: files.resultFiles,
-    globalStep: state?.globalStep ?? null,
+    globalStep: state?.globalStep ?? tf?.lastStep ?? null,
     maxSteps: state?.maxSteps ?? null,
     earlyStopping: state?.earlyStopping ?? false,
+    finalWeights: rootWeights(listing),
+    checkpoints: steps.length > 0,
+    lastWallTime: tf?.lastWallTime ?? null,
     newestMtime: newest,
     now: ctx.now,
   });
-  const steps = checkpointSteps(listing);
   const bestName = state?.bestCheckpointName ?? null;
   return {
     identity: { explicit: await readRunIdFile(ctx), content: contentIdentity(files, tfFiles[0]?.identity ?? null) },
     status,
     status_evidence: evidence,
+    status_inputs: inputs,
     base_model: adapter?.baseModel ?? null,
     base_model_family: adapter?.baseModelFamily ?? null,
     lora_rank: adapter?.rank ?? null,

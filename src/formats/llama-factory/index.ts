@@ -2,7 +2,7 @@ import type { RunRecord } from '../../record/schema.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import { modelFamily } from '../hf-trainer/adapter-config.ts';
 import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
-import { hasFile, keyOf, newestMtime, trainerArtifacts } from '../hf-trainer/listing.ts';
+import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, trainerArtifacts } from '../hf-trainer/listing.ts';
 import { readParsedFile, readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
 import type { FileParse } from '../hf-trainer/trainer-state.ts';
 import { detectLlamaFactory } from './detect.ts';
@@ -32,12 +32,15 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
   const adapter = files.adapter?.info ?? null;
   const state = files.state?.info ?? null;
   const newest = newestMtime(listing);
-  const { status, evidence } = llamaFactoryStatus({
+  const { status, evidence, inputs } = llamaFactoryStatus({
     log,
     runningLog,
+    runningLogMtime: listing.entries[listing.names.indexOf('running_log.txt')]?.mtime ?? null,
     stateSummary: state?.hasSummary ?? false,
     resultFiles: files.resultFiles,
     lossPlot: hasFile(listing, 'training_loss.png'),
+    finalWeights: rootWeights(listing),
+    checkpoints: checkpointSteps(listing).length > 0,
     newestMtime: newest,
     now: ctx.now,
   });
@@ -52,6 +55,7 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
     identity: { explicit: await readRunIdFile(ctx), content: contentIdentity(webuiName, webui !== null, log, baseModel) },
     status,
     status_evidence: evidence,
+    status_inputs: inputs,
     base_model: baseModel,
     base_model_family: baseModel === null ? null : (adapter?.baseModel === baseModel ? adapter.baseModelFamily : modelFamily(baseModel)),
     lora_rank: args?.lora_rank ?? adapter?.rank ?? null,

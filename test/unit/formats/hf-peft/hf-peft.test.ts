@@ -67,11 +67,11 @@ describe('src/formats/hf-peft', () => {
     expect(run?.config.syntax).toBe('json');
   });
 
-  it('marks a run with only checkpoints that stopped before max_steps as failed, from the newest checkpoint', async () => {
+  it('marks a run with only checkpoints that stopped before max_steps as interrupted, from the newest checkpoint', async () => {
     const [run, ...rest] = await crawl(path.join(FIXTURES, 'checkpoints-only'));
 
     expect(rest).toEqual([]);
-    expect(run).toMatchObject({ status: 'failed', total_steps: 10, loss_final: 2.0, loss_min: 2.0, epochs: 5 });
+    expect(run).toMatchObject({ status: 'interrupted', total_steps: 10, loss_final: 2.0, loss_min: 2.0, epochs: 5 });
     expect(run?.artifacts.map((a) => a.path)).toEqual(['checkpoint-2', 'checkpoint-4']);
   });
 
@@ -108,7 +108,7 @@ describe('src/formats/hf-peft', () => {
 
     const [run] = await crawl(dir);
 
-    expect(run).toMatchObject({ status: 'unknown', loss_final: 0.5, lora_rank: null });
+    expect(run).toMatchObject({ status: 'completed', loss_final: 0.5, lora_rank: null });
     expect(run?.parse_warnings).toHaveLength(1);
     expect(run?.parse_warnings[0]).toMatch(/^adapter_config\.json: /);
   });
@@ -121,7 +121,7 @@ describe('src/formats/hf-peft', () => {
 
     const [run] = await crawl(dir);
 
-    expect(run).toMatchObject({ loss_final: 0.7, status: 'unknown' });
+    expect(run).toMatchObject({ loss_final: 0.7, status: 'completed', status_evidence: 'reached its max steps (2/2 steps) without an end marker' });
     expect(run?.parse_warnings[0]).toMatch(/^trainer_state\.json unreadable/);
   });
 

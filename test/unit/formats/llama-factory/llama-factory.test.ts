@@ -79,7 +79,7 @@ describe('src/formats/llama-factory', () => {
       tags: ['dataset:alpaca_en_demo', 'dataset:identity', 'stage:sft', 'finetuning:lora'],
       parse_warnings: [],
     });
-    expect(run?.status_evidence).toBe('trainer_log.jsonl ends with the line train() logs on return, at 4/4 (100 %)');
+    expect(run?.status_evidence).toBe('trainer_log.jsonl ends with the line train() logs on return, 4/4 steps');
     expect(run?.loss_per_epoch).toEqual([
       { epoch: 1, mean: 1.5, last: 1, min: 1, steps: 2 },
       { epoch: 2, mean: 0.625, last: 0.5, min: 0.5, steps: 2 },
@@ -91,10 +91,12 @@ describe('src/formats/llama-factory', () => {
     expect(run?.config.text).not.toContain('hf_secret_value');
   });
 
-  it('marks a CLI log that stops mid-way as failed', async () => {
+  it('marks a CLI log that stops mid-way without an error as interrupted', async () => {
     const [run] = await crawl(path.join(FIXTURES, 'cli-aborted'));
 
-    expect(run).toMatchObject({ status: 'failed', status_evidence: 'trainer_log.jsonl stops at 10/100 (10 %) without results or a completion marker', loss_final: 2.5, total_steps: 100, run_id_basis: 'content' });
+    expect(run).toMatchObject({ status: 'interrupted', loss_final: 2.5, total_steps: 100, run_id_basis: 'content' });
+    expect(run?.status_inputs).toMatchObject({ last_step: 10, max_steps: 100, terminal: null, final_artifact: null, last_activity_source: 'mtime' });
+    expect(run?.status_evidence).toMatch(/^stopped without final artifact or error; newest file modified .*, 10\/100 steps$/);
   });
 
   it('keeps the last of appended runs, skips duplicates and bad lines, with warnings', async () => {
@@ -189,7 +191,7 @@ describe('src/formats/llama-factory', () => {
     const [run] = await crawl(dir, { now: new Date(Date.now() + 3_600_000) });
 
     const growth = process.memoryUsage().heapUsed - before;
-    expect(run).toMatchObject({ status: 'failed', total_steps: total, loss_per_epoch: [{ epoch: 1 }, { epoch: 2 }, { epoch: 3 }] });
+    expect(run).toMatchObject({ status: 'completed', total_steps: total, loss_per_epoch: [{ epoch: 1 }, { epoch: 2 }, { epoch: 3 }] });
     expect(run?.loss_final).toBe(1 + (total % 7) / 10);
     expect(growth).toBeLessThan(40 * 1024 * 1024);
   }, 60_000);
