@@ -160,4 +160,28 @@ describe('src/formats/hf-peft', () => {
     expect(runs.map((r) => [r.source.path, r.run_id_basis])).toEqual([['a', 'content'], ['b', 'content'], ['c', 'location']]);
     expect(new Set(runs.map((r) => r.run_id)).size).toBe(3);
   });
+
+  it.each([
+    ['at max steps without the train() summary', { global_step: 375, max_steps: 375 }, {}, 'completed'],
+    ['with the root adapter save_model writes after train()', { global_step: 300, max_steps: 375 }, { 'adapter_model.safetensors': 'x' }, 'completed'],
+    ['short of max steps', { global_step: 300, max_steps: 375 }, {}, 'running'],
+  ])('calls a run %s, modified a minute ago, %s', async (_case, state, extra, status) => {
+    const dir = await temp({ 'trainer_state.json': JSON.stringify({ ...state, log_history: [{ loss: 0.4, epoch: 1, step: state.global_step }] }), ...extra });
+    const mtime = new Date('2026-03-01T12:00:00Z');
+    await utimes(path.join(dir, 'trainer_state.json'), mtime, mtime);
+
+    const [run] = await crawl(dir, { now: new Date(mtime.getTime() + 60_000) });
+
+    expect(run?.status).toBe(status);
+    expect(run?.status_inputs).toMatchObject({ last_step: state.global_step, max_steps: 375, last_activity_source: 'mtime' });
+  });
+
+  it('dates the last activity of a TensorBoard-only run by its events, not by the file times', async () => {
+    const events = encodeEventFile([{ wallTime: 1_700_000_000, step: 5, values: [{ tag: 'train/loss', value: 2 }] }]);
+    const dir = await temp({ 'adapter_config.json': '{"r": 8, "peft_type": "LORA"}', 'checkpoint-5/adapter_model.safetensors': 'x', 'runs/Mar01_12-00-00_host/events.out.tfevents.1700000000.host.1.0': events });
+
+    const [run] = await crawl(dir, { now: new Date() });
+
+    expect(run).toMatchObject({ status: 'interrupted', status_inputs: { last_activity_at: '2023-11-14T22:13:20.000Z', last_activity_source: 'tfevents', last_step: 5 } });
+  });
 });

@@ -195,4 +195,32 @@ describe('src/formats/llama-factory', () => {
     expect(run?.loss_final).toBe(1 + (total % 7) / 10);
     expect(growth).toBeLessThan(40 * 1024 * 1024);
   }, 60_000);
+
+  it('marks a web-UI run whose running_log.txt ends in a traceback as failed, not running', async () => {
+    const runningLog = [
+      '[INFO|2026-03-01 12:00:00] trainer.py:2243 >> ***** Running training *****',
+      '',
+      "[INFO|2026-03-01 12:00:10] logging.py:157 >> {'loss': 2.2818, 'learning_rate': 2.5000e-06, 'epoch': 0.29}",
+      '',
+      'Traceback (most recent call last):',
+      '  File "/app/src/llamafactory/launcher.py", line 23, in <module>',
+      '    launch()',
+      'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB',
+      '',
+    ].join('\n');
+    const dir = await temp({ 'running_log.txt': runningLog, 'trainer_log.jsonl': '{"current_steps": 5, "total_steps": 100, "loss": 2.2818, "lr": 2.5e-06, "epoch": 0.29, "percentage": 5.0, "elapsed_time": "0:00:10", "remaining_time": "0:03:10"}\n' });
+
+    const [run] = await crawl(dir, { now: new Date() });
+
+    expect(run).toMatchObject({ status: 'failed', status_evidence: 'running_log.txt: "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", 5/100 steps' });
+  });
+
+  it('dates a copied web-UI run by its running_log.txt stamps: old stamps in a fresh file are not running', async () => {
+    const runningLog = ['[INFO|2024-11-26 22:07:06] trainer.py:2243 >> ***** Running training *****', '', "[INFO|2024-11-26 22:09:06] logging.py:157 >> {'loss': 2.2818, 'learning_rate': 2.5000e-06, 'epoch': 0.29}", ''].join('\n');
+    const dir = await temp({ 'running_log.txt': runningLog, 'trainer_log.jsonl': '{"current_steps": 5, "total_steps": 100, "loss": 2.2818, "lr": 2.5e-06, "epoch": 0.29, "percentage": 5.0, "elapsed_time": "0:00:10", "remaining_time": "0:03:10"}\n' });
+
+    const [run] = await crawl(dir, { now: new Date() });
+
+    expect(run).toMatchObject({ status: 'interrupted', status_inputs: { last_activity_source: 'running-log', last_activity_at: '2024-11-27T12:09:06.000Z' } });
+  });
 });
