@@ -162,10 +162,10 @@ describe('src/formats/hf-peft', () => {
   });
 
   it.each([
-    ['at max steps without the train() summary', { global_step: 375, max_steps: 375 }, {}, 'completed'],
-    ['with the root adapter save_model writes after train()', { global_step: 300, max_steps: 375 }, { 'adapter_model.safetensors': 'x' }, 'completed'],
-    ['short of max steps', { global_step: 300, max_steps: 375 }, {}, 'running'],
-  ])('calls a run %s, modified a minute ago, %s', async (_case, state, extra, status) => {
+    ['at max steps without the train() summary', 'completed', { global_step: 375, max_steps: 375 }, {}],
+    ['with the root adapter save_model writes after train()', 'completed', { global_step: 300, max_steps: 375 }, { 'adapter_model.safetensors': 'x' }],
+    ['short of max steps', 'running', { global_step: 300, max_steps: 375 }, {}],
+  ])('calls a run %s, modified a minute ago, %s', async (_case, status, state, extra) => {
     const dir = await temp({ 'trainer_state.json': JSON.stringify({ ...state, log_history: [{ loss: 0.4, epoch: 1, step: state.global_step }] }), ...extra });
     const mtime = new Date('2026-03-01T12:00:00Z');
     await utimes(path.join(dir, 'trainer_state.json'), mtime, mtime);
