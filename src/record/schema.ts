@@ -91,6 +91,8 @@ export const StatusInputs = z.strictObject({
   caveat: z.string().nullable(),
   last_activity_at: isoDate,
   last_activity_source: ActivitySource.nullable(),
+  /** Root-relative log files outside the run folder whose writes are this run's activity (kohya `logging_dir`). */
+  external_logs: z.array(z.string()),
 });
 export type StatusInputs = z.infer<typeof StatusInputs>;
 

@@ -44,6 +44,7 @@ export function hfStatusInputs(input: Omit<HfStatusInput, 'now'>): StatusInputs 
     terminal: terminalEvidence === null ? null : 'completed',
     terminal_evidence: terminalEvidence,
     caveat: short && input.earlyStopping ? 'EarlyStoppingCallback may have stopped it, or the state is a checkpoint copy' : null,
+    external_logs: [],
     ...lastActivity(logTimes, input.newestMtime),
   };
 }

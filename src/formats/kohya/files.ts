@@ -40,6 +40,8 @@ export interface StatusInput {
   numEpochs?: number;
   /** Newest linked log file outside the folder (epoch ms). */
   linkedLogMtime?: number;
+  /** Root-relative keys of the linked log files: a sync stats them before calling the run stale. */
+  linkedLogKeys?: readonly string[];
   /** Unix seconds of the last TensorBoard loss event read. */
   lastWallTime?: number | null;
   /** Unix seconds the newest weights read were saved (`ss_training_finished_at`). */
@@ -113,6 +115,7 @@ export function decideStatus(input: StatusInput): DerivedStatus & { inputs: Stat
     terminal: null,
     terminal_evidence: null,
     caveat: final && !epochsAgree ? `final weights ${final.name} say epoch ${input.finalEpoch} of ${input.numEpochs}` : null,
+    external_logs: [...(input.linkedLogKeys ?? [])],
     ...lastActivity(logTimes, newestMtime > 0 ? newestMtime : null),
   };
   const derived = deriveStatus(inputs, input.now);

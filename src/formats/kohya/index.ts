@@ -65,6 +65,7 @@ export const kohya: FormatAdapter = {
       finalEpoch: meta?.fromFinal ? meta.epoch : undefined,
       numEpochs: meta?.fromFinal ? meta.numEpochs : undefined,
       linkedLogMtime: linked.length > 0 ? Math.max(...linked.map((f) => f.mtime)) : undefined,
+      linkedLogKeys: linked.map((f) => f.key),
       lastWallTime: loss?.lastWallTime,
       savedAt: meta?.finishedAt,
       steps: meta?.steps,

@@ -43,6 +43,7 @@ export function llamaFactoryStatusInputs(input: Omit<LlamaFactoryStatusInput, 'n
     terminal: completed !== null ? 'completed' : failure !== null ? 'failed' : null,
     terminal_evidence: completed ?? failure,
     caveat: null,
+    external_logs: [],
     ...lastActivity(logTimes, input.newestMtime),
   };
 }

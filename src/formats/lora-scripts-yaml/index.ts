@@ -163,6 +163,7 @@ function decideStatus(
     terminal: loss?.finished ? 'completed' : loss?.failure ? 'failed' : null,
     terminal_evidence: loss?.finished ? 'log says training finished' : loss?.failure ? `log reports: ${loss.failure}` : null,
     caveat: null,
+    external_logs: [],
     ...lastActivity(logTimes, newest),
   };
   return { ...deriveStatus(inputs, ctx.now), inputs };

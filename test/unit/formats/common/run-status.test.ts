@@ -16,6 +16,7 @@ function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
     caveat: null,
     last_activity_at: new Date(T0).toISOString(),
     last_activity_source: 'mtime',
+    external_logs: [],
     ...over,
   };
 }
