@@ -30,7 +30,7 @@ function trainerState(step: number, maxSteps: number): string {
 async function docsByPath(t: TestApp): Promise<Map<string, Record<string, unknown>>> {
   await t.ctx.client.indices.refresh({ index: t.config.indices.runs });
   const res = await t.ctx.client.search<Record<string, unknown>>({ index: t.config.indices.runs, size: 100 });
-  return new Map(res.hits.hits.map((h) => [(h._source?.source as { path: string }).path, h._source ?? {}]));
+  return new Map(res.hits.hits.map((h) => [String((h._source?.source as { path?: string } | undefined)?.path), h._source ?? {}]));
 }
 
 describe('sync: time-dependent status (real Elasticsearch)', () => {
