@@ -19,6 +19,12 @@ export interface DerivedStatus {
 /** A run whose last activity is younger than this is considered still training. */
 export const RUNNING_WINDOW_MS = 30 * 60 * 1000;
 
+/** An activity time further ahead of the clock than this is a corrupt stamp or a skewed clock, not evidence. */
+export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+
+/** Largest epoch ms a Date can hold. */
+const MAX_DATE_MS = 8.64e15;
+
 /** UTC offsets span −12 h to +14 h: a zone-less stamp read as UTC is at most this far from the true instant. */
 export const ZONELESS_SLACK_MS = 14 * 60 * 60 * 1000;
 
@@ -30,7 +36,7 @@ export const ZONELESS_SLACK_MS = 14 * 60 * 60 * 1000;
 export function lastActivity(logTimes: readonly LogTime[], newestMtime: number | null): Pick<StatusInputs, 'last_activity_at' | 'last_activity_source'> {
   let best: { at: number; source: ActivitySource } | null = null;
   for (const time of logTimes) {
-    if (!Number.isFinite(time.at)) {
+    if (!Number.isFinite(time.at) || time.at <= 0 || time.at > MAX_DATE_MS - ZONELESS_SLACK_MS) {
       continue;
     }
     const at = time.zoneless ? Math.min(time.at + ZONELESS_SLACK_MS, time.fileMtime ?? Number.POSITIVE_INFINITY) : time.at;
@@ -38,7 +44,7 @@ export function lastActivity(logTimes: readonly LogTime[], newestMtime: number |
       best = { at, source: time.source };
     }
   }
-  if (best === null && newestMtime !== null && newestMtime > 0) {
+  if (best === null && newestMtime !== null && newestMtime > 0 && newestMtime < MAX_DATE_MS) {
     best = { at: newestMtime, source: 'mtime' };
   }
   return best === null ? { last_activity_at: null, last_activity_source: null } : { last_activity_at: new Date(best.at).toISOString(), last_activity_source: best.source };
@@ -79,9 +85,9 @@ export function deriveStatus(inputs: StatusInputs, now: Date): DerivedStatus {
   return { status: 'unknown', evidence: `no end marker, final artifact or progress; ${stale}` };
 }
 
-/** Statuses a later clock can change: what re-derivation may move away from. */
-export function isTimeDependent(status: RunStatus): boolean {
-  return status === 'running' || status === 'interrupted' || status === 'unknown';
+/** A step count as stored evidence: a non-negative integer, else null (a torn file must not make the record invalid). */
+export function stepCount(value: unknown): number | null {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
 
 // --- internal ---
@@ -102,10 +108,11 @@ function stepsText(inputs: StatusInputs): string | null {
 }
 
 function activityText(inputs: StatusInputs, now: Date): { ageMs: number; text: string } | null {
-  if (inputs.last_activity_at === null) {
+  const at = inputs.last_activity_at === null ? Number.NaN : Date.parse(inputs.last_activity_at);
+  if (!Number.isFinite(at) || at - now.getTime() > MAX_FUTURE_MS) {
     return null;
   }
-  const ageMs = Math.max(0, now.getTime() - Date.parse(inputs.last_activity_at));
+  const ageMs = Math.max(0, now.getTime() - at);
   const what = inputs.last_activity_source === 'mtime' || inputs.last_activity_source === null ? 'newest file modified' : `last ${SOURCE_NAMES[inputs.last_activity_source]}`;
   return { ageMs, text: `${what} ${duration(ageMs)} ago (${inputs.last_activity_at})` };
 }

@@ -1,5 +1,5 @@
 import type { StatusInputs } from '../../record/schema.ts';
-import { deriveStatus, lastActivity, type DerivedStatus, type LogTime } from '../common/run-status.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
 
 export interface HfStatusInput {
   /** Log history (or TensorBoard) holds the `train()` summary. */
@@ -37,8 +37,8 @@ export function hfStatusInputs(input: Omit<HfStatusInput, 'now'>): StatusInputs 
       : null;
   const logTimes: LogTime[] = input.lastWallTime === null ? [] : [{ at: input.lastWallTime * 1000, source: 'tfevents' }];
   return {
-    max_steps: input.maxSteps,
-    last_step: input.globalStep,
+    max_steps: stepCount(input.maxSteps),
+    last_step: stepCount(input.globalStep),
     final_artifact: input.finalWeights,
     progressed: input.checkpoints || (input.globalStep ?? 0) > 0,
     terminal: terminalEvidence === null ? null : 'completed',

@@ -1,5 +1,5 @@
 import type { Artifact, StatusInputs } from '../../record/schema.ts';
-import { deriveStatus, lastActivity, type DerivedStatus, type LogTime } from '../common/run-status.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
 import type { DirListing } from '../types.ts';
 import type { EventFile } from './loss.ts';
 import { eventFile } from './loss.ts';
@@ -108,8 +108,8 @@ export function decideStatus(input: StatusInput): DerivedStatus & { inputs: Stat
   }
   const newestMtime = Math.max(files.newest?.mtime ?? 0, input.linkedLogMtime ?? 0);
   const inputs: StatusInputs = {
-    max_steps: wholeStep(input.maxSteps),
-    last_step: wholeStep(input.steps),
+    max_steps: stepCount(input.maxSteps),
+    last_step: stepCount(input.steps),
     final_artifact: final && epochsAgree ? final.name : null,
     progressed: files.weights.some((w) => w.parsed.kind !== 'final') || files.states.length > 0,
     terminal: null,
@@ -127,10 +127,6 @@ export function decideStatus(input: StatusInput): DerivedStatus & { inputs: Stat
 
 function artifact(file: WeightsFile, kind: Artifact['kind']): Artifact {
   return { path: file.name, size: file.size, kind, epoch: file.parsed.epoch, step: file.parsed.step };
-}
-
-function wholeStep(value: number | undefined): number | null {
-  return value !== undefined && Number.isInteger(value) && value >= 0 ? value : null;
 }
 
 function order(name: KohyaName): number {

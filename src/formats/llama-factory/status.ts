@@ -1,5 +1,5 @@
 import type { StatusInputs } from '../../record/schema.ts';
-import { deriveStatus, lastActivity, type DerivedStatus, type LogTime } from '../common/run-status.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
 import type { RunningLogSummary } from './running-log.ts';
 import type { TrainerLogSummary } from './trainer-log.ts';
 
@@ -36,8 +36,8 @@ export function llamaFactoryStatusInputs(input: Omit<LlamaFactoryStatusInput, 'n
   const logTimes: LogTime[] =
     runningLog?.lastTime === null || runningLog?.lastTime === undefined ? [] : [{ at: Date.parse(runningLog.lastTime), source: 'running-log', zoneless: true, fileMtime: input.runningLogMtime }];
   return {
-    max_steps: log?.totalSteps ?? null,
-    last_step: log?.lastStep ?? null,
+    max_steps: stepCount(log?.totalSteps),
+    last_step: stepCount(log?.lastStep),
     final_artifact: input.finalWeights,
     progressed: input.checkpoints || (log?.lastStep ?? 0) > 0 || (runningLog?.trainingStarted ?? false),
     terminal: completed !== null ? 'completed' : failure !== null ? 'failed' : null,

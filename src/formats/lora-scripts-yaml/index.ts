@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { Artifact, StatusInputs } from '../../record/schema.ts';
-import { deriveStatus, lastActivity, type DerivedStatus, type LogTime } from '../common/run-status.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
 import { FileError } from '../parse-run.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import { aggregateTextLoss } from './log-text.ts';
@@ -156,8 +156,8 @@ function decideStatus(
   const logMtime = loss ? (ctx.listing.entries[ctx.listing.names.indexOf(loss.file)]?.mtime ?? null) : null;
   const logTimes: LogTime[] = loss?.lastTime ? [{ at: Date.parse(loss.lastTime), source: 'log-text', zoneless: loss.lastTimeZoneless, fileMtime: logMtime }] : [];
   const inputs: StatusInputs = {
-    max_steps: maxSteps !== undefined && Number.isInteger(maxSteps) && maxSteps >= 0 ? maxSteps : null,
-    last_step: loss?.lastStep ?? null,
+    max_steps: stepCount(maxSteps),
+    last_step: stepCount(loss?.lastStep),
     final_artifact: finalWeights?.path ?? null,
     progressed: artifacts.length > 0 || (loss?.lastStep ?? 0) > 0,
     terminal: loss?.finished ? 'completed' : loss?.failure ? 'failed' : null,

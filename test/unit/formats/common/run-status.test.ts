@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveStatus, lastActivity, RUNNING_WINDOW_MS, ZONELESS_SLACK_MS } from '../../../../src/formats/common/run-status.ts';
+import { deriveStatus, lastActivity, RUNNING_WINDOW_MS, stepCount, ZONELESS_SLACK_MS } from '../../../../src/formats/common/run-status.ts';
 import type { StatusInputs } from '../../../../src/record/schema.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
@@ -93,5 +93,14 @@ describe('formats/common/run-status', () => {
     expect(copiedLater.last_activity_at).toBe(new Date(stamp + ZONELESS_SLACK_MS).toISOString());
     expect(writtenThen.last_activity_at).toBe(new Date(stamp - 8 * 3_600_000).toISOString());
     expect(zoned.last_activity_at).toBe(new Date(stamp).toISOString());
+  });
+
+  it('never lets a corrupt time or step count make a run running forever or its record invalid', () => {
+    const farFuture = deriveStatus(inputs({ last_activity_at: '2999-01-01T00:00:00.000Z', last_activity_source: 'tfevents' }), at(T0));
+    const absurd = lastActivity([{ at: 1e20, source: 'tfevents' }, { at: Number.NaN, source: 'log-text' }], T0);
+
+    expect(farFuture.status).toBe('interrupted');
+    expect(absurd).toEqual({ last_activity_at: '2026-03-01T12:00:00.000Z', last_activity_source: 'mtime' });
+    expect([stepCount(12), stepCount(-1), stepCount(2.5), stepCount(null), stepCount('7')]).toEqual([12, null, null, null, null]);
   });
 });
