@@ -110,7 +110,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
 /** Config for `--example`: the bundled runs as the only source. */
 export function exampleConfig(config: Config): Config {
   const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-  return { ...config, sources: [{ name: 'examples', kind: 'fs', path: path.join(repo, 'examples', 'runs'), include: [], exclude: [], follow_symlinks: false, io: 'auto' }] };
+  return { ...config, sources: [{ name: 'examples', kind: 'fs', path: path.join(repo, 'examples', 'runs'), include: [], exclude: [], follow_symlinks: false, io: 'auto', read_timeout: '60s' }] };
 }
 
 export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io): Promise<number> {

@@ -1,11 +1,13 @@
 import { Worker } from 'node:worker_threads';
-import { createReadStream, lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { lstat, open, readdir, realpath, stat, statfs } from 'node:fs/promises';
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { lstat, readdir, realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { StorageError } from '../../errors.ts';
-import type { ByteRange, SourceDriver, SourceEntry, SourceWarning } from '../types.ts';
+import type { SourceDriver, SourceEntry, SourceWarning } from '../types.ts';
 import type { WalkMessage } from '../fs-walk-worker.ts';
+import { keyPath, nameToKey, resolveKeyPath } from '../fs-names.ts';
+import { readFileBytes, streamFile, type ReadOptions } from '../fs-read.ts';
 
 export interface FsDriverOptions {
   /** Absolute root directory. */
@@ -30,6 +32,8 @@ export interface FsDriverOptions {
    * does with the entries. For long listings (a sync's crawl of a root); a short one is cheaper inline.
    */
   walkInWorker?: boolean;
+  /** Deadline of one file read (or one chunk of a stream), ms: a hung mount turns the run into a parse_error instead of a hang. Default 60,000. */
+  readTimeoutMs?: number;
 }
 
 const DRIVER_NAME = 'fs';
@@ -40,8 +44,8 @@ const NETWORK_FS = new Set([0x6969, 0xff534d42, 0xfe534d42, 0x517b, 0x65735546, 
 /** Sub-directories read ahead per level while the walk is elsewhere (see walkDir). */
 const PREFETCH_DIRS = 8;
 
-/** Read chunk size for streams: large enough for throughput, small enough to bound memory. */
-const STREAM_CHUNK = 256 * 1024;
+/** Default read deadline: far above any healthy read of a run's files, short enough that a hung mount is noticed. */
+const READ_TIMEOUT_MS = 60_000;
 
 export function createFsDriver(opts: FsDriverOptions): SourceDriver {
   const root = path.resolve(opts.root);
@@ -49,6 +53,7 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
   const exclude = opts.exclude && opts.exclude.length > 0 ? picomatch(opts.exclude, { dot: true }) : () => false;
   const follow = opts.followSymlinks ?? false;
   const concurrency = opts.statConcurrency ?? 32;
+  const readOpts: ReadOptions = { noFollow: !follow, timeoutMs: opts.readTimeoutMs ?? READ_TIMEOUT_MS };
 
   return {
     name: DRIVER_NAME,
@@ -60,15 +65,10 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
       return walk({ root, start: prefix.replace(/\/+$/, ''), include, exclude, follow, concurrency, io: opts.io ?? 'auto', ops: ASYNC_OPS });
     },
     async read(key, range) {
-      return readFile(root, key, range);
+      return readFileBytes(resolveKey(root, key), key, range, readOpts);
     },
     async stream(key) {
-      const abs = resolveKey(root, key);
-      const info = await statOrNull(abs, key);
-      if (!info?.isFile()) {
-        return null;
-      }
-      return createReadStream(abs, { highWaterMark: STREAM_CHUNK });
+      return streamFile(resolveKey(root, key), key, readOpts);
     },
     async stat(key) {
       const info = await statOrNull(resolveKey(root, key), key);
@@ -127,14 +127,15 @@ interface WalkOptions {
 
 /** The calls a walk makes, as plain system calls or thread-pool round trips (see `io`). */
 interface FsOps {
-  readdir(p: string): Dirent[] | Promise<Dirent[]>;
-  lstat(p: string): Stats | Promise<Stats>;
-  stat(p: string): Stats | Promise<Stats>;
-  realpath(p: string): string | Promise<string>;
+  readdir(p: string | Buffer): Dirent<Buffer>[] | Promise<Dirent<Buffer>[]>;
+  lstat(p: string | Buffer): Stats | Promise<Stats>;
+  stat(p: string | Buffer): Stats | Promise<Stats>;
+  realpath(p: string | Buffer): string | Promise<string>;
 }
 
-const ASYNC_OPS: FsOps = { readdir: (p) => readdir(p, { withFileTypes: true }), lstat, stat, realpath };
-const SYNC_OPS: FsOps = { readdir: (p) => readdirSync(p, { withFileTypes: true }), lstat: (p) => lstatSync(p), stat: (p) => statSync(p), realpath: (p) => realpathSync(p) };
+// Names are read as bytes (see fs-names.ts): a name that is not UTF-8 still gets a key that reads it back.
+const ASYNC_OPS: FsOps = { readdir: (p) => readdir(p, { withFileTypes: true, encoding: 'buffer' }), lstat, stat, realpath: (p) => realpath(p) };
+const SYNC_OPS: FsOps = { readdir: (p) => readdirSync(p, { withFileTypes: true, encoding: 'buffer' }), lstat: (p) => lstatSync(p), stat: (p) => statSync(p), realpath: (p) => realpathSync(p) };
 
 interface Child {
   name: string;
@@ -221,11 +222,12 @@ async function readDir(opts: WalkOptions, dirKey: string, ancestors: ReadonlySet
   const warnings: SourceWarning[] = [];
   try {
     for (const dirent of await opts.ops.readdir(walkPath(opts.root, dirKey))) {
-      const key = dirKey === '' ? dirent.name : `${dirKey}/${dirent.name}`;
+      const name = nameToKey(dirent.name);
+      const key = dirKey === '' ? name : `${dirKey}/${name}`;
       if (opts.exclude(key)) {
         continue;
       }
-      children.push({ name: dirent.name, key, isDir: dirent.isDirectory(), symlink: dirent.isSymbolicLink() });
+      children.push({ name, key, isDir: dirent.isDirectory(), symlink: dirent.isSymbolicLink() });
     }
   } catch (err) {
     return { children: [], warnings, error: warning(dirKey, err) };
@@ -261,7 +263,10 @@ async function resolveChildren(opts: WalkOptions, children: Child[], warnings: S
             child.real = real;
             continue;
           }
-          child.entry = { key: child.key, size: target.size, mtime: target.mtimeMs };
+          // Only regular files are listed: a FIFO, socket or device behind a link is no file of a run.
+          if (target.isFile()) {
+            child.entry = { key: child.key, size: target.size, mtime: target.mtimeMs };
+          }
           continue;
         }
         if (child.isDir) {
@@ -280,39 +285,7 @@ async function resolveChildren(opts: WalkOptions, children: Child[], warnings: S
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, children.length) }, worker));
 }
 
-async function readFile(root: string, key: string, range?: ByteRange): Promise<Uint8Array | null> {
-  const abs = resolveKey(root, key);
-  let handle;
-  try {
-    handle = await open(abs, 'r');
-  } catch (err) {
-    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) {
-      return null;
-    }
-    throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] read ${key}: ${codeOf(err)}`, { cause: err });
-  }
-  try {
-    const size = (await handle.stat()).size;
-    const start = Math.min(range?.start ?? 0, size);
-    const end = Math.min(range?.end ?? size, size);
-    const buf = Buffer.alloc(Math.max(0, end - start));
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesRead } = await handle.read(buf, off, buf.length - off, start + off);
-      if (bytesRead === 0) {
-        break;
-      }
-      off += bytesRead;
-    }
-    return buf.subarray(0, off);
-  } catch (err) {
-    throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] read ${key}: ${codeOf(err)}`, { cause: err });
-  } finally {
-    await handle.close();
-  }
-}
-
-async function statOrNull(abs: string, key: string) {
+async function statOrNull(abs: string | Buffer, key: string) {
   try {
     return await stat(abs);
   } catch (err) {
@@ -324,13 +297,13 @@ async function statOrNull(abs: string, key: string) {
 }
 
 /** Paths of entries the walk itself found (names from readdir): plain concatenation, no normalising needed. */
-function walkPath(root: string, key: string): string {
-  return key === '' ? root : `${root}/${key}`;
+function walkPath(root: string, key: string): string | Buffer {
+  return keyPath(root, key);
 }
 
-function resolveKey(root: string, key: string): string {
-  const abs = path.resolve(root, key);
-  if (abs !== root && !abs.startsWith(root + path.sep)) {
+function resolveKey(root: string, key: string): string | Buffer {
+  const abs = resolveKeyPath(root, key);
+  if (abs === null) {
     throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] ${key}: escapes the root`);
   }
   return abs;
