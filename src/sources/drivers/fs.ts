@@ -53,7 +53,9 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
   const exclude = opts.exclude && opts.exclude.length > 0 ? picomatch(opts.exclude, { dot: true }) : () => false;
   const follow = opts.followSymlinks ?? false;
   const concurrency = opts.statConcurrency ?? 32;
-  const readOpts: ReadOptions = { noFollow: !follow, timeoutMs: opts.readTimeoutMs ?? READ_TIMEOUT_MS };
+  let readOpts: ReadOptions | undefined;
+  /** Reads use plain system calls on a local disk, the thread pool (with its deadline) on a network mount; decided once, on first use. */
+  const readOptions = async (): Promise<ReadOptions> => (readOpts ??= { noFollow: !follow, timeoutMs: opts.readTimeoutMs ?? READ_TIMEOUT_MS, sync: await isLocal(root, opts.io ?? 'auto') });
 
   return {
     name: DRIVER_NAME,
@@ -65,10 +67,10 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
       return walk({ root, start: prefix.replace(/\/+$/, ''), include, exclude, follow, concurrency, io: opts.io ?? 'auto', ops: ASYNC_OPS });
     },
     async read(key, range) {
-      return readFileBytes(resolveKey(root, key), key, range, readOpts);
+      return readFileBytes(resolveKey(root, key), key, range, await readOptions());
     },
     async stream(key) {
-      return streamFile(resolveKey(root, key), key, readOpts);
+      return streamFile(resolveKey(root, key), key, await readOptions());
     },
     async stat(key) {
       const info = await statOrNull(resolveKey(root, key), key);
@@ -161,7 +163,7 @@ async function* walk(opts: WalkOptions): AsyncGenerator<SourceEntry | SourceWarn
   if (!rootInfo.isDirectory()) {
     throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] list ${startAbs}: not a directory`);
   }
-  if (opts.io === 'sync' || (opts.io === 'auto' && !NETWORK_FS.has(Number((await statfs(startAbs)).type)))) {
+  if (await isLocal(startAbs, opts.io)) {
     opts.ops = SYNC_OPS;
   }
   const startReal = await realpath(startAbs);
@@ -283,6 +285,18 @@ async function resolveChildren(opts: WalkOptions, children: Child[], warnings: S
     }
   }
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, children.length) }, worker));
+}
+
+/** Whether plain system calls suit this path (see FsDriverOptions.io); a failing statfs counts as remote (the careful choice). */
+async function isLocal(abs: string | Buffer, io: 'auto' | 'sync' | 'async'): Promise<boolean> {
+  if (io !== 'auto') {
+    return io === 'sync';
+  }
+  try {
+    return !NETWORK_FS.has(Number((await statfs(abs)).type));
+  } catch {
+    return false;
+  }
 }
 
 async function statOrNull(abs: string | Buffer, key: string) {

@@ -27,12 +27,13 @@ describe('sources/drivers/fs special files', () => {
     expect(items.map((i) => i.key)).toEqual(['run/config.yaml']);
   });
 
-  it.each([
+  const reads = [
     ['read', (d: ReturnType<typeof createFsDriver>) => d.read('run/config.yaml')],
     ['small ranged read', (d: ReturnType<typeof createFsDriver>) => d.read('run/config.yaml', { start: 0, end: 5 })],
-  ])('%s of a config swapped for a FIFO after the listing fails fast instead of blocking', async (_label, readIt) => {
+  ] as const;
+  it.each((['sync', 'async'] as const).flatMap((io) => reads.map(([label, readIt]) => [io, label, readIt] as const)))('io %s: %s of a config swapped for a FIFO after the listing fails fast instead of blocking', async (io, _label, readIt) => {
     const root = await tree({ 'run/config.yaml': 'a: 1' });
-    const driver = createFsDriver({ root });
+    const driver = createFsDriver({ root, io });
     await collect(driver.list(''));
     await run('mkfifo', [path.join(root, 'run', 'fifo')]);
     await rename(path.join(root, 'run', 'fifo'), path.join(root, 'run', 'config.yaml'));
@@ -57,9 +58,9 @@ describe('sources/drivers/fs special files', () => {
     expect(stream).toBeNull();
   });
 
-  it('reads a small file whole with a range of its listed size + 1, and only the range of a larger one', async () => {
+  it.each(['sync', 'async'] as const)('io %s: reads a small file whole with a range of its listed size + 1, and only the range of a larger one', async (io) => {
     const root = await tree({ 'small.txt': 'hello', 'big.bin': Buffer.alloc(600 * 1024, 7) });
-    const driver = createFsDriver({ root });
+    const driver = createFsDriver({ root, io });
 
     const small = await driver.read('small.txt', { start: 0, end: 6 });
     const slice = await driver.read('big.bin', { start: 600 * 1024 - 3, end: 700 * 1024 });
@@ -70,12 +71,12 @@ describe('sources/drivers/fs special files', () => {
     expect(whole?.length).toBe(600 * 1024);
   });
 
-  it('refuses a symlinked file when not following links (it is not in the listing either)', async () => {
+  it.each(['sync', 'async'] as const)('io %s: refuses a symlinked file when not following links (it is not in the listing either)', async (io) => {
     const root = await tree({ 'real.txt': 'x' });
     await symlink('real.txt', path.join(root, 'link.txt'));
 
-    expect(await createFsDriver({ root }).read('link.txt', { start: 0, end: 2 })).toBeNull();
-    expect(Buffer.from((await createFsDriver({ root, followSymlinks: true }).read('link.txt', { start: 0, end: 2 })) ?? []).toString()).toBe('x');
+    expect(await createFsDriver({ root, io }).read('link.txt', { start: 0, end: 2 })).toBeNull();
+    expect(Buffer.from((await createFsDriver({ root, io, followSymlinks: true }).read('link.txt', { start: 0, end: 2 })) ?? []).toString()).toBe('x');
   });
 
   it('times a read out when the thread pool is stuck, and names the file', async () => {
@@ -88,7 +89,7 @@ describe('sources/drivers/fs special files', () => {
       import { readFileBytes } from ${JSON.stringify(FS_READ)};
       open(${JSON.stringify(fifo)}, 'r', () => {});
       const started = Date.now();
-      readFileBytes(${JSON.stringify(path.join(root, 'run/config.yaml'))}, 'run/config.yaml', { start: 0, end: 5 }, { noFollow: true, timeoutMs: 300 })
+      readFileBytes(${JSON.stringify(path.join(root, 'run/config.yaml'))}, 'run/config.yaml', { start: 0, end: 5 }, { noFollow: true, timeoutMs: 300, sync: false })
         .then(() => console.log('read'), (err) => console.log(JSON.stringify({ code: err.code, message: err.message, ms: Date.now() - started })));
     `;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, UV_THREADPOOL_SIZE: '1' } });
@@ -133,11 +134,11 @@ describe('sources/fs-names', () => {
 });
 
 describe('sources/drivers/fs non-UTF-8 names', () => {
-  it('lists a non-UTF-8 file name without a warning and reads it back by its key', async () => {
+  it.each(['sync', 'async'] as const)('io %s: lists a non-UTF-8 file name without a warning and reads it back by its key', async (io) => {
     const root = await tree({ 'run/config.yaml': 'a: 1' });
     const raw = Buffer.concat([Buffer.from(`${root}/run/`), Buffer.from([0x6c, 0x6f, 0x67, 0xe9, 0x2e, 0x74, 0x78, 0x74])]);
     await writeFile(raw, 'latin-1 name');
-    const driver = createFsDriver({ root });
+    const driver = createFsDriver({ root, io });
 
     const items = await collect(driver.list(''));
     const stat = await driver.stat('run/log%E9.txt');
