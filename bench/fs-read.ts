@@ -41,7 +41,7 @@ const methods = {
   'driver, io sync (local disk)': async (entry: SourceEntry) => (await syncDriver.read(entry.key, { start: 0, end: entry.size + 1 }))?.length ?? 0,
 };
 
-console.log(`${entries.length} files, concurrency ${concurrency}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 4}`);
+process.stdout.write(`${entries.length} files, concurrency ${concurrency}\n`);
 for (let round = 0; round < Number(values.rounds); round++) {
   for (const [name, readOne] of Object.entries(methods)) {
     const cpu = process.cpuUsage();
@@ -58,6 +58,6 @@ for (let round = 0; round < Number(values.rounds); round++) {
     );
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    console.log(`${name.padEnd(30)} ${ms.toFixed(0).padStart(6)} ms wall  ${((used.user + used.system) / 1000).toFixed(0).padStart(6)} ms cpu (main thread + pool)  ${((ms * 1000) / entries.length).toFixed(1)} µs/file  ${(bytes / 1e6).toFixed(1)} MB`);
+    process.stdout.write(`${name.padEnd(30)} ${ms.toFixed(0).padStart(6)} ms wall  ${((used.user + used.system) / 1000).toFixed(0).padStart(6)} ms cpu (main thread + pool)  ${((ms * 1000) / entries.length).toFixed(1)} µs/file  ${(bytes / 1e6).toFixed(1)} MB\n`);
   }
 }
