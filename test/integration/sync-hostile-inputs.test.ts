@@ -27,8 +27,12 @@ async function allDocs(t: TestApp): Promise<Map<string, Record<string, unknown>>
   return new Map(res.hits.hits.map((h) => [h._id as string, h._source ?? {}]));
 }
 
-function byPath(docs: Map<string, Record<string, unknown>>, runPath: string): Record<string, unknown> | undefined {
-  return [...docs.values()].find((d) => (d.source as { path: string }).path === runPath);
+function byPath(docs: Map<string, Record<string, unknown>>, runPath: string): Record<string, unknown> {
+  const found = [...docs.values()].find((d) => (d.source as { path: string }).path === runPath);
+  if (!found) {
+    throw new Error(`no document for ${runPath}`);
+  }
+  return found;
 }
 
 /** An HF Trainer/PEFT run as the Trainer writes it, with `log_history` of one entry per epoch. */
@@ -66,14 +70,14 @@ describe('sync: runs the engine would refuse (real Elasticsearch)', () => {
     expect(first.counts).toMatchObject({ found: 2, new: 2, failed: 0, written: 2 });
     const docs = await allDocs(app);
     const epochs = byPath(docs, 'many-epochs');
-    expect(epochs?.loss_per_epoch_count).toBe(12_000);
-    expect((epochs?.loss_per_epoch as unknown[]).length).toBeLessThanOrEqual(MAX_EPOCH_POINTS);
-    expect((epochs?.loss_per_epoch as Array<{ epoch: number }>).at(-1)?.epoch).toBe(12_000);
-    expect(String(epochs?.parse_warnings)).toMatch(/downsampled from 12000/);
+    expect(epochs.loss_per_epoch_count).toBe(12_000);
+    expect((epochs.loss_per_epoch as unknown[]).length).toBeLessThanOrEqual(MAX_EPOCH_POINTS);
+    expect((epochs.loss_per_epoch as Array<{ epoch: number }>).at(-1)?.epoch).toBe(12_000);
+    expect(String(epochs.parse_warnings)).toMatch(/downsampled from 12000/);
     const deep = byPath(docs, 'deep-config');
-    expect(JSON.stringify((deep?.config as { values: unknown }).values)).toContain(DEPTH_MARKER);
-    expect(deep?.lora_rank).toBe(8);
-    expect(String(deep?.parse_warnings)).toMatch(/nested deeper than 64 levels/);
+    expect(JSON.stringify((deep.config as { values: unknown }).values)).toContain(DEPTH_MARKER);
+    expect(deep.lora_rank).toBe(8);
+    expect(String(deep.parse_warnings)).toMatch(/nested deeper than 64 levels/);
 
     const second = await runSync(app.ctx, { mode: 'full' });
 
@@ -95,9 +99,9 @@ describe('sync: runs the engine would refuse (real Elasticsearch)', () => {
     expect(stats).toMatchObject({ written: 1, failed: [] });
     expect(stats.replaced).toHaveLength(1);
     expect(stats.replaced[0]).toMatchObject({ id: doc.run_id, status: 400 });
-    const stored = (await allDocs(app)).get(doc.run_id);
+    const stored = byPath(await allDocs(app), 'run');
     expect(stored).toMatchObject({ status: 'parse_error', fingerprint: doc.fingerprint, parser_version: doc.parser_version, source: doc.source, state: 'active' });
-    expect((stored?.parse_error as { message: string }).message).toMatch(/^rejected by Elasticsearch: strict_dynamic_mapping_exception/);
+    expect((stored.parse_error as { message: string }).message).toMatch(/^rejected by Elasticsearch: strict_dynamic_mapping_exception/);
   });
 });
 
