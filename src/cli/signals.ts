@@ -6,6 +6,8 @@
 // 143 for SIGTERM): immediate, no join. A second signal, or FORCE_EXIT_MS without a clean return, ends it
 // the same way at once, leaving an unreleased lease to expire by its TTL.
 
+import { watchStuckReads } from '../sources/stuck-io.ts';
+
 export interface StopHandlers {
   /** Removes the handlers (the signal's default action applies again). */
   dispose(): void;
@@ -17,6 +19,9 @@ export const FORCE_EXIT_MS = 10_000;
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 let received: NodeJS.Signals | null = null;
+
+/** Reads past their deadline whose system call is still out, in any thread (they would hang process.exit). */
+const stuckReads = watchStuckReads();
 
 /** Aborts `abort` on the first SIGTERM/SIGINT; ends the process on a second one or after `forceAfterMs`. */
 export function installStopHandlers(abort: AbortController, opts: { forceAfterMs?: number; stderr: (line: string) => void }): StopHandlers {
@@ -45,10 +50,14 @@ export function installStopHandlers(abort: AbortController, opts: { forceAfterMs
   };
 }
 
-/** Ends the process with `code`, or, after a stop signal, by that signal (see the top of this file). */
-export function exitProcess(code: number): never {
+/** Ends the process with `code`; after a stop signal, or with a read stuck in the kernel, by a signal instead (see the top of this file). */
+export function exitProcess(code: number, stderr: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): never {
   if (received !== null) {
     raise(received);
+  }
+  if (stuckReads.count() > 0) {
+    stderr(`lora-catalog: ${stuckReads.count()} file read(s) still stuck in the kernel (hung mount?); exit ${code} is not possible, ending by SIGTERM`);
+    raise('SIGTERM');
   }
   process.exit(code);
 }

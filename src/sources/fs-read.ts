@@ -14,6 +14,7 @@
 // deadline is for network filesystems, where reads go through the pool.
 import { close, closeSync, constants, fstat, fstatSync, open, openSync, read, readSync, type Stats } from 'node:fs';
 import { StorageError } from '../errors.ts';
+import { reportStuckRead } from './stuck-io.ts';
 import type { ByteRange } from './types.ts';
 
 export interface ReadOptions {
@@ -198,6 +199,8 @@ function withDeadline<T>(key: string, opts: ReadOptions, task: (track: Track) =>
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
+      // A thread-pool thread is held until the call returns (see stuck-io.ts).
+      reportStuckRead(key, true);
       reject(new StorageError('storage-read-timeout', `[${DRIVER_NAME}] read ${key}: read timed out after ${opts.timeoutMs / 1000} s`));
     }, opts.timeoutMs);
     const track: Track = (fd) => {
@@ -206,12 +209,19 @@ function withDeadline<T>(key: string, opts: ReadOptions, task: (track: Track) =>
         throw new Error('opened after the deadline');
       }
     };
+    const late = () => {
+      if (timedOut) {
+        reportStuckRead(key, false);
+      }
+    };
     task(track).then(
       (value) => {
+        late();
         clearTimeout(timer);
         resolve(value);
       },
       (err: unknown) => {
+        late();
         clearTimeout(timer);
         reject(err);
       },

@@ -7,6 +7,7 @@ import { tempTrees } from '../../helpers/temp-tree.ts';
 
 const run = promisify(execFile);
 const SIGNALS = fileURLToPath(new URL('../../../src/cli/signals.ts', import.meta.url));
+const FS_READ = fileURLToPath(new URL('../../../src/sources/fs-read.ts', import.meta.url));
 const { tree, cleanup } = tempTrees('lora-catalog-signals-');
 
 afterEach(cleanup);
@@ -57,5 +58,33 @@ describe('cli/signals', () => {
     expect(result.ms).toBeGreaterThanOrEqual(1400);
     expect(result.ms).toBeLessThan(4000);
     expect(result.stderr).toContain('exiting now');
+  });
+
+  it('ends by SIGTERM instead of hanging in process.exit when a timed-out read is still stuck in the thread pool', async () => {
+    const dir = await tree({ 'config.yaml': 'a: 1' });
+    const fifo = path.join(dir, 'fifo');
+    await run('mkfifo', [fifo]);
+    const script = `
+      import { open } from 'node:fs';
+      import { exitProcess } from ${JSON.stringify(SIGNALS)};
+      import { readFileBytes } from ${JSON.stringify(FS_READ)};
+      open(${JSON.stringify(fifo)}, 'r', () => {});
+      await readFileBytes(${JSON.stringify(path.join(dir, 'config.yaml'))}, 'config.yaml', { start: 0, end: 5 }, { noFollow: true, timeoutMs: 200, sync: false }).catch(() => {});
+      setTimeout(() => exitProcess(0), 50);
+    `;
+    const started = Date.now();
+
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const [, signal] = (await new Promise((resolve) => child.on('exit', (...args) => resolve(args)))) as [number | null, NodeJS.Signals | null];
+    clearTimeout(killer);
+
+    expect(signal).toBe('SIGTERM');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(stderr).toMatch(/1 file read\(s\) still stuck/);
   });
 });
