@@ -40,7 +40,9 @@ export const JOBS_USAGE: Record<JobsCommand, string> = {
 Runs the scheduler in the foreground: nightly full sync, hourly incremental sync (rollups after
 each sync) and retention, at the cron times and time zone of config.schedule. Each run holds a lease
 in Elasticsearch, so several schedulers (processes, pods) never run the same job twice at once.
-A job whose last slot was missed while nothing ran (no scheduler up at 02:00) runs once at start.
+A job whose last slot was missed while nothing ran (no scheduler up at 02:00) runs once at start,
+per job as config schedule.catch_up says (default: full and incremental yes, retention no). A first
+start is not a missed run: it runs nothing and records when it started.
 SIGTERM/SIGINT: stop the timers, abort the running job, release its lease, exit within seconds.
 
 Options:

@@ -35,8 +35,9 @@ Commands:
 Global options: --config <file>, --json, -h/--help.
 Without elasticsearch.url in the config (or LORA_CATALOG_ES_URL), commands use the embedded local
 engine: an 'es start' engine if one runs, else one started for the command (needs Java 17+).
-Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 refused (see sync --help), 4 Elasticsearch
-unreachable, 5 skipped (another sync holds the lease).`;
+Exit codes: 0 ok (also a sync skipped because another sync holds a lease on one of its sources: it
+prints "skipped: lease … held by … until …"), 1 failure, 2 usage or config error, 3 refused (see
+sync --help), 4 Elasticsearch unreachable.`;
 
 const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar'] as const;
 const JOB_COMMANDS = ['schedule', 'report', 'retention'] as const;

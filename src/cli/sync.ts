@@ -6,9 +6,12 @@ import type { AppContext } from '../context.ts';
 import { runRollups, type RollupReport } from '../rollups/run.ts';
 import { runSync, type SyncOptions } from '../sync/run.ts';
 import type { SyncReport } from '../sync/report.ts';
-import { PipelineError } from '../errors.ts';
+import { randomUUID } from 'node:crypto';
+import { ensureIndex } from '../es/indices.ts';
 import { flushOutbox } from '../jobs/outbox.ts';
-import { withLease } from '../jobs/lease.ts';
+import { LeaseHeldError } from '../jobs/lease.ts';
+import { indexableReport, skippedReport } from '../sync/report.ts';
+import { withSyncLeases } from '../sync/sync-lease.ts';
 import type { Io } from './io.ts';
 
 export const SYNC_USAGE = `Usage: lora-catalog sync [options]
@@ -33,8 +36,9 @@ Options:
   -h, --help                this help
 
 Exit codes: 0 ok, 1 some runs failed to write or a source failed to list, 2 usage or config error,
-3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable, 5 skipped: another sync
-of the same sources holds the lease.`;
+3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable. A sync skipped because
+another sync of an overlapping set of sources holds their lease exits 0 and prints "skipped: lease
+… held by <owner> until <time>" (recorded in the sync-runs index with status skipped).`;
 
 /** The reference article's query: prompts about cyberpunk with a final loss under 0.05. */
 export const ARTICLE_QUERY = {
@@ -129,11 +133,10 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
       ctx.log.warn({ err }, 'Outbox flush failed; the spooled runs stay for the next sync');
     }
     try {
-      report = await withLease(ctx, leaseName(args.options), (signal) => runSync({ ...ctx, signal }, options));
+      report = await withSyncLeases(ctx, args.options, async (signal) => runSync({ ...ctx, signal }, options));
     } catch (err) {
-      if (err instanceof PipelineError && err.code === 'lease-held') {
-        io.stderr(`lora-catalog sync: skipped: ${err.message}`);
-        return 5;
+      if (err instanceof LeaseHeldError) {
+        return recordSkipped(ctx, args.options, err, io);
       }
       throw err;
     }
@@ -203,10 +206,28 @@ function progressLine(p: { source: string; found: number; written: number; expec
   return `  ${p.source}: ${p.found} runs, ${p.written} written, ${Math.round(rate)} runs/s${eta}`;
 }
 
-/** Syncs of the same sources must not overlap; shards of one backfill are disjoint and may. */
-function leaseName(options: SyncOptions): string {
-  const sources = options.sources?.length ? [...options.sources].sort().join(',') : 'all';
-  return `sync:${sources}${options.shard ? `:shard-${options.shard.index}-of-${options.shard.count}` : ''}`;
+/**
+ * Another sync of an overlapping source set holds a lease: an expected outcome of overlapping
+ * schedules, not a failure (exit 0, so a Kubernetes Job does not fail every hour while the nightly
+ * full sync runs). Recorded in the sync-runs index with status `skipped`.
+ */
+async function recordSkipped(ctx: AppContext, options: SyncOptions, err: LeaseHeldError, io: Io): Promise<number> {
+  const report = skippedReport({
+    syncId: randomUUID(),
+    mode: options.mode,
+    now: ctx.now(),
+    shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null,
+    message: err.message,
+  });
+  await ensureIndex(ctx.client, ctx.config.indices.sync_runs, 'sync_runs');
+  await ctx.client.index({ index: ctx.config.indices.sync_runs, id: report.sync_id, document: indexableReport(report), refresh: true });
+  const line = `skipped: ${err.message}; nothing synced (sync_id ${report.sync_id})`;
+  if (io.json) {
+    io.stdout(JSON.stringify({ report, rollups: null, example: null }, null, 2));
+  } else {
+    io.stdout(line);
+  }
+  return 0;
 }
 
 /** A duration back from now (`2h`, `1d`, as in the config) or an ISO date. */

@@ -31,7 +31,8 @@ export interface SyncError {
 export interface SyncReport {
   sync_id: string;
   mode: 'full' | 'incremental';
-  status: 'ok' | 'failed' | 'aborted';
+  /** `skipped`: another sync held a lease on one of its sources; nothing was crawled (see errors[0]). */
+  status: 'ok' | 'failed' | 'aborted' | 'skipped';
   dry_run: boolean;
   started_at: string;
   finished_at: string;
@@ -70,6 +71,29 @@ export function addSample(report: SyncReport, cls: RunClass, id: string): void {
   if (list.length < SAMPLE_SIZE) {
     list.push(id);
   }
+}
+
+/** The report of a sync that did not start because `holder` holds a lease on one of its sources. */
+export function skippedReport(opts: { syncId: string; mode: SyncReport['mode']; now: Date; shard: string | null; message: string }): SyncReport {
+  const at = opts.now.toISOString();
+  return {
+    sync_id: opts.syncId,
+    mode: opts.mode,
+    status: 'skipped',
+    dry_run: false,
+    started_at: at,
+    finished_at: at,
+    duration_ms: 0,
+    sources: [],
+    counts: emptyCounts(),
+    durations_ms: { list: 0, parse: 0, bulk: 0, vanish: 0, rollups: 0 },
+    throughput_runs_per_s: 0,
+    errors: [{ run_id: '-', code: 'lease-held', message: opts.message }],
+    errors_total: 1,
+    shard: opts.shard,
+    sample: {},
+    touched: [],
+  };
 }
 
 /** The part of the report that goes into the sync-runs index (its mapping is strict). */
