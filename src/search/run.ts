@@ -18,6 +18,8 @@ export interface SearchOptions {
 }
 
 const NOT_VANISHED: estypes.QueryDslQueryContainer = { term: { state: 'vanished' } };
+/** Runs retention retired: never results, not even with --include-vanished. */
+const RETIRED: estypes.QueryDslQueryContainer = { term: { state: 'retired' } };
 
 export interface RunHit {
   run_id: string;
@@ -75,7 +77,7 @@ export const SIMILAR_TEXT_FIELDS = ['prompt_example', 'prompts', 'tag_text', 'no
 export async function searchRuns(client: Client, index: string, text: string, opts: SearchOptions): Promise<SearchResult> {
   // Runs marked vanished stay in the catalogue (deletes are marks) but are not search results unless asked for.
   const compiled = compileQuery(parseQuery(text), { now: opts.now, cjkFields: opts.cjkFields });
-  const query = opts.includeVanished ? compiled : { bool: { must: [compiled], must_not: [NOT_VANISHED] } };
+  const query = { bool: { must: [compiled], must_not: opts.includeVanished ? [RETIRED] : [NOT_VANISHED, RETIRED] } };
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-search
   const res = await request('search', () =>
     client.search<Partial<RunRecord>>({
@@ -99,7 +101,7 @@ export async function showRun(client: Client, index: string, runId: string): Pro
 
 /** Completed runs with the lowest final loss, one per config (by config_hash; runs without one stand alone). */
 export async function bestRuns(client: Client, index: string, opts: BestOptions): Promise<BestHit[]> {
-  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED] } }];
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED, RETIRED] } }];
   if (opts.base !== undefined) {
     filter.push(compileQuery({ kind: 'keyword', field: 'base', value: opts.base }, { now: new Date(0) }));
   }
@@ -166,8 +168,8 @@ export async function similarRuns(client: Client, index: string, runId: string, 
   const hasText = Boolean(run.prompt_example || run.prompts?.length || run.notes || run.tag_summary?.length || run.tags?.length);
   const query: estypes.QueryDslQueryContainer = {
     bool: hasText
-      ? { must: [mlt], should, must_not: [{ ids: { values: [runId] } }] }
-      : { should, minimum_should_match: 1, must_not: [{ ids: { values: [runId] } }] },
+      ? { must: [mlt], should, must_not: [{ ids: { values: [runId] } }, RETIRED] }
+      : { should, minimum_should_match: 1, must_not: [{ ids: { values: [runId] } }, RETIRED] },
   };
   const res = await request('search', () =>
     client.search<Partial<RunRecord>>({ index, query, size, _source: HIT_SOURCE_FIELDS, sort: ['_score', { run_id: 'asc' }] }),

@@ -14,6 +14,8 @@ export interface BulkFailure {
 
 export interface BulkStats {
   written: number;
+  /** Of `written`: full documents (`index` ops) Elasticsearch acknowledged. */
+  indexed: number;
   /** Conditional updates refused because the document changed since it was read (expected for moved runs). */
   conflicts: string[];
   failed: BulkFailure[];
@@ -54,7 +56,7 @@ function retryable(status: number): boolean {
  * by id, never dropped silently.
  */
 export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
-  const stats: BulkStats = { written: 0, conflicts: [], failed: [], retries: 0, requests: 0, bytes: 0 };
+  const stats: BulkStats = { written: 0, indexed: 0, conflicts: [], failed: [], retries: 0, requests: 0, bytes: 0 };
   let pending: PreparedOp[] = [];
   let pendingBytes = 0;
   const inFlight = new Set<Promise<void>>();
@@ -87,6 +89,9 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
         const prepared = todo[i] as PreparedOp;
         if (!result?.error) {
           stats.written += 1;
+          if (item.index) {
+            stats.indexed += 1;
+          }
           return;
         }
         if (result.status === 404 && item.delete) {

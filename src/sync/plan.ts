@@ -11,7 +11,8 @@ export interface CrawledRun {
   run: DiscoveredRun;
 }
 
-export type RunClass = 'new' | 'changed' | 'unchanged' | 'reappeared' | 'vanished' | 'still-vanished';
+/** `retired`: retention retired it; the sync keeps it out (found or not) until its files change. */
+export type RunClass = 'new' | 'changed' | 'unchanged' | 'reappeared' | 'vanished' | 'still-vanished' | 'retired';
 
 export interface PlannedAction {
   class: RunClass;
@@ -60,6 +61,10 @@ export async function* planActions(
 }
 
 export function matched(crawled: CrawledRun, indexed: IndexedRun, parserVersion: string): PlannedAction {
+  if (indexed.state === 'retired') {
+    // Retention's decision holds while the files are the same (a new parser is no reason to re-add it).
+    return indexed.fingerprint === crawled.fingerprint ? { class: 'retired', crawled, indexed } : { class: 'changed', crawled, indexed, reason: 'fingerprint' };
+  }
   if (indexed.fingerprint !== crawled.fingerprint) {
     return { class: indexed.state === 'vanished' ? 'reappeared' : 'changed', crawled, indexed, reason: 'fingerprint' };
   }
@@ -72,5 +77,8 @@ export function matched(crawled: CrawledRun, indexed: IndexedRun, parserVersion:
 // --- internal ---
 
 function vanishing(indexed: IndexedRun): PlannedAction {
+  if (indexed.state === 'retired') {
+    return { class: 'retired', indexed };
+  }
   return { class: indexed.state === 'vanished' ? 'still-vanished' : 'vanished', indexed };
 }

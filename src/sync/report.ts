@@ -17,9 +17,13 @@ export interface SyncCounts {
   unchanged: number;
   vanished: number;
   reappeared: number;
+  /** Runs retention retired that this sync found (or no longer found) and kept out of the catalogue. */
+  retired: number;
   parse_errors: number;
   failed: number;
   written: number;
+  /** Run documents Elasticsearch acknowledged (not attempts): the summary's "indexed". */
+  indexed: number;
 }
 
 export interface SyncError {
@@ -56,7 +60,7 @@ export const MAX_REPORT_ERRORS = 100;
 export const SAMPLE_SIZE = 10;
 
 export function emptyCounts(): SyncCounts {
-  return { found: 0, new: 0, changed: 0, unchanged: 0, vanished: 0, reappeared: 0, parse_errors: 0, failed: 0, written: 0 };
+  return { found: 0, new: 0, changed: 0, unchanged: 0, vanished: 0, reappeared: 0, retired: 0, parse_errors: 0, failed: 0, written: 0, indexed: 0 };
 }
 
 export function addError(report: SyncReport, error: SyncError): void {

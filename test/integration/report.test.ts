@@ -29,7 +29,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await deleteIndexQuietly(client, runs);
+  await deleteIndexQuietly(client, `${runs}*`);
   await rm(tmp, { recursive: true, force: true });
 });
 
@@ -88,12 +88,12 @@ describe('src/jobs/report + src/jobs/outbox', () => {
     expect(doc.found).toBe(true);
   });
 
-  it('spools instead of letting a missing runs index be auto-created', async () => {
+  it('creates a missing runs index with its strict mapping (as a sync does), never a dynamic one', async () => {
     const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox });
-    const exists = await client.indices.exists({ index: runs });
+    const mapping = await client.indices.getMapping({ index: runs });
 
-    expect(result.outcome).toBe('spooled');
-    expect(exists).toBe(false);
+    expect(result.outcome).toBe('indexed');
+    expect(Object.values(mapping)[0]?.mappings.dynamic).toBe('strict');
   });
 
   it('keeps a spooled doc whose bulk item fails, and flushes the good ones', async () => {
@@ -132,8 +132,12 @@ describe('src/jobs/report + src/jobs/outbox', () => {
 
 // --- internal ---
 
+function indicesFor(name: string): Record<string, string> {
+  return { runs: name, rollups: `${name}-rollups`, sync_runs: `${name}-syncs`, leases: `${name}-leases` };
+}
+
 function ctxFor(c: Client): AppContext {
-  return { config: parseConfig({ indices: { runs }, outbox_dir: outbox }), client: c, log: silentLogger, now: () => new Date(), signal: new AbortController().signal };
+  return { config: parseConfig({ indices: indicesFor(runs), outbox_dir: outbox }), client: c, log: silentLogger, now: () => new Date(), signal: new AbortController().signal };
 }
 
 async function createRuns(): Promise<void> {
