@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runJobsCommand } from '../../src/cli/jobs.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { AppContext } from '../../src/context.ts';
+import { flushOutbox } from '../../src/jobs/outbox.ts';
 import { reportRun } from '../../src/jobs/report.ts';
 import { silentLogger } from '../../src/log.ts';
 import { runSync } from '../../src/sync/run.ts';
@@ -114,6 +115,34 @@ describe('report hook: where a run belongs', () => {
     expect(copy.runId).not.toBe(originalId);
     expect(copyDoc._source).toMatchObject({ copy_of: originalId, source: { root: 'local', path: 'copy-of-ink' } });
     expect(gone._source?.state).toBe('vanished');
+  });
+});
+
+describe('report hook: outbox', () => {
+  it('a spooled report gets the identity a sync would give it when flushed: first_seen_at kept, a copy never overwrites its original', async () => {
+    app = await createTestApp();
+    const t1 = new Date('2025-09-01T00:00:00Z');
+    app.setNow(t1);
+    await runSync(app.ctx, { mode: 'full' });
+    const synced = await app.ctx.client.search<{ run_id: string }>({ index: app.config.indices.runs, query: { term: { 'source.path': RUN } } });
+    const originalId = synced.hits.hits[0]?._source?.run_id ?? '';
+    app.setNow(new Date('2025-09-02T00:00:00Z'));
+    await cp(path.join(app.root, RUN), path.join(app.root, 'copy-of-ink'), { recursive: true });
+    const outbox = path.join(tmp, 'outbox');
+    const down = { ...app.ctx, client: esClientOn('http://127.0.0.1:9') };
+
+    const same = await reportRun(down, { runDir: path.join(app.root, RUN), deadlineMs: 10_000, outboxDir: outbox });
+    const copy = await reportRun(down, { runDir: path.join(app.root, 'copy-of-ink'), deadlineMs: 10_000, outboxDir: outbox });
+    const flush = await flushOutbox(app.ctx, { dir: outbox });
+    await app.ctx.client.indices.refresh({ index: app.config.indices.runs });
+    const original = await app.ctx.client.get<{ first_seen_at: string; source: { path: string } }>({ index: app.config.indices.runs, id: originalId });
+    const copies = await app.ctx.client.search<{ run_id: string; copy_of: string | null }>({ index: app.config.indices.runs, query: { term: { 'source.path': 'copy-of-ink' } } });
+
+    expect([same.outcome, copy.outcome]).toEqual(['spooled', 'spooled']);
+    expect(flush).toMatchObject({ flushed: 2, failed: 0 });
+    expect(original._source).toMatchObject({ first_seen_at: t1.toISOString(), source: { path: RUN } });
+    expect(copies.hits.hits).toHaveLength(1);
+    expect(copies.hits.hits[0]?._source?.run_id).not.toBe(originalId);
   });
 });
 
