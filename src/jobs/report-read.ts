@@ -17,10 +17,11 @@ const FULL_READ_SHARE = 0.5;
 export const REDUCED_READ_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
- * Lists and parses the run at `prefix` of `source`, on a worker thread so a slow parse cannot hold the
- * event loop (and the deadline) hostage. A read that does not finish within its share of the time
- * is stopped (the worker terminated) and redone without the large files, so a run with a 200 MB log
- * still yields a record in time; the next sync reads it completely (its listing fingerprint differs).
+ * Lists and parses the run at `prefix` of `source`. A run with files over REDUCED_READ_MAX_BYTES is
+ * parsed on a worker thread, so a slow parse cannot hold the event loop (and the deadline) hostage;
+ * a read that does not finish within its share of the time is stopped (the worker terminated) and
+ * redone without the large files, so a run with a 200 MB log still yields a record in time; the next
+ * sync reads it completely (its listing fingerprint differs).
  */
 export async function readReportedRun(source: SourceConfig, prefix: string, now: Date, deadlineAt: number, warnings: string[]): Promise<ReadRun | null> {
   const driver = createDriver(source);
@@ -33,21 +34,21 @@ export async function readReportedRun(source: SourceConfig, prefix: string, now:
   if (run === null) {
     return null;
   }
+  const large = run.listing.entries.filter((e) => e.size > REDUCED_READ_MAX_BYTES);
+  if (large.length === 0) {
+    // Small files only: read right here (a worker's start-up would cost more than the parse).
+    return { run, record: await within(parseInProcess(source, run, now), deadlineAt, 'reading the run') };
+  }
   const fullBy = Date.now() + Math.max(1, (deadlineAt - Date.now()) * FULL_READ_SHARE);
   const full = await parseOnWorker(source, run, now, fullBy);
   if (full !== null) {
     return { run, record: full };
   }
-  const large = run.listing.entries.filter((e) => e.size > REDUCED_READ_MAX_BYTES);
   const reduced: DiscoveredRun = { ...run, listing: { ...run.listing, entries: run.listing.entries.filter((e) => e.size <= REDUCED_READ_MAX_BYTES) } };
   warnings.push(
-    `reading the run took longer than its share of the deadline; read again without ${large.length === 0 ? 'any large file' : large.map((e) => `${e.key} (${Math.round(e.size / 1048576)} MB)`).join(', ')}: their loss is missing until the next sync reads the run completely`,
+    `reading the run took longer than its share of the deadline; read again without ${large.map((e) => `${e.key} (${Math.round(e.size / 1048576)} MB)`).join(', ')}: their loss is missing until the next sync reads the run completely`,
   );
-  const record = await parseOnWorker(source, reduced, now, deadlineAt);
-  if (record === null) {
-    throw new Error('deadline reached while reading the run');
-  }
-  return { run: reduced, record };
+  return { run: reduced, record: await within(parseInProcess(source, reduced, now), deadlineAt, 'reading the run') };
 }
 
 // --- internal ---
@@ -64,6 +65,15 @@ async function findRun(driver: ReturnType<typeof createDriver>, prefix: string):
     }
   }
   return best;
+}
+
+async function parseInProcess(source: SourceConfig, run: DiscoveredRun, now: Date): Promise<RunRecord> {
+  const pool = createParsePool({ sources: [source], workers: 0 });
+  try {
+    return await pool.parse(source, run, now);
+  } finally {
+    await pool.close();
+  }
 }
 
 /** The record, or null when the parse did not finish by `by` (the worker is terminated then). */
