@@ -44,7 +44,12 @@ export async function readReportedRun(source: SourceConfig, prefix: string, now:
   if (full !== null) {
     return { run, record: full };
   }
-  const reduced: DiscoveredRun = { ...run, listing: { ...run.listing, entries: run.listing.entries.filter((e) => e.size <= REDUCED_READ_MAX_BYTES) } };
+  // `names` are `entries` relative to the run dir, in the same order: drop both together.
+  const kept = run.listing.entries.map((e) => e.size <= REDUCED_READ_MAX_BYTES);
+  const reduced: DiscoveredRun = {
+    ...run,
+    listing: { ...run.listing, entries: run.listing.entries.filter((_, i) => kept[i]), names: run.listing.names.filter((_, i) => kept[i]) },
+  };
   warnings.push(
     `reading the run took longer than its share of the deadline; read again without ${large.map((e) => `${e.key} (${Math.round(e.size / 1048576)} MB)`).join(', ')}: their loss is missing until the next sync reads the run completely`,
   );

@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.ts';
 import { errorMessage } from '../errors.ts';
 import type { SourceConfig } from '../config/schema.ts';
+import { uuidV5 } from '../record/identity.ts';
 import { PARSER_VERSION } from '../record/schema.ts';
 import { createParsePool, type ParsePool } from '../sync/parse-pool.ts';
 import { toRunDoc } from '../sync/doc.ts';
@@ -83,7 +84,9 @@ export async function reportRun(ctx: AppContext, opts: ReportOptions): Promise<R
   const index = ctx.config.indices.runs;
   const doc = toRunDoc(read.record, { now: ctx.now(), firstSeenAt: null });
   try {
-    const file = await spool(opts.outboxDir ?? resolveOutboxDir(ctx.config), { version: 1, index, id: doc.run_id, doc: doc as unknown as Record<string, unknown>, spooled_at: ctx.now().toISOString() });
+    // One outbox file per location (a copy has the same content id as its original); the flush gives it its real id.
+    const id = uuidV5(`outbox:${doc.source.root}:${doc.source.path}`);
+    const file = await spool(opts.outboxDir ?? resolveOutboxDir(ctx.config), { version: 1, index, id, doc: doc as unknown as Record<string, unknown>, spooled_at: ctx.now().toISOString() });
     return done('spooled', doc.run_id, file);
   } catch (err) {
     warnings.push(`could not spool to the outbox: ${errorMessage(err)}`);

@@ -19,6 +19,8 @@ import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 const client = esClient();
 const RUN = '2025-04-11-ink-wash-landscape-r16';
 const RUN_DIR = path.join(EXAMPLES, RUN);
+/** These tests are about where a run lands, not speed: a deadline a loaded test machine cannot miss. */
+const SLOW_OK = 90_000;
 const CHILD = path.resolve(import.meta.dirname, '../fixtures/jobs/report-child.ts');
 let base: string;
 let tmp: string;
@@ -50,8 +52,8 @@ describe('report hook: deadline', () => {
     await hung.close();
 
     expect(code).toBe(0);
-    expect(inProcess).toBeLessThan(2300);
-    expect(child.exitAfterMs).toBeLessThan(2300);
+    expect(inProcess).toBeLessThan(2100);
+    expect(child.exitAfterMs).toBeLessThan(2100);
     expect(await readdir(outbox)).toHaveLength(1);
   });
 
@@ -63,14 +65,15 @@ describe('report hook: deadline', () => {
     const outbox = path.join(tmp, 'outbox');
     const down = ctxFor({ elasticsearchDown: true });
 
-    const indexed = await reportRun(ctx, { runDir: dir, deadlineMs: 4000, outboxDir: outbox });
     const spooled = await reportRun(down, { runDir: dir, deadlineMs: 4000, outboxDir: outbox });
+    const up = await reportRun(ctx, { runDir: dir, deadlineMs: 4000, outboxDir: outbox });
 
-    expect(indexed).toMatchObject({ outcome: 'indexed' });
-    expect(indexed.ms).toBeLessThan(4300);
     expect(spooled).toMatchObject({ outcome: 'spooled' });
     expect(spooled.ms).toBeLessThan(4300);
     expect(await readdir(outbox)).toHaveLength(1);
+    // Indexed when this engine answers in the time left, else spooled: never nothing, never late.
+    expect(up.outcome).not.toBe('skipped');
+    expect(up.ms).toBeLessThan(4300);
   }, 60_000);
 });
 
@@ -79,7 +82,7 @@ describe('report hook: where a run belongs', () => {
     const dir = `/lora-report-it-${randomBytes(4).toString('hex')}`;
     await cp(RUN_DIR, dir, { recursive: true });
     try {
-      const result = await reportRun(ctxFor({ sources: [] }), { runDir: dir, deadlineMs: 10_000 });
+      const result = await reportRun(ctxFor({ sources: [] }), { runDir: dir, deadlineMs: SLOW_OK });
       const doc = await client.get<{ source: { root: string } }>({ index: `${base}-runs`, id: result.runId ?? '' });
 
       expect(result).toMatchObject({ outcome: 'indexed', source: `report:${dir}` });
@@ -88,7 +91,7 @@ describe('report hook: where a run belongs', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it('goes through source membership and the identity guard: same id and first_seen_at as the sync, a copy gets its own id, and vanishes with its source', async () => {
     app = await createTestApp();
@@ -100,8 +103,8 @@ describe('report hook: where a run belongs', () => {
     app.setNow(new Date('2025-09-02T00:00:00Z'));
     await cp(path.join(app.root, RUN), path.join(app.root, 'copy-of-ink'), { recursive: true });
 
-    const same = await reportRun(app.ctx, { runDir: path.join(app.root, RUN), deadlineMs: 10_000 });
-    const copy = await reportRun(app.ctx, { runDir: path.join(app.root, 'copy-of-ink'), deadlineMs: 10_000 });
+    const same = await reportRun(app.ctx, { runDir: path.join(app.root, RUN), deadlineMs: SLOW_OK });
+    const copy = await reportRun(app.ctx, { runDir: path.join(app.root, 'copy-of-ink'), deadlineMs: SLOW_OK });
     const original = await app.ctx.client.get<{ first_seen_at: string; source: { path: string } }>({ index: app.config.indices.runs, id: originalId });
     const copyDoc = await app.ctx.client.get<{ copy_of: string; source: { root: string; path: string } }>({ index: app.config.indices.runs, id: copy.runId ?? '' });
     await rm(path.join(app.root, 'copy-of-ink'), { recursive: true });
@@ -115,7 +118,7 @@ describe('report hook: where a run belongs', () => {
     expect(copy.runId).not.toBe(originalId);
     expect(copyDoc._source).toMatchObject({ copy_of: originalId, source: { root: 'local', path: 'copy-of-ink' } });
     expect(gone._source?.state).toBe('vanished');
-  });
+  }, 240_000);
 });
 
 describe('report hook: outbox', () => {
@@ -131,8 +134,8 @@ describe('report hook: outbox', () => {
     const outbox = path.join(tmp, 'outbox');
     const down = { ...app.ctx, client: esClientOn('http://127.0.0.1:9') };
 
-    const same = await reportRun(down, { runDir: path.join(app.root, RUN), deadlineMs: 10_000, outboxDir: outbox });
-    const copy = await reportRun(down, { runDir: path.join(app.root, 'copy-of-ink'), deadlineMs: 10_000, outboxDir: outbox });
+    const same = await reportRun(down, { runDir: path.join(app.root, RUN), deadlineMs: SLOW_OK, outboxDir: outbox });
+    const copy = await reportRun(down, { runDir: path.join(app.root, 'copy-of-ink'), deadlineMs: SLOW_OK, outboxDir: outbox });
     const flush = await flushOutbox(app.ctx, { dir: outbox });
     await app.ctx.client.indices.refresh({ index: app.config.indices.runs });
     const original = await app.ctx.client.get<{ first_seen_at: string; source: { path: string } }>({ index: app.config.indices.runs, id: originalId });
@@ -143,7 +146,7 @@ describe('report hook: outbox', () => {
     expect(original._source).toMatchObject({ first_seen_at: t1.toISOString(), source: { path: RUN } });
     expect(copies.hits.hits).toHaveLength(1);
     expect(copies.hits.hits[0]?._source?.run_id).not.toBe(originalId);
-  });
+  }, 240_000);
 });
 
 // --- internal ---
