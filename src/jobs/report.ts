@@ -37,8 +37,10 @@ export interface ReportResult {
 /** A training script's post-run hook must not wait long on us. */
 export const DEFAULT_REPORT_DEADLINE_MS = 10_000;
 
-/** Kept back from the deadline for spooling and closing the client. */
-const SPOOL_RESERVE_MS = 150;
+/** Kept back from the deadline for spooling, closing the client and the process ending: a tenth of it, 150 ms to 1 s. */
+function reserveMs(deadlineMs: number): number {
+  return Math.min(1000, Math.max(150, Math.round(deadlineMs / 10)));
+}
 
 /**
  * Reads one run directory and records it the way a sync would (same source membership, identity
@@ -50,6 +52,7 @@ export async function reportRun(ctx: AppContext, opts: ReportOptions): Promise<R
   const started = Date.now();
   const deadlineAt = opts.deadlineAt ?? started + (opts.deadlineMs ?? DEFAULT_REPORT_DEADLINE_MS);
   const warnings: string[] = [];
+  const workUntil = deadlineAt - reserveMs(deadlineAt - started);
   const where = resolveReportSource(ctx.config, opts.runDir);
   const done = (outcome: ReportResult['outcome'], runId: string | null, file: string | null = null): ReportResult => ({
     outcome,
@@ -65,7 +68,7 @@ export async function reportRun(ctx: AppContext, opts: ReportOptions): Promise<R
 
   let read: ReadRun | null;
   try {
-    read = await readReportedRun(where.source, where.prefix, ctx.now(), deadlineAt - SPOOL_RESERVE_MS, warnings);
+    read = await readReportedRun(where.source, where.prefix, ctx.now(), workUntil, warnings);
   } catch (err) {
     warnings.push(`could not read ${opts.runDir}: ${errorMessage(err)}`);
     return done('skipped', null);
@@ -76,7 +79,7 @@ export async function reportRun(ctx: AppContext, opts: ReportOptions): Promise<R
   }
 
   try {
-    const runId = await syncOne(ctx, where.source, where.prefix, read, deadlineAt - SPOOL_RESERVE_MS);
+    const runId = await syncOne(ctx, where.source, where.prefix, read, workUntil);
     return done('indexed', runId);
   } catch (err) {
     warnings.push(`Elasticsearch did not take the run (${errorMessage(err)}); spooled for the next sync`);

@@ -52,8 +52,9 @@ describe('report hook: deadline', () => {
     await hung.close();
 
     expect(code).toBe(0);
-    expect(inProcess).toBeLessThan(2100);
-    expect(child.exitAfterMs).toBeLessThan(2100);
+    // Within the deadline itself (before the fix: 2.15 s here, 3.1 s measured in the issue).
+    expect(inProcess).toBeLessThan(2000);
+    expect(child.exitAfterMs).toBeLessThan(2000);
     expect(await readdir(outbox)).toHaveLength(1);
   });
 
