@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,11 +46,13 @@ describe('src/jobs/report + src/jobs/outbox', () => {
     });
     const elapsed = Date.now() - t0;
     const spooled = await readdir(outbox);
+    // The file is named after the run's location; the run's id is in the document.
+    const spooledId = (JSON.parse(await readFile(path.join(outbox, spooled[0] ?? ''), 'utf8')) as { doc: { run_id: string } }).doc.run_id;
     await deadClient.close();
     await createRuns();
     const flush = await flushOutbox(ctxFor(client), { dir: outbox });
     const left = await readdir(outbox);
-    const id = spooled[0]?.replace(/\.json$/, '') ?? '';
+    const id = spooledId;
     const doc = await client.get<{ run_id: string; state: string }>({ index: runs, id });
 
     expect(code).toBe(0);
