@@ -17,6 +17,8 @@ import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 const client = esClient();
 const REPO = path.resolve(import.meta.dirname, '../..');
 const RUN_DIR = path.join(REPO, 'examples/runs/2025-04-11-ink-wash-landscape-r16');
+/** Tests about where a run goes, not speed: a deadline a loaded test machine cannot miss. */
+const SLOW_OK = 90_000;
 const CHILD = path.join(REPO, 'test/fixtures/jobs/report-child.ts');
 let runs: string;
 let outbox: string;
@@ -83,7 +85,7 @@ describe('src/jobs/report + src/jobs/outbox', () => {
   it('indexes right away when Elasticsearch is up and the runs index exists', async () => {
     await createRuns();
 
-    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox });
+    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox, deadlineMs: SLOW_OK });
     const doc = await client.get({ index: runs, id: result.runId ?? '' });
 
     expect(result).toMatchObject({ outcome: 'indexed', file: null });
@@ -91,7 +93,7 @@ describe('src/jobs/report + src/jobs/outbox', () => {
   });
 
   it('creates a missing runs index with its strict mapping (as a sync does), never a dynamic one', async () => {
-    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox });
+    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox, deadlineMs: SLOW_OK });
     const mapping = await client.indices.getMapping({ index: runs });
 
     expect(result.outcome).toBe('indexed');
