@@ -6,7 +6,7 @@ import { runRetention, type RetentionReport } from '../src/jobs/retention.ts';
 export async function retention(ctx: AppContext): Promise<RetentionReport> {
   const report = await runRetention(ctx);
   if (report.failed > 0) {
-    throw new PipelineError('bulk-failed', `[retention] ${report.failed} runs could not be deleted, e.g. ${report.errors[0]?.reason ?? ''}`);
+    throw new PipelineError('bulk-failed', `[retention] ${report.failed} runs could not be retired, e.g. ${report.errors[0]?.reason ?? ''}`);
   }
   return report;
 }

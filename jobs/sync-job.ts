@@ -3,6 +3,7 @@ import { errorMessage, ReconcileError } from '../src/errors.ts';
 import { flushOutbox } from '../src/jobs/outbox.ts';
 import { runSync, type SyncOptions } from '../src/sync/run.ts';
 import type { SyncReport } from '../src/sync/report.ts';
+import { withSyncLeases } from '../src/sync/sync-lease.ts';
 
 /**
  * A scheduled sync: first index what `report` spooled while Elasticsearch was away (a flush problem
@@ -15,7 +16,8 @@ export async function scheduledSync(ctx: AppContext, opts: SyncOptions): Promise
   } catch (err) {
     ctx.log.warn({ err, message: errorMessage(err) }, 'Outbox flush failed');
   }
-  const report = await runSync(ctx, opts);
+  // The same per-source leases as `lora-catalog sync`: a CronJob and a scheduler never crawl one source at once.
+  const report = await withSyncLeases(ctx, opts, async (signal) => runSync({ ...ctx, signal }, opts));
   if (report.status !== 'ok') {
     throw new ReconcileError('reconcile-aborted', `[sync] ${opts.mode} sync ${report.status} (sync_id ${report.sync_id})`);
   }

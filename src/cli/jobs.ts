@@ -6,7 +6,8 @@ import type { AppContext } from '../context.ts';
 import { DEFAULT_ES_PORT } from '../engine/es-daemon.ts';
 import { createEsClient } from '../es/client.ts';
 import { errorMessage } from '../errors.ts';
-import { reportRun } from '../jobs/report.ts';
+import { DEFAULT_REPORT_DEADLINE_MS, reportRun } from '../jobs/report.ts';
+import { settleWithin } from '../jobs/timing.ts';
 import { runRetention } from '../jobs/retention.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 
@@ -40,7 +41,9 @@ export const JOBS_USAGE: Record<JobsCommand, string> = {
 Runs the scheduler in the foreground: nightly full sync, hourly incremental sync (rollups after
 each sync) and retention, at the cron times and time zone of config.schedule. Each run holds a lease
 in Elasticsearch, so several schedulers (processes, pods) never run the same job twice at once.
-A job whose last slot was missed while nothing ran (no scheduler up at 02:00) runs once at start.
+A job whose last slot was missed while nothing ran (no scheduler up at 02:00) runs once at start,
+per job as config schedule.catch_up says (default: full and incremental yes, retention no). A first
+start is not a missed run: it runs nothing and records when it started.
 SIGTERM/SIGINT: stop the timers, abort the running job, release its lease, exit within seconds.
 
 Options:
@@ -63,13 +66,15 @@ Options:
 `,
   retention: `Usage: lora-catalog retention [options]
 
-Removes runs tagged with any of config.retention.tags (default debug, test) created more than
-config.retention.days ago (default 30). Where the cluster has ILM it also installs the
-lora-catalog-retention lifecycle policy; the per-run removal is done by lora-catalog either way.
+Retires runs tagged with any of config.retention.tags (default debug, test) created more than
+config.retention.days ago (default 30): their documents stay, marked state retired (retired_at,
+retired_reason), out of search, best and rollups; later syncs keep them out ("retired (kept out)")
+unless their files change. Where the cluster has ILM it also installs the lora-catalog-retention
+lifecycle policy; the per-run retirement is done by lora-catalog either way.
 
 Options:
   --config FILE     config file (default ./lora-catalog.yaml; env LORA_CATALOG_CONFIG)
-  --dry-run         count what would be removed, change nothing
+  --dry-run         count what would be retired, change nothing
   --json            print the report as one JSON object
   -h, --help        this help
 
@@ -129,6 +134,8 @@ async function scheduleCommand(argv: string[], deps: JobsCommandDeps): Promise<n
 }
 
 async function reportCommand(argv: string[], deps: JobsCommandDeps): Promise<number> {
+  // The deadline covers the whole command: config, reading, Elasticsearch and closing the client.
+  const startedAt = Date.now();
   const args = parse(argv, { ...COMMON, deadline: { type: 'string' }, outbox: { type: 'string' }, json: { type: 'boolean' } }, true, deps, 'report');
   if (typeof args === 'number') {
     return 0;
@@ -154,8 +161,9 @@ async function reportCommand(argv: string[], deps: JobsCommandDeps): Promise<num
     deps.io.stderr(`warning: lora-catalog report: ${errorMessage(err)}; run not recorded`);
     return 0;
   }
+  const deadlineAt = startedAt + (deadlineMs ?? DEFAULT_REPORT_DEADLINE_MS);
   try {
-    const result = await reportRun(ctx, { runDir, deadlineMs, outboxDir: str(args.values.outbox) });
+    const result = await reportRun(ctx, { runDir, deadlineAt, outboxDir: str(args.values.outbox) });
     for (const warning of result.warnings) {
       deps.io.stderr(`warning: lora-catalog report: ${warning}`);
     }
@@ -166,7 +174,8 @@ async function reportCommand(argv: string[], deps: JobsCommandDeps): Promise<num
     }
   } finally {
     if (!deps.ctx) {
-      await ctx.client.close().catch(() => undefined);
+      // Requests still hanging end at the deadline (their timeout); never wait past it to close.
+      await settleWithin(ctx.client.close().catch(() => undefined), Math.max(0, deadlineAt - Date.now()));
     }
   }
   return 0;
@@ -186,7 +195,7 @@ async function retentionCommand(argv: string[], deps: JobsCommandDeps): Promise<
       deps.io.stdout(JSON.stringify(report));
     } else {
       const ilm = report.mode === 'ilm' ? `ILM available: policy ${report.ilm.policy ?? '(dry run: not applied)'} covers time-based indices` : 'ILM not available on this cluster';
-      deps.io.stdout(`retention mode ${report.mode} (${ilm}); per-run retention ran app-side: ${report.dryRun ? 'would delete' : 'deleted'} ${report.dryRun ? report.matched : report.deleted} runs tagged ${report.tags.join('/')} created before ${report.cutoff}${report.failed > 0 ? `, ${report.failed} failed` : ''}`);
+      deps.io.stdout(`retention mode ${report.mode} (${ilm}); per-run retention ran app-side: ${report.dryRun ? 'would retire' : 'retired'} ${report.dryRun ? report.matched : report.retired} runs tagged ${report.tags.join('/')} created before ${report.cutoff}${report.failed > 0 ? `, ${report.failed} failed` : ''}`);
     }
     return report.failed > 0 ? 1 : 0;
   } catch (err) {

@@ -39,9 +39,10 @@ Global options: --config <file>, --json, -h/--help, --version.
 Output is text, on a terminal or piped (fitted to the terminal's width only on a terminal); --json gives JSON.
 Without elasticsearch.url in the config (or LORA_CATALOG_ES_URL), commands use the embedded local
 engine: an 'es start' engine if one runs, else one started for the command (needs Java 17+).
-Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 refused (see sync --help), 4 Elasticsearch
-unreachable, 5 skipped (another sync holds the lease), 6 a root not listed completely (nothing of it
-marked vanished), 143/130 stopped by SIGTERM/SIGINT.`;
+Exit codes: 0 ok (also a sync skipped because another sync holds a lease on one of its sources: it
+prints "skipped: lease … held by … until …"), 1 failure, 2 usage or config error, 3 refused (see
+sync --help), 4 Elasticsearch unreachable, 6 a root not listed completely (nothing of it marked
+vanished), 143/130 stopped by SIGTERM/SIGINT.`;
 
 const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar', 'compare'] as const;
 const JOB_COMMANDS = ['schedule', 'report', 'retention'] as const;

@@ -5,10 +5,13 @@ import type { AppContext } from '../context.ts';
 import { runRollups, type RollupReport } from '../rollups/run.ts';
 import { runSync, type SyncOptions } from '../sync/run.ts';
 import type { SyncReport } from '../sync/report.ts';
-import { PipelineError } from '../errors.ts';
+import { randomUUID } from 'node:crypto';
+import { ensureIndex } from '../es/indices.ts';
 import { flushOutbox } from '../jobs/outbox.ts';
 import { packageRoot } from './package-root.ts';
-import { withLease } from '../jobs/lease.ts';
+import { LeaseHeldError } from '../jobs/lease.ts';
+import { indexableReport, skippedReport } from '../sync/report.ts';
+import { withSyncLeases } from '../sync/sync-lease.ts';
 import type { Io } from './io.ts';
 
 export const SYNC_USAGE = `Usage: lora-catalog sync [options]
@@ -33,10 +36,11 @@ Options:
   -h, --help                this help
 
 Exit codes: 0 ok, 1 some runs failed to write or a source failed to list, 2 usage or config error,
-3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable, 5 skipped: another sync
-of the same sources holds the lease, 6 written, but a full sync could not list a root completely
-(listing warnings: permission denied, vanished while listed…), so none of its runs was marked
-vanished, 143/130 stopped by SIGTERM/SIGINT.`;
+3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable, 6 written, but a full sync
+could not list a root completely (listing warnings: permission denied, vanished while listed…), so none
+of its runs was marked vanished, 143/130 stopped by SIGTERM/SIGINT. A sync skipped because another sync
+of an overlapping set of sources holds their lease exits 0 and prints "skipped: lease … held by <owner>
+until <time>" (recorded in the sync-runs index with status skipped).`;
 
 /** Exit code of a full sync that wrote everything but could not list some root completely (no vanish marks there). */
 export const EXIT_INCOMPLETE_LISTING = 6;
@@ -133,11 +137,10 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
       ctx.log.warn({ err }, 'Outbox flush failed; the spooled runs stay for the next sync');
     }
     try {
-      report = await withLease(ctx, leaseName(args.options), (signal) => runSync({ ...ctx, signal }, options));
+      report = await withSyncLeases(ctx, args.options, async (signal) => runSync({ ...ctx, signal }, options));
     } catch (err) {
-      if (err instanceof PipelineError && err.code === 'lease-held') {
-        io.stderr(`lora-catalog sync: skipped: ${err.message}`);
-        return 5;
+      if (err instanceof LeaseHeldError) {
+        return recordSkipped(ctx, args.options, err, io);
       }
       throw err;
     }
@@ -182,8 +185,8 @@ export function formatReport(report: SyncReport, rollups: RollupReport | null): 
   const c = report.counts;
   const lines = [
     `${report.dry_run ? 'Dry run (nothing written)' : 'Sync'} ${report.status} in ${(report.duration_ms / 1000).toFixed(1)} s (${report.mode}${report.shard ? `, shard ${report.shard}` : ''})`,
-    `  runs found ${c.found}   indexed ${c.new + c.changed + c.reappeared}   errors ${c.parse_errors + c.failed} (${c.parse_errors} parse errors, ${c.failed} write failures)`,
-    `  new ${c.new}   changed ${c.changed}   unchanged ${c.unchanged}   status updated ${c.status_updated}   vanished ${c.vanished}   reappeared ${c.reappeared}`,
+    `  runs found ${c.found}   indexed ${report.dry_run ? `(would) ${c.new + c.changed + c.reappeared}` : c.indexed}   errors ${c.parse_errors + c.failed} (${c.parse_errors} parse errors, ${c.failed} write failures)`,
+    `  new ${c.new}   changed ${c.changed}   unchanged ${c.unchanged}   status updated ${c.status_updated}   vanished ${c.vanished}   reappeared ${c.reappeared}   retired (kept out) ${c.retired}`,
   ];
   for (const s of report.sources) {
     lines.push(`  source ${s.name} (${s.kind}): ${s.runs} runs, ${s.complete ? 'listed completely' : `listing incomplete: ${s.error ?? `${s.warnings} warnings`}`}`);
@@ -218,10 +221,28 @@ function progressLine(p: { source: string; found: number; written: number; expec
   return `  ${p.source}: ${p.found} runs, ${p.written} written, ${Math.round(rate)} runs/s${eta}`;
 }
 
-/** Syncs of the same sources must not overlap; shards of one backfill are disjoint and may. */
-function leaseName(options: SyncOptions): string {
-  const sources = options.sources?.length ? [...options.sources].sort().join(',') : 'all';
-  return `sync:${sources}${options.shard ? `:shard-${options.shard.index}-of-${options.shard.count}` : ''}`;
+/**
+ * Another sync of an overlapping source set holds a lease: an expected outcome of overlapping
+ * schedules, not a failure (exit 0, so a Kubernetes Job does not fail every hour while the nightly
+ * full sync runs). Recorded in the sync-runs index with status `skipped`.
+ */
+async function recordSkipped(ctx: AppContext, options: SyncOptions, err: LeaseHeldError, io: Io): Promise<number> {
+  const report = skippedReport({
+    syncId: randomUUID(),
+    mode: options.mode,
+    now: ctx.now(),
+    shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null,
+    message: err.message,
+  });
+  await ensureIndex(ctx.client, ctx.config.indices.sync_runs, 'sync_runs');
+  await ctx.client.index({ index: ctx.config.indices.sync_runs, id: report.sync_id, document: indexableReport(report), refresh: true });
+  const line = `skipped: ${err.message}; nothing synced (sync_id ${report.sync_id})`;
+  if (io.json) {
+    io.stdout(JSON.stringify({ report, rollups: null, example: null }, null, 2));
+  } else {
+    io.stdout(line);
+  }
+  return 0;
 }
 
 /** A duration back from now (`2h`, `1d`, as in the config) or an ISO date. */

@@ -118,6 +118,14 @@ export const ScheduleConfig = z.strictObject({
   retention: CronExpression.default('30 3 * * *'),
   /** Lease time-to-live; renewed at a third of it while a job runs. */
   lease_ttl: Duration.default('5m'),
+  /**
+   * Per job: whether a scheduled slot that passed while no scheduler ran is run once at start.
+   * Only slots after the scheduler's first start (or the job's last run) count: a first start is not a
+   * missed run. Retention is off by default: its next slot does the same work.
+   */
+  catch_up: z
+    .strictObject({ full: z.boolean().default(true), incremental: z.boolean().default(true), retention: z.boolean().default(false) })
+    .prefault({}),
 });
 
 export const RetentionConfig = z.strictObject({

@@ -111,6 +111,8 @@ export function runsMappings(caps: AnalysisCapabilities): estypes.MappingTypeMap
       state: keyword,
       vanished_at: date,
       vanish_reason: keyword,
+      retired_at: date,
+      retired_reason: keyword,
       missing_since: date,
       copy_of: keyword,
       rollup_keys: keyword,
@@ -171,7 +173,7 @@ export function syncRunsMappings(): estypes.MappingTypeMapping {
       duration_ms: long,
       sources: { properties: { name: keyword, kind: keyword, complete: { type: 'boolean' }, runs: long, warnings: long, error: { type: 'text' } } },
       counts: {
-        properties: { found: long, new: long, changed: long, unchanged: long, status_updated: long, vanished: long, reappeared: long, parse_errors: long, failed: long, written: long },
+        properties: { found: long, new: long, changed: long, unchanged: long, status_updated: long, vanished: long, reappeared: long, retired: long, parse_errors: long, failed: long, written: long, indexed: long },
       },
       durations_ms: { properties: { list: long, parse: long, bulk: long, vanish: long, rollups: long } },
       throughput_runs_per_s: double,
@@ -186,6 +188,7 @@ export function syncRunsMappings(): estypes.MappingTypeMapping {
 export function leasesMappings(): estypes.MappingTypeMapping {
   return {
     dynamic: 'strict',
-    properties: { job: keyword, owner: keyword, acquired_at: date, renewed_at: date, expires_at: date },
+    // backfill: the backfill registry doc (src/sync/backfill-registry.ts), stored only.
+    properties: { job: keyword, owner: keyword, acquired_at: date, renewed_at: date, expires_at: date, backfill: { type: 'object', enabled: false } },
   };
 }

@@ -54,8 +54,8 @@ export function previousFireTime(fields: CronFields, timeZone: string, at: Date,
 
 /**
  * The slot a job missed: the latest scheduled time in (`lastRun`, `now`], or null when the last run
- * already covers it. With no record of a last run, the latest slot counts as missed (a first start
- * runs each job once). However many slots were missed, the answer is one time: catch up once.
+ * already covers it. With no record of a last run, the latest slot counts as missed; the scheduler
+ * never passes null (a first start is not a missed run, see catchUpBaseline). However many slots were missed, the answer is one time: catch up once.
  */
 export function missedSlot(fields: CronFields, timeZone: string, lastRun: Date | null, now: Date): Date | null {
   const lookback = lastRun === null ? DEFAULT_LOOKBACK_MS : Math.min(DEFAULT_LOOKBACK_MS, now.getTime() - lastRun.getTime());

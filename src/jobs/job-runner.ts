@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 import { missedSlot, type CronFields } from './cron-time.ts';
-import { readLastRun, writeLastRun } from './last-run.ts';
+import { catchUpBaseline, writeLastRun } from './last-run.ts';
 import { leaseOwner, withLease } from './lease.ts';
 
 export type ScheduledJobName = 'full' | 'incremental' | 'retention';
@@ -106,19 +106,24 @@ export function createJobRunner(ctx: AppContext, jobs: SchedulerJobs, opts: JobR
 
 /**
  * Runs, once each, the jobs whose latest scheduled slot passed without a successful run (the process
- * was down at 02:00): one run however many slots were missed.
+ * was down at 02:00): one run however many slots were missed. Per job (`schedule.catch_up`); a job
+ * that never ran and was never scheduled before is not missed (the first start only records itself).
  */
 export async function catchUp(ctx: AppContext, runner: JobRunner, schedules: readonly CatchUpSchedule[], timeZone: string): Promise<void> {
   for (const { name, fields } of schedules) {
     if (ctx.signal.aborted) {
       return;
     }
-    const last = await readLastRun(ctx.client, ctx.config.indices.leases, name);
-    const slot = missedSlot(fields, timeZone, last?.startedAt ?? null, ctx.now());
+    const baseline = await catchUpBaseline(ctx.client, ctx.config.indices.leases, name, ctx.now());
+    if (baseline === null || !ctx.config.schedule.catch_up[name]) {
+      ctx.log.debug({ job: name, firstStart: baseline === null }, 'No catch-up');
+      continue;
+    }
+    const slot = missedSlot(fields, timeZone, baseline, ctx.now());
     if (slot === null) {
       continue;
     }
-    ctx.log.info({ job: name, slot: slot.toISOString(), lastRun: last?.startedAt.toISOString() ?? null }, 'Catching up a missed run');
+    ctx.log.info({ job: name, slot: slot.toISOString(), since: baseline.toISOString() }, 'Catching up a missed run');
     await runner.run(name, 'catch-up');
   }
 }

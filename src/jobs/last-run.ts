@@ -16,6 +16,29 @@ export interface LastRun {
  */
 export const LAST_RUN_PREFIX = 'last_run:';
 
+/** `first_start:<job>`: when a scheduler first ran with this job; slots before it were never missed. */
+export const FIRST_START_PREFIX = 'first_start:';
+
+/**
+ * The time catch-up counts missed slots from: the last successful run, else the scheduler's first
+ * start. With neither, this start is the first: recorded (the earliest writer wins) and null returned.
+ */
+export async function catchUpBaseline(client: Client, index: string, job: string, now: Date): Promise<Date | null> {
+  const last = await readLastRun(client, index, job);
+  if (last) {
+    return last.startedAt;
+  }
+  const id = `${FIRST_START_PREFIX}${job}`;
+  const res = await client.get<{ acquired_at: string }>({ index, id }, { ignore: [404] });
+  if (res.found && res._source) {
+    return new Date(res._source.acquired_at);
+  }
+  const at = now.toISOString();
+  // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-create
+  await client.create({ index, id, document: { job, owner: 'scheduler', acquired_at: at, renewed_at: at }, refresh: false }, { ignore: [409] });
+  return null;
+}
+
 export async function readLastRun(client: Client, index: string, job: string): Promise<LastRun | null> {
   await ensureLeaseIndex(client, index);
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-get

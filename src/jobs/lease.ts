@@ -57,6 +57,21 @@ const RENEWAL_WAIT_MS = 2000;
 /** Default grace after abort: SIGTERM must end the process within seconds, leases released. */
 const DEFAULT_ABORT_GRACE_MS = 3000;
 
+/** Another owner holds the lease: says who and until when (a SIGKILLed holder blocks until its expiry). */
+export class LeaseHeldError extends PipelineError {
+  readonly job: string;
+  readonly holder: string;
+  readonly expiresAt: Date;
+
+  constructor(job: string, holder: string, expiresAt: Date, now: Date) {
+    const left = Math.max(0, Math.ceil((expiresAt.getTime() - now.getTime()) / 1000));
+    super('lease-held', `lease ${job} held by ${holder} until ${expiresAt.toISOString()} (${left} s from now)`);
+    this.job = job;
+    this.holder = holder;
+    this.expiresAt = expiresAt;
+  }
+}
+
 /** `host:pid:random`: unique per acquisition site, readable in the leases index when debugging a stuck job. */
 export function leaseOwner(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -167,7 +182,7 @@ export async function withLease<T>(
   const index = ctx.config.indices.leases;
   const result = await acquireLease(ctx.client, index, { job, owner: opts.owner ?? leaseOwner(), ttlMs, now: ctx.now() });
   if (!result.ok) {
-    throw new PipelineError('lease-held', `[lease] ${job} is held by ${result.holder} until ${result.expiresAt.toISOString()}`);
+    throw new LeaseHeldError(job, result.holder, result.expiresAt, ctx.now());
   }
   let lease = result.lease;
   const inner = new AbortController();

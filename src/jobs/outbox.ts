@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { enginePathsFromEnv } from '../engine/paths.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
+import { createOutboxIdentity } from './outbox-identity.ts';
 
 /** One spooled document: where it goes and what it is. */
 export const OutboxEntry = z.object({
@@ -175,6 +176,15 @@ async function flushBatch(ctx: AppContext, claims: Claim[], report: FlushReport)
   claims = claims.filter((c) => !missing.has(c.entry.index));
   if (claims.length === 0) {
     return;
+  }
+  try {
+    const resolve = createOutboxIdentity(ctx);
+    for (const c of claims) {
+      c.entry = await resolve(c.entry);
+    }
+  } catch (err) {
+    await Promise.all(claims.map(async (c) => unclaim(dir, c)));
+    throw new PipelineError('es-unreachable', `[outbox] identity of ${claims.length} spooled docs: ${errorMessage(err)}`, { cause: err });
   }
   let items;
   try {

@@ -1,32 +1,35 @@
-import path from 'node:path';
-import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { errorMessage } from '../errors.ts';
-import { discoverRuns, type DiscoveredRun } from '../formats/discover.ts';
-import { adapters } from '../formats/index.ts';
-import { parseRun } from '../formats/parse-run.ts';
-import type { RootInfo } from '../formats/types.ts';
-import type { RunRecord } from '../record/schema.ts';
-import { createFsDriver } from '../sources/drivers/fs.ts';
+import type { SourceConfig } from '../config/schema.ts';
+import { uuidV5 } from '../record/identity.ts';
+import { PARSER_VERSION } from '../record/schema.ts';
+import { createParsePool, type ParsePool } from '../sync/parse-pool.ts';
 import { toRunDoc } from '../sync/doc.ts';
+import { runSync } from '../sync/run.ts';
 import { resolveOutboxDir, spool } from './outbox.ts';
+import { readReportedRun, type ReadRun } from './report-read.ts';
+import { resolveReportSource } from './report-source.ts';
 
 export interface ReportOptions {
   /** The finished run's directory (absolute or relative to the cwd). */
   runDir: string;
   /** Overall budget in ms; past it we stop waiting for Elasticsearch and spool. Default 10 000. */
   deadlineMs?: number;
+  /** Absolute deadline (epoch ms), when the caller started the clock earlier (the CLI: before loading the config). */
+  deadlineAt?: number;
   /** Default `resolveOutboxDir(ctx.config)`. */
   outboxDir?: string;
 }
 
 export interface ReportResult {
-  /** `indexed`: in the catalogue now; `spooled`: in the outbox for the next sync; `skipped`: nothing to record. */
+  /** `indexed`: in the catalogue now (write acknowledged); `spooled`: in the outbox for the next sync; `skipped`: nothing to record. */
   outcome: 'indexed' | 'spooled' | 'skipped';
   runId: string | null;
+  /** The source the run was recorded under (a configured one, or `report:<dir>` outside every source). */
+  source: string | null;
   /** The outbox file when spooled. */
   file: string | null;
-  /** Problems met, for the one warning line the hook prints. */
+  /** Problems met, for the warning lines the hook prints. */
   warnings: string[];
   ms: number;
 }
@@ -34,120 +37,126 @@ export interface ReportResult {
 /** A training script's post-run hook must not wait long on us. */
 export const DEFAULT_REPORT_DEADLINE_MS = 10_000;
 
-/** Root name of a run reported from outside every configured source. */
-export const REPORT_ROOT = 'report';
+/** Kept back from the deadline for spooling, closing the client and the process ending: a tenth of it, 150 ms to 1 s. */
+function reserveMs(deadlineMs: number): number {
+  return Math.min(1000, Math.max(150, Math.round(deadlineMs / 10)));
+}
 
 /**
- * Parses one run directory and indexes it right away (`_id` = run_id, no refresh). Never throws: when
- * Elasticsearch is unreachable, slow or refuses, the record goes to the outbox for `flushOutbox`.
+ * Reads one run directory and records it the way a sync would (same source membership, identity
+ * guard, copy/move rules, `first_seen_at` kept): a one-directory incremental sync of the source that
+ * contains it. Never throws and never outlasts the deadline: when Elasticsearch is unreachable, slow
+ * or refuses, the record goes to the outbox for `flushOutbox`.
  */
 export async function reportRun(ctx: AppContext, opts: ReportOptions): Promise<ReportResult> {
   const started = Date.now();
-  const deadline = started + (opts.deadlineMs ?? DEFAULT_REPORT_DEADLINE_MS);
+  const deadlineAt = opts.deadlineAt ?? started + (opts.deadlineMs ?? DEFAULT_REPORT_DEADLINE_MS);
   const warnings: string[] = [];
+  const workUntil = deadlineAt - reserveMs(deadlineAt - started);
+  const where = resolveReportSource(ctx.config, opts.runDir);
   const done = (outcome: ReportResult['outcome'], runId: string | null, file: string | null = null): ReportResult => ({
     outcome,
     runId,
+    source: outcome === 'skipped' ? null : where.source.name,
     file,
     warnings,
     ms: Date.now() - started,
   });
+  if (where.adHoc) {
+    warnings.push(`${where.source.path} is outside every configured source: recorded under the ad-hoc source ${where.source.name} (no sync lists it, so it is never marked vanished)`);
+  }
 
-  let record: RunRecord | null;
+  let read: ReadRun | null;
   try {
-    record = await withDeadline(parseOne(ctx, path.resolve(opts.runDir)), deadline);
+    read = await readReportedRun(where.source, where.prefix, ctx.now(), workUntil, warnings);
   } catch (err) {
     warnings.push(`could not read ${opts.runDir}: ${errorMessage(err)}`);
     return done('skipped', null);
   }
-  if (record === null) {
+  if (read === null) {
     warnings.push(`no training run recognised in ${opts.runDir}`);
     return done('skipped', null);
   }
-  const index = ctx.config.indices.runs;
-  // first_seen_at is now; a later sync keeps the indexed doc's value (see toRunDoc).
-  const doc = { ...toRunDoc(record, { now: ctx.now(), firstSeenAt: null }) } satisfies Record<string, unknown>;
+
   try {
-    await indexNow(ctx, index, record.run_id, doc, deadline);
-    return done('indexed', record.run_id);
+    const runId = await syncOne(ctx, where.source, where.prefix, read, workUntil);
+    return done('indexed', runId);
   } catch (err) {
     warnings.push(`Elasticsearch did not take the run (${errorMessage(err)}); spooled for the next sync`);
   }
+  const index = ctx.config.indices.runs;
+  const doc = toRunDoc(read.record, { now: ctx.now(), firstSeenAt: null });
   try {
-    const file = await spool(opts.outboxDir ?? resolveOutboxDir(ctx.config), {
-      version: 1,
-      index,
-      id: record.run_id,
-      doc,
-      spooled_at: ctx.now().toISOString(),
-    });
-    return done('spooled', record.run_id, file);
+    // One outbox file per location (a copy has the same content id as its original); the flush gives it its real id.
+    const id = uuidV5(`outbox:${doc.source.root}:${doc.source.path}`);
+    const file = await spool(opts.outboxDir ?? resolveOutboxDir(ctx.config), { version: 1, index, id, doc: doc as unknown as Record<string, unknown>, spooled_at: ctx.now().toISOString() });
+    return done('spooled', doc.run_id, file);
   } catch (err) {
     warnings.push(`could not spool to the outbox: ${errorMessage(err)}`);
-    return done('skipped', record.run_id);
+    return done('skipped', doc.run_id);
   }
-}
-
-/** Where a run directory is read from: the configured fs source that contains it, else its parent. */
-export function resolveReportRoot(config: Config, runDir: string): { root: RootInfo; base: string; prefix: string; include: string[]; exclude: string[] } {
-  for (const source of config.sources) {
-    if (source.kind !== 'fs') {
-      continue;
-    }
-    const rel = path.relative(source.path, runDir);
-    if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) {
-      return {
-        root: { name: source.name, kind: 'fs', uri: source.path },
-        base: source.path,
-        prefix: rel.split(path.sep).join('/'),
-        include: source.include,
-        exclude: source.exclude,
-      };
-    }
-  }
-  const base = path.dirname(runDir);
-  return { root: { name: REPORT_ROOT, kind: 'fs', uri: base }, base, prefix: path.basename(runDir), include: [], exclude: [] };
 }
 
 // --- internal ---
 
-async function parseOne(ctx: AppContext, runDir: string): Promise<RunRecord | null> {
-  const where = resolveReportRoot(ctx.config, runDir);
-  const driver = createFsDriver({ root: where.base, include: where.include, exclude: where.exclude });
-  let best: DiscoveredRun | null = null;
-  for await (const item of discoverRuns(driver, where.prefix, adapters)) {
-    if (item.kind !== 'run') {
-      continue;
-    }
-    // Nested runs close first; the run dir itself, if it is a run, is the one to report.
-    if (best === null || item.listing.dir === where.prefix) {
-      best = item;
-    }
-  }
-  return best === null ? null : parseRun(best, { driver, root: where.root, now: ctx.now() });
-}
-
-async function indexNow(ctx: AppContext, index: string, id: string, doc: Record<string, unknown>, deadline: number): Promise<void> {
-  const budget = (): number => Math.max(1, deadline - Date.now());
-  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(budget())]);
-  const transport = { maxRetries: 0, requestTimeout: budget(), signal };
-  // A missing index would be auto-created with dynamic mappings; leave that to sync and spool instead.
-  const exists = await ctx.client.indices.exists({ index }, transport);
-  if (!exists) {
-    throw new Error(`index ${index} does not exist yet`);
-  }
-  // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-index
-  await ctx.client.index({ index, id, document: doc, refresh: false }, { ...transport, requestTimeout: budget() });
-}
-
-async function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+/**
+ * The sync path for one directory, bounded: every request of a client whose timeout ends at the
+ * deadline, no retries, and the sync aborted at the deadline. Returns the run's id once Elasticsearch
+ * acknowledged it (or already held it unchanged); throws otherwise.
+ */
+async function syncOne(ctx: AppContext, source: SourceConfig, prefix: string, read: ReadRun, deadlineAt: number): Promise<string> {
+  const remaining = (): number => Math.max(1, deadlineAt - Date.now());
+  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(remaining())]);
+  const client = ctx.client.child({ requestTimeout: remaining(), maxRetries: 0 });
+  const config = ctx.config.sources.some((s) => s.name === source.name) ? ctx.config : { ...ctx.config, sources: [...ctx.config.sources, source] };
+  const ids = new Map<string, string>();
+  const parser = preparedParser(read);
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('deadline reached while reading the run')), Math.max(1, deadline - Date.now()));
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('deadline reached')), remaining());
   });
   try {
-    return await Promise.race([work, timeout]);
+    const sync = runSync(
+      { ...ctx, client, config, signal },
+      {
+        mode: 'incremental',
+        sources: [source.name],
+        ...(prefix ? { prefixes: [prefix] } : {}),
+        parser,
+        onRun: (runId, cls) => ids.set(runId, cls),
+      },
+    );
+    sync.catch(() => undefined);
+    const report = await Promise.race([sync, late]);
+    if (report.status !== 'ok') {
+      throw new Error(report.errors[0]?.message ?? `sync ${report.status}`);
+    }
+    // The run itself is the doc whose fingerprint is the one read; nested runs may come along.
+    const own = read.record.run_id;
+    const runId = [...ids.keys()].find((id) => id === own) ?? [...ids.keys()][0];
+    if (runId === undefined) {
+      throw new Error('the sync did not find the run');
+    }
+    return runId;
   } finally {
     clearTimeout(timer);
+    await parser.close();
   }
+}
+
+/** A parse pool that answers with the record already read for the reported run, and reads nested runs in-process. */
+function preparedParser(read: ReadRun): ParsePool {
+  let rest: ParsePool | null = null;
+  return {
+    async parse(source, run, now) {
+      if (run.listing.dir === read.run.listing.dir && read.record.parser_version === PARSER_VERSION) {
+        return read.record;
+      }
+      rest ??= createParsePool({ sources: [source], workers: 0 });
+      return rest.parse(source, run, now);
+    },
+    async close() {
+      await rest?.close();
+    },
+  };
 }

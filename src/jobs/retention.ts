@@ -5,7 +5,7 @@ import { scanPages } from '../es/pit.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 
 export interface RetentionOptions {
-  /** Count what would be removed; delete nothing and leave the ILM policy alone. Default false. */
+  /** Count what would be retired; change nothing and leave the ILM policy alone. Default false. */
   dryRun?: boolean;
   /** Runs per search page and bulk request. Default 1000. */
   batchSize?: number;
@@ -20,11 +20,12 @@ export interface RetentionReport {
   mode: 'ilm' | 'app';
   ilm: { available: boolean; policy: string | null };
   dryRun: boolean;
-  /** Runs older than this (created_at) with a retention tag are removed. */
+  /** Runs older than this (created_at) with a retention tag are retired. */
   cutoff: string;
   tags: string[];
   matched: number;
-  deleted: number;
+  /** Runs marked `state: retired` (a tombstone sync respects; the document stays, out of search and rollups). */
+  retired: number;
   failed: number;
   /** Stopped early by ctx.signal; the next run finishes the job (it is idempotent). */
   aborted: boolean;
@@ -40,10 +41,12 @@ const DEFAULT_BATCH = 1000;
 const MAX_REPORTED_ERRORS = 20;
 
 /**
- * Removes catalogued runs tagged with any of `config.retention.tags` whose `created_at` is older than
- * `config.retention.days`. Selection is a point-in-time + search_after scan sorted by `_shard_doc`,
- * deletion is `_bulk` in batches: this works on clusters without `_delete_by_query` and never loads
- * the whole selection. Where the cluster has ILM, the shipped policy is installed too (see `mode`).
+ * Retires catalogued runs tagged with any of `config.retention.tags` whose `created_at` is older than
+ * `config.retention.days`: a partial update to `state: retired` with `retired_at`/`retired_reason`,
+ * not a delete, so the next sync finds the decision and keeps the run out instead of re-adding it as
+ * new (sync re-catalogues it only when its files change). Selection is a point-in-time + search_after
+ * scan sorted by `_shard_doc`, the marks are `_bulk` in batches: bounded memory, no `_update_by_query`
+ * needed. Where the cluster has ILM, the shipped policy is installed too (see `mode`).
  */
 export async function runRetention(ctx: AppContext, opts: RetentionOptions = {}): Promise<RetentionReport> {
   const { client, config } = ctx;
@@ -63,7 +66,7 @@ export async function runRetention(ctx: AppContext, opts: RetentionOptions = {})
     cutoff: cutoff.toISOString(),
     tags,
     matched: 0,
-    deleted: 0,
+    retired: 0,
     failed: 0,
     aborted: false,
     errors: [],
@@ -72,22 +75,22 @@ export async function runRetention(ctx: AppContext, opts: RetentionOptions = {})
     return report;
   }
   const query: estypes.QueryDslQueryContainer = {
-    bool: { filter: [{ terms: { tags } }, { range: { created_at: { lt: cutoff.toISOString() } } }] },
+    bool: { filter: [{ terms: { tags } }, { range: { created_at: { lt: cutoff.toISOString() } } }], must_not: [{ term: { state: 'retired' } }] },
   };
   for await (const hits of scanIds(client, config.indices.runs, query, opts.batchSize ?? DEFAULT_BATCH)) {
     report.matched += hits.length;
     if (!dryRun) {
-      await deleteBatch(client, hits, report);
+      await retireBatch(client, hits, report, { at: ctx.now().toISOString(), reason: `retention: tagged ${tags.join('/')}, created before ${cutoff.toISOString()}` });
     }
     if (ctx.signal.aborted) {
       report.aborted = true;
       break;
     }
   }
-  if (report.deleted > 0) {
+  if (report.retired > 0) {
     await client.indices.refresh({ index: config.indices.runs });
   }
-  ctx.log.info({ mode: report.mode, matched: report.matched, deleted: report.deleted, failed: report.failed, dryRun }, 'Retention finished');
+  ctx.log.info({ mode: report.mode, matched: report.matched, retired: report.retired, failed: report.failed, dryRun }, 'Retention finished');
   return report;
 }
 
@@ -133,16 +136,17 @@ async function* scanIds(client: Client, index: string, query: estypes.QueryDslQu
   }
 }
 
-async function deleteBatch(client: Client, hits: HitRef[], report: RetentionReport): Promise<void> {
+async function retireBatch(client: Client, hits: HitRef[], report: RetentionReport, mark: { at: string; reason: string }): Promise<void> {
+  const doc = { state: 'retired', retired_at: mark.at, retired_reason: mark.reason, missing_since: null };
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-bulk
-  const res = await client.bulk({ operations: hits.map((hit) => ({ delete: { _index: hit.index, _id: hit.id } })), refresh: false });
+  const res = await client.bulk({ operations: hits.flatMap((hit) => [{ update: { _index: hit.index, _id: hit.id } }, { doc }]), refresh: false });
   for (const item of res.items) {
-    const result = item.delete;
+    const result = item.update;
     if (!result) {
       continue;
     }
     if (result.status >= 200 && result.status < 300) {
-      report.deleted += 1;
+      report.retired += 1;
     } else if (result.status !== 404) {
       report.failed += 1;
       if (report.errors.length < MAX_REPORTED_ERRORS) {

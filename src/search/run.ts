@@ -20,6 +20,8 @@ export interface SearchOptions {
 }
 
 const NOT_VANISHED: estypes.QueryDslQueryContainer = { term: { state: 'vanished' } };
+/** Runs retention retired: never results, not even with --include-vanished. */
+const RETIRED: estypes.QueryDslQueryContainer = { term: { state: 'retired' } };
 
 export interface RunHit {
   run_id: string;
@@ -93,7 +95,7 @@ export type StoredRun = RunRecord & { state?: string; vanished_at?: string | nul
 export async function searchRuns(client: Client, index: string, text: string, opts: SearchOptions): Promise<SearchResult> {
   // Runs marked vanished stay in the catalogue (deletes are marks) but are not search results unless asked for.
   const compiled = compileQuery(parseQuery(text), { now: opts.now, cjkFields: opts.cjkFields });
-  const query = opts.includeVanished ? compiled : { bool: { must: [compiled], must_not: [NOT_VANISHED] } };
+  const query = { bool: { must: [compiled], must_not: opts.includeVanished ? [RETIRED] : [NOT_VANISHED, RETIRED] } };
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-search
   const res = await request('search', () =>
     client.search<Partial<StoredRun>>({
@@ -119,7 +121,7 @@ export async function showRun(client: Client, index: string, runId: string): Pro
 /** Completed runs with the lowest final loss, one per config (by config_hash; runs without one stand alone). */
 export async function bestRuns(client: Client, index: string, opts: BestOptions): Promise<BestHit[]> {
   // Evaluation-only folders have no training loss to rank; must_not keeps documents indexed before run_kind existed.
-  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED, { term: { run_kind: 'evaluation' } }] } }];
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED, RETIRED, { term: { run_kind: 'evaluation' } }] } }];
   if (opts.base !== undefined) {
     filter.push(compileQuery({ kind: 'keyword', field: 'base', value: opts.base }, { now: new Date(0) }));
   }

@@ -16,6 +16,9 @@ const LR_BAND = 0.5;
 /** At most this many shared prompt terms are named in a reason. */
 const MAX_SHARED_TERMS = 5;
 
+/** Retention's tombstones are out of the catalogue's answers. */
+const RETIRED: estypes.QueryDslQueryContainer = { term: { state: 'retired' } };
+
 /** Fields the reasons compare, beyond what a hit row shows. */
 const REASON_FIELDS = ['optimizer', 'prompt_example', 'tags', 'tag_summary', 'data_dir', 'config_hash'];
 
@@ -53,8 +56,8 @@ export async function similarRuns(client: Client, index: string, runId: string, 
   const hasText = Boolean(run.prompt_example || run.prompts?.length || run.notes || run.tag_summary?.length || run.tags?.length);
   const query: estypes.QueryDslQueryContainer = {
     bool: hasText
-      ? { must: [mlt], should, must_not: [{ ids: { values: [runId] } }] }
-      : { should, minimum_should_match: 1, must_not: [{ ids: { values: [runId] } }] },
+      ? { must: [mlt], should, must_not: [{ ids: { values: [runId] } }, RETIRED] }
+      : { should, minimum_should_match: 1, must_not: [{ ids: { values: [runId] } }, RETIRED] },
   };
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-search
   const res = await request('search', () =>

@@ -15,6 +15,8 @@ export interface BulkFailure {
 
 export interface BulkStats {
   written: number;
+  /** Of `written`: full documents (`index` ops) Elasticsearch acknowledged. */
+  indexed: number;
   /** Conditional updates refused because the document changed since it was read (expected for moved runs). */
   conflicts: string[];
   failed: BulkFailure[];
@@ -57,7 +59,7 @@ function retryable(status: number): boolean {
  * by id, never dropped silently.
  */
 export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
-  const stats: BulkStats = { written: 0, conflicts: [], failed: [], replaced: [], retries: 0, requests: 0, bytes: 0 };
+  const stats: BulkStats = { written: 0, indexed: 0, conflicts: [], failed: [], replaced: [], retries: 0, requests: 0, bytes: 0 };
   let pending: PreparedOp[] = [];
   let pendingBytes = 0;
   const inFlight = new Set<Promise<void>>();
@@ -91,6 +93,9 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
         const prepared = todo[i] as PreparedOp;
         if (!result?.error) {
           stats.written += 1;
+          if (item.index) {
+            stats.indexed += 1;
+          }
           return;
         }
         if (result.status === 404 && item.delete) {

@@ -14,7 +14,8 @@ export interface CrawledRun {
 }
 
 /** `status-updated`: files unchanged, but the clock moved its time-dependent status (running → interrupted). */
-export type RunClass = 'new' | 'changed' | 'unchanged' | 'status-updated' | 'reappeared' | 'vanished' | 'still-vanished';
+/** `retired`: retention retired it; the sync keeps it out (found or not) until its files change. */
+export type RunClass = 'new' | 'changed' | 'unchanged' | 'status-updated' | 'reappeared' | 'vanished' | 'still-vanished' | 'retired';
 
 export interface PlannedAction {
   class: RunClass;
@@ -71,6 +72,10 @@ export async function* planActions(
 }
 
 export function matched(crawled: CrawledRun, indexed: IndexedRun, opts: PlanOptions): PlannedAction {
+  if (indexed.state === 'retired') {
+    // Retention's decision holds while the files are the same (a new parser is no reason to re-add it).
+    return indexed.fingerprint === crawled.fingerprint ? { class: 'retired', crawled, indexed } : { class: 'changed', crawled, indexed, reason: 'fingerprint' };
+  }
   if (indexed.fingerprint !== crawled.fingerprint) {
     return { class: indexed.state === 'vanished' ? 'reappeared' : 'changed', crawled, indexed, reason: 'fingerprint' };
   }
@@ -87,5 +92,8 @@ export function matched(crawled: CrawledRun, indexed: IndexedRun, opts: PlanOpti
 // --- internal ---
 
 function vanishing(indexed: IndexedRun): PlannedAction {
+  if (indexed.state === 'retired') {
+    return { class: 'retired', indexed };
+  }
   return { class: indexed.state === 'vanished' ? 'still-vanished' : 'vanished', indexed };
 }

@@ -19,9 +19,13 @@ export interface SyncCounts {
   status_updated: number;
   vanished: number;
   reappeared: number;
+  /** Runs retention retired that this sync found (or no longer found) and kept out of the catalogue. */
+  retired: number;
   parse_errors: number;
   failed: number;
   written: number;
+  /** Run documents Elasticsearch acknowledged (not attempts): the summary's "indexed". */
+  indexed: number;
 }
 
 export interface SyncError {
@@ -33,7 +37,8 @@ export interface SyncError {
 export interface SyncReport {
   sync_id: string;
   mode: 'full' | 'incremental';
-  status: 'ok' | 'failed' | 'aborted';
+  /** `skipped`: another sync held a lease on one of its sources; nothing was crawled (see errors[0]). */
+  status: 'ok' | 'failed' | 'aborted' | 'skipped';
   dry_run: boolean;
   started_at: string;
   finished_at: string;
@@ -57,7 +62,7 @@ export const MAX_REPORT_ERRORS = 100;
 export const SAMPLE_SIZE = 10;
 
 export function emptyCounts(): SyncCounts {
-  return { found: 0, new: 0, changed: 0, unchanged: 0, status_updated: 0, vanished: 0, reappeared: 0, parse_errors: 0, failed: 0, written: 0 };
+  return { found: 0, new: 0, changed: 0, unchanged: 0, status_updated: 0, vanished: 0, reappeared: 0, retired: 0, parse_errors: 0, failed: 0, written: 0, indexed: 0 };
 }
 
 export function addError(report: SyncReport, error: SyncError): void {
@@ -72,6 +77,29 @@ export function addSample(report: SyncReport, cls: RunClass, id: string): void {
   if (list.length < SAMPLE_SIZE) {
     list.push(id);
   }
+}
+
+/** The report of a sync that did not start because `holder` holds a lease on one of its sources. */
+export function skippedReport(opts: { syncId: string; mode: SyncReport['mode']; now: Date; shard: string | null; message: string }): SyncReport {
+  const at = opts.now.toISOString();
+  return {
+    sync_id: opts.syncId,
+    mode: opts.mode,
+    status: 'skipped',
+    dry_run: false,
+    started_at: at,
+    finished_at: at,
+    duration_ms: 0,
+    sources: [],
+    counts: emptyCounts(),
+    durations_ms: { list: 0, parse: 0, bulk: 0, vanish: 0, rollups: 0 },
+    throughput_runs_per_s: 0,
+    errors: [{ run_id: '-', code: 'lease-held', message: opts.message }],
+    errors_total: 1,
+    shard: opts.shard,
+    sample: {},
+    touched: [],
+  };
 }
 
 /** The part of the report that goes into the sync-runs index (its mapping is strict). */

@@ -11,6 +11,7 @@ import { createDriver } from '../sources/index.ts';
 import { compareKeys, runSortKey } from '../sources/order.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import { applyIndices } from '../es/indices.ts';
+import { leaseOwner } from '../jobs/lease.ts';
 import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
 import { createBulkWriter, type BulkWriter } from './bulk.ts';
 import { rejectedDocFactory, toRunDoc } from './doc.ts';
@@ -34,6 +35,10 @@ export interface SyncOptions {
   shard?: { index: number; count: number };
   /** Loading a large history: refresh off and replicas 0 while writing, restored afterwards. */
   backfill?: boolean;
+  /** Reads runs with this pool instead of a new one (the `report` hook passes the run it has read already). Not closed here. */
+  parser?: ParsePool;
+  /** Called with the final id of every run found and its class (the `report` hook learns its run's id). */
+  onRun?: (runId: string, cls: PlannedAction['class']) => void;
   /** Called about once a second with progress, for a TTY progress line. */
   /** `expected`: runs the catalogue already holds for the source being crawled (0 on a first load), for an ETA. */
   onProgress?: (p: { source: string; found: number; written: number; expected: number; elapsedMs: number }) => void;
@@ -70,7 +75,7 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
   const { config, client } = ctx;
   if (!opts.dryRun) {
     await applyIndices(client, config);
-    if (!opts.backfill && (await restoreAfterCrash(client, config.indices.runs))) {
+    if (!opts.backfill && (await restoreAfterCrash(backfillTarget(ctx)))) {
       ctx.log.warn({ index: config.indices.runs }, 'Restored index settings left by an interrupted backfill');
     }
   }
@@ -95,7 +100,7 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
   });
   const sources = config.sources.filter((s) => !opts.sources || opts.sources.includes(s.name));
   const work = async () => {
-    const parser = createParsePool({ sources, workers: opts.dryRun ? 0 : config.sync.parse_workers });
+    const parser = opts.parser ?? createParsePool({ sources, workers: opts.dryRun ? 0 : config.sync.parse_workers });
     try {
       for (const source of sources) {
         if (ctx.signal.aborted) {
@@ -106,12 +111,15 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
         report.sources.push(sourceReport);
       }
     } finally {
-      await parser.close();
+      if (!opts.parser) {
+        await parser.close();
+      }
     }
   };
   try {
     if (opts.backfill && !opts.dryRun) {
-      await withBackfillSettings(client, index, work);
+      const member = `${leaseOwner()}:${opts.shard ? `shard-${opts.shard.index}-of-${opts.shard.count}` : 'all'}`;
+      await withBackfillSettings({ ...backfillTarget(ctx), member }, work);
     } else {
       await work();
     }
@@ -134,6 +142,11 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
 }
 
 // --- internal ---
+
+function backfillTarget(ctx: AppContext) {
+  const { client, config, log } = ctx;
+  return { client, leases: config.indices.leases, runs: config.indices.runs, ttlMs: durationMs(config.schedule.lease_ttl), now: ctx.now, log };
+}
 
 function finish(ctx: AppContext, report: SyncReport, touched: Set<string>): SyncReport {
   const end = ctx.now();
@@ -216,6 +229,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
   const stats = await writer.flush();
   report.durations_ms.bulk += Date.now() - bulkStart;
   report.counts.written += stats.written;
+  report.counts.indexed += stats.indexed;
   report.counts.failed += stats.failed.length;
   for (const failure of stats.failed) {
     addError(report, { run_id: failure.id, code: `bulk-${failure.status}`, message: `${failure.type}: ${failure.reason}` });
@@ -230,6 +244,9 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
 
   async function handle(action: PlannedAction): Promise<void> {
     const label = action.crawled?.run.listing.dir ?? action.indexed?.path ?? '';
+    if (action.crawled && action.indexed && (action.class === 'unchanged' || action.class === 'retired')) {
+      opts.onRun?.(action.indexed.run_id, action.class);
+    }
     switch (action.class) {
       case 'unchanged':
         report.counts.unchanged += 1;
@@ -238,6 +255,9 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
         await updateStatus(action);
         return;
       case 'still-vanished':
+        return;
+      case 'retired':
+        report.counts.retired += 1;
         return;
       case 'vanished':
         if (marksVanished) {
@@ -250,6 +270,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
     const crawled = action.crawled as CrawledRun;
     if (opts.since && action.class !== 'new' && crawled.newestMtime < opts.since.getTime() && action.reason === 'fingerprint') {
       report.counts.unchanged += 1;
+      opts.onRun?.(action.indexed?.run_id ?? '', 'unchanged');
       return;
     }
     report.counts[action.class] += 1;
@@ -258,6 +279,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       return;
     }
     if (action.class === 'reappeared' && action.indexed && action.indexed.fingerprint === crawled.fingerprint && action.indexed.parser_version === PARSER_VERSION) {
+      opts.onRun?.(action.indexed.run_id, 'reappeared');
       const status = action.status ? await confirmStatus(driver, action.indexed, action.status, now) : null;
       const statusDoc = status ? { status: status.status, status_evidence: status.evidence } : {};
       await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, ...statusDoc } });
@@ -305,6 +327,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
     for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
       touch(touched, key);
     }
+    opts.onRun?.(doc.run_id, action.class);
     await writer.add({ op: 'index', id: doc.run_id, doc: doc as unknown as Record<string, unknown>, fallback: rejectedDocFactory(doc) });
     if (action.indexed && action.indexed.run_id !== doc.run_id) {
       // Same folder, new identity (its config or run-id file changed): the old document is superseded.

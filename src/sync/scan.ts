@@ -9,7 +9,7 @@ export interface IndexedRun {
   path: string;
   fingerprint: string;
   parser_version: string;
-  state: 'active' | 'vanished';
+  state: 'active' | 'vanished' | 'retired';
   first_seen_at: string | null;
   missing_since: string | null;
   rollup_keys: string[];
@@ -95,7 +95,7 @@ function toIndexedRun(hit: estypes.SearchHit<Record<string, unknown>>): IndexedR
     path: String(source.path ?? ''),
     fingerprint: String(src.fingerprint ?? ''),
     parser_version: String(src.parser_version ?? ''),
-    state: src.state === 'vanished' ? 'vanished' : 'active',
+    state: src.state === 'vanished' || src.state === 'retired' ? src.state : 'active',
     first_seen_at: typeof src.first_seen_at === 'string' ? src.first_seen_at : null,
     missing_since: typeof src.missing_since === 'string' ? src.missing_since : null,
     rollup_keys: Array.isArray(src.rollup_keys) ? src.rollup_keys.map(String) : [],

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,8 @@ import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 const client = esClient();
 const REPO = path.resolve(import.meta.dirname, '../..');
 const RUN_DIR = path.join(REPO, 'examples/runs/2025-04-11-ink-wash-landscape-r16');
+/** Tests about where a run goes, not speed: a deadline a loaded test machine cannot miss. */
+const SLOW_OK = 90_000;
 const CHILD = path.join(REPO, 'test/fixtures/jobs/report-child.ts');
 let runs: string;
 let outbox: string;
@@ -29,7 +31,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await deleteIndexQuietly(client, runs);
+  await deleteIndexQuietly(client, `${runs}*`);
   await rm(tmp, { recursive: true, force: true });
 });
 
@@ -46,11 +48,13 @@ describe('src/jobs/report + src/jobs/outbox', () => {
     });
     const elapsed = Date.now() - t0;
     const spooled = await readdir(outbox);
+    // The file is named after the run's location; the run's id is in the document.
+    const spooledId = (JSON.parse(await readFile(path.join(outbox, spooled[0] ?? ''), 'utf8')) as { doc: { run_id: string } }).doc.run_id;
     await deadClient.close();
     await createRuns();
     const flush = await flushOutbox(ctxFor(client), { dir: outbox });
     const left = await readdir(outbox);
-    const id = spooled[0]?.replace(/\.json$/, '') ?? '';
+    const id = spooledId;
     const doc = await client.get<{ run_id: string; state: string }>({ index: runs, id });
 
     expect(code).toBe(0);
@@ -81,19 +85,19 @@ describe('src/jobs/report + src/jobs/outbox', () => {
   it('indexes right away when Elasticsearch is up and the runs index exists', async () => {
     await createRuns();
 
-    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox });
+    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox, deadlineMs: SLOW_OK });
     const doc = await client.get({ index: runs, id: result.runId ?? '' });
 
     expect(result).toMatchObject({ outcome: 'indexed', file: null });
     expect(doc.found).toBe(true);
   });
 
-  it('spools instead of letting a missing runs index be auto-created', async () => {
-    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox });
-    const exists = await client.indices.exists({ index: runs });
+  it('creates a missing runs index with its strict mapping (as a sync does), never a dynamic one', async () => {
+    const result = await reportRun(ctxFor(client), { runDir: RUN_DIR, outboxDir: outbox, deadlineMs: SLOW_OK });
+    const mapping = await client.indices.getMapping({ index: runs });
 
-    expect(result.outcome).toBe('spooled');
-    expect(exists).toBe(false);
+    expect(result.outcome).toBe('indexed');
+    expect(Object.values(mapping)[0]?.mappings.dynamic).toBe('strict');
   });
 
   it('keeps a spooled doc whose bulk item fails, and flushes the good ones', async () => {
@@ -132,8 +136,12 @@ describe('src/jobs/report + src/jobs/outbox', () => {
 
 // --- internal ---
 
+function indicesFor(name: string): Record<string, string> {
+  return { runs: name, rollups: `${name}-rollups`, sync_runs: `${name}-syncs`, leases: `${name}-leases` };
+}
+
 function ctxFor(c: Client): AppContext {
-  return { config: parseConfig({ indices: { runs }, outbox_dir: outbox }), client: c, log: silentLogger, now: () => new Date(), signal: new AbortController().signal };
+  return { config: parseConfig({ indices: indicesFor(runs), outbox_dir: outbox }), client: c, log: silentLogger, now: () => new Date(), signal: new AbortController().signal };
 }
 
 async function createRuns(): Promise<void> {

@@ -89,6 +89,36 @@ describe('jobs/schedule', () => {
     expect(last?.startedAt.getTime()).toBeGreaterThanOrEqual(now.getTime());
   });
 
+  it('runs nothing as missed on a first start; later, catches up per job (retention only when configured)', async () => {
+    const calls: string[] = [];
+    const jobs: SchedulerJobs = {
+      full: async () => void calls.push('full'),
+      incremental: async () => void calls.push('incremental'),
+      rollups: async () => {},
+      retention: async () => void calls.push('retention'),
+    };
+    const daily = { full: '0 0 * * *', incremental: '0 * * * *', retention: '0 0 * * *' };
+    const t0 = new Date();
+    const later = new Date(t0.getTime() + 2 * 86_400_000);
+
+    const first = startScheduler(ctxFor(() => t0), jobs, { expressions: daily });
+    await first.caughtUp;
+    await first.stop();
+    const afterFirst = [...calls];
+    const second = startScheduler(ctxFor(() => later), jobs, { expressions: daily });
+    await second.caughtUp;
+    await second.stop();
+    const afterSecond = [...calls];
+    const withRetention = ctxFor(() => later, { catch_up: { retention: true } });
+    const third = startScheduler(withRetention, jobs, { expressions: daily });
+    await third.caughtUp;
+    await third.stop();
+
+    expect(afterFirst).toEqual([]);
+    expect(afterSecond).toEqual(['full', 'incremental']);
+    expect(calls).toEqual(['full', 'incremental', 'retention']);
+  });
+
   it('does not record a failed run, so the next start retries it', async () => {
     const jobs: SchedulerJobs = {
       full: async () => {
@@ -138,9 +168,9 @@ describe('jobs/schedule', () => {
 
 // --- internal ---
 
-function ctxFor(): AppContext {
-  const config = parseConfig({ indices: { leases } });
-  return { config, client, log: silentLogger, now: () => new Date(), signal: new AbortController().signal };
+function ctxFor(now: () => Date = () => new Date(), schedule: Record<string, unknown> = {}): AppContext {
+  const config = parseConfig({ indices: { leases }, schedule });
+  return { config, client, log: silentLogger, now, signal: new AbortController().signal };
 }
 
 async function sleep(ms: number): Promise<void> {

@@ -12,7 +12,7 @@ function crawled(dir: string, fingerprint = 'f'): CrawledRun {
   return { sortKey: runSortKey(dir), fingerprint, newestMtime: 0, run: { kind: 'run', listing: { dir, entries: [], names: [] }, adapters: [] } as DiscoveredRun };
 }
 
-function indexed(dir: string, fingerprint = 'f', state: 'active' | 'vanished' = 'active', runId = `id-${dir}`): IndexedRun {
+function indexed(dir: string, fingerprint = 'f', state: IndexedRun['state'] = 'active', runId = `id-${dir}`): IndexedRun {
   return { run_id: runId, sort_key: runSortKey(dir), path: dir, fingerprint, parser_version: '1', state, first_seen_at: null, missing_since: null, rollup_keys: [], status: 'completed', status_inputs: null, seq_no: 1, primary_term: 1 };
 }
 
@@ -53,6 +53,20 @@ describe('sync/plan', () => {
     }
 
     expect(actions).toEqual(['changed:parser-version']);
+  });
+
+  it('keeps retired runs retired (found, gone, or under a newer parser) unless their files changed', async () => {
+    const actions = await plan(
+      [crawled('a'), crawled('b', 'edited'), crawled('c')],
+      [indexed('a', 'f', 'retired'), indexed('b', 'f', 'retired'), { ...indexed('c', 'f', 'retired'), parser_version: '0.9' }, indexed('d', 'f', 'retired')],
+    );
+
+    expect(actions).toEqual([
+      ['retired', 'a'],
+      ['changed', 'b'],
+      ['retired', 'c'],
+      ['retired', 'd'],
+    ]);
   });
 
   it('treats extra documents at one location as stale', async () => {
