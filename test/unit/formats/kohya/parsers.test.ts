@@ -101,6 +101,16 @@ describe('formats/kohya/metadata', () => {
     expect(meta.facts).toMatchObject({ lora_rank: undefined, dataset_dirs: [], resolution: undefined, base_model_family: 'sd2' });
   });
 
+  it('stores learning rates widened from float32 as their shortest float32 decimal, float64 ones as written', () => {
+    // str(float(np.float32(0.06))) and str(float(np.float32(5e-5))): what a GUI passing float32 values leaves behind.
+    const meta = parseKohyaMetadata({ ss_learning_rate: '0.05999999865889549', ss_unet_lr: '4.999999873689376e-05', ss_text_encoder_lr: '1e-05', ss_network_alpha: '0.5', ss_training_started_at: '1680716500.7709305' });
+
+    expect(meta.facts.learning_rates).toEqual({ learning_rate: 0.06, unet_lr: 0.00005, text_encoder_lr: 0.00001 });
+    expect(meta.facts.learning_rate).toBe(0.06);
+    expect(meta.facts.lora_alpha).toBe(0.5);
+    expect(meta.startedAt).toBe(1680716500.7709305);
+  });
+
   it.each([
     [{ ss_base_model_version: 'sdxl_base_v1-0' }, 'sdxl'],
     [{ ss_base_model_version: 'flux1' }, 'flux'],
