@@ -188,7 +188,7 @@ function describeRun(r: RunRecord): string {
     ['tags', [...r.tags, ...r.tag_summary.slice(0, 10).map((t) => `${t.tag}(${t.count})`)].join(', ')],
     ['prompt', r.prompt_example],
     ['notes', r.notes],
-    ['created / started / finished', [r.created_at, r.started_at, r.finished_at].map((d) => d ?? '-').join(' / ')],
+    ['created / started / finished', [r.created_at && `${r.created_at} (from ${r.created_at_source ?? 'unrecorded source'})`, r.started_at, r.finished_at].map((d) => d ?? '-').join(' / ')],
     ['loss final / min', r.loss_final !== null ? `${num(r.loss_final)} / ${num(r.loss_min)} (${r.loss_source})` : null],
     ['loss per epoch', r.loss_per_epoch.map((e) => `${e.epoch}:${num(e.mean)}`).join(' ')],
     ['best checkpoint', r.best_checkpoint && `${r.best_checkpoint}${r.best_epoch === null ? '' : ` (epoch ${r.best_epoch})`}`],

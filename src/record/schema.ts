@@ -14,6 +14,22 @@ export type RunStatus = z.infer<typeof RunStatus>;
 export const LossSource = z.enum(['log-text', 'tfevents', 'trainer-state', 'trainer-log', 'none']);
 export type LossSource = z.infer<typeof LossSource>;
 
+/**
+ * Where `created_at` came from, most trustworthy first: a time the run wrote about itself, a file name or folder name
+ * the tool stamped at start, a start computed from a log's elapsed time, and last the folder's earliest file mtime
+ * (which a copy or restore resets).
+ */
+export const CreatedAtSource = z.enum([
+  'ss_training_started_at',
+  'log-timestamp',
+  'tfevents-wall-time',
+  'tfevents-file-name',
+  'folder-name',
+  'log-elapsed',
+  'mtime',
+]);
+export type CreatedAtSource = z.infer<typeof CreatedAtSource>;
+
 export const SourceRef = z.strictObject({
   kind: z.enum(['fs', 's3']),
   /** Stable name of the configured root (config `sources[].name`). */
@@ -105,6 +121,8 @@ export const RunRecord = z.strictObject({
   finished_at: isoDate,
   /** When the run came into being: started_at, else the earliest evidence (file mtimes). */
   created_at: isoDate,
+  /** Where created_at came from; null when created_at is null. */
+  created_at_source: CreatedAtSource.nullable(),
 
   loss_final: z.number().nullable(),
   loss_min: z.number().nullable(),

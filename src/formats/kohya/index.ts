@@ -100,6 +100,7 @@ export const kohya: FormatAdapter = {
       output_dir: facts.output_dir ?? null,
       output_name: outputName ?? null,
       started_at: isoFromUnix(startedAt),
+      created_at_source: meta?.startedAt !== undefined ? 'ss_training_started_at' : startedAt !== null ? 'tfevents-wall-time' : null,
       finished_at: status.status === 'completed' ? isoFromUnix(meta?.fromFinal ? (meta.finishedAt ?? null) : (loss?.lastWallTime ?? null)) : null,
       loss_final: loss?.lossFinal ?? null,
       loss_min: loss?.lossMin ?? null,
