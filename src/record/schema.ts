@@ -41,12 +41,13 @@ export const SourceRef = z.strictObject({
 });
 export type SourceRef = z.infer<typeof SourceRef>;
 
+/** One epoch of the loss curve. last/min/steps are null when only the epoch's mean was logged and no evidence says which step points belong to it. */
 export const EpochLoss = z.strictObject({
   epoch: z.number().int().nonnegative(),
   mean: z.number(),
-  last: z.number(),
-  min: z.number(),
-  steps: z.number().int().nonnegative(),
+  last: z.number().nullable(),
+  min: z.number().nullable(),
+  steps: z.number().int().nonnegative().nullable(),
 });
 export type EpochLoss = z.infer<typeof EpochLoss>;
 
