@@ -1,5 +1,5 @@
 import type { EpochLoss } from '../../record/schema.ts';
-import { readTfEventScalars } from '../common/tfevents.ts';
+import { readTfEventScalarBatches } from '../common/tfevents.ts';
 import type { ParseContext } from '../types.ts';
 import { splitEpochs, type EpochSplit, type EpochSplitBasis } from './epoch-split.ts';
 import { createLossCollector, LOSS_TAGS, type LossPoints } from './loss-points.ts';
@@ -103,11 +103,13 @@ export async function readLoss(ctx: ParseContext, files: readonly EventFile[], e
         ctx.warn(`tfevents ${file.key}: vanished before it could be read`);
         continue;
       }
-      const stream = readTfEventScalars(chunks, { tags: (tag) => LOSS_TAGS.has(tag) });
+      const stream = readTfEventScalarBatches(chunks, { tags: (tag) => LOSS_TAGS.has(tag) });
       let next = await stream.next();
       while (next.done !== true) {
-        collector.add(next.value);
-        read++;
+        for (const point of next.value) {
+          collector.add(point);
+        }
+        read += next.value.length;
         next = await stream.next();
       }
       const first = next.value.issues[0];
