@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Bumped whenever a parser change alters records; stored on every record so stale ones can be found and re-parsed. */
-export const PARSER_VERSION = '1.0.0';
+export const PARSER_VERSION = '1.1.0';
 
 export const FORMAT_IDS = ['lora-scripts-yaml', 'kohya', 'hf-peft', 'llama-factory'] as const;
 export const FormatId = z.enum(FORMAT_IDS);
