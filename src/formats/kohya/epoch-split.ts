@@ -26,7 +26,8 @@ export interface EpochSplit {
 
 /**
  * Per-epoch loss: mean = the epoch scalar when logged (kohya's mean of the epoch's micro-batch losses), else the
- * mean of the epoch's step points (as a float32, like the scalar); last/min over its step points; steps = optimizer steps completed in it.
+ * mean of the epoch's step points (as a float32, like the scalar); last/min over its step points; steps = optimizer
+ * steps completed in it.
  * An epoch whose points cannot be told apart keeps only its scalar (last/min/steps null); no epoch is invented.
  */
 export function splitEpochs(points: LossPoints, evidence: EpochEvidence): EpochSplit {
@@ -44,7 +45,15 @@ export function splitEpochs(points: LossPoints, evidence: EpochEvidence): EpochS
   }
   const tries: Array<[EpochSplitBasis, () => Map<number, number[]> | null]> = [
     ['epoch-event-steps', () => (asSteps ? byBoundaries(points, new Map(events.map((e, i) => [i + 1, e.step]))) : null)],
-    ['file-order', () => (asSteps || events.length === 0 ? null : byFileOrder(points, warnings))],
+    [
+      'file-order',
+      () => {
+        const dropped: string[] = [];
+        const groups = asSteps || events.length === 0 ? null : byFileOrder(points, dropped);
+        warnings.push(...(groups === null ? [] : dropped));
+        return groups;
+      },
+    ],
     ['wall-time', () => (asSteps || events.length === 0 ? null : byWallTime(points))],
     ['checkpoint-steps', () => byBoundaries(points, boundariesFrom(evidence, points, 'checkpoints'))],
     ['steps-per-epoch', () => byBoundaries(points, boundariesFrom(evidence, points, 'steps-per-epoch'))],

@@ -132,6 +132,15 @@ describe('formats/kohya/epoch-split', () => {
     expect(split.perEpoch.map((e) => [e.epoch, e.mean, e.last, e.min])).toEqual([[1, 0.3, 0.2, 0.2], [2, 0.2, 0.1, 0.1]]);
     expect(split.warnings).toEqual([expect.stringContaining('1 step points after the last epoch of event file 1')]);
   });
+  it('reports no dropped epoch when the file order was not used after all', () => {
+    const first: Row[] = [['c', 1, 1, 0.4], ['e', 1, 2, 0.4], ['c', 2, 3, 0.9]];
+    const resumed: Row[] = [['c', 2, 10, 0.3], ['c', 3, 10, 0.1], ['e', 2, 10, 0.2], ['e', 3, 10, 0.1]];
+
+    const split = splitEpochs(collect(first, resumed), NO_EVIDENCE);
+
+    expect(split.basis).toBe('none');
+    expect(split.warnings).toEqual([expect.stringContaining('nothing maps them to epochs')]);
+  });
 });
 
 describe('formats/kohya/loss', () => {
