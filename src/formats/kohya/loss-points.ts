@@ -46,8 +46,11 @@ export const MAX_STEP_POINTS = 1_000_000;
 /** Epoch tags in order of preference: sd-scripts ≤ v0.9 and the sd3 branch; forks log both. */
 const EPOCH_TAGS = ['loss/epoch', 'loss/epoch_average'] as const;
 
-/** Collects points as they stream in; `add` in file order, `nextFile` before each file, `result` at the end. */
-export function createLossCollector(): { nextFile(): void; add(point: TfScalar): void; result(): LossPoints } {
+/**
+ * Collects points as they stream in (at most `maxPoints` step points): `nextFile` before each file, `add` in file
+ * order, `result` at the end.
+ */
+export function createLossCollector(maxPoints = MAX_STEP_POINTS): { nextFile(): void; add(point: TfScalar): void; result(): LossPoints } {
   const out: LossPoints = {
     steps: [],
     wallTimes: [],
@@ -77,7 +80,7 @@ export function createLossCollector(): { nextFile(): void; add(point: TfScalar):
       out.lastWallTime = out.lastWallTime === null ? point.wallTime : Math.max(out.lastWallTime, point.wallTime);
       if (point.tag === 'loss/current') {
         out.seen++;
-        if (out.steps.length >= MAX_STEP_POINTS) {
+        if (out.steps.length >= maxPoints) {
           out.truncated = true;
           return;
         }

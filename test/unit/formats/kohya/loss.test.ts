@@ -132,6 +132,22 @@ describe('formats/kohya/epoch-split', () => {
     expect(split.perEpoch.map((e) => [e.epoch, e.mean, e.last, e.min])).toEqual([[1, 0.3, 0.2, 0.2], [2, 0.2, 0.1, 0.1]]);
     expect(split.warnings).toEqual([expect.stringContaining('1 step points after the last epoch of event file 1')]);
   });
+  it('keeps only the epoch means when there were more step points than it keeps', () => {
+    const collector = createLossCollector(3);
+    collector.nextFile();
+    for (const [kind, step, wallTime, value] of [...STEPS.slice(0, 2), ['e', 1, 12, 0.3], ...STEPS.slice(2), ['e', 2, 15, 0.2]] as Row[]) {
+      collector.add({ tag: TAGS[kind], step, wallTime, value });
+    }
+
+    const split = splitEpochs(collector.result(), NO_EVIDENCE);
+
+    expect(split.perEpoch).toEqual([
+      { epoch: 1, mean: 0.3, last: null, min: null, steps: null },
+      { epoch: 2, mean: 0.2, last: null, min: null, steps: null },
+    ]);
+    expect(split.warnings).toEqual(['loss/current: 4 points, more than the 3 kept; per-epoch last/min/steps left empty']);
+  });
+
   it('reports no dropped epoch when the file order was not used after all', () => {
     const first: Row[] = [['c', 1, 1, 0.4], ['e', 1, 2, 0.4], ['c', 2, 3, 0.9]];
     const resumed: Row[] = [['c', 2, 10, 0.3], ['c', 3, 10, 0.1], ['e', 2, 10, 0.2], ['e', 3, 10, 0.1]];
