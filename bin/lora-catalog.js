@@ -1,5 +1,15 @@
 #!/usr/bin/env node
-// Thin launcher so `npm link` / `npx lora-catalog` work: Node >= 22.18 runs the TypeScript sources directly.
-import { main } from '../src/cli/main.ts';
+// The `lora-catalog` binary of the npm package (and of `npm link` / `npx` in a clone). A clone has the
+// TypeScript sources, which Node >= 22.18 runs directly; an installed package has only the built
+// JavaScript in dist/ (Node does not strip types under node_modules).
+import { existsSync } from 'node:fs';
 
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  process.stderr.write(`lora-catalog needs Node.js >= 22.18 (this is ${process.version}); ./quickstart.sh caches one, bin/lora-catalog finds it\n`);
+  process.exit(2);
+}
+const source = new URL('../src/cli/main.ts', import.meta.url);
+const entry = existsSync(source) ? source : new URL('../dist/src/cli/main.js', import.meta.url);
+const { main } = await import(entry.href);
 process.exit(await main(process.argv.slice(2)));

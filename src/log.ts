@@ -1,3 +1,5 @@
+import { maskUrlCredentials } from './record/redact/shapes.ts';
+
 /** Structured logger: JSON lines on stderr when not a TTY (for log shippers), short human lines on a TTY. */
 export interface Logger {
   debug(meta: Record<string, unknown>, msg: string): void;
@@ -19,7 +21,8 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const min = LEVELS[opts.level ?? 'info'];
   const json = opts.json ?? !process.stderr.isTTY;
-  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Error messages from the client name the node URL, credentials included.
+  const write = opts.write ?? ((line: string) => process.stderr.write(`${maskUrlCredentials(line)}\n`));
   function emit(level: Exclude<LogLevel, 'silent'>, meta: Record<string, unknown>, msg: string): void {
     if (LEVELS[level] < min) {
       return;

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { readEngineEnv } from '../config/env.ts';
+import { durationMs } from '../config/schema.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 import { esStatus, startDetachedElasticsearch, stopDetachedElasticsearch, DEFAULT_ES_PORT } from '../engine/es-daemon.ts';
-import { resolveEnginePaths } from '../engine/paths.ts';
+import { enginePathsFromEnv } from '../engine/paths.ts';
 
 export interface EsCommandIo {
   stdout: (s: string) => void;
@@ -38,6 +39,7 @@ export async function runEsCommand(argv: string[], io: EsCommandIo): Promise<num
       allowPositionals: true,
       options: {
         port: { type: 'string' },
+        'idle-timeout': { type: 'string' },
         'cache-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -57,22 +59,22 @@ export async function runEsCommand(argv: string[], io: EsCommandIo): Promise<num
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
     return usage(io, `--port must be a TCP port, got ${parsed.values.port}`);
   }
+  const idleText = parsed.values['idle-timeout'];
+  if (idleText !== undefined && !/^\d+(ms|s|m|h|d|w)$/.test(idleText)) {
+    return usage(io, `--idle-timeout must be a duration such as 30m or 2h, got ${idleText}`);
+  }
+  const idleTimeoutMs = idleText === undefined ? null : durationMs(idleText) || null;
   const env = readEngineEnv();
-  const paths = resolveEnginePaths({
-    cacheDir: parsed.values['cache-dir'],
-    envCacheDir: env.cacheDir,
-    xdgCacheHome: env.xdgCacheHome,
-    home: env.home,
-  });
+  const paths = enginePathsFromEnv(env, parsed.values['cache-dir']);
 
   try {
     switch (command) {
       case 'start': {
-        const { state, alreadyRunning } = await startDetachedElasticsearch({ paths, env, port });
+        const { state, alreadyRunning } = await startDetachedElasticsearch({ paths, env, port, idleTimeoutMs });
         report(io, { ok: true, running: true, alreadyRunning, ...state }, () =>
           alreadyRunning
             ? `Elasticsearch already running at ${state.url} (pid ${state.pid})`
-            : `Elasticsearch started at ${state.url} (pid ${state.pid}); log ${state.logFile}`,
+            : `Elasticsearch started at ${state.url} (pid ${state.pid}); data ${state.dataDir}; log ${state.logFile}${state.idleTimeoutMs === null ? '' : `; stops after ${idleText} unused`}`,
         );
         return 0;
       }
@@ -82,7 +84,7 @@ export async function runEsCommand(argv: string[], io: EsCommandIo): Promise<num
           status.state === null
             ? 'Elasticsearch is not running (no es start recorded)'
             : status.healthy
-              ? `Elasticsearch running at ${status.state.url} (pid ${status.state.pid}), healthy`
+              ? `Elasticsearch running at ${status.state.url} (pid ${status.state.pid}), healthy; data ${status.state.dataDir}${status.state.idleTimeoutMs === null ? '; runs until es stop' : `; stops after ${Math.round(status.state.idleTimeoutMs / 60_000)} min unused`}`
               : status.running
                 ? `Elasticsearch process ${status.state.pid} is running but ${status.state.url} is not healthy; log ${status.state.logFile}`
                 : `Elasticsearch is not running (pid ${status.state.pid} is gone); log ${status.state.logFile}`,

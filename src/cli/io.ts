@@ -1,3 +1,5 @@
+import { maskUrlCredentials } from '../record/redact/shapes.ts';
+
 /** How a command talks to the terminal; tests pass their own. */
 export interface Io {
   stdout(text: string): void;
@@ -6,6 +8,8 @@ export interface Io {
   progress(text: string): void;
   json: boolean;
   tty: boolean;
+  /** Terminal width when stdout is a terminal that says; null otherwise. */
+  columns?: number | null;
 }
 
 export function processIo(json: boolean): Io {
@@ -20,5 +24,16 @@ export function processIo(json: boolean): Io {
     },
     json,
     tty,
+    columns: tty ? (process.stdout.columns ?? null) : null,
+  };
+}
+
+/** Every line the CLI prints goes through here: a URL's password (an Elasticsearch URL with credentials) is never shown. */
+export function maskingIo(io: Io): Io {
+  return {
+    ...io,
+    stdout: (text) => io.stdout(maskUrlCredentials(text)),
+    stderr: (text) => io.stderr(maskUrlCredentials(text)),
+    progress: (text) => io.progress(maskUrlCredentials(text)),
   };
 }

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { tuneThreadPool } from '../config/env.ts';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 import { applyIndices, indicesStatus, migrateIndex, type IndexRole } from '../es/indices.ts';
 import { createLogger } from '../log.ts';
 import { runRollups } from '../rollups/run.ts';
-import { connect, type Connection } from './connect.ts';
-import { processIo, type Io } from './io.ts';
+import { connect, describeConnectFailure, type Connection } from './connect.ts';
+import { maskingIo, processIo, type Io } from './io.ts';
 import { exampleConfig, parseSyncArgs, SYNC_USAGE, syncCommand } from './sync.ts';
 
 const USAGE = `Usage: lora-catalog <command> [options]
@@ -22,7 +22,8 @@ Commands:
   show <run_id>             one run in full
   reproduce <run_id>        the run's original (redacted) config, ready to re-run
   best [--base b] [--rank r] [--top n]   best configurations for similar tasks
-  similar <run_id>          runs like this one (prompts, tags, hyperparameters)
+  similar <run_id>          runs like this one, with a score and why (prompts, tags, hyperparameters)
+  compare <run_id> <run_id>…  configs side by side (keys that differ) and loss curves overlaid
   rollups [--full]          recompute derived metrics (normally done by sync)
   indices apply|status|migrate   index templates, versioned indices and aliases
   es start|stop|status      the embedded local Elasticsearch
@@ -30,22 +31,29 @@ Commands:
   schedule                  run the scheduler (nightly full, hourly incremental, rollups, retention)
   report <run-dir>          index one run now (post-training hook; never fails the training job)
   retention                 remove old debug/test runs from the catalogue
-  config check              validate the config and print it (secrets hidden)
+  init [<file>]             write a commented lora-catalog.yaml to start from
+  config check              validate the config, check every source and the cluster answer, print it (secrets hidden)
 
-Global options: --config <file>, --json, -h/--help.
+Global options: --config <file>, --json, -h/--help, --version.
+Output is text, on a terminal or piped (fitted to the terminal's width only on a terminal); --json gives JSON.
 Without elasticsearch.url in the config (or LORA_CATALOG_ES_URL), commands use the embedded local
 engine: an 'es start' engine if one runs, else one started for the command (needs Java 17+).
 Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 refused (see sync --help), 4 Elasticsearch
 unreachable, 5 skipped (another sync holds the lease).`;
 
-const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar'] as const;
+const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar', 'compare'] as const;
 const JOB_COMMANDS = ['schedule', 'report', 'retention'] as const;
 
 export async function main(argv: string[]): Promise<number> {
   tuneThreadPool();
   const [command, ...rest] = argv;
   const json = rest.includes('--json');
-  const io = processIo(json);
+  const io = maskingIo(processIo(json));
+  if (argv.includes('--version') || command === '-V' || command === 'version') {
+    const { packageVersion } = await import('./package-root.ts');
+    io.stdout(json ? JSON.stringify({ version: packageVersion(), node: process.versions.node }) : `lora-catalog ${packageVersion()} (Node.js ${process.version})`);
+    return 0;
+  }
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     io.stdout(USAGE);
     return command === undefined ? 2 : 0;
@@ -60,6 +68,14 @@ export async function main(argv: string[]): Promise<number> {
     const { runJobsCommand } = await import('./jobs.ts');
     return runJobsCommand('report', rest.filter((a) => a !== '--json'), { io });
   }
+  if (command === 'init') {
+    const { runInit, INIT_USAGE } = await import('./init.ts');
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout(INIT_USAGE);
+      return 0;
+    }
+    return runInit(rest.filter((a) => a !== '--json'), io);
+  }
   if (command === 'kibana') {
     const { runKibanaCommand } = await import('./kibana.ts');
     return runKibanaCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });
@@ -73,15 +89,21 @@ export async function main(argv: string[]): Promise<number> {
     return delegateHelp(command, rest, io);
   }
   const { configFile, args } = extractConfigFlag(rest);
-  let config: Config;
+  let loaded: LoadedConfig;
   try {
-    config = (await loadConfig(configFile)).config;
+    loaded = await loadConfig(configFile);
   } catch (err) {
     io.stderr(`lora-catalog: ${errorMessage(err)}`);
     return 2;
   }
+  let config: Config = loaded.config;
   if (command === 'config') {
-    return configCommand(config, args, io);
+    if (args.find((a) => !a.startsWith('-')) !== 'check') {
+      io.stderr('Usage: lora-catalog config check [--config <file>]');
+      return 2;
+    }
+    const { configCheck } = await import('./config-check.ts');
+    return configCheck(loaded, io);
   }
   let syncArgs = null;
   if (command === 'sync') {
@@ -103,8 +125,9 @@ export async function main(argv: string[]): Promise<number> {
     conn = await connect(config, (line) => io.stderr(line));
     await conn.client.cluster.health({ timeout: '30s' });
   } catch (err) {
-    io.stderr(`lora-catalog: Elasticsearch unreachable: ${errorMessage(err)}`);
-    return 4;
+    const failure = describeConnectFailure(err);
+    io.stderr(`lora-catalog: ${failure.message}`);
+    return failure.exitCode;
   }
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -126,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
         return await delegate(command, args, ctx, io);
     }
   } catch (err) {
-    io.stderr(`lora-catalog ${command}: ${errorMessage(err)}`);
+    io.stderr(isMissingIndex(err) ? `lora-catalog ${command}: no catalogue yet in ${conn.url.replace(/\/\/[^@/]*@/, '//')}: run \`lora-catalog sync\` (or \`lora-catalog sync --example\` for the bundled runs)` : `lora-catalog ${command}: ${errorMessage(err)}`);
     return err instanceof PipelineError && err.code === 'mass-vanish' ? 3 : 1;
   } finally {
     process.off('SIGTERM', onSignal);
@@ -148,6 +171,7 @@ async function delegate(command: string, args: string[], ctx: AppContext, io: Io
       stderr: io.stderr,
       json: io.json,
       tty: io.tty,
+      columns: io.columns ?? undefined,
     });
   }
   const { runJobsCommand } = await import('./jobs.ts');
@@ -163,8 +187,13 @@ async function delegateHelp(command: string, rest: string[], io: Io): Promise<nu
     io.stdout(INDICES_USAGE);
     return 0;
   }
-  if (command === 'rollups' || command === 'config') {
-    io.stdout(command === 'rollups' ? 'Usage: lora-catalog rollups [--full] [--json]\nRecomputes every rollup from the runs index (sync does the incremental part itself).' : 'Usage: lora-catalog config check [--config <file>]\nValidates the config; prints it with secrets hidden. Exit 2 when invalid.');
+  if (command === 'config') {
+    const { CONFIG_CHECK_USAGE } = await import('./config-check.ts');
+    io.stdout(CONFIG_CHECK_USAGE);
+    return 0;
+  }
+  if (command === 'rollups') {
+    io.stdout('Usage: lora-catalog rollups [--full] [--json]\nRecomputes every rollup from the runs index (sync does the incremental part itself).');
     return 0;
   }
   if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {
@@ -185,7 +214,7 @@ async function indicesCommand(ctx: AppContext, args: string[], io: Io): Promise<
   const sub = args.find((a) => !a.startsWith('-'));
   if (sub === 'apply' || sub === 'status') {
     const status = sub === 'apply' ? await applyIndices(ctx.client, ctx.config) : await indicesStatus(ctx.client, ctx.config);
-    io.stdout(io.json ? JSON.stringify(status, null, 2) : status.map((s) => `${s.alias.padEnd(18)} → ${(s.index ?? '(missing)').padEnd(22)} v${s.version ?? '-'}  ${s.docs ?? 0} docs${s.needsMigration ? '  needs migrate' : ''}`).join('\n'));
+    io.stdout(io.json ? JSON.stringify(status, null, 2) : status.map((s) => (s.index === null ? `${s.alias.padEnd(18)} → (none yet: \`lora-catalog sync\` or \`indices apply\` creates it)` : `${s.alias.padEnd(18)} → ${s.index.padEnd(22)} v${s.version ?? '-'}  ${s.docs ?? 0} docs${s.needsMigration ? '  needs migrate' : ''}`)).join('\n'));
     return 0;
   }
   if (sub === 'migrate') {
@@ -198,21 +227,6 @@ async function indicesCommand(ctx: AppContext, args: string[], io: Io): Promise<
   }
   io.stderr(INDICES_USAGE);
   return 2;
-}
-
-function configCommand(config: Config, args: string[], io: Io): number {
-  if (args.find((a) => !a.startsWith('-')) !== 'check') {
-    io.stderr('Usage: lora-catalog config check [--config <file>]');
-    return 2;
-  }
-  const shown = structuredClone(config);
-  for (const key of ['api_key', 'password'] as const) {
-    if (shown.elasticsearch[key]) {
-      shown.elasticsearch[key] = '[hidden]';
-    }
-  }
-  io.stdout(io.json ? JSON.stringify(shown, null, 2) : `config OK: ${shown.sources.length} source(s), Elasticsearch ${shown.elasticsearch.url ?? 'embedded local engine'}\n${JSON.stringify(shown, null, 2)}`);
-  return 0;
 }
 
 function extractConfigFlag(args: string[]): { configFile: string | undefined; args: string[] } {
@@ -239,4 +253,10 @@ if (import.meta.main) {
       process.exit(1);
     },
   );
+}
+
+/** The engine answered, but the catalogue's index (or alias) does not exist: nothing was synced yet. */
+function isMissingIndex(err: unknown): boolean {
+  const body = (err as { meta?: { body?: { error?: { type?: string } } } } | null)?.meta?.body;
+  return body?.error?.type === 'index_not_found_exception';
 }

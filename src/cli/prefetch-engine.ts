@@ -1,11 +1,11 @@
 // Script: `node src/cli/prefetch-engine.ts` fills the engine cache, so CI's test timeouts never include a download.
 import { readEngineEnv } from '../config/env.ts';
 import { errorMessage } from '../errors.ts';
-import { resolveEnginePaths } from '../engine/paths.ts';
+import { enginePathsFromEnv } from '../engine/paths.ts';
 import { prefetchEngine } from '../engine/prefetch.ts';
 
 const env = readEngineEnv();
-const paths = resolveEnginePaths({ envCacheDir: env.cacheDir, xdgCacheHome: env.xdgCacheHome, home: env.home });
+const paths = enginePathsFromEnv(env);
 try {
   const started = Date.now();
   const install = await prefetchEngine(paths, env);

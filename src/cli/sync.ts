@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { durationMs, type Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
@@ -8,6 +7,7 @@ import { runSync, type SyncOptions } from '../sync/run.ts';
 import type { SyncReport } from '../sync/report.ts';
 import { PipelineError } from '../errors.ts';
 import { flushOutbox } from '../jobs/outbox.ts';
+import { packageRoot } from './package-root.ts';
 import { withLease } from '../jobs/lease.ts';
 import type { Io } from './io.ts';
 
@@ -109,8 +109,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
 
 /** Config for `--example`: the bundled runs as the only source. */
 export function exampleConfig(config: Config): Config {
-  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-  return { ...config, sources: [{ name: 'examples', kind: 'fs', path: path.join(repo, 'examples', 'runs'), include: [], exclude: [], follow_symlinks: false, io: 'auto' }] };
+  return { ...config, sources: [{ name: 'examples', kind: 'fs', path: path.join(packageRoot(), 'examples', 'runs'), include: [], exclude: [], follow_symlinks: false, io: 'auto' }] };
 }
 
 export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io): Promise<number> {

@@ -2,6 +2,8 @@
 export interface EngineEnv {
   /** `LORA_CATALOG_CACHE_DIR`: where artifacts, the unpacked engine and its state live. */
   cacheDir?: string;
+  /** `LORA_CATALOG_STATE_DIR`: the local engine's data and state only (default `<cache>/state`), e.g. one per test. */
+  stateDir?: string;
   /** `LORA_CATALOG_MAVEN_REPOSITORY`: a Maven mirror base URL used instead of Maven Central. */
   mavenRepository?: string;
   /** `ES_JAVA_HOME`, else `JAVA_HOME`: the JDK/JRE used to run the engine. */
@@ -20,6 +22,7 @@ export interface EngineEnv {
 export function readEngineEnv(env: Record<string, string | undefined> = process.env): EngineEnv {
   return {
     cacheDir: nonEmpty(env['LORA_CATALOG_CACHE_DIR']),
+    stateDir: nonEmpty(env['LORA_CATALOG_STATE_DIR']),
     mavenRepository: nonEmpty(env['LORA_CATALOG_MAVEN_REPOSITORY']),
     javaHome: nonEmpty(env['ES_JAVA_HOME']) ?? nonEmpty(env['JAVA_HOME']),
     xdgCacheHome: nonEmpty(env['XDG_CACHE_HOME']),

@@ -1,6 +1,8 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
+import { yamlErrorMessage } from '../formats/common/parse-error-message.ts';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { Config } from './schema.ts';
@@ -42,7 +44,8 @@ export async function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv =
         throw new ConfigError('config-not-found', `config file ${file} not found`, { cause: err });
       }
     } else {
-      throw new ConfigError('config-invalid', `${candidate}: ${errorMessage(err)}`, { cause: err });
+      // The YAML error quotes the offending line, which may hold the Elasticsearch password.
+      throw new ConfigError('config-invalid', `${candidate}: ${err instanceof YAMLError ? yamlErrorMessage(err) : errorMessage(err)}`, { cause: err });
     }
   }
   return { config: parseConfig(applyEnv(raw, env), resolved), file: resolved };
@@ -68,6 +71,17 @@ export function parseConfig(raw: unknown, file: string | null = null): Config {
     }
     names.add(source.name);
   }
+  const indexKeys = Object.entries(config.indices);
+  for (const [i, [key, name]] of indexKeys.entries()) {
+    const clash = indexKeys.slice(0, i).find(([, other]) => other === name);
+    if (clash) {
+      throw new ConfigError('config-invalid', `${file ?? 'config'}: key indices.${key}: "${name}" is also indices.${clash[0]}; each index needs its own name`);
+    }
+  }
+  if (config.elasticsearch.ca_cert !== undefined) {
+    config.elasticsearch.ca_cert = path.resolve(base, config.elasticsearch.ca_cert);
+    checkReadableFile(config.elasticsearch.ca_cert, `${file ?? 'config'}: key elasticsearch.ca_cert`);
+  }
   return config;
 }
 
@@ -81,6 +95,22 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 // --- internal ---
+
+/** A missing or unreadable CA certificate is a config error (exit 2), not an unreachable cluster. */
+function checkReadableFile(file: string, where: string): void {
+  try {
+    if (!statSync(file).isFile()) {
+      throw new ConfigError('config-invalid', `${where}: ${file} is not a regular file`);
+    }
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      throw err;
+    }
+    const code = (err as { code?: string }).code ?? errorMessage(err);
+    throw new ConfigError('config-invalid', `${where}: cannot read ${file} (${code})`, { cause: err });
+  }
+}
 
 function applyEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import cron from 'node-cron';
 import { z } from 'zod';
 
 const Duration = z
@@ -6,6 +7,27 @@ const Duration = z
   .regex(/^\d+(ms|s|m|h|d|w)$/, 'expected a duration such as 90s, 15m, 12h, 7d or 2w');
 
 const Globs = z.array(z.string().min(1)).default([]);
+
+/** A cron expression node-cron accepts (5 fields, or 6 with seconds); checked here so a bad one fails `config check`, not the scheduler at 2 am. */
+const CronExpression = z.string().refine((value) => cron.validate(value), {
+  error: (issue) => `not a valid cron expression: ${JSON.stringify(issue.input)} (5 fields: minute hour day-of-month month day-of-week, each within its range)`,
+});
+
+/** An IANA time zone the runtime knows (e.g. Europe/Berlin, UTC). */
+const TimeZone = z.string().refine(isTimeZone, { error: (issue) => `unknown time zone: ${JSON.stringify(issue.input)} (an IANA name such as UTC or Europe/Berlin)` });
+
+/**
+ * An Elasticsearch index or alias name, by the engine's own rules (MetadataCreateIndexService): lowercase,
+ * none of \\ / * ? " < > | , # : or space, not starting with - _ +, not . or .., at most 255 bytes.
+ */
+const IndexName = z
+  .string()
+  .min(1)
+  .refine((name) => name === name.toLowerCase(), 'an index name must be lowercase')
+  .refine((name) => !/[\\/*?"<>|,# :]/.test(name), 'an index name must not contain \\ / * ? " < > | , # : or a space')
+  .refine((name) => !/^[-_+]/.test(name), 'an index name must not start with -, _ or +')
+  .refine((name) => name !== '.' && name !== '..', 'an index name cannot be . or ..')
+  .refine((name) => Buffer.byteLength(name) <= 255, 'an index name is at most 255 bytes');
 
 export const FsSourceConfig = z.strictObject({
   /** Stable name of this root; part of every run's identity when it has no content identity. Never rename. */
@@ -46,6 +68,11 @@ export const LocalEngineConfig = z.strictObject({
   /** HTTP port of an engine started for one command; 0 = a free one (default, so it never clashes with a cluster on 9200). */
   port: z.number().int().min(0).max(65535).default(0),
   heap: z.string().regex(/^\d+[mg]$/, 'expected a JVM heap size such as 512m or 1g').default('1g'),
+  /**
+   * The engine a command starts stays up for the next commands and stops after this long unused
+   * (default 30m); `0s` stops it when the command ends. An `es start` engine runs until `es stop`.
+   */
+  idle_timeout: Duration.default('30m'),
 });
 
 export const ElasticsearchConfig = z.strictObject({
@@ -62,10 +89,10 @@ export const ElasticsearchConfig = z.strictObject({
 export type ElasticsearchConfig = z.infer<typeof ElasticsearchConfig>;
 
 export const IndicesConfig = z.strictObject({
-  runs: z.string().default('lora-runs'),
-  rollups: z.string().default('lora-rollups'),
-  sync_runs: z.string().default('lora-sync-runs'),
-  leases: z.string().default('lora-leases'),
+  runs: IndexName.default('lora-runs'),
+  rollups: IndexName.default('lora-rollups'),
+  sync_runs: IndexName.default('lora-sync-runs'),
+  leases: IndexName.default('lora-leases'),
 });
 
 export const SyncConfig = z.strictObject({
@@ -83,10 +110,10 @@ export const SyncConfig = z.strictObject({
 });
 
 export const ScheduleConfig = z.strictObject({
-  timezone: z.string().default('UTC'),
-  full: z.string().default('0 2 * * *'),
-  incremental: z.string().default('15 * * * *'),
-  retention: z.string().default('30 3 * * *'),
+  timezone: TimeZone.default('UTC'),
+  full: CronExpression.default('0 2 * * *'),
+  incremental: CronExpression.default('15 * * * *'),
+  retention: CronExpression.default('30 3 * * *'),
   /** Lease time-to-live; renewed at a third of it while a job runs. */
   lease_ttl: Duration.default('5m'),
 });
@@ -116,4 +143,15 @@ export function durationMs(value: string): number {
   }
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as 'ms'];
   return Number(match[1]) * unit;
+}
+
+// --- internal ---
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
 }

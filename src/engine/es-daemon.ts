@@ -1,6 +1,8 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EngineEnv } from '../config/env.ts';
+import { MODULE_EXT } from '../module-ext.ts';
 import { ensureElasticsearchInstalled, isHealthy, startElasticsearch } from './elasticsearch.ts';
 import type { EnginePaths } from './paths.ts';
 import { groupAlive, stopProcessGroup } from './process.ts';
@@ -9,13 +11,19 @@ import { EsStateJson, type EsState } from './schema.ts';
 export interface StartDetachedOptions {
   paths: EnginePaths;
   env: EngineEnv;
-  /** HTTP port; default `DEFAULT_ES_PORT`. */
+  /** HTTP port; 0 = a free one; default `DEFAULT_ES_PORT`. */
   port?: number;
+  /** Stop it after this long without a command using it; null or absent: runs until `es stop`. */
+  idleTimeoutMs?: number | null;
+  /** JVM heap; default 512m initial, 1g max. */
+  heap?: { min: string; max: string };
+  /** Maven mirror for the first download. */
+  repositoryUrl?: string;
 }
 
 export interface StartDetachedResult {
   state: EsState;
-  /** True when a healthy instance from an earlier `es start` was found and left alone. */
+  /** True when a healthy instance from an earlier start was found and left alone. */
   alreadyRunning: boolean;
 }
 
@@ -30,38 +38,61 @@ export interface EsStatus {
 /** The port Elasticsearch clients assume when none is configured. */
 export const DEFAULT_ES_PORT = 9200;
 
-/** Starts Elasticsearch in the background, kept across CLI invocations via `<stateDir>/es.json`. */
+/** A start that left its lock behind longer than this (a killed command) no longer blocks others. */
+const START_LOCK_STALE_MS = 5 * 60_000;
+
+/**
+ * Starts Elasticsearch in the background, kept across CLI invocations via `<stateDir>/es.json`. There
+ * is one local engine per state dir, with one data folder (`<stateDir>/es/data`): `es start`, the
+ * quick start and every command without a configured cluster use the same one. With an idle timeout,
+ * a small detached watcher stops it once no command has used it for that long.
+ */
 export async function startDetachedElasticsearch(opts: StartDetachedOptions): Promise<StartDetachedResult> {
-  const existing = await esStatus(opts.paths.stateDir);
-  if (existing.state !== null && existing.healthy) {
-    return { state: existing.state, alreadyRunning: true };
-  }
-  if (existing.state !== null && existing.running) {
-    await stopProcessGroup(existing.state.pid);
-  }
-  const home = await ensureElasticsearchInstalled({ ...opts.paths, repositoryUrl: opts.env.mavenRepository });
-  const instanceDir = path.join(opts.paths.stateDir, 'es');
   await mkdir(opts.paths.stateDir, { recursive: true, mode: 0o755 });
-  const dataDir = path.join(instanceDir, 'data');
-  const service = await startElasticsearch({
-    home,
-    port: opts.port ?? DEFAULT_ES_PORT,
-    dataDir,
-    logsDir: path.join(instanceDir, 'logs'),
-    configDir: path.join(instanceDir, 'config'),
-    env: opts.env.childEnv,
-    detached: true,
-  });
-  const state: EsState = {
-    pid: service.pid,
-    url: service.url,
-    home,
-    dataDir,
-    logFile: service.logFile,
-    startedAt: new Date().toISOString(),
-  };
-  await writeFile(stateFile(opts.paths.stateDir), `${JSON.stringify(state, null, 2)}\n`);
-  return { state, alreadyRunning: false };
+  const unlock = await lockStart(opts.paths.stateDir);
+  try {
+    const existing = await esStatus(opts.paths.stateDir);
+    if (existing.state !== null && existing.healthy) {
+      await markEngineUsed(opts.paths.stateDir);
+      return { state: existing.state, alreadyRunning: true };
+    }
+    if (existing.state !== null && existing.running) {
+      await stopProcessGroup(existing.state.pid);
+    }
+    const home = await ensureElasticsearchInstalled({ ...opts.paths, ...(opts.repositoryUrl === undefined ? {} : { repositoryUrl: opts.repositoryUrl }), ...(opts.env.mavenRepository === undefined ? {} : { repositoryUrl: opts.env.mavenRepository }) });
+    const instanceDir = path.join(opts.paths.stateDir, 'es');
+    const dataDir = path.join(instanceDir, 'data');
+    const port = opts.port ?? DEFAULT_ES_PORT;
+    const service = await startElasticsearch({
+      home,
+      ...(port > 0 ? { port } : {}),
+      dataDir,
+      logsDir: path.join(instanceDir, 'logs'),
+      configDir: path.join(instanceDir, 'config'),
+      env: opts.env.childEnv,
+      ...(opts.heap ? { heap: opts.heap } : {}),
+      detached: true,
+      // A loaded 2-core machine can take over a minute to boot it; a fresh unpack takes longer still.
+      timeoutMs: 240_000,
+    });
+    const state: EsState = {
+      pid: service.pid,
+      url: service.url,
+      home,
+      dataDir,
+      logFile: service.logFile,
+      startedAt: new Date().toISOString(),
+      idleTimeoutMs: opts.idleTimeoutMs ?? null,
+    };
+    await writeFile(stateFile(opts.paths.stateDir), `${JSON.stringify(state, null, 2)}\n`);
+    await markEngineUsed(opts.paths.stateDir);
+    if (state.idleTimeoutMs !== null) {
+      startIdleWatcher(opts.paths.stateDir, state.pid, opts.env.childEnv);
+    }
+    return { state, alreadyRunning: false };
+  } finally {
+    await unlock();
+  }
 }
 
 export async function esStatus(stateDir: string): Promise<EsStatus> {
@@ -95,8 +126,59 @@ export async function readEsState(stateDir: string): Promise<EsState | null> {
   return parsed.success ? parsed.data : null;
 }
 
+/** Records that a command used the engine now (the idle watcher measures from the last use). */
+export async function markEngineUsed(stateDir: string): Promise<void> {
+  const file = usedFile(stateDir);
+  const now = new Date();
+  try {
+    await utimes(file, now, now);
+  } catch {
+    await writeFile(file, '').catch(() => undefined);
+  }
+}
+
+/** Milliseconds since a command last used the engine, or null when none is recorded. */
+export async function idleForMs(stateDir: string, now: Date = new Date()): Promise<number | null> {
+  try {
+    return now.getTime() - (await stat(usedFile(stateDir))).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
 // --- internal ---
 
 function stateFile(stateDir: string): string {
   return path.join(stateDir, 'es.json');
+}
+
+function usedFile(stateDir: string): string {
+  return path.join(stateDir, 'es.used');
+}
+
+function startIdleWatcher(stateDir: string, pid: number, env: Record<string, string | undefined>): void {
+  const script = new URL(`./idle-watcher${MODULE_EXT}`, import.meta.url);
+  const child = spawn(process.execPath, [script.pathname, stateDir, String(pid)], { detached: true, stdio: 'ignore', env });
+  child.unref();
+}
+
+/** One start at a time per state dir: two commands starting at once would fight over the data folder. */
+async function lockStart(stateDir: string): Promise<() => Promise<void>> {
+  const lock = path.join(stateDir, 'es.starting');
+  for (;;) {
+    try {
+      await mkdir(lock);
+      return async () => rm(lock, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') {
+        throw err;
+      }
+      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > START_LOCK_STALE_MS) {
+        await rm(lock, { recursive: true, force: true });
+        continue;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }

@@ -6,6 +6,8 @@ export interface EnginePathsOptions {
   cacheDir?: string;
   /** Value of `LORA_CATALOG_CACHE_DIR` (see `readEngineEnv`). */
   envCacheDir?: string;
+  /** Value of `LORA_CATALOG_STATE_DIR`: the engine's data and state elsewhere than `<cacheDir>/state`. */
+  envStateDir?: string;
   /** Value of `XDG_CACHE_HOME`; used for non-root users only. */
   xdgCacheHome?: string;
   /** Home directory; default `os.homedir()`. */
@@ -34,8 +36,19 @@ export function resolveEnginePaths(opts: EnginePathsOptions = {}): EnginePaths {
   return {
     cacheDir,
     engineDir: path.join(cacheDir, 'engine'),
-    stateDir: path.join(cacheDir, 'state'),
+    stateDir: opts.envStateDir === undefined ? path.join(cacheDir, 'state') : path.resolve(opts.envStateDir),
   };
+}
+
+/** The paths for this process's environment (`readEngineEnv()`): cache, engine and state dirs. */
+export function enginePathsFromEnv(env: { cacheDir?: string; stateDir?: string; xdgCacheHome?: string; home?: string }, cacheDir?: string): EnginePaths {
+  return resolveEnginePaths({
+    ...(cacheDir === undefined ? {} : { cacheDir }),
+    ...(env.cacheDir === undefined ? {} : { envCacheDir: env.cacheDir }),
+    ...(env.stateDir === undefined ? {} : { envStateDir: env.stateDir }),
+    ...(env.xdgCacheHome === undefined ? {} : { xdgCacheHome: env.xdgCacheHome }),
+    ...(env.home === undefined ? {} : { home: env.home }),
+  });
 }
 
 export function isRoot(uid: number | undefined = currentUid()): boolean {

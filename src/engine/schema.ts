@@ -10,6 +10,8 @@ export const EsState = z.object({
   logFile: z.string(),
   /** ISO timestamp. */
   startedAt: z.string(),
+  /** Stopped after this long without a command using it; null: runs until `es stop`. */
+  idleTimeoutMs: z.number().int().positive().nullable().default(null),
 });
 export type EsState = z.infer<typeof EsState>;
 

@@ -7,7 +7,7 @@ import { Json } from '../json.ts';
 import { readEngineEnv } from '../config/env.ts';
 import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
-import { resolveEnginePaths } from '../engine/paths.ts';
+import { enginePathsFromEnv } from '../engine/paths.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 
 /** One spooled document: where it goes and what it is. */
@@ -52,7 +52,7 @@ export function resolveOutboxDir(config: Config): string {
     return path.resolve(config.outbox_dir);
   }
   const env = readEngineEnv();
-  return path.join(resolveEnginePaths({ envCacheDir: env.cacheDir, xdgCacheHome: env.xdgCacheHome, home: env.home }).stateDir, 'outbox');
+  return path.join(enginePathsFromEnv(env).stateDir, 'outbox');
 }
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DirListing, RootInfo, RunDraft } from '../formats/types.ts';
 import { configHash, findUuid, listingFingerprint, uuidV5 } from './identity.ts';
-import { redactConfigText, redactString, redactValues } from './redact.ts';
+import { redactCollect, redactConfigText, redactString, scrubSecrets } from './redact.ts';
 import { PARSER_VERSION, RunRecord, type FormatId } from './schema.ts';
 
 export interface BuildInput {
@@ -19,25 +19,43 @@ const MAX_CONFIG_TEXT = 256 * 1024;
 export function buildRecord(input: BuildInput): RunRecord {
   const { draft, format, root, listing } = input;
   const { identity, ...fields } = draft;
-  const values = redactValues(fields.config?.values ?? {});
+  const { value: values, secrets } = redactCollect(fields.config?.values ?? {});
+  const redactedFields = redactCollect(stripUndefined(fields));
+  const warnings = [...input.warnings];
+  const kept = fields.config?.text ? redactConfigText(fields.config.text, fields.config.syntax ?? 'none') : null;
+  if (kept?.method === 'dropped') {
+    warnings.push(`${fields.config?.file ?? 'config'}: text not kept (it does not parse, so it cannot be checked for secrets)`);
+  } else if (kept?.method === 'reserialised') {
+    warnings.push(`${fields.config?.file ?? 'config'}: text re-written from the redacted values (secrets could not be replaced in place; comments dropped)`);
+  }
+  for (const secret of [...redactedFields.secrets, ...(kept?.secrets ?? [])]) {
+    secrets.add(secret);
+  }
   const explicit = identity.explicit ? findUuid(identity.explicit) : findUuid(lastSegment(listing.dir));
   const basis = explicit ? 'explicit' : identity.content ? 'content' : 'location';
+  // A secret found anywhere (a config value, a shape in a log line) is scrubbed from every other field it was copied to.
+  const content = scrubSecrets(
+    {
+      ...emptyFields(),
+      ...redactedFields.value,
+      config: {
+        file: fields.config?.file ?? null,
+        syntax: fields.config?.syntax ?? 'none',
+        text: kept?.text?.slice(0, MAX_CONFIG_TEXT) ?? null,
+        values,
+      },
+      parse_warnings: warnings.map(redactString),
+    },
+    secrets,
+  );
   const candidate = {
-    ...emptyFields(),
-    ...redactValues(stripUndefined(fields)),
+    ...content,
     run_id: explicit ?? uuidV5(basis === 'content' ? `${format}:content:${identity.content}` : `location:${root.name}:${listing.dir}`),
     run_id_basis: basis,
     source: sourceRef(root, listing.dir),
     format,
-    config: {
-      file: fields.config?.file ?? null,
-      syntax: fields.config?.syntax ?? 'none',
-      text: fields.config?.text ? redactConfigText(fields.config.text).slice(0, MAX_CONFIG_TEXT) : null,
-      values,
-    },
-    config_hash: configHash(values),
+    config_hash: configHash(content.config.values),
     fingerprint: listingFingerprint(listing.dir, listing.entries),
-    parse_warnings: input.warnings.map(redactString),
     parser_version: PARSER_VERSION,
   };
   Object.assign(candidate, createdAt(candidate, listing));
@@ -85,6 +103,7 @@ export function sourceRef(root: RootInfo, dir: string): RunRecord['source'] {
 /** Every optional field of a record, empty: the base that adapters' drafts are laid over. */
 export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'source' | 'format' | 'fingerprint' | 'parser_version'> {
   return {
+    run_kind: 'training',
     status: 'unknown',
     status_evidence: 'no evidence',
     parse_error: null,
@@ -93,6 +112,7 @@ export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'sour
     lora_rank: null,
     lora_alpha: null,
     learning_rate: null,
+    learning_rate_source: null,
     learning_rates: {},
     batch_size: null,
     epochs: null,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Bumped whenever a parser change alters records; stored on every record so stale ones can be found and re-parsed. */
-export const PARSER_VERSION = '1.1.0';
+export const PARSER_VERSION = '1.2.0';
 
 export const FORMAT_IDS = ['lora-scripts-yaml', 'kohya', 'hf-peft', 'llama-factory'] as const;
 export const FormatId = z.enum(FORMAT_IDS);
@@ -29,6 +29,19 @@ export const CreatedAtSource = z.enum([
   'mtime',
 ]);
 export type CreatedAtSource = z.infer<typeof CreatedAtSource>;
+
+/**
+ * Where `learning_rate` came from: the run's config file, kohya's `ss_*` metadata, the Trainer's saved
+ * TrainingArguments (JSON copy or the `training_args.bin` pickle), or the peak rate logged in trainer_state.json
+ * log_history or LLaMA-Factory's trainer_log.jsonl (a fallback: the scheduler's highest value, not necessarily the
+ * configured one).
+ */
+export const LearningRateSource = z.enum(['config', 'ss_metadata', 'training_args.json', 'training_args.bin', 'log_history-peak', 'trainer_log-peak']);
+export type LearningRateSource = z.infer<typeof LearningRateSource>;
+
+/** A training run, or a folder that only evaluated/predicted with an existing model (LLaMA-Factory `do_predict`). */
+export const RunKind = z.enum(['training', 'evaluation']);
+export type RunKind = z.infer<typeof RunKind>;
 
 export const SourceRef = z.strictObject({
   kind: z.enum(['fs', 's3']),
@@ -90,6 +103,7 @@ export const RunRecord = z.strictObject({
   run_id_basis: z.enum(['explicit', 'content', 'location']),
   source: SourceRef,
   format: FormatId,
+  run_kind: RunKind,
   status: RunStatus,
   status_evidence: z.string(),
   parse_error: z.strictObject({ file: z.string(), message: z.string() }).nullable(),
@@ -100,6 +114,7 @@ export const RunRecord = z.strictObject({
   lora_rank: z.number().nullable(),
   lora_alpha: z.number().nullable(),
   learning_rate: z.number().nullable(),
+  learning_rate_source: LearningRateSource.nullable(),
   learning_rates: z.record(z.string(), z.number()),
   batch_size: z.number().nullable(),
   epochs: z.number().nullable(),

@@ -1,4 +1,5 @@
 import type { estypes } from '@elastic/elasticsearch';
+import { canonicalFamily, canonicalOptimizer } from './aliases.ts';
 import type { DateNode, KeywordNode, NumericFilterName, QueryNode, RangeNode, RelativeUnit, TextNode } from './ast.ts';
 
 export interface CompileOptions {
@@ -30,6 +31,7 @@ export const SEARCH_FIELDS = {
   'base_model.text': 'text',
   base_model_family: 'keyword',
   optimizer: 'keyword',
+  optimizer_name: 'keyword',
   config_hash: 'keyword',
   lora_rank: 'numeric',
   lora_alpha: 'numeric',
@@ -200,7 +202,7 @@ function keywordQuery(node: KeywordNode): estypes.QueryDslQueryContainer {
   switch (node.field) {
     case 'base':
       return anyOf([
-        { term: { base_model_family: { value: value.toLowerCase(), case_insensitive: true } } },
+        { term: { base_model_family: { value: canonicalFamily(value), case_insensitive: true } } },
         { match_phrase: { 'base_model.text': value } },
       ]);
     case 'model':
@@ -211,7 +213,11 @@ function keywordQuery(node: KeywordNode): estypes.QueryDslQueryContainer {
     case 'tag':
       return anyOf([{ term: { tags: { value, case_insensitive: true } } }, { match_phrase: { tag_text: value } }]);
     case 'optimizer':
-      return { term: { optimizer: { value: value.toLowerCase(), case_insensitive: true } } };
+      // The canonical short name (indexed as optimizer_name) or the stored value itself.
+      return anyOf([
+        { term: { optimizer_name: canonicalOptimizer(value) ?? value.toLowerCase() } },
+        { term: { optimizer: { value: value.toLowerCase(), case_insensitive: true } } },
+      ]);
     case 'id':
       return UUID.test(value) ? { ids: { values: [value.toLowerCase()] } } : { prefix: { run_id: value.toLowerCase() } };
   }

@@ -1,4 +1,5 @@
 import { QueryError } from '../errors.ts';
+import { FIELD_ALIASES } from './aliases.ts';
 import { FORMAT_IDS, RunStatus, type FormatId } from '../record/schema.ts';
 import type { DateNode, KeywordFilterName, NumericFilterName, QueryNode, RangeNode, RelativeUnit } from './ast.ts';
 import type { FilterOp, Token } from './tokenize.ts';
@@ -12,18 +13,18 @@ export interface FilterFieldSpec {
 
 /** Every filter a query may use, in help order; the order is also that of the "unknown field" message. */
 export const FILTER_FIELDS = {
-  rank: { kind: 'number', example: 'rank:8, rank:4..16, rank>=32', meaning: 'LoRA rank (network_dim)' },
+  rank: { kind: 'number', example: 'rank:8, rank:4..16, rank>=32', meaning: 'LoRA rank (also lora_rank:, network_dim:)' },
   alpha: { kind: 'number', example: 'alpha:16, alpha<8', meaning: 'LoRA alpha' },
   loss: { kind: 'number', example: 'loss<0.05, loss:0.01..0.05', meaning: 'final training loss' },
   lr: { kind: 'number', example: 'lr:1e-4, lr:1e-4..3e-4, lr<5e-4', meaning: 'learning rate' },
   epochs: { kind: 'number', example: 'epochs:10, epochs>=20', meaning: 'epochs' },
   batch: { kind: 'number', example: 'batch:4, batch:2..8', meaning: 'batch size' },
-  base: { kind: 'keyword', example: 'base:sd15, base:sdxl, base:flux', meaning: 'base model family, or words of the base model' },
+  base: { kind: 'keyword', example: 'base:sd15, base:sdxl, base:flux', meaning: 'base model family (sd1.5, sd-xl… accepted), or words of the base model' },
   model: { kind: 'keyword', example: 'model:"stable-diffusion-v1-5"', meaning: 'base model name or path (exact, or its words)' },
   format: { kind: 'format', example: 'format:kohya', meaning: 'kohya | hf-peft (hf, peft) | llama-factory (llamafactory) | lora-scripts-yaml (yaml, lora-scripts)' },
   status: { kind: 'status', example: 'status:completed', meaning: 'completed | failed | running | unknown | parse_error' },
   tag: { kind: 'keyword', example: 'tag:1girl, tag:"blue hair"', meaning: 'a run tag or a dataset caption tag' },
-  optimizer: { kind: 'keyword', example: 'optimizer:adamw8bit', meaning: 'optimizer (case-insensitive)' },
+  optimizer: { kind: 'keyword', example: 'optimizer:adamw8bit', meaning: 'optimizer: short name (adamw8bit, adamw, prodigy…) or the stored value' },
   since: { kind: 'date', example: 'since:30d, since:2025-01-01', meaning: 'created at or after (units h d w mo y)' },
   before: { kind: 'date', example: 'before:2w, before:2025-06-30T12:00Z', meaning: 'created before' },
   id: { kind: 'keyword', example: 'id:3f2a9c1e-…, id:3f2a', meaning: 'run id, or its first characters' },
@@ -49,10 +50,11 @@ export const FORMAT_ALIASES: Record<string, FormatId> = {
 
 /** Turns one `field<op>value` token into its AST node, validating the field, operator and value. */
 export function parseFilter(token: Extract<Token, { type: 'filter' }>): QueryNode {
-  const name = token.field.toLowerCase();
-  if (!Object.hasOwn(FILTER_FIELDS, name)) {
+  const name = resolveFieldName(token.field);
+  if (name === null) {
+    const guess = closestField(token.field.toLowerCase());
     throw new QueryError(
-      `unknown field '${token.field}': expected one of ${Object.keys(FILTER_FIELDS).join(', ')} (quote the text to search it literally)`,
+      `unknown field '${token.field}'${guess ? ` (did you mean ${guess}:?)` : ''}: expected one of ${Object.keys(FILTER_FIELDS).join(', ')} (quote the text to search it literally)`,
       token.pos,
     );
   }
@@ -78,7 +80,34 @@ export function parseFilter(token: Extract<Token, { type: 'filter' }>): QueryNod
   }
 }
 
+/** The query field a typed name means (`lora_rank` → `rank`), or null when it names none. */
+export function resolveFieldName(typed: string): FilterFieldName | null {
+  const lower = typed.toLowerCase();
+  if (Object.hasOwn(FILTER_FIELDS, lower)) {
+    return lower as FilterFieldName;
+  }
+  return Object.hasOwn(FIELD_ALIASES, lower) ? (FIELD_ALIASES[lower] as FilterFieldName) : null;
+}
+
 // --- internal ---
+
+/** The field within two edits of a misspelt name (`optimiser`, `rnak`), if exactly one is that close. */
+function closestField(typed: string): string | null {
+  const near = Object.keys(FILTER_FIELDS).filter((f) => editDistance(typed, f) <= Math.min(2, f.length - 1));
+  return near.length === 1 ? (near[0] as string) : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length] as number;
+}
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
 const RELATIVE = /^(\d{1,6})(h|d|w|mo|y)$/i;

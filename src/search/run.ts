@@ -15,23 +15,34 @@ export interface SearchOptions {
   cjkFields?: boolean;
   /** Include runs marked vanished (no longer found on storage); default false. */
   includeVanished?: boolean;
+  /** Hits to skip (paging); default 0. */
+  from?: number;
 }
 
 const NOT_VANISHED: estypes.QueryDslQueryContainer = { term: { state: 'vanished' } };
 
 export interface RunHit {
   run_id: string;
+  /** The run folder's name (last segment of its path; the root's name for a run at the root). */
+  name: string;
   /** Relevance; `null` when the query had no free text and hits are sorted by date or loss. */
   score: number | null;
   format: string;
   status: string;
   base_model: string | null;
+  base_model_family: string | null;
   lora_rank: number | null;
   learning_rate: number | null;
   loss_final: number | null;
   created_at: string | null;
   prompt_example: string | null;
+  /** `eval_metrics.eval_loss`, when the run evaluated. */
+  eval_loss: number | null;
   source_uri: string;
+  /** `active`, or `vanished` (files gone from storage) with `vanished_at`; `retired_at` when retention retired it. */
+  state: string;
+  vanished_at: string | null;
+  retired_at: string | null;
 }
 
 export interface SearchResult {
@@ -65,11 +76,18 @@ export const HIT_SOURCE_FIELDS = [
   'created_at',
   'prompt_example',
   'source.uri',
+  'source.path',
+  'source.root',
   'config_hash',
+  'base_model_family',
+  'eval_metrics.eval_loss',
+  'state',
+  'vanished_at',
+  'retired_at',
 ];
 
-/** Text fields `similarRuns` compares with more_like_this. */
-export const SIMILAR_TEXT_FIELDS = ['prompt_example', 'prompts', 'tag_text', 'notes', 'dataset_text'];
+/** A stored run document: the record plus the sync state the index adds (absent on documents written before it). */
+export type StoredRun = RunRecord & { state?: string; vanished_at?: string | null; retired_at?: string | null };
 
 /** Parses, compiles and runs a query; ties (and filter-only queries) are ordered newest first. Throws QueryError. */
 export async function searchRuns(client: Client, index: string, text: string, opts: SearchOptions): Promise<SearchResult> {
@@ -78,10 +96,11 @@ export async function searchRuns(client: Client, index: string, text: string, op
   const query = opts.includeVanished ? compiled : { bool: { must: [compiled], must_not: [NOT_VANISHED] } };
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-search
   const res = await request('search', () =>
-    client.search<Partial<RunRecord>>({
+    client.search<Partial<StoredRun>>({
       index,
       query,
       size: opts.size ?? 20,
+      from: opts.from ?? 0,
       track_total_hits: true,
       _source: HIT_SOURCE_FIELDS,
       sort: ['_score', { created_at: { order: 'desc', missing: '_last' } }, { run_id: 'asc' }],
@@ -91,15 +110,16 @@ export async function searchRuns(client: Client, index: string, text: string, op
 }
 
 /** The stored record of one run, or null when the index has no such run. */
-export async function showRun(client: Client, index: string, runId: string): Promise<RunRecord | null> {
+export async function showRun(client: Client, index: string, runId: string): Promise<StoredRun | null> {
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-get
-  const res = await request('get', () => client.get<RunRecord>({ index, id: runId }, { ignore: [404] }));
+  const res = await request('get', () => client.get<StoredRun>({ index, id: runId }, { ignore: [404] }));
   return res.found && res._source ? res._source : null;
 }
 
 /** Completed runs with the lowest final loss, one per config (by config_hash; runs without one stand alone). */
 export async function bestRuns(client: Client, index: string, opts: BestOptions): Promise<BestHit[]> {
-  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED] } }];
+  // Evaluation-only folders have no training loss to rank; must_not keeps documents indexed before run_kind existed.
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED, { term: { run_kind: 'evaluation' } }] } }];
   if (opts.base !== undefined) {
     filter.push(compileQuery({ kind: 'keyword', field: 'base', value: opts.base }, { now: new Date(0) }));
   }
@@ -109,7 +129,7 @@ export async function bestRuns(client: Client, index: string, opts: BestOptions)
   const top = opts.top ?? 10;
   const search = (extra: estypes.QueryDslQueryContainer, collapse?: estypes.SearchFieldCollapse) =>
     request('search', () =>
-      client.search<Partial<RunRecord>>({
+      client.search<Partial<StoredRun>>({
         index,
         query: { bool: { filter: [...filter, extra] } },
         size: top,
@@ -133,48 +153,6 @@ export async function bestRuns(client: Client, index: string, opts: BestOptions)
   return hits.sort(byLossThenNewest).slice(0, top);
 }
 
-/**
- * Runs like `runId`: more_like_this over its prompt/tag/note text (the stored document is the `like`), boosted by
- * the same rank, the same base family and a learning rate within ±50 %. Null when the run does not exist.
- */
-export async function similarRuns(client: Client, index: string, runId: string, size = 10): Promise<RunHit[] | null> {
-  const run = await showRun(client, index, runId);
-  if (!run) {
-    return null;
-  }
-  const should: estypes.QueryDslQueryContainer[] = [];
-  if (run.lora_rank !== null && run.lora_rank !== undefined) {
-    should.push({ term: { lora_rank: run.lora_rank } });
-  }
-  if (run.base_model_family) {
-    should.push({ term: { base_model_family: run.base_model_family } });
-  }
-  if (run.learning_rate !== null && run.learning_rate !== undefined) {
-    should.push({ range: { learning_rate: { gte: run.learning_rate * 0.5, lte: run.learning_rate * 1.5 } } });
-  }
-  const mlt: estypes.QueryDslQueryContainer = {
-    more_like_this: {
-      fields: SIMILAR_TEXT_FIELDS,
-      like: [{ _index: index, _id: runId }],
-      // Catalogues are small: the defaults (term in ≥ 5 docs, twice in the run) would drop every term.
-      min_term_freq: 1,
-      min_doc_freq: 1,
-      max_query_terms: 40,
-      minimum_should_match: '20%',
-    },
-  };
-  const hasText = Boolean(run.prompt_example || run.prompts?.length || run.notes || run.tag_summary?.length || run.tags?.length);
-  const query: estypes.QueryDslQueryContainer = {
-    bool: hasText
-      ? { must: [mlt], should, must_not: [{ ids: { values: [runId] } }] }
-      : { should, minimum_should_match: 1, must_not: [{ ids: { values: [runId] } }] },
-  };
-  const res = await request('search', () =>
-    client.search<Partial<RunRecord>>({ index, query, size, _source: HIT_SOURCE_FIELDS, sort: ['_score', { run_id: 'asc' }] }),
-  );
-  return res.hits.hits.map(toHit);
-}
-
 // --- internal ---
 
 const BEST_SORT: estypes.SortCombinations[] = [
@@ -192,28 +170,40 @@ function byLossThenNewest(a: RunHit, b: RunHit): number {
   );
 }
 
-function toHit(hit: estypes.SearchHit<Partial<RunRecord>>): RunHit {
+export function toHit(hit: estypes.SearchHit<Partial<StoredRun>>): RunHit {
   const s = hit._source ?? {};
   return {
     run_id: s.run_id ?? hit._id ?? '',
+    name: s.source ? runName(s.source) : '',
     score: hit._score ?? null,
     format: s.format ?? '',
     status: s.status ?? '',
     base_model: s.base_model ?? null,
+    base_model_family: s.base_model_family ?? null,
     lora_rank: s.lora_rank ?? null,
     learning_rate: s.learning_rate ?? null,
     loss_final: s.loss_final ?? null,
     created_at: s.created_at ?? null,
     prompt_example: s.prompt_example ?? null,
+    eval_loss: s.eval_metrics?.eval_loss ?? null,
     source_uri: s.source?.uri ?? '',
+    state: s.state ?? 'active',
+    vanished_at: s.vanished_at ?? null,
+    retired_at: s.retired_at ?? null,
   };
 }
 
-function totalOf(total: number | estypes.SearchTotalHits | undefined): number {
+/** The run folder's name: the last path segment, or the root's name for a run at the root. */
+export function runName(source: Partial<RunRecord['source']>): string {
+  const path = (source.path ?? '').replace(/\/+$/, '');
+  return path === '' ? (source.root ?? '') : (path.split('/').pop() as string);
+}
+
+export function totalOf(total: number | estypes.SearchTotalHits | undefined): number {
   return typeof total === 'number' ? total : (total?.value ?? 0);
 }
 
-async function request<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export async function request<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

@@ -2,6 +2,7 @@ import { shardBucket } from '../formats/discover.ts';
 import type { RunRecord } from '../record/schema.ts';
 import { runSortKey } from '../sources/order.ts';
 import { bucketKeys } from '../rollups/keys.ts';
+import { canonicalOptimizer } from '../search/aliases.ts';
 
 /** The indexed document: the record plus reconcile keys, search helpers and sync state. */
 export interface RunDoc extends RunRecord {
@@ -9,6 +10,8 @@ export interface RunDoc extends RunRecord {
   shard_bucket: number;
   tag_text: string;
   dataset_text: string;
+  /** Canonical short optimizer name for `optimizer:` searches (`bitsandbytes.optim.adamw.AdamW8bit` → `adamw8bit`); `optimizer` keeps the raw value. */
+  optimizer_name: string | null;
   state: 'active' | 'vanished';
   vanished_at: string | null;
   vanish_reason: string | null;
@@ -29,12 +32,14 @@ export function toRunDoc(record: RunRecord, opts: { now: Date; firstSeenAt: stri
     shard_bucket: shardBucket(record.source.path),
     tag_text: [...record.tags, ...record.tag_summary.map((t) => t.tag)].join(', '),
     dataset_text: [record.data_dir ?? '', ...record.dataset_dirs.map((d) => d.path)].filter(Boolean).join(', '),
+    optimizer_name: canonicalOptimizer(record.optimizer),
     state: 'active',
     vanished_at: null,
     vanish_reason: null,
     missing_since: null,
     copy_of: opts.copyOf ?? null,
-    rollup_keys: bucketKeys(record),
+    // Evaluation-only folders are not training runs: no rollup bucket counts them.
+    rollup_keys: record.run_kind === 'evaluation' ? [] : bucketKeys(record),
     first_seen_at: opts.firstSeenAt ?? opts.now.toISOString(),
     indexed_at: opts.now.toISOString(),
   };

@@ -5,6 +5,7 @@ import type { DirListing } from '../formats/types.ts';
 import { parseRun } from '../formats/parse-run.ts';
 import type { FormatId, RunRecord } from '../record/schema.ts';
 import { createDriver, rootInfo } from '../sources/index.ts';
+import { MODULE_EXT } from '../module-ext.ts';
 
 export interface ParseRequest {
   id: number;
@@ -37,7 +38,7 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
   if (opts.workers === 0) {
     return inProcessPool();
   }
-  const workers = Array.from({ length: opts.workers }, () => new Worker(new URL('./parse-worker.ts', import.meta.url), { workerData: { sources: opts.sources }, resourceLimits: WORKER_LIMITS }));
+  const workers = Array.from({ length: opts.workers }, () => new Worker(new URL(`./parse-worker${MODULE_EXT}`, import.meta.url), { workerData: { sources: opts.sources }, resourceLimits: WORKER_LIMITS }));
   const waiting = new Map<number, { resolve: (r: RunRecord) => void; reject: (e: Error) => void }>();
   const load = workers.map(() => 0);
   let nextId = 0;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { readEngineEnv } from '../../src/config/env.ts';
 import { startElasticsearch } from '../../src/engine/elasticsearch.ts';
-import { resolveEnginePaths } from '../../src/engine/paths.ts';
+import { enginePathsFromEnv } from '../../src/engine/paths.ts';
 import { prefetchEngine } from '../../src/engine/prefetch.ts';
 import type { RunningService } from '../../src/engine/process.ts';
 import { startS3Mock } from '../../src/engine/s3mock.ts';
@@ -15,7 +15,7 @@ import { startS3Mock } from '../../src/engine/s3mock.ts';
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const env = readEngineEnv();
-  const paths = resolveEnginePaths({ envCacheDir: env.cacheDir, xdgCacheHome: env.xdgCacheHome, home: env.home });
+  const paths = enginePathsFromEnv(env);
   const install = await prefetchEngine(paths, env);
   const base = await mkdtemp(path.join(os.tmpdir(), 'lora-catalog-it-'));
   // Elasticsearch runs as nobody when we are root; it must be able to reach its dirs.
@@ -27,8 +27,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       dataDir: path.join(base, 'es', 'data'),
       logsDir: path.join(base, 'es', 'logs'),
       env: env.childEnv,
+      // On a loaded 2-core machine a cold start can take minutes; a slow start is not a failure.
+      timeoutMs: 300_000,
     }),
-    startS3Mock({ jarPath: install.s3mockJar, storeRoot: path.join(base, 's3', 'store'), env: env.childEnv }),
+    startS3Mock({ jarPath: install.s3mockJar, storeRoot: path.join(base, 's3', 'store'), env: env.childEnv, timeoutMs: 300_000 }),
   ]);
   const started = [es, s3].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failures = [es, s3].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));

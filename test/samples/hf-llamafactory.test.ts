@@ -85,6 +85,49 @@ const RUNS: [string, [string, string, string, number | null][]][] = [
   ['llamafactory/xueh88401-web__qwen2.5-7b-medical-finetune', [['', 'llama-factory', 'completed', 1.5999]]],
 ];
 
+/**
+ * Every sample run → [run_kind, learning_rate, learning_rate_source]. No sample keeps a training_args.bin or .json, so
+ * HF runs fall back to the peak learning_rate of trainer_state.json log_history (the exact logged number), LLaMA-Factory
+ * CLI runs without a state to the peak `lr` of trainer_log.jsonl; web-UI runs read training_args.yaml; the two
+ * predict-only folders are evaluations without a rate; hykun1989's log ends in warmup (rate still rising): no rate.
+ */
+const RATES: [string, string, [string, number | null, string | null]][] = [
+  ['hf_trainer_peft/10844110__t5-summarization-demo', '', ['training', 4.9883902905678084e-5, 'log_history-peak']],
+  ['hf_trainer_peft/AriesChen-UPC__GeoLLM', '', ['training', 0.019933333333333334, 'log_history-peak']],
+  ['hf_trainer_peft/Dheena731__tinyLlama-finetune', '', ['training', 0.000009999986958775362, 'log_history-peak']],
+  ['hf_trainer_peft/Emon2358__serial-lain-ai', '', ['training', 0.000041935483870967746, 'log_history-peak']],
+  ['hf_trainer_peft/Fujump__qlora', 'output', ['training', 0.0002, 'log_history-peak']],
+  ['hf_trainer_peft/Jaong__Checkpoint-of-CPT', '', ['training', 0.00001817850637522769, 'log_history-peak']],
+  ['hf_trainer_peft/O5-7__chat_glm2_in4_LIL_prefix', '', ['training', 0.019933333333333334, 'log_history-peak']],
+  ['hf_trainer_peft/One-eyed-warrior__lora-finetuning', '', ['training', 0.00019555555555555556, 'log_history-peak']],
+  ['hf_trainer_peft/P4P4N1CK__whisper-large-v2-japanese-5k-steps', '', ['training', 0.000009953333333333333, 'log_history-peak']],
+  ['hf_trainer_peft/Ray-Cheng-11__Tau-Bench-Model-Training', '', ['training', 0.0000045, 'log_history-peak']],
+  ['hf_trainer_peft/RohitBind123__falcon-lora-imdb-sentiment', '', ['training', 0.0000464, 'log_history-peak']],
+  ['hf_trainer_peft/Tanisha-anshu__OpenAi-Whisper-small-Braj', '', ['training', 0.002982, 'log_history-peak']],
+  ['hf_trainer_peft/Tashu014__lora-imdb-distilbert', '', ['training', 0.00018986666666666668, 'log_history-peak']],
+  ['hf_trainer_peft/aaghaazkhan__law-llm', '', ['training', 0.000019389788875895672, 'log_history-peak']],
+  ['hf_trainer_peft/aigoncharov__trainer_state_viz', '', ['training', 0.00001, 'log_history-peak']],
+  ['hf_trainer_peft/anonymousgigachad__llm-training', '', ['training', 0.00016, 'log_history-peak']],
+  ['hf_trainer_peft/poludmik__qlora-fine-tune', 'output', ['training', 5, 'log_history-peak']],
+  ['hf_trainer_peft/sherryxzhao__lora_alpaca', 'output', ['training', 0.0001, 'log_history-peak']],
+  ['llamafactory/LzZzZx328__finetune_LLM', '', ['training', null, null]],
+  ['llamafactory/agosalvez__tfm-lora-specialized-adapter', 'models/lora_adapters', ['training', null, null]],
+  ['llamafactory/agosalvez__tfm-lora-specialized-adapter', 'results', ['training', 0.0005, 'log_history-peak']],
+  ['llamafactory/chandlerzuo__rlhf_recsys', 'outputs', ['training', 0.000004995131923687488, 'log_history-peak']],
+  ['llamafactory/gi7014__SunXiaochuan-V1', '', ['evaluation', null, null]],
+  ['llamafactory/hsc748NLP__NSLLM', '', ['training', 0.00005, 'log_history-peak']],
+  ['llamafactory/hykun1989__360-LLaMA-Factory-grpo', '', ['training', null, null]],
+  ['llamafactory/mitaman__12_mitaman_NusAdil_AI', 'Model_Lora', ['training', 0.00003, 'config']],
+  ['llamafactory/nihappy213__law_LLM', 'saves/llama3-8b/lora/eval', ['evaluation', null, null]],
+  ['llamafactory/nihappy213__law_LLM', 'saves/llama3-8b/lora/sft', ['training', 0.0000999913355769784, 'log_history-peak']],
+  ['llamafactory/rameyjm7__SFT-Training-LLM', '', ['training', 0.000009999953642250429, 'trainer_log-peak']],
+  ['llamafactory/suzushi-tw__luojiu-7b-base', '', ['training', 0.00004999995936372264, 'log_history-peak']],
+  ['llamafactory/syGOAT__Mistral-v0.2-Translator-bf16', '', ['training', 0.00004999996750557592, 'log_history-peak']],
+  ['llamafactory/travelucky__llm-finetuning-experiments', '', ['training', 0.00005, 'config']],
+  ['llamafactory/tuotuofromtiantian__lmy-matrix', 'saves/llama3-8b/lora/sft', ['training', 0.00009990263847374976, 'log_history-peak']],
+  ['llamafactory/xueh88401-web__qwen2.5-7b-medical-finetune', '', ['training', 0.00009999989302876316, 'trainer_log-peak']],
+];
+
 describe('samples: hf_trainer_peft + llamafactory', () => {
   it('reads every sample file with its parser', async () => {
     const files = (await Promise.all(FORMATS.map((f) => filesUnder(path.join(SAMPLES, f))))).flat();
@@ -140,6 +183,18 @@ describe('samples: hf_trainer_peft + llamafactory', () => {
     expect(gi.completionMarker).toMatch(/^logging\.py:157 >> Saving prediction results to /);
     expect([lz.firstTime, lz.trainingStarted, lz.completionMarker]).toEqual(['2024-11-26T22:07:06.000Z', true, 'logging.py:162 >> No metric eval_accuracy to plot.']);
     expect(lz.loss.final).toBe(0.0067);
+  });
+
+  it.each(RATES)('%s/%s: run kind and learning rate with its source', async (repo, runPath, expected) => {
+    const run = (await crawl(path.join(SAMPLES, repo))).find((r) => r.source.path === runPath);
+
+    expect(run && [run.run_kind, run.learning_rate, run.learning_rate_source]).toEqual(expected);
+  });
+
+  it('gives no learning rate for a log that ends while the rate still rises (warmup), and says why', async () => {
+    const [run] = await crawl(path.join(SAMPLES, 'llamafactory/hykun1989__360-LLaMA-Factory-grpo'));
+
+    expect(run?.parse_warnings).toContain('learning_rate: not known; the learning_rate logged in trainer_log.jsonl still rises where the log ends (warmup), so its peak is not the configured rate');
   });
 
   it.each(RUNS)('crawls %s', async (repo, expected) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonErrorMessage } from './parse-error-message.ts';
 
 export type TolerantJsonResult = { ok: true; value: unknown; nonFinite: number } | { ok: false; message: string };
 
@@ -32,19 +33,20 @@ export function parseTolerantJson(text: string): TolerantJsonResult {
   }
   const { text: replaced, count } = replaceNonFinite(body);
   if (count === 0) {
-    return { ok: false, message: strict.message };
+    return { ok: false, message: jsonErrorMessage(body) };
   }
   const tolerant = tryParse(replaced);
-  return tolerant.ok ? { ok: true, value: tolerant.value, nonFinite: count } : { ok: false, message: tolerant.message };
+  return tolerant.ok ? { ok: true, value: tolerant.value, nonFinite: count } : { ok: false, message: jsonErrorMessage(body) };
 }
 
 // --- internal ---
 
-function tryParse(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
+/** JSON.parse's own message quotes the text around the error (a secret, often), so only success is taken from it. */
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (err) {
-    return { ok: false, message: err instanceof Error ? err.message : String(err) };
+  } catch {
+    return { ok: false };
   }
 }
 

@@ -6,6 +6,7 @@ import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
 import { checkpointSteps, hasFile, keyOf, newestMtime, tfEventsFiles, trainerArtifacts } from '../hf-trainer/listing.ts';
 import { readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
 import { readTfLoss } from '../hf-trainer/tf-loss.ts';
+import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence } from '../hf-trainer/args-facts.ts';
 import { hasLlamaFactoryMarker } from '../llama-factory/detect.ts';
 import { hfStatus } from './status.ts';
 
@@ -36,7 +37,14 @@ export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
   const tf = state === null && tfFiles.length > 0 ? await readTfLoss(ctx, tfFiles) : null;
   const loss: LossSummary | null = state?.loss ?? tf?.loss ?? null;
   const adapter = files.adapter?.info ?? null;
-  const args = files.trainingArgs?.values ?? {};
+  const kindEvidence = trainerKindEvidence({ listing, results: files.results, state, args: files.trainingArgs?.values ?? null });
+  if (tf && tf.loss.points > 0) {
+    kindEvidence.training.push('TensorBoard training loss');
+  }
+  const kind = decideRunKind(kindEvidence);
+  // An evaluation's saved TrainingArguments hold the defaults (learning rate 5e-5, 3 epochs): not hyperparameters of anything.
+  const saved = kind.kind === 'training' ? files.trainingArgs : null;
+  const facts = argsFacts(saved?.values ?? {});
   const newest = newestMtime(listing);
   const { status, evidence } = hfStatus({
     hasSummary: state?.hasSummary ?? tf?.hasSummary ?? false,
@@ -51,20 +59,21 @@ export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
   const bestName = state?.bestCheckpointName ?? null;
   return {
     identity: { explicit: await readRunIdFile(ctx), content: contentIdentity(files, tfFiles[0]?.identity ?? null) },
+    run_kind: kind.kind,
     status,
-    status_evidence: evidence,
+    status_evidence: kind.kind === 'evaluation' ? `evaluation only (${kind.evidence}); ${evidence}` : evidence,
     base_model: adapter?.baseModel ?? null,
     base_model_family: adapter?.baseModelFamily ?? null,
     lora_rank: adapter?.rank ?? null,
     lora_alpha: adapter?.alpha ?? null,
     target_modules: adapter?.targetModules ?? [],
     network_module: adapter?.peftType ?? null,
-    learning_rate: num(args.learning_rate),
-    batch_size: state?.trainBatchSize ?? num(args.per_device_train_batch_size),
-    epochs: state?.numTrainEpochs ?? num(args.num_train_epochs),
-    total_steps: state?.maxSteps ?? num(args.max_steps),
-    optimizer: typeof args.optim === 'string' ? args.optim : null,
-    output_dir: typeof args.output_dir === 'string' ? args.output_dir : null,
+    ...pickLearningRate(saved ? [[saved.values.learning_rate, saved.source]] : [], kind.kind === 'training' ? statePeak(files.state) : [], ctx.warn),
+    batch_size: state?.trainBatchSize ?? facts.batch_size,
+    epochs: state?.numTrainEpochs ?? facts.epochs,
+    total_steps: state?.maxSteps ?? facts.total_steps,
+    optimizer: facts.optimizer,
+    output_dir: facts.output_dir,
     tags: tagsOf(files),
     started_at: tfFiles[0] ? isoOf(tfFiles[0].unix * 1000) : null,
     created_at_source: tfFiles[0] ? 'tfevents-file-name' : null,
@@ -106,7 +115,7 @@ function configOf(ctx: ParseContext, files: TrainerFiles): RunRecord['config'] {
     return { file: keyOf(ctx.listing, adapter.file), syntax: 'json', text: adapter.text, values: { ...args?.values, ...adapter.info.values } };
   }
   if (args) {
-    return { file: keyOf(ctx.listing, args.file), syntax: 'json', text: args.text, values: args.values };
+    return { file: keyOf(ctx.listing, args.file), syntax: args.text === null ? 'none' : 'json', text: args.text, values: args.values };
   }
   return { file: null, syntax: 'none', text: null, values: {} };
 }
@@ -126,6 +135,3 @@ function tagsOf(files: TrainerFiles): string[] {
   return tags;
 }
 
-function num(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}

@@ -5,6 +5,7 @@ import { parseAdapterConfig, type AdapterConfigInfo } from './adapter-config.ts'
 import { checkpointSteps, hasFile, keyOf } from './listing.ts';
 import { parseResultsJson, parseTrainingArgsJson, RESULT_FILES } from './results.ts';
 import { parseTrainerState, type FileParse, type TrainerStateInfo } from './trainer-state.ts';
+import { MAX_TRAINING_ARGS_BIN_BYTES, parseTrainingArgsBin } from './training-args-bin.ts';
 
 export interface TrainerFiles {
   /** `adapter_config.json` of the root, else of the newest checkpoint. `file` is run-relative. */
@@ -15,8 +16,11 @@ export interface TrainerFiles {
   results: Record<string, number>;
   /** The result files that exist and parse, run-relative. */
   resultFiles: string[];
-  /** `training_args.json` when a script wrote one. */
-  trainingArgs: { file: string; text: string; values: Record<string, unknown> } | null;
+  /**
+   * The TrainingArguments: `training_args.json` when a script wrote one, else the `training_args.bin` the Trainer
+   * always saves (root, else the newest checkpoint's). `text` is null for the pickle.
+   */
+  trainingArgs: { file: string; text: string | null; values: Record<string, unknown>; source: 'training_args.json' | 'training_args.bin' } | null;
 }
 
 export interface ReadTrainerOptions {
@@ -50,11 +54,12 @@ export async function readTrainerFiles(ctx: ParseContext, opts: ReadTrainerOptio
     const text = await readSoft(ctx, 'training_args.json');
     const parsed = text === null ? null : parseTrainingArgsJson(text);
     if (parsed?.ok) {
-      trainingArgs = { file: 'training_args.json', text: text as string, values: parsed.value };
+      trainingArgs = { file: 'training_args.json', text: text as string, values: parsed.value, source: 'training_args.json' };
     } else if (parsed) {
       ctx.warn(`training_args.json: ${parsed.message}`);
     }
   }
+  trainingArgs ??= await readArgsBin(ctx, ['', ...newestFirst, 'last-checkpoint/'].map((dir) => `${dir}training_args.bin`));
   return { adapter, state, results, resultFiles, trainingArgs };
 }
 
@@ -82,6 +87,33 @@ export async function readParsedFile<T>(ctx: ParseContext, name: string, parse: 
 }
 
 // --- internal ---
+
+/** The first `training_args.bin` that parses; one that does not is a warning. */
+async function readArgsBin(ctx: ParseContext, candidates: string[]): Promise<TrainerFiles['trainingArgs']> {
+  for (const name of candidates.filter((n) => hasFile(ctx.listing, n))) {
+    const key = keyOf(ctx.listing, name);
+    const size = ctx.listing.entries[ctx.listing.names.indexOf(name)]?.size ?? 0;
+    if (size > MAX_TRAINING_ARGS_BIN_BYTES) {
+      ctx.warn(`${name}: ${size} bytes, larger than a TrainingArguments pickle can be (${MAX_TRAINING_ARGS_BIN_BYTES}); not read`);
+      continue;
+    }
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await ctx.driver.read(key, { start: 0, end: MAX_TRAINING_ARGS_BIN_BYTES });
+    } catch (err) {
+      ctx.warn(`${name}: ${errorMessage(err)}`);
+      continue;
+    }
+    const parsed = bytes === null ? null : parseTrainingArgsBin(bytes);
+    if (parsed?.ok) {
+      return { file: name, text: null, values: parsed.value.values, source: 'training_args.bin' };
+    }
+    if (parsed) {
+      ctx.warn(`${name}: ${parsed.message}`);
+    }
+  }
+  return null;
+}
 
 async function readAdapter(ctx: ParseContext, name: string): Promise<TrainerFiles['adapter']> {
   return readParsedFile(ctx, name, parseAdapterConfig);

@@ -33,6 +33,12 @@ export interface TrainerStateInfo {
   identitySeed: string;
   /** NaN/Infinity tokens replaced by null. */
   nonFinite: number;
+  /** Highest `learning_rate` logged: the scheduler's peak, which equals the configured rate only for some schedules. */
+  peakLearningRate: number | null;
+  /** The last two logged rates still rise: the log ends in warmup and the peak was never reached. */
+  learningRateRising: boolean;
+  /** Training log entries (with a `loss`) plus the summary: 0 for a folder that only evaluated or predicted. */
+  trainingEntries: number;
 }
 
 /** ES maps every metric key to a field; TRL/GRPO logs hundreds of keys, so keep a sane number. */
@@ -57,7 +63,20 @@ export function parseTrainerState(text: string): FileParse<TrainerStateInfo> {
   const evalMetrics: Record<string, number> = {};
   const stepEpochs = new Map<number, number>();
   let hasSummary = false;
+  let peakLearningRate: number | null = null;
+  const rates: number[] = [];
+  let trainingEntries = 0;
   for (const entry of history) {
+    if (entry.learning_rate !== undefined && entry.learning_rate > 0) {
+      peakLearningRate = Math.max(peakLearningRate ?? 0, entry.learning_rate);
+      rates.push(entry.learning_rate);
+      if (rates.length > 2) {
+        rates.shift();
+      }
+    }
+    if (entry.loss !== undefined || entry.train_runtime !== undefined) {
+      trainingEntries += 1;
+    }
     const isSummary = entry.train_runtime !== undefined;
     if (entry.step !== undefined && entry.epoch !== undefined) {
       stepEpochs.set(entry.step, epochIndex(entry.epoch));
@@ -106,6 +125,9 @@ export function parseTrainerState(text: string): FileParse<TrainerStateInfo> {
       entries: history.length,
       identitySeed: JSON.stringify(history.slice(0, 3)),
       nonFinite: json.nonFinite,
+      peakLearningRate,
+      learningRateRising: rates.length === 2 && (rates[1] as number) > (rates[0] as number),
+      trainingEntries,
     },
   };
 }

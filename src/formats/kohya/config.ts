@@ -1,5 +1,6 @@
 import { parse as parseToml } from 'smol-toml';
 import type { DatasetDir } from '../../record/schema.ts';
+import { tomlErrorMessage } from '../common/parse-error-message.ts';
 import { parseTolerantJson } from '../common/tolerant-json.ts';
 import { baseModelFamily } from './family.ts';
 import { DatasetEntry, DatasetSubset, DatasetToml, KohyaTrainingValues, isTable } from './schema.ts';
@@ -60,7 +61,7 @@ export function parseKohyaTrainingToml(text: string): ParseResult<KohyaTrainingC
 export function parseKohyaGuiJson(text: string): ParseResult<KohyaTrainingConfig> {
   const parsed = parseTolerantJson(text);
   if (!parsed.ok) {
-    return { ok: false, message: `invalid JSON: ${parsed.message}` };
+    return { ok: false, message: parsed.message };
   }
   if (!isTable(parsed.value)) {
     return { ok: false, message: 'not a JSON object' };
@@ -118,8 +119,7 @@ export function parseTomlText(text: string): ParseResult<Record<string, unknown>
   try {
     return { ok: true, value: parseToml(text.replace(/^\uFEFF/, '')) as Record<string, unknown> };
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
-    return { ok: false, message: `invalid TOML: ${message}` };
+    return { ok: false, message: tomlErrorMessage(err) };
   }
 }
 

@@ -87,6 +87,7 @@ export const kohya: FormatAdapter = {
       lora_rank: facts.lora_rank ?? null,
       lora_alpha: facts.lora_alpha ?? null,
       learning_rate: facts.learning_rate ?? null,
+      learning_rate_source: meta?.facts.learning_rate !== undefined ? 'ss_metadata' : config?.facts.learning_rate !== undefined ? 'config' : null,
       learning_rates: facts.learning_rates,
       batch_size: facts.batch_size ?? null,
       epochs: facts.epochs ?? null,

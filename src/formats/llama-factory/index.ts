@@ -1,5 +1,6 @@
-import type { RunRecord } from '../../record/schema.ts';
-import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
+import type { LearningRateSource, RunRecord } from '../../record/schema.ts';
+import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
+import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence, type RunKindEvidence } from '../hf-trainer/args-facts.ts';
 import { modelFamily } from '../hf-trainer/adapter-config.ts';
 import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
 import { hasFile, keyOf, newestMtime, trainerArtifacts } from '../hf-trainer/listing.ts';
@@ -48,23 +49,32 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
   const webui = WEBUI_DIR.exec(webuiName);
   const startedAt = runningLog?.firstTime ?? (webui ? `${webui[2]}T${webui[3]}:${webui[4]}:${webui[5]}.000Z` : estimatedStart(ctx, log));
   const bestName = state?.bestCheckpointName ?? null;
+  const kind = decideRunKind(kindEvidence(listing, files, training?.info.values ?? files.trainingArgs?.values ?? null, log, runningLog));
+  // An evaluation's saved TrainingArguments hold the defaults (learning rate 5e-5, 3 epochs): not hyperparameters of anything.
+  const saved = kind.kind === 'training' ? files.trainingArgs : null;
+  const savedFacts = argsFacts(saved?.values ?? {});
+  const rateCandidates: Array<[unknown, LearningRateSource]> = [[args?.learning_rate, 'config']];
+  if (saved) {
+    rateCandidates.push([saved.values.learning_rate, saved.source]);
+  }
   return {
     identity: { explicit: await readRunIdFile(ctx), content: contentIdentity(webuiName, webui !== null, log, baseModel) },
+    run_kind: kind.kind,
     status,
-    status_evidence: evidence,
+    status_evidence: kind.kind === 'evaluation' ? `evaluation only (${kind.evidence}); ${evidence}` : evidence,
     base_model: baseModel,
     base_model_family: baseModel === null ? null : (adapter?.baseModel === baseModel ? adapter.baseModelFamily : modelFamily(baseModel)),
     lora_rank: args?.lora_rank ?? adapter?.rank ?? null,
     lora_alpha: args?.lora_alpha ?? adapter?.alpha ?? null,
     target_modules: adapter && adapter.targetModules.length > 0 ? adapter.targetModules : splitNames(args?.lora_target ?? null),
     network_module: args?.finetuning_type ?? board?.info.board['top.finetuning_type'] ?? adapter?.peftType ?? null,
-    learning_rate: args?.learning_rate ?? null,
-    batch_size: args?.per_device_train_batch_size ?? state?.trainBatchSize ?? null,
-    epochs: args?.num_train_epochs ?? state?.numTrainEpochs ?? null,
-    total_steps: log?.totalSteps ?? state?.maxSteps ?? args?.max_steps ?? null,
-    optimizer: args?.optim ?? null,
+    ...pickLearningRate(rateCandidates, kind.kind === 'training' ? [...statePeak(files.state), { value: log?.peakLearningRate ?? null, rising: log?.learningRateRising ?? false, file: 'trainer_log.jsonl', source: 'trainer_log-peak' }] : [], ctx.warn),
+    batch_size: args?.per_device_train_batch_size ?? savedFacts.batch_size ?? state?.trainBatchSize ?? null,
+    epochs: args?.num_train_epochs ?? savedFacts.epochs ?? state?.numTrainEpochs ?? null,
+    total_steps: log?.totalSteps ?? state?.maxSteps ?? args?.max_steps ?? savedFacts.total_steps ?? null,
+    optimizer: args?.optim ?? savedFacts.optimizer,
     data_dir: args?.dataset_dir ?? null,
-    output_dir: args?.output_dir ?? null,
+    output_dir: args?.output_dir ?? savedFacts.output_dir,
     tags: tagsOf(args, board?.info ?? null),
     started_at: startedAt,
     created_at_source: runningLog?.firstTime ? 'log-timestamp' : webui ? 'folder-name' : startedAt ? 'log-elapsed' : null,
@@ -158,6 +168,19 @@ function contentIdentity(dirName: string, webui: boolean, log: TrainerLogSummary
   return null;
 }
 
+function kindEvidence(listing: DirListing, files: TrainerFiles, args: Record<string, unknown> | null, log: TrainerLogSummary | null, runningLog: RunningLogSummary | null): RunKindEvidence {
+  const evidence = trainerKindEvidence({ listing, results: files.results, state: files.state?.info ?? null, args });
+  if (log && log.trainingLines > 0) {
+    evidence.training.push('trainer_log.jsonl logs training steps');
+  } else if (log && log.lastStep !== null) {
+    evidence.evaluation.push('trainer_log.jsonl holds only prediction progress');
+  }
+  if (runningLog?.trainingStarted) {
+    evidence.training.push('running_log.txt shows training');
+  }
+  return evidence;
+}
+
 function evalMetrics(files: TrainerFiles, log: TrainerLogSummary | null): Record<string, number> {
   const metrics: Record<string, number> = { ...files.state?.info.evalMetrics };
   if (log && log.lastEvalLoss !== null) {
@@ -175,6 +198,10 @@ function configOf(ctx: ParseContext, training: { file: string; text: string; inf
   }
   if (board) {
     return { file: keyOf(ctx.listing, board.file), syntax: 'yaml', text: board.text, values: board.info.values };
+  }
+  if (files.trainingArgs) {
+    const saved = files.trainingArgs;
+    return { file: keyOf(ctx.listing, saved.file), syntax: saved.text === null ? 'none' : 'json', text: saved.text, values: { ...saved.values, ...files.adapter?.info.values } };
   }
   if (files.adapter) {
     return { file: keyOf(ctx.listing, files.adapter.file), syntax: 'json', text: files.adapter.text, values: files.adapter.info.values };

@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { yamlErrorMessage } from '../common/parse-error-message.ts';
 import { NumOrNull, StrOrNull } from '../hf-trainer/schema.ts';
 
 export { AdapterConfig, ResultsJson, TrainerState } from '../hf-trainer/schema.ts';
@@ -14,7 +15,7 @@ const DURATION = /^(?:(\d+) days?, )?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/;
 export const YamlText = z.string().transform((text, ctx): unknown => {
   const doc = parseDocument(text, { uniqueKeys: false });
   if (doc.errors.length > 0) {
-    ctx.addIssue({ code: 'custom', message: doc.errors[0]?.message ?? 'invalid YAML', input: text });
+    ctx.addIssue({ code: 'custom', message: yamlErrorMessage(doc.errors[0]), input: text });
     return z.NEVER;
   }
   try {

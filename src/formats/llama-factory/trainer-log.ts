@@ -28,6 +28,10 @@ export interface TrainerLogSummary {
   lastEpoch: number | null;
   /** Tokens/s of the newest line that has it. */
   throughput: number | null;
+  /** Highest `lr` of the training lines: the scheduler's peak, not necessarily the configured rate. */
+  peakLearningRate: number | null;
+  /** The last two logged rates still rise: the log ends in warmup and the peak was never reached. */
+  learningRateRising: boolean;
   nonFinite: number;
 }
 
@@ -109,6 +113,8 @@ export function createTrainerLogReader(): TrainerLogReader {
         lastEvalLoss: kept?.lastEvalLoss ?? null,
         lastEpoch: kept?.lastEpoch ?? null,
         throughput: kept?.throughput ?? null,
+        peakLearningRate: kept?.peakLearningRate ?? null,
+        learningRateRising: kept !== null && kept.lastLr !== null && kept.prevLr !== null && kept.lastLr > kept.prevLr,
         nonFinite,
       };
     },
@@ -133,6 +139,9 @@ interface Segment {
   lastEvalLoss: number | null;
   lastEpoch: number | null;
   throughput: number | null;
+  peakLearningRate: number | null;
+  prevLr: number | null;
+  lastLr: number | null;
 }
 
 function newSegment(step: number, totalSteps: number | null): Segment {
@@ -151,6 +160,9 @@ function newSegment(step: number, totalSteps: number | null): Segment {
     lastEvalLoss: null,
     lastEpoch: null,
     throughput: null,
+    peakLearningRate: null,
+    prevLr: null,
+    lastLr: null,
   };
 }
 
@@ -171,6 +183,11 @@ function addLine(segment: Segment, step: number, line: TrainerLogLine): boolean 
       segment.loss.add(line.loss, line.epoch);
       segment.trainingLines++;
       segment.endLine = false;
+      if (line.lr !== null && line.lr > 0) {
+        segment.peakLearningRate = Math.max(segment.peakLearningRate ?? 0, line.lr);
+        segment.prevLr = segment.lastLr;
+        segment.lastLr = line.lr;
+      }
     }
   } else if (line.eval_loss !== null || line.predict_loss !== null) {
     accepted = step > segment.maxEvalStep;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
+import { yamlErrorMessage } from '../common/parse-error-message.ts';
 import type { Artifact, RunStatus } from '../../record/schema.ts';
 import { FileError } from '../parse-run.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
@@ -53,6 +54,7 @@ export const loraScriptsYaml: FormatAdapter = {
       lora_rank: config.lora_rank ?? null,
       lora_alpha: config.lora_alpha ?? null,
       learning_rate: config.learning_rate ?? null,
+      learning_rate_source: config.learning_rate === undefined || config.learning_rate === null ? null : 'config',
       learning_rates: config.learning_rate === undefined ? {} : { default: config.learning_rate },
       batch_size: config.batch_size ?? null,
       epochs: config.epochs ?? null,
@@ -104,7 +106,7 @@ async function readConfig(ctx: ParseContext): Promise<FoundConfig | null> {
     try {
       values = parseYaml(text.replace(/^\uFEFF/, ''), { maxAliasCount: MAX_YAML_ALIASES, prettyErrors: true });
     } catch (err) {
-      firstError ??= new FileError(key, `invalid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      firstError ??= new FileError(key, yamlErrorMessage(err), { cause: err });
       continue;
     }
     if (values !== null && typeof values === 'object' && !Array.isArray(values) && SIGNATURE_KEYS.some((k) => k in values)) {

@@ -6,6 +6,7 @@ import picomatch from 'picomatch';
 import { StorageError } from '../../errors.ts';
 import type { ByteRange, SourceDriver, SourceEntry, SourceWarning } from '../types.ts';
 import type { WalkMessage } from '../fs-walk-worker.ts';
+import { MODULE_EXT } from '../../module-ext.ts';
 
 export interface FsDriverOptions {
   /** Absolute root directory. */
@@ -80,7 +81,7 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
 // --- internal ---
 
 async function* walkInWorker(opts: FsDriverOptions, prefix: string): AsyncGenerator<SourceEntry | SourceWarning> {
-  const worker = new Worker(new URL('../fs-walk-worker.ts', import.meta.url), { workerData: { options: { ...opts, walkInWorker: false }, prefix }, resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 } });
+  const worker = new Worker(new URL(`../fs-walk-worker${MODULE_EXT}`, import.meta.url), { workerData: { options: { ...opts, walkInWorker: false }, prefix }, resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 } });
   const queue: WalkMessage[] = [];
   let wake: (() => void) | null = null;
   worker.on('message', (message: WalkMessage) => {

@@ -14,7 +14,7 @@ function capture() {
 }
 
 describe('cli/search', () => {
-  it.each<SearchCommand>(['search', 'show', 'reproduce', 'best', 'similar'])('%s --help prints its usage and exits 0', async (cmd) => {
+  it.each<SearchCommand>(['search', 'show', 'reproduce', 'best', 'similar', 'compare'])('%s --help prints its usage and exits 0', async (cmd) => {
     const { out, deps } = capture();
 
     const code = await runSearchCommands(cmd, ['--help'], deps);
@@ -51,11 +51,23 @@ describe('cli/search', () => {
     ['best', ['--top', 'zero']],
     ['best', ['--rank']],
     ['similar', ['--size', '-3']],
+    ['search', ['cyberpunk', '--sise', '5']],
+    ['search', ['--rank', '8']],
+    ['show', ['01a0c0de', '--include-vanished']],
+    ['compare', ['01a0c0de']],
+    ['search', ['x', '--page', '0']],
   ])('%s %j is a usage error (exit 2)', async (cmd, argv) => {
     const { err, deps } = capture();
 
     expect(await runSearchCommands(cmd, argv, deps)).toBe(2);
     expect(err.join('\n')).toContain('Usage:');
+  });
+
+  it('names an unknown option instead of searching for it as text', async () => {
+    const { err, deps } = capture();
+
+    expect(await runSearchCommands('search', ['cyberpunk', '--sise', '5'], deps)).toBe(2);
+    expect(err.join('\n')).toMatch(/^lora-catalog search: unknown option --sise \(search takes --size, -n, --page, --include-vanished, --json, --help; to search for the text, write -- --sise\)/);
   });
 
   it('places the caret by display width, so it lines up under CJK text', () => {

@@ -45,4 +45,47 @@ describe('cli/text-table', () => {
 
     expect(table.split('\n')).toEqual(['PROMPT      N', '赛博朋…     1', 'city       22']);
   });
+
+  describe('fitted to a terminal', () => {
+    interface Row { name: string; n: string; prompt: string; day: string }
+    const columns = [
+      { header: 'NAME', width: 20, min: 6, cell: (r: Row) => r.name },
+      { header: 'N', width: 3, align: 'right' as const, cell: (r: Row) => r.n },
+      { header: 'DAY', width: 10, optional: true, cell: (r: Row) => r.day },
+      { header: 'PROMPT', width: 30, min: 8, cell: (r: Row) => r.prompt },
+    ];
+    const rows: Row[] = [{ name: '2025-06-01-cyberpunk-city', n: '8', prompt: 'cyberpunk city at night, neon', day: '2025-06-01' }];
+
+    it('takes each column at its content width, up to its maximum', () => {
+      expect(renderTable(columns, rows, { columns: 200 }).split('\n')).toEqual([
+        'NAME                  N  DAY         PROMPT',
+        '2025-06-01-cyberpun…  8  2025-06-01  cyberpunk city at night, neon',
+      ]);
+    });
+
+    it('gives way left to right by default: shrinks only as much as needed, never past the minimum', () => {
+      const lines = renderTable(columns, rows, { columns: 60 }).split('\n');
+
+      expect(lines.every((l) => displayWidth(l) <= 60)).toBe(true);
+      expect(lines[1]).toBe('2025-06-01-cy…  8  2025-06-01  cyberpunk city at night, neon');
+    });
+
+    it('leaves out optional columns when the minimums still do not fit', () => {
+      expect(renderTable(columns, rows, { columns: 26 }).split('\n')).toEqual(['NAME    N  PROMPT', '2025-…  8  cyberpunk city…']);
+    });
+
+    it('gives the room freed by a left-out column back to the columns shrunk before it', () => {
+      expect(renderTable(columns, rows, { columns: 45 }).split('\n')[1]).toBe('2025-06-01…  8  cyberpunk city at night, neon');
+    });
+
+    it('gives way in giveWay order', () => {
+      const ordered = columns.map((c) => ({ ...c, giveWay: { NAME: 3, N: 0, DAY: 2, PROMPT: 1 }[c.header] }));
+
+      expect(renderTable(ordered, rows, { columns: 50 }).split('\n')[1]).toBe('2025-06-01-cyberpun…  8  2025-06-01  cyberpunk ci…');
+    });
+
+    it('cuts nothing off a terminal (columns null)', () => {
+      expect(renderTable(columns, rows, { columns: null }).split('\n')[1]).toBe('2025-06-01-cyberpunk-city  8  2025-06-01  cyberpunk city at night, neon');
+    });
+  });
 });

@@ -36,6 +36,17 @@ describe('config/load', () => {
     [{ elasticsearch: { url: 'not a url' } }, /key elasticsearch\.url/],
     [{ indices: { runs: 'x' }, typo: 1 }, /typo/],
     [{ sources: [{ name: 'a', kind: 'fs', path: '/a' }, { name: 'a', kind: 'fs', path: '/b' }] }, /key sources\[1\]\.name: duplicate/],
+    [{ schedule: { full: '61 2 * * *' } }, /key schedule\.full: not a valid cron expression: "61 2 \* \* \*"/],
+    [{ schedule: { incremental: '0 2 * * 8' } }, /key schedule\.incremental: not a valid cron/],
+    [{ schedule: { retention: 'nightly' } }, /key schedule\.retention: not a valid cron/],
+    [{ schedule: { timezone: 'Mars/Olympus_Mons' } }, /key schedule\.timezone: unknown time zone/],
+    [{ indices: { runs: 'Lora-Runs' } }, /key indices\.runs: an index name must be lowercase/],
+    [{ indices: { rollups: 'lora rollups' } }, /key indices\.rollups: an index name must not contain/],
+    [{ indices: { leases: '_leases' } }, /key indices\.leases: an index name must not start/],
+    [{ indices: { sync_runs: 'a:b' } }, /key indices\.sync_runs/],
+    [{ indices: { rollups: 'lora-runs' } }, /key indices\.rollups: "lora-runs" is also indices\.runs/],
+    [{ elasticsearch: { ca_cert: '/nonexistent/ca.pem' } }, /key elasticsearch\.ca_cert: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/],
+    [{ elasticsearch: { ca_cert: '/' } }, /key elasticsearch\.ca_cert: \/ is not a regular file/],
   ])('names the wrong key: %j', (raw, message) => {
     expect(() => parseConfig(raw)).toThrow(message);
     try {
@@ -44,6 +55,13 @@ describe('config/load', () => {
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).code).toBe('config-invalid');
     }
+  });
+
+  it('accepts valid cron expressions, time zones and index names', () => {
+    const config = parseConfig({ schedule: { full: '0 1 * * *', incremental: '*/10 * * * * *', timezone: 'Europe/Berlin' }, indices: { runs: 'team-a.lora-runs' } });
+
+    expect(config.schedule).toMatchObject({ full: '0 1 * * *', timezone: 'Europe/Berlin' });
+    expect(config.indices.runs).toBe('team-a.lora-runs');
   });
 
   it('reports a missing explicit file and broken YAML', async () => {

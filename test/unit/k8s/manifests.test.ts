@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { PersistentVolume } from 'kubernetes-models/v1/PersistentVolume';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { describe, expect, it } from 'vitest';
@@ -10,20 +12,34 @@ import { parse as parseYaml } from 'yaml';
 import { containersOf, renderKustomization, type Manifest } from './kustomize.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
-const BUILDS = { base: path.join(REPO, 'k8s/base'), example: path.join(REPO, 'k8s/overlays/example') };
+/** The recurring manifests (applied on every change) and, apart, the one-off backfill, each with its example overlay. */
+const RECURRING = { base: path.join(REPO, 'k8s/base'), example: path.join(REPO, 'k8s/overlays/example') };
+const BACKFILL = { base: path.join(REPO, 'k8s/backfill'), example: path.join(REPO, 'k8s/overlays/example-backfill') };
+const BUILDS = {
+  base: [RECURRING.base, BACKFILL.base],
+  example: [RECURRING.example, BACKFILL.example],
+} as const;
+
+/** Volume types the Restricted pod security level allows (inline nfs/hostPath are refused). */
+const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
 
 /** kubernetes-models validates each kind against the Kubernetes OpenAPI schema (types, enums, required fields). */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
+  'v1/PersistentVolume': PersistentVolume,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'batch/v1/CronJob': CronJob,
   'batch/v1/Job': Job,
 };
 
 const SECRET_ENV = ['LORA_CATALOG_ES_API_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+/** Only S3 sources need these; a cluster without S3 sources has no such secret, and the pods must start. */
+const OPTIONAL_SECRET_ENV = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
 
 interface PodSpec {
   securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type?: string } };
-  volumes?: { name: string; nfs?: { readOnly?: boolean }; emptyDir?: object }[];
+  restartPolicy?: string;
+  volumes?: ({ name: string; persistentVolumeClaim?: { claimName: string; readOnly?: boolean }; emptyDir?: object } & Record<string, unknown>)[];
   containers: Container[];
 }
 
@@ -31,24 +47,53 @@ interface Container {
   name: string;
   image: string;
   args?: string[];
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: object; fieldRef?: { fieldPath: string } } }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { optional?: boolean }; fieldRef?: { fieldPath: string } } }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: { runAsNonRoot?: boolean; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
-describe.each(Object.entries(BUILDS))('k8s/%s', (_name, dir) => {
-  const docs = renderKustomization(dir);
+describe.each(Object.entries(BUILDS))('k8s/%s', (_name, [recurringDir, backfillDir]) => {
+  const recurring = renderKustomization(recurringDir);
+  const backfill = renderKustomization(backfillDir);
+  const docs = [...recurring, ...backfill];
   const workloads = docs.filter((d) => d.kind === 'CronJob' || d.kind === 'Job');
 
-  it('renders the CronJobs, the backfill Job and the config map, and no Secret values', () => {
-    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
+  it('renders the CronJobs, the runs volume and the config map, and no Secret values; the backfill Job apart', () => {
+    expect(recurring.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
       'ConfigMap/lora-catalog-config',
       'CronJob/lora-catalog-full-sync',
       'CronJob/lora-catalog-incremental-sync',
       'CronJob/lora-catalog-retention',
-      'Job/lora-catalog-backfill',
+      'PersistentVolume/lora-catalog-runs',
+      'PersistentVolumeClaim/lora-catalog-runs',
     ]);
+    expect(backfill.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['Job/lora-catalog-backfill']);
+  });
+
+  it('gives the backfill Job the config map and the claim the recurring manifests create', () => {
+    const pod = podSpecOf(backfill[0] as Manifest);
+    const names = new Set(recurring.map((d) => `${d.kind}/${d.metadata.name}/${d.metadata.namespace ?? ''}`));
+    const namespace = backfill[0]?.metadata.namespace ?? '';
+
+    for (const volume of pod.volumes ?? []) {
+      const configMap = (volume.configMap as { name?: string } | undefined)?.name;
+      if (configMap !== undefined) {
+        expect(names).toContain(`ConfigMap/${configMap}/${namespace}`);
+      }
+      if (volume.persistentVolumeClaim) {
+        expect(names).toContain(`PersistentVolumeClaim/${volume.persistentVolumeClaim.claimName}/${namespace}`);
+      }
+    }
+  });
+
+  it('binds the claim read-only to the NFS PersistentVolume (pods never mount nfs inline)', () => {
+    const pv = recurring.find((d) => d.kind === 'PersistentVolume') as Manifest & { spec: { nfs?: { readOnly?: boolean }; accessModes: string[]; storageClassName: string } };
+    const pvc = recurring.find((d) => d.kind === 'PersistentVolumeClaim') as Manifest & { spec: { volumeName: string; accessModes: string[]; storageClassName: string } };
+
+    expect(pv.spec.nfs?.readOnly).toBe(true);
+    expect(pv.spec.accessModes).toEqual(['ReadOnlyMany']);
+    expect(pvc.spec).toMatchObject({ volumeName: pv.metadata.name, accessModes: ['ReadOnlyMany'], storageClassName: pv.spec.storageClassName });
   });
 
   it.each(docs.map((d) => [`${d.kind}/${d.metadata.name}`, d] as const))('%s is valid against the Kubernetes schema', (_id, doc) => {
@@ -73,13 +118,24 @@ describe.each(Object.entries(BUILDS))('k8s/%s', (_name, dir) => {
     expect(Object.keys(container.resources?.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
     expect(volumes.tmp?.emptyDir).toBeDefined();
     expect(mounts.tmp?.mountPath).toBe('/tmp');
-    expect(volumes.runs?.nfs?.readOnly).toBe(true);
+    expect(volumes.runs?.persistentVolumeClaim).toEqual({ claimName: 'lora-catalog-runs', readOnly: true });
+    for (const volume of pod.volumes ?? []) {
+      const types = Object.keys(volume).filter((k) => k !== 'name');
+      expect(types.every((t) => RESTRICTED_VOLUME_TYPES.has(t)), `${volume.name}: ${types.join(',')}`).toBe(true);
+    }
     expect(mounts.runs?.readOnly).toBe(true);
     expect(mounts.config?.readOnly).toBe(true);
     for (const name of SECRET_ENV) {
       expect(env[name]?.valueFrom?.secretKeyRef).toBeDefined();
+      expect(env[name]?.valueFrom?.secretKeyRef?.optional === true).toBe(OPTIONAL_SECRET_ENV.has(name));
       expect(env[name]?.value).toBeUndefined();
     }
+  });
+
+  it.each(workloads.map((d) => [d.metadata.name, d] as const))('%s has a deadline, so a hung pod does not run forever', (_id, doc) => {
+    const spec = doc.kind === 'CronJob' ? (doc.spec as { jobTemplate: { spec: { activeDeadlineSeconds?: number } } }).jobTemplate.spec : (doc.spec as { activeDeadlineSeconds?: number });
+
+    expect(spec.activeDeadlineSeconds).toBeGreaterThan(0);
   });
 
   it('schedules CronJobs without overlap, with deadlines, retries and history limits, as the config says', () => {
@@ -112,14 +168,17 @@ describe.each(Object.entries(BUILDS))('k8s/%s', (_name, dir) => {
     }
   });
 
-  it('backfills as an Indexed Job, one shard per completion index', () => {
-    const job = docs.find((d) => d.kind === 'Job') as Manifest & { spec: { completionMode: string; completions: number; parallelism: number } };
+  it('backfills as an Indexed Job, one shard per completion index, retries counted per shard', () => {
+    const job = docs.find((d) => d.kind === 'Job') as Manifest & { spec: { completionMode: string; completions: number; parallelism: number; backoffLimitPerIndex?: number; backoffLimit?: number } };
     const container = podSpecOf(job).containers[0] as Container;
     const n = job.spec.completions;
     const shardArg = container.args?.[(container.args.indexOf('--shard') ?? -2) + 1];
     const indexEnv = container.env?.find((e) => e.name === 'JOB_COMPLETION_INDEX');
 
     expect(job.spec.completionMode).toBe('Indexed');
+    expect(job.spec.backoffLimitPerIndex).toBeGreaterThanOrEqual(1);
+    expect(job.spec.backoffLimit).toBeUndefined();
+    expect(podSpecOf(job).restartPolicy).toBe('Never');
     expect(job.spec.parallelism).toBe(n);
     expect(container.args).toEqual(expect.arrayContaining(['sync', '--mode', 'full', '--backfill', '--shard']));
     expect(shardArg).toBe(`$(JOB_COMPLETION_INDEX)/${n}`);
@@ -130,22 +189,32 @@ describe.each(Object.entries(BUILDS))('k8s/%s', (_name, dir) => {
     const config = configOf(docs);
 
     expect(config.sources.length).toBeGreaterThan(0);
+    expect(config.sources.some((s) => s.kind === 'fs' && s.path === '/data/runs')).toBe(true);
   });
 });
 
 describe('k8s/overlays/example (overlay effects)', () => {
-  const docs = renderKustomization(BUILDS.example);
+  const docs = renderKustomization(RECURRING.example);
+  const backfill = renderKustomization(BACKFILL.example);
 
   it('sets the namespace, the image and this cluster\'s NFS export everywhere', () => {
-    const pods = docs.filter((d) => d.kind !== 'ConfigMap').map(podSpecOf);
+    const namespaced = [...docs, ...backfill].filter((d) => d.kind !== 'PersistentVolume');
+    const pv = docs.find((d) => d.kind === 'PersistentVolume') as Manifest & { spec: { nfs: { server: string; path: string } } };
 
-    expect(docs.every((d) => d.metadata.namespace === 'ml-catalog')).toBe(true);
-    expect(docs.flatMap(containersOf).map((c) => c.image)).toEqual(Array(4).fill('registry.example.com/ml/lora-catalog:0.1.0'));
-    expect(pods.map((p) => (p.volumes?.find((v) => v.name === 'runs') as { nfs?: { server?: string } } | undefined)?.nfs?.server)).toEqual(Array(4).fill('filer01.ml.example.com'));
+    expect(namespaced.every((d) => d.metadata.namespace === 'ml-catalog')).toBe(true);
+    expect([...docs, ...backfill].flatMap(containersOf).map((c) => c.image)).toEqual(Array(4).fill('registry.example.com/ml/lora-catalog:0.1.0'));
+    expect(pv.spec.nfs).toEqual({ server: 'filer01.ml.example.com', path: '/vol/training/lora', readOnly: true });
+  });
+
+  it('runs 8 backfill shards', () => {
+    const job = backfill[0] as Manifest & { spec: { completions: number; parallelism: number } };
+
+    expect([job.spec.completions, job.spec.parallelism]).toEqual([8, 8]);
+    expect(containersOf(job)[0]?.args).toContain('$(JOB_COMPLETION_INDEX)/8');
   });
 
   it('replaces the config map with its own lora-catalog.yaml', () => {
-    const own = readFileSync(path.join(BUILDS.example, 'lora-catalog.yaml'), 'utf8');
+    const own = readFileSync(path.join(RECURRING.example, 'lora-catalog.yaml'), 'utf8');
 
     expect((docs.find((d) => d.kind === 'ConfigMap') as unknown as { data: Record<string, string> }).data).toEqual({ 'lora-catalog.yaml': own });
   });
@@ -166,7 +235,7 @@ describe('Dockerfile', () => {
 
   it('runs as the same user the pods require', () => {
     const uid = Number(lines.find((l) => l.startsWith('USER '))?.slice(5).split(':')[0]);
-    const pod = podSpecOf(renderKustomization(BUILDS.base).find((d) => d.kind === 'Job') as Manifest) as PodSpec & { securityContext: { runAsUser?: number } };
+    const pod = podSpecOf(renderKustomization(BACKFILL.base)[0] as Manifest) as PodSpec & { securityContext: { runAsUser?: number } };
 
     expect(pod.securityContext.runAsUser).toBe(uid);
   });

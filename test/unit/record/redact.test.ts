@@ -50,9 +50,9 @@ describe('record/redact', () => {
     const toml = "wandb_api_key = 'abc123'\nnetwork_dim = 16\n";
     const json = '{\n  "hub_token": "secret-value",\n  "r": 8\n}';
 
-    expect(redactConfigText(yaml)).toBe(`lora_rank: 8\nhub_token: "${REDACTED}"  # mine\nswanlab_api_key:\n`);
-    expect(redactConfigText(toml)).toBe(`wandb_api_key = '${REDACTED}'\nnetwork_dim = 16\n`);
-    expect(redactConfigText(json)).toBe(`{\n  "hub_token": "${REDACTED}",\n  "r": 8\n}`);
+    expect(redactConfigText(yaml, 'yaml').text).toBe(`lora_rank: 8\nhub_token: "${REDACTED}"  # mine\nswanlab_api_key:\n`);
+    expect(redactConfigText(toml, 'toml').text).toBe(`wandb_api_key = '${REDACTED}'\nnetwork_dim = 16\n`);
+    expect(redactConfigText(json, 'json').text).toBe(`{\n  "hub_token": "${REDACTED}",\n  "r": 8\n}`);
     expect(redactString('ghp_abcdefghijklmnopqrstuvwxyz0123456789')).toBe(REDACTED);
   });
 });

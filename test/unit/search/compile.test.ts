@@ -39,7 +39,16 @@ describe('search/compile', () => {
     ['before:1w', range('created_at', { lt: '2025-06-24T00:00:00.000Z' })],
     ['format:hf', { term: { format: 'hf-peft' } }],
     ['status:parse_error', { term: { status: 'parse_error' } }],
-    ['optimizer:AdamW8bit', { term: { optimizer: { value: 'adamw8bit', case_insensitive: true } } }],
+    ['optimizer:AdamW8bit', anyOf({ term: { optimizer_name: 'adamw8bit' } }, { term: { optimizer: { value: 'adamw8bit', case_insensitive: true } } })],
+    [
+      'optimizer:bitsandbytes.optim.adamw.AdamW8bit',
+      anyOf({ term: { optimizer_name: 'adamw8bit' } }, { term: { optimizer: { value: 'bitsandbytes.optim.adamw.adamw8bit', case_insensitive: true } } }),
+    ],
+    ['optimizer:adamw_torch', anyOf({ term: { optimizer_name: 'adamw' } }, { term: { optimizer: { value: 'adamw_torch', case_insensitive: true } } })],
+    ['base:sd1.5', anyOf({ term: { base_model_family: { value: 'sd15', case_insensitive: true } } }, { match_phrase: { 'base_model.text': 'sd1.5' } })],
+    ['base:SD-XL', anyOf({ term: { base_model_family: { value: 'sdxl', case_insensitive: true } } }, { match_phrase: { 'base_model.text': 'SD-XL' } })],
+    ['lora_rank:8', range('lora_rank', { gte: 8, lte: 8 })],
+    ['network_dim>=16', range('lora_rank', { gte: 16 })],
     [
       'base:SD15',
       anyOf({ term: { base_model_family: { value: 'sd15', case_insensitive: true } } }, { match_phrase: { 'base_model.text': 'SD15' } }),

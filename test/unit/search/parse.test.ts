@@ -134,6 +134,22 @@ describe('search/parse', () => {
     expect((error as Error).message).toContain(Object.keys(FILTER_FIELDS).join(', '));
   });
 
+  it.each([
+    ['lora_rank:8', { kind: 'range', field: 'rank', gte: 8, lte: 8 }],
+    ['network_dim:16', { kind: 'range', field: 'rank', gte: 16, lte: 16 }],
+    ['learning_rate<1e-3', { kind: 'range', field: 'lr', lt: 1e-3 }],
+    ['Optimiser:prodigy', { kind: 'keyword', field: 'optimizer', value: 'prodigy' }],
+  ])('reads the field alias in %s as its query field', (query, expected) => {
+    expect(parseQuery(query)).toEqual(expected);
+  });
+
+  it.each([
+    ['optimzer:adamw', 'did you mean optimizer:?'],
+    ['rnak:8', 'did you mean rank:?'],
+  ])('suggests the closest field for the misspelt %s', (query, suggestion) => {
+    expect((catchError(() => parseQuery(query)) as Error).message).toContain(suggestion);
+  });
+
   it('rejects nesting beyond the limit with a QueryError, not a stack overflow', () => {
     expect(catchError(() => parseQuery('('.repeat(5000)))).toBeInstanceOf(QueryError);
     expect(catchError(() => parseQuery('NOT '.repeat(1000) + 'a'))).toBeInstanceOf(QueryError);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -53,7 +54,11 @@ describe('src/formats/hf-peft', () => {
       run_id_basis: 'content',
       started_at: '2025-01-02T03:04:05.000Z',
       tags: ['peft:lora', 'task:causal_lm'],
-      parse_warnings: [],
+      run_kind: 'training',
+      // No training_args.json/.bin: the peak of log_history, flagged as such.
+      learning_rate: 0.0002,
+      learning_rate_source: 'log_history-peak',
+      parse_warnings: ['learning_rate: no saved training arguments; used the peak learning_rate logged in trainer_state.json (the scheduled peak, not necessarily the configured rate)'],
     });
     expect(run?.loss_per_epoch).toEqual([
       { epoch: 1, mean: 1.5, last: 1.0, min: 1.0, steps: 2 },
@@ -159,5 +164,58 @@ describe('src/formats/hf-peft', () => {
 
     expect(runs.map((r) => [r.source.path, r.run_id_basis])).toEqual([['a', 'content'], ['b', 'content'], ['c', 'location']]);
     expect(new Set(runs.map((r) => r.run_id)).size).toBe(3);
+  });
+
+  it('reads learning rate and optimizer from the newest checkpoint\'s training_args.bin, redacted like any config', async () => {
+    const [run] = await crawl(path.join(FIXTURES, 'args-bin'));
+
+    expect(run).toMatchObject({
+      learning_rate: 0.0001,
+      learning_rate_source: 'training_args.bin',
+      optimizer: 'adamw_torch',
+      batch_size: 4,
+      epochs: 2,
+      output_dir: '/data/runs/qwen-lora',
+      run_kind: 'training',
+      parse_warnings: [],
+    });
+    expect(run?.config.values).toMatchObject({ lr_scheduler_type: 'linear', seed: 42, gradient_accumulation_steps: 8, hub_token: '[REDACTED]' });
+    expect(JSON.stringify(run)).not.toMatch(/hf_y{10}/);
+  });
+
+  it.each([
+    ['training_args.json', { 'training_args.json': '{"learning_rate": 0.0004, "optim": "adafactor"}' }, 0.0004, 'training_args.json', 'adafactor', []],
+    ['a training_args.bin that is a Git LFS pointer', { 'training_args.bin': 'version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 4417\n' }, 0.0003, 'log_history-peak', null, ['training_args.bin: a Git LFS pointer, not the file', /peak learning_rate logged in trainer_state\.json/]],
+  ])('prefers %s, else falls back to the peak logged rate with a warning', async (_, files, rate, source, optimizer, warnings) => {
+    const dir = await temp({
+      ...files,
+      'trainer_state.json': '{"global_step": 2, "max_steps": 2, "log_history": [{"epoch": 0.5, "learning_rate": 0.0003, "loss": 2, "step": 1}, {"epoch": 1, "learning_rate": 0.0001, "loss": 1, "step": 2}]}',
+    });
+
+    const [run] = await crawl(dir);
+
+    expect([run?.learning_rate, run?.learning_rate_source, run?.optimizer]).toEqual([rate, source, optimizer]);
+    expect(run?.parse_warnings).toHaveLength(warnings.length);
+    warnings.forEach((w, i) => expect(run?.parse_warnings[i]).toMatch(w));
+  });
+
+  it('keeps a run whose saved arguments say do_eval (on for any eval_strategy) and do_train false a training run', async () => {
+    const dir = await temp({
+      'adapter_config.json': '{"peft_type": "LORA", "r": 8, "lora_alpha": 16, "base_model_name_or_path": "Qwen/Qwen2.5-0.5B"}',
+      'training_args.bin': readFileSync(path.join(REPO_ROOT, 'test/fixtures/training-args/training_args.bin')),
+    });
+
+    const [run] = await crawl(dir);
+
+    expect([run?.run_kind, run?.learning_rate, run?.learning_rate_source, run?.optimizer]).toEqual(['training', 0.0002, 'training_args.bin', 'adamw_torch']);
+  });
+
+  it('takes no peak from a log that ends in warmup (rate still rising), and says so', async () => {
+    const dir = await temp({ 'trainer_state.json': '{"global_step": 2, "max_steps": 100, "log_history": [{"epoch": 0.01, "learning_rate": 1e-6, "loss": 2, "step": 1}, {"epoch": 0.02, "learning_rate": 2e-6, "loss": 1.9, "step": 2}]}' });
+
+    const [run] = await crawl(dir);
+
+    expect([run?.learning_rate, run?.learning_rate_source]).toEqual([null, null]);
+    expect(run?.parse_warnings).toEqual(['learning_rate: not known; the learning_rate logged in trainer_state.json still rises where the log ends (warmup), so its peak is not the configured rate']);
   });
 });

@@ -105,13 +105,17 @@ describe('src/formats/llama-factory', () => {
       'trainer_log.jsonl: 1 unparsable line(s) skipped',
       'trainer_log.jsonl: 2 appended runs (steps restarted or total_steps changed); kept the last',
       'trainer_log.jsonl: 1 line(s) repeating a logged step ignored (several writers or a resume)',
+      'learning_rate: no saved training arguments; used the peak learning_rate logged in trainer_log.jsonl (the scheduled peak, not necessarily the configured rate)',
     ]);
+    expect([run?.learning_rate, run?.learning_rate_source]).toEqual([0.00001, 'trainer_log-peak']);
   });
 
   it('reads an eval-only run: no loss, completed from its results', async () => {
     const [run] = await crawl(path.join(FIXTURES, 'eval-only'));
 
     expect(run).toMatchObject({ status: 'completed', loss_final: null, loss_min: null, loss_source: 'none', base_model_family: 'llama', eval_metrics: { 'predict_bleu-4': 12.5, 'predict_rouge-1': 30.25 }, tags: ['dataset:law_eval', 'stage:sft', 'finetuning:lora'] });
+    expect([run?.run_kind, run?.learning_rate, run?.learning_rate_source]).toEqual(['evaluation', null, null]);
+    expect(run?.status_evidence).toMatch(/^evaluation only \(/);
   });
 
   it('does not take a folder with only a saved config for a run', async () => {
@@ -193,4 +197,39 @@ describe('src/formats/llama-factory', () => {
     expect(run?.loss_final).toBe(1 + (total % 7) / 10);
     expect(growth).toBeLessThan(40 * 1024 * 1024);
   }, 60_000);
+
+  it('reads a CLI run\'s hyperparameters from the Trainer\'s training_args.bin (no training_args.yaml)', async () => {
+    const [run] = await crawl(path.join(FIXTURES, 'cli-args-bin'));
+
+    expect(run).toMatchObject({
+      run_kind: 'training',
+      status: 'completed',
+      learning_rate: 0.0001,
+      learning_rate_source: 'training_args.bin',
+      optimizer: 'paged_adamw_8bit',
+      batch_size: 2,
+      epochs: 2,
+      output_dir: 'saves/qwen2.5-7b/lora/sft',
+      config: { file: 'training_args.bin', syntax: 'none', text: null },
+    });
+  });
+
+  it('calls a predict-only folder an evaluation and takes no hyperparameters from its default arguments', async () => {
+    const [run] = await crawl(path.join(FIXTURES, 'predict-args-bin'));
+
+    expect(run).toMatchObject({ run_kind: 'evaluation', status: 'completed', learning_rate: null, learning_rate_source: null, optimizer: null, epochs: null, batch_size: null, eval_metrics: { 'predict_bleu-4': 8.5 } });
+    expect(run?.status_evidence).toMatch(/^evaluation only \(only predict_\* results, do_predict: true, generated_predictions\.jsonl, trainer_log\.jsonl holds only prediction progress\); /);
+  });
+
+  it('keeps a run that trained as training even when do_predict is set too', async () => {
+    const dir = await temp({
+      'training_args.yaml': 'do_train: true\ndo_predict: true\nlearning_rate: 1.0e-4\n',
+      'trainer_log.jsonl': '{"current_steps": 1, "total_steps": 1, "loss": 1.0, "lr": 1e-4, "epoch": 1.0}\n',
+      'predict_results.json': '{"predict_bleu-4": 3.0}',
+    });
+
+    const [run] = await crawl(dir);
+
+    expect([run?.run_kind, run?.learning_rate, run?.learning_rate_source]).toEqual(['training', 0.0001, 'config']);
+  });
 });

@@ -1,0 +1,100 @@
+import { isDeepStrictEqual } from 'node:util';
+import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseTolerantJson } from '../../formats/common/tolerant-json.ts';
+import { redactString } from './shapes.ts';
+import { redactCollect, scrubSecrets } from './values.ts';
+import { applyEdits, yamlRedactionEdits } from './yaml-ranges.ts';
+
+export type ConfigSyntax = 'yaml' | 'toml' | 'json' | 'none';
+
+export interface RedactedConfigText {
+  /** The kept text, or null when it could not be parsed (a text we cannot read is a text we cannot clean). */
+  text: string | null;
+  /** Secret strings that were taken out, for scrubbing other copies. */
+  secrets: Set<string>;
+  /** How the text was produced: `original` (nothing to hide), `in-place` (node ranges / key-value spans), `reserialised`, `dropped`. */
+  method: 'original' | 'in-place' | 'reserialised' | 'dropped';
+}
+
+/** Alias expansion cap while parsing for redaction; the readers cap lower. */
+const MAX_ALIASES = 100;
+
+/**
+ * Redacts a config file's text so that it parses to exactly the redacted values (`redactValues` of its own
+ * parse): secrets are replaced in place — by the parsed nodes' source ranges for YAML and JSON, by key/value
+ * spans for TOML — keeping comments and layout, and every candidate is re-parsed and compared. When no
+ * in-place candidate parses to the redacted values, the redacted values are re-serialised; when the text does
+ * not parse, it is dropped.
+ */
+export function redactConfigText(text: string, syntax: ConfigSyntax): RedactedConfigText {
+  const codec = CODECS[syntax === 'none' ? 'yaml' : syntax];
+  const body = text.replace(/^\uFEFF/, '');
+  const original = tryParse(codec, body);
+  if (!original.ok) {
+    return { text: null, secrets: new Set(), method: 'dropped' };
+  }
+  const redacted = redactCollect(original.value);
+  const secrets = redacted.secrets;
+  // A secret also reached through a YAML alias or copied under a harmless key is scrubbed there too.
+  const expected = scrubSecrets(redacted.value, secrets);
+  const candidates: string[] = [];
+  const edits = syntax === 'toml' ? null : yamlRedactionEdits(body);
+  if (edits !== null) {
+    const ranged = applyEdits(body, edits);
+    candidates.push(redactString(ranged), ranged);
+  }
+  candidates.push(redactString(body));
+  for (const candidate of candidates) {
+    const reparsed = tryParse(codec, candidate);
+    if (reparsed.ok && isDeepStrictEqual(plain(reparsed.value), plain(expected))) {
+      return { text: candidate, secrets, method: candidate === body ? 'original' : 'in-place' };
+    }
+  }
+  try {
+    return { text: codec.stringify(expected), secrets, method: 'reserialised' };
+  } catch {
+    return { text: null, secrets, method: 'dropped' };
+  }
+}
+
+// --- internal ---
+
+interface Codec {
+  parse(text: string): unknown;
+  stringify(value: unknown): string;
+}
+
+const CODECS: Record<Exclude<ConfigSyntax, 'none'>, Codec> = {
+  yaml: { parse: (t) => parseYaml(t, { maxAliasCount: MAX_ALIASES, uniqueKeys: false }), stringify: (v) => stringifyYaml(v) },
+  toml: { parse: (t) => parseToml(t), stringify: (v) => stringifyToml(v as Record<string, unknown>) },
+  json: {
+    parse: (t) => {
+      const result = parseTolerantJson(t);
+      if (!result.ok) {
+        throw new Error(result.message);
+      }
+      return result.value;
+    },
+    stringify: (v) => `${JSON.stringify(v, null, 2)}\n`,
+  },
+};
+
+function tryParse(codec: Codec, text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: codec.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Parsers differ in object prototypes (smol-toml: null); compare structure only. */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(plain);
+  }
+  if (value !== null && typeof value === 'object' && (Object.getPrototypeOf(value) === null || Object.getPrototypeOf(value) === Object.prototype)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,119 @@
+import { isSecretKey } from './keys.ts';
+import { REDACTED, redactString } from './shapes.ts';
+
+/** Shorter secrets are not scrubbed from unrelated text: `pass: abc` must not blank every "abc" in a record. */
+export const MIN_SCRUB_LENGTH = 6;
+
+/** A plain word under a secret key (`session: default`, `auth: bearer`) is not scrubbed everywhere else. */
+const PLAIN_WORD = /^[A-Za-z][a-z]*$/;
+
+/** A redacted copy and the secret strings that were taken out (for scrubbing copies elsewhere). */
+export interface Redacted<T> {
+  value: T;
+  secrets: Set<string>;
+}
+
+/** Deep copy of `value` with secrets redacted by key name and by value shape. Empty secret values stay empty. */
+export function redactValues<T>(value: T): T {
+  return redactCollect(value).value;
+}
+
+/**
+ * Like `redactValues`, also returning what was removed. Under a secret key every scalar is redacted, also inside
+ * objects and lists (`credentials: {user: …, pass: …}`), numbers included; booleans and empty values stay.
+ */
+export function redactCollect<T>(value: T): Redacted<T> {
+  const secrets = new Set<string>();
+  return { value: redactNode(value, false, secrets) as T, secrets };
+}
+
+/** Replaces every known secret string (of at least MIN_SCRUB_LENGTH characters) in every string of `value`. */
+export function scrubSecrets<T>(value: T, secrets: ReadonlySet<string>): T {
+  const list = [...secrets].filter(isScrubbable).sort((a, b) => b.length - a.length);
+  if (list.length === 0) {
+    return value;
+  }
+  return scrubNode(value, list) as T;
+}
+
+/** Replaces known secrets in one string. */
+export function scrubText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (out.includes(secret)) {
+      out = out.split(secret).join(REDACTED);
+    }
+  }
+  return out;
+}
+
+// --- internal ---
+
+function redactNode(value: unknown, underSecret: boolean, secrets: Set<string>): unknown {
+  if (underSecret && (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') && value !== '') {
+    if (String(value) !== REDACTED) {
+      secrets.add(String(value));
+    }
+    return REDACTED;
+  }
+  if (typeof value === 'string') {
+    const out = redactString(value);
+    if (out !== value) {
+      collectRemoved(value, out, secrets);
+    }
+    return out;
+  }
+  if (Array.isArray(value)) {
+    return value.map((item) => redactNode(item, underSecret, secrets));
+  }
+  if (value !== null && typeof value === 'object' && isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = redactNode(v, underSecret || isSecretKey(k), secrets);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The parts of `before` that `redactString` replaced, as secrets to scrub from copies. */
+function collectRemoved(before: string, after: string, secrets: Set<string>): void {
+  const pieces = after.split(REDACTED);
+  let at = 0;
+  for (let i = 0; i < pieces.length - 1; i++) {
+    const head = pieces[i] ?? '';
+    const found = before.indexOf(head, at);
+    if (found < 0) {
+      return;
+    }
+    const start = found + head.length;
+    const next = pieces[i + 1] ?? '';
+    const end = next === '' && i + 1 === pieces.length - 1 ? before.length : before.indexOf(next, start);
+    if (end > start) {
+      secrets.add(before.slice(start, end));
+      at = end;
+    }
+  }
+}
+
+function isScrubbable(secret: string): boolean {
+  return secret.length >= MIN_SCRUB_LENGTH && !PLAIN_WORD.test(secret);
+}
+
+function scrubNode(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') {
+    return scrubText(value, secrets);
+  }
+  if (Array.isArray(value)) {
+    return value.map((item) => scrubNode(item, secrets));
+  }
+  if (value !== null && typeof value === 'object' && isPlainObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubNode(v, secrets)]));
+  }
+  return value;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
