@@ -170,7 +170,7 @@ export function formatReport(report: SyncReport, rollups: RollupReport | null): 
   const lines = [
     `${report.dry_run ? 'Dry run (nothing written)' : 'Sync'} ${report.status} in ${(report.duration_ms / 1000).toFixed(1)} s (${report.mode}${report.shard ? `, shard ${report.shard}` : ''})`,
     `  runs found ${c.found}   indexed ${c.new + c.changed + c.reappeared}   errors ${c.parse_errors + c.failed} (${c.parse_errors} parse errors, ${c.failed} write failures)`,
-    `  new ${c.new}   changed ${c.changed}   unchanged ${c.unchanged}   vanished ${c.vanished}   reappeared ${c.reappeared}`,
+    `  new ${c.new}   changed ${c.changed}   unchanged ${c.unchanged}   status updated ${c.status_updated}   vanished ${c.vanished}   reappeared ${c.reappeared}`,
   ];
   for (const s of report.sources) {
     lines.push(`  source ${s.name} (${s.kind}): ${s.runs} runs, ${s.complete ? 'listed completely' : `listing incomplete: ${s.error ?? `${s.warnings} warnings`}`}`);

@@ -49,6 +49,21 @@ export function runsMappings(caps: AnalysisCapabilities): estypes.MappingTypeMap
       run_kind: keyword,
       status: keyword,
       status_evidence: { type: 'text' },
+      // The evidence a sync re-derives time-dependent status from (record/schema.ts StatusInputs).
+      status_inputs: {
+        properties: {
+          max_steps: long,
+          last_step: long,
+          final_artifact: keyword,
+          progressed: { type: 'boolean' },
+          terminal: keyword,
+          terminal_evidence: { type: 'text', index: false },
+          caveat: { type: 'text', index: false },
+          last_activity_at: date,
+          last_activity_source: keyword,
+          external_logs: { type: 'keyword', index: false },
+        },
+      },
       parse_error: { properties: { file: keyword, message: { type: 'text' } } },
       base_model: { ...keyword, fields: { text: { type: 'text' } } },
       base_model_family: lowerKeyword,
@@ -156,7 +171,7 @@ export function syncRunsMappings(): estypes.MappingTypeMapping {
       duration_ms: long,
       sources: { properties: { name: keyword, kind: keyword, complete: { type: 'boolean' }, runs: long, warnings: long, error: { type: 'text' } } },
       counts: {
-        properties: { found: long, new: long, changed: long, unchanged: long, vanished: long, reappeared: long, parse_errors: long, failed: long, written: long },
+        properties: { found: long, new: long, changed: long, unchanged: long, status_updated: long, vanished: long, reappeared: long, parse_errors: long, failed: long, written: long },
       },
       durations_ms: { properties: { list: long, parse: long, bulk: long, vanish: long, rollups: long } },
       throughput_runs_per_s: double,

@@ -106,6 +106,7 @@ export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'sour
     run_kind: 'training',
     status: 'unknown',
     status_evidence: 'no evidence',
+    status_inputs: null,
     parse_error: null,
     base_model: null,
     base_model_family: null,

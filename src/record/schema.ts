@@ -7,7 +7,8 @@ export const FORMAT_IDS = ['lora-scripts-yaml', 'kohya', 'hf-peft', 'llama-facto
 export const FormatId = z.enum(FORMAT_IDS);
 export type FormatId = z.infer<typeof FormatId>;
 
-export const RunStatus = z.enum(['completed', 'failed', 'running', 'unknown', 'parse_error']);
+/** `interrupted`: stopped short of its max steps with no error and no activity within the running window. */
+export const RunStatus = z.enum(['completed', 'failed', 'interrupted', 'running', 'unknown', 'parse_error']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 /** Where the loss curve came from, best first per format. */
@@ -96,6 +97,35 @@ export type RunConfig = z.infer<typeof RunConfig>;
 
 const isoDate = z.iso.datetime({ offset: true }).nullable();
 
+/** Where a run's last activity time came from: the logs' own timestamps first, file mtimes last. */
+export const ActivitySource = z.enum(['tfevents', 'log-text', 'running-log', 'safetensors-metadata', 'mtime']);
+export type ActivitySource = z.infer<typeof ActivitySource>;
+
+/**
+ * The durable evidence a status is derived from. Stored so that every sync can re-derive the time-dependent
+ * part (running → interrupted) with its own clock, without reading the run's files again.
+ */
+export const StatusInputs = z.strictObject({
+  /** Steps the run was set up for (max_steps, total_steps, ss_max_train_steps), when known. */
+  max_steps: z.number().int().nonnegative().nullable(),
+  /** Last step the run's own files show. */
+  last_step: z.number().int().nonnegative().nullable(),
+  /** The artifact written only at the end of training (final weights, root adapter), run-relative; null when absent. */
+  final_artifact: z.string().nullable(),
+  /** Intermediate checkpoints or logged progress exist: the run got going. */
+  progressed: z.boolean(),
+  /** An explicit end marker in the files: a summary or result file (completed) or an error/traceback (failed). */
+  terminal: z.enum(['completed', 'failed']).nullable(),
+  terminal_evidence: z.string().nullable(),
+  /** Why a stale run without end marker is not called interrupted (e.g. early stopping may have ended it). */
+  caveat: z.string().nullable(),
+  last_activity_at: isoDate,
+  last_activity_source: ActivitySource.nullable(),
+  /** Root-relative log files outside the run folder whose writes are this run's activity (kohya `logging_dir`). */
+  external_logs: z.array(z.string()),
+});
+export type StatusInputs = z.infer<typeof StatusInputs>;
+
 /** The canonical record: one per run, produced by every adapter, strict. */
 export const RunRecord = z.strictObject({
   run_id: z.uuid(),
@@ -106,6 +136,8 @@ export const RunRecord = z.strictObject({
   run_kind: RunKind,
   status: RunStatus,
   status_evidence: z.string(),
+  /** Evidence the status was derived from; null for parse errors. */
+  status_inputs: StatusInputs.nullable(),
   parse_error: z.strictObject({ file: z.string(), message: z.string() }).nullable(),
 
   base_model: z.string().nullable(),

@@ -49,6 +49,8 @@ export class BucketAccumulator {
   private count = 0;
   private completed = 0;
   private failed = 0;
+  /** Stopped short without an error: not a success either, so it counts in success_rate's denominator. */
+  private interrupted = 0;
   private losses: number[] = [];
   private bestEpochs: number[] = [];
 
@@ -60,6 +62,7 @@ export class BucketAccumulator {
     this.count += 1;
     this.completed += run.status === 'completed' ? 1 : 0;
     this.failed += run.status === 'failed' ? 1 : 0;
+    this.interrupted += run.status === 'interrupted' ? 1 : 0;
     if (run.loss_final !== null && Number.isFinite(run.loss_final)) {
       this.losses.push(run.loss_final);
     }
@@ -88,7 +91,7 @@ export class BucketAccumulator {
       loss_max: losses.at(-1) ?? null,
       loss_p50: median(losses),
       epochs_to_best_mean: this.bestEpochs.length > 0 ? round(sum(this.bestEpochs) / this.bestEpochs.length) : null,
-      success_rate: this.completed + this.failed > 0 ? round(this.completed / (this.completed + this.failed)) : null,
+      success_rate: this.completed + this.failed + this.interrupted > 0 ? round(this.completed / (this.completed + this.failed + this.interrupted)) : null,
     };
     switch (kind) {
       case 'rank':

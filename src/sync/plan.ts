@@ -1,5 +1,7 @@
 import type { DiscoveredRun } from '../formats/discover.ts';
 import { compareKeys } from '../sources/order.ts';
+import type { DerivedStatus } from '../formats/common/run-status.ts';
+import { rederiveStatus } from './restatus.ts';
 import type { IndexedRun } from './scan.ts';
 
 /** A run folder as the crawl saw it, before any file is read. */
@@ -11,7 +13,8 @@ export interface CrawledRun {
   run: DiscoveredRun;
 }
 
-export type RunClass = 'new' | 'changed' | 'unchanged' | 'reappeared' | 'vanished' | 'still-vanished';
+/** `status-updated`: files unchanged, but the clock moved its time-dependent status (running → interrupted). */
+export type RunClass = 'new' | 'changed' | 'unchanged' | 'status-updated' | 'reappeared' | 'vanished' | 'still-vanished';
 
 export interface PlannedAction {
   class: RunClass;
@@ -19,6 +22,14 @@ export interface PlannedAction {
   indexed?: IndexedRun;
   /** Why a run is re-read: its files changed, or the parser that wrote it is older than this one. */
   reason?: 'fingerprint' | 'parser-version';
+  /** The status re-derived from the stored evidence and this sync's clock, when it differs from the stored one. */
+  status?: DerivedStatus;
+}
+
+export interface PlanOptions {
+  parserVersion: string;
+  /** This sync's clock, for re-deriving the status of unchanged runs. */
+  now: Date;
 }
 
 /**
@@ -30,7 +41,7 @@ export interface PlannedAction {
 export async function* planActions(
   crawl: AsyncIterable<CrawledRun>,
   indexed: AsyncIterable<IndexedRun>,
-  parserVersion: string,
+  opts: PlanOptions,
 ): AsyncGenerator<PlannedAction> {
   const left = crawl[Symbol.asyncIterator]();
   const right = indexed[Symbol.asyncIterator]();
@@ -48,7 +59,7 @@ export async function* planActions(
       continue;
     }
     const key = a.value.sortKey;
-    yield matched(a.value, b.value, parserVersion);
+    yield matched(a.value, b.value, opts);
     a = await left.next();
     b = await right.next();
     // Several documents at one location (a run re-identified after its config changed): the extras are stale.
@@ -59,14 +70,18 @@ export async function* planActions(
   }
 }
 
-export function matched(crawled: CrawledRun, indexed: IndexedRun, parserVersion: string): PlannedAction {
+export function matched(crawled: CrawledRun, indexed: IndexedRun, opts: PlanOptions): PlannedAction {
   if (indexed.fingerprint !== crawled.fingerprint) {
     return { class: indexed.state === 'vanished' ? 'reappeared' : 'changed', crawled, indexed, reason: 'fingerprint' };
   }
-  if (indexed.parser_version !== parserVersion) {
+  if (indexed.parser_version !== opts.parserVersion) {
     return { class: indexed.state === 'vanished' ? 'reappeared' : 'changed', crawled, indexed, reason: 'parser-version' };
   }
-  return { class: indexed.state === 'vanished' ? 'reappeared' : 'unchanged', crawled, indexed };
+  const status = rederiveStatus(indexed, crawled.newestMtime, opts.now);
+  if (indexed.state === 'vanished') {
+    return { class: 'reappeared', crawled, indexed, ...(status ? { status } : {}) };
+  }
+  return status ? { class: 'status-updated', crawled, indexed, status } : { class: 'unchanged', crawled, indexed };
 }
 
 // --- internal ---

@@ -15,6 +15,8 @@ export interface SyncCounts {
   new: number;
   changed: number;
   unchanged: number;
+  /** Unchanged runs whose time-dependent status was re-derived and written (running → interrupted), without reading them. */
+  status_updated: number;
   vanished: number;
   reappeared: number;
   parse_errors: number;
@@ -55,7 +57,7 @@ export const MAX_REPORT_ERRORS = 100;
 export const SAMPLE_SIZE = 10;
 
 export function emptyCounts(): SyncCounts {
-  return { found: 0, new: 0, changed: 0, unchanged: 0, vanished: 0, reappeared: 0, parse_errors: 0, failed: 0, written: 0 };
+  return { found: 0, new: 0, changed: 0, unchanged: 0, status_updated: 0, vanished: 0, reappeared: 0, parse_errors: 0, failed: 0, written: 0 };
 }
 
 export function addError(report: SyncReport, error: SyncError): void {

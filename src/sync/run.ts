@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.ts';
 import { durationMs, type SourceConfig } from '../config/schema.ts';
 import { errorMessage, ReconcileError } from '../errors.ts';
+import type { DerivedStatus } from '../formats/common/run-status.ts';
 import { adapters } from '../formats/index.ts';
 import { discoverRuns, SHARD_BUCKETS } from '../formats/discover.ts';
 import { listingFingerprint } from '../record/identity.ts';
@@ -16,6 +17,7 @@ import { toRunDoc } from './doc.ts';
 import { createIdentityGuard, type IdentityGuard } from './identity-guard.ts';
 import { createParsePool, type ParsePool } from './parse-pool.ts';
 import { planActions, type CrawledRun, type PlannedAction } from './plan.ts';
+import { confirmStatus } from './restatus.ts';
 import { addError, addSample, emptyCounts, indexableReport, type SourceReport, type SyncReport } from './report.ts';
 import { countActiveRuns, scanIndexedRuns, type IndexedRun } from './scan.ts';
 
@@ -177,7 +179,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
   const crawl = crawlRuns(driver, prefixes ?? [''], opts, sourceReport, log);
   const indexed = scanIndexedRuns(client, scanOpts);
   try {
-    for await (const action of planActions(crawl, indexed, PARSER_VERSION)) {
+    for await (const action of planActions(crawl, indexed, { parserVersion: PARSER_VERSION, now })) {
       if (ctx.signal.aborted) {
         report.status = 'aborted';
         sourceReport.complete = false;
@@ -227,6 +229,9 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       case 'unchanged':
         report.counts.unchanged += 1;
         return;
+      case 'status-updated':
+        await updateStatus(action);
+        return;
       case 'still-vanished':
         return;
       case 'vanished':
@@ -248,7 +253,9 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       return;
     }
     if (action.class === 'reappeared' && action.indexed && action.indexed.fingerprint === crawled.fingerprint && action.indexed.parser_version === PARSER_VERSION) {
-      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null } });
+      const status = action.status ? await confirmStatus(driver, action.indexed, action.status, now) : null;
+      const statusDoc = status ? { status: status.status, status_evidence: status.evidence } : {};
+      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, ...statusDoc } });
       return;
     }
     await pool.run(async () => {
@@ -259,6 +266,25 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
         addError(report, { run_id: action.indexed?.run_id ?? label, code: (err as { code?: string }).code ?? 'parse-failed', message: errorMessage(err) });
       }
     });
+  }
+
+  /** An unchanged run whose status the clock moved: a partial update, conditional on the scanned version, no file read. */
+  async function updateStatus(action: PlannedAction): Promise<void> {
+    const indexed = action.indexed as IndexedRun;
+    const status = await confirmStatus(driver, indexed, action.status as DerivedStatus, now);
+    if (status === null) {
+      report.counts.unchanged += 1;
+      return;
+    }
+    report.counts.status_updated += 1;
+    addSample(report, 'status-updated', indexed.run_id);
+    if (opts.dryRun) {
+      return;
+    }
+    for (const key of [...indexed.rollup_keys, `run:${indexed.run_id}`]) {
+      touch(touched, key);
+    }
+    await writer.add({ op: 'update', id: indexed.run_id, doc: { status: status.status, status_evidence: status.evidence }, ifSeqNo: indexed.seq_no, ifPrimaryTerm: indexed.primary_term });
   }
 
   async function parseAndWrite(action: PlannedAction, crawled: CrawledRun): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { scanPages } from '../es/pit.ts';
+import { StatusInputs } from '../record/schema.ts';
 
 /** What reconcile needs of an indexed run; the rest of the document stays in the index. */
 export interface IndexedRun {
@@ -12,6 +13,9 @@ export interface IndexedRun {
   first_seen_at: string | null;
   missing_since: string | null;
   rollup_keys: string[];
+  status: string | null;
+  /** The evidence the status was derived from, for re-deriving it without reading the run; null when absent or unreadable. */
+  status_inputs: StatusInputs | null;
   /** Optimistic-concurrency token: a mark written with it fails if the document changed since the scan. */
   seq_no: number;
   primary_term: number;
@@ -28,7 +32,7 @@ export interface ScanOptions {
   pageSize?: number;
 }
 
-const SCAN_FIELDS = ['run_id', 'sort_key', 'source.path', 'fingerprint', 'parser_version', 'state', 'first_seen_at', 'missing_since', 'rollup_keys'];
+const SCAN_FIELDS = ['run_id', 'sort_key', 'source.path', 'fingerprint', 'parser_version', 'state', 'first_seen_at', 'missing_since', 'rollup_keys', 'status', 'status_inputs'];
 
 /**
  * Streams the indexed runs of one root in reconcile order (sort_key ascending) with a point in time
@@ -95,6 +99,8 @@ function toIndexedRun(hit: estypes.SearchHit<Record<string, unknown>>): IndexedR
     first_seen_at: typeof src.first_seen_at === 'string' ? src.first_seen_at : null,
     missing_since: typeof src.missing_since === 'string' ? src.missing_since : null,
     rollup_keys: Array.isArray(src.rollup_keys) ? src.rollup_keys.map(String) : [],
+    status: typeof src.status === 'string' ? src.status : null,
+    status_inputs: StatusInputs.safeParse(src.status_inputs).data ?? null,
     seq_no: hit._seq_no ?? 0,
     primary_term: hit._primary_term ?? 0,
   };

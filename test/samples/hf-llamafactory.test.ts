@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -47,23 +47,27 @@ const LOGS: Record<string, [number, number, number, boolean, number | null, numb
   'llamafactory/hsc748NLP__NSLLM/trainer_log.jsonl': [2178, 2178, 435, true, 1.9787, 1],
 };
 
-/** Every sample repo folder → its runs as [path in the repo, format, status, loss_final]. Checkpoint folders are never runs. */
+/**
+ * Every sample repo folder → its runs as [path in the repo, format, status, loss_final], judged long after the files
+ * were written. Checkpoint folders are never runs. A root trainer_state.json at its max steps is completed even
+ * without the train() summary (375/375, 12030/12030…).
+ */
 const RUNS: [string, [string, string, string, number | null][]][] = [
   ['hf_trainer_peft/10844110__t5-summarization-demo', [['', 'hf-peft', 'completed', 1.7423]]],
-  ['hf_trainer_peft/AriesChen-UPC__GeoLLM', [['', 'hf-peft', 'unknown', 0.0028]]],
+  ['hf_trainer_peft/AriesChen-UPC__GeoLLM', [['', 'hf-peft', 'completed', 0.0028]]],
   ['hf_trainer_peft/Dheena731__tinyLlama-finetune', [['', 'hf-peft', 'unknown', 1.025]]],
   ['hf_trainer_peft/Emon2358__serial-lain-ai', [['', 'hf-peft', 'completed', 0.0081]]],
   ['hf_trainer_peft/Fujump__qlora', [['output', 'hf-peft', 'completed', 0.0886]]],
   ['hf_trainer_peft/Jaong__Checkpoint-of-CPT', [['', 'hf-peft', 'completed', 0.2645]]],
   ['hf_trainer_peft/O5-7__chat_glm2_in4_LIL_prefix', [['', 'hf-peft', 'completed', 1.1963]]],
-  ['hf_trainer_peft/One-eyed-warrior__lora-finetuning', [['', 'hf-peft', 'unknown', 1.2819]]],
+  ['hf_trainer_peft/One-eyed-warrior__lora-finetuning', [['', 'hf-peft', 'completed', 1.2819]]],
   ['hf_trainer_peft/P4P4N1CK__whisper-large-v2-japanese-5k-steps', [['', 'hf-peft', 'completed', 0.0002]]],
-  ['hf_trainer_peft/Ray-Cheng-11__Tau-Bench-Model-Training', [['', 'hf-peft', 'unknown', 0]]],
-  ['hf_trainer_peft/RohitBind123__falcon-lora-imdb-sentiment', [['', 'hf-peft', 'unknown', 3.0246]]],
-  ['hf_trainer_peft/Tanisha-anshu__OpenAi-Whisper-small-Braj', [['', 'hf-peft', 'unknown', 1.7866]]],
-  ['hf_trainer_peft/Tashu014__lora-imdb-distilbert', [['', 'hf-peft', 'unknown', 0.349]]],
-  ['hf_trainer_peft/aaghaazkhan__law-llm', [['', 'hf-peft', 'unknown', 5.0244]]],
-  ['hf_trainer_peft/aigoncharov__trainer_state_viz', [['', 'hf-peft', 'unknown', 0.0549]]],
+  ['hf_trainer_peft/Ray-Cheng-11__Tau-Bench-Model-Training', [['', 'hf-peft', 'completed', 0]]],
+  ['hf_trainer_peft/RohitBind123__falcon-lora-imdb-sentiment', [['', 'hf-peft', 'completed', 3.0246]]],
+  ['hf_trainer_peft/Tanisha-anshu__OpenAi-Whisper-small-Braj', [['', 'hf-peft', 'completed', 1.7866]]],
+  ['hf_trainer_peft/Tashu014__lora-imdb-distilbert', [['', 'hf-peft', 'completed', 0.349]]],
+  ['hf_trainer_peft/aaghaazkhan__law-llm', [['', 'hf-peft', 'completed', 5.0244]]],
+  ['hf_trainer_peft/aigoncharov__trainer_state_viz', [['', 'hf-peft', 'completed', 0.0549]]],
   ['hf_trainer_peft/anonymousgigachad__llm-training', [['', 'hf-peft', 'completed', 0.427]]],
   ['hf_trainer_peft/poludmik__qlora-fine-tune', [['output', 'hf-peft', 'completed', 10.3735]]],
   ['hf_trainer_peft/sherryxzhao__lora_alpaca', [['output', 'hf-peft', 'completed', 1.0226]]],
@@ -74,7 +78,7 @@ const RUNS: [string, [string, string, string, number | null][]][] = [
   ['llamafactory/chandlerzuo__rlhf_recsys', [['outputs', 'llama-factory', 'completed', 0.1345]]],
   ['llamafactory/gi7014__SunXiaochuan-V1', [['', 'llama-factory', 'completed', null]]],
   ['llamafactory/hsc748NLP__NSLLM', [['', 'llama-factory', 'completed', 1.9787]]],
-  ['llamafactory/hykun1989__360-LLaMA-Factory-grpo', [['', 'llama-factory', 'failed', 0.4962]]],
+  ['llamafactory/hykun1989__360-LLaMA-Factory-grpo', [['', 'llama-factory', 'interrupted', 0.4962]]],
   ['llamafactory/mitaman__12_mitaman_NusAdil_AI', [['Model_Lora', 'llama-factory', 'completed', 0.6945]]],
   ['llamafactory/nihappy213__law_LLM', [['saves/llama3-8b/lora/eval', 'llama-factory', 'completed', null], ['saves/llama3-8b/lora/sft', 'llama-factory', 'completed', 0.7186]]],
   ['llamafactory/rameyjm7__SFT-Training-LLM', [['', 'llama-factory', 'completed', 0.3716]]],
@@ -127,6 +131,16 @@ const RATES: [string, string, [string, number | null, string | null]][] = [
   ['llamafactory/tuotuofromtiantian__lmy-matrix', 'saves/llama3-8b/lora/sft', ['training', 0.00009990263847374976, 'log_history-peak']],
   ['llamafactory/xueh88401-web__qwen2.5-7b-medical-finetune', '', ['training', 0.00009999989302876316, 'trainer_log-peak']],
 ];
+
+/**
+ * Runs whose only time evidence is file mtimes and that show neither an end marker, a final artifact nor their max
+ * steps: right after a copy their files look freshly written, so they read as running until the window passes.
+ */
+const FRESH_COPY_RUNNING = new Set([
+  'hf_trainer_peft/Dheena731__tinyLlama-finetune/',
+  'llamafactory/agosalvez__tfm-lora-specialized-adapter/models/lora_adapters',
+  'llamafactory/hykun1989__360-LLaMA-Factory-grpo/',
+]);
 
 describe('samples: hf_trainer_peft + llamafactory', () => {
   it('reads every sample file with its parser', async () => {
@@ -195,6 +209,14 @@ describe('samples: hf_trainer_peft + llamafactory', () => {
     const [run] = await crawl(path.join(SAMPLES, 'llamafactory/hykun1989__360-LLaMA-Factory-grpo'));
 
     expect(run?.parse_warnings).toContain('learning_rate: not known; the learning_rate logged in trainer_log.jsonl still rises where the log ends (warmup), so its peak is not the configured rate');
+  });
+
+  it.each(RUNS)('crawls %s, and judges it the same minutes after a fresh copy unless only file times speak', async (repo, expected) => {
+    const newest = Math.max(...(await filesUnder(path.join(SAMPLES, repo))).map((file) => statSync(path.join(SAMPLES, file)).mtimeMs));
+
+    const fresh = await crawl(path.join(SAMPLES, repo), { now: new Date(newest + 5 * 60_000) });
+
+    expect(fresh.map((r) => [r.source.path, r.status])).toEqual(expected.map(([dir, , status]) => [dir, FRESH_COPY_RUNNING.has(`${repo}/${dir}`) ? 'running' : status]));
   });
 
   it.each(RUNS)('crawls %s', async (repo, expected) => {

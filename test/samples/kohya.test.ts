@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { afterEach } from 'vitest';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -10,6 +11,9 @@ import { eventFile, readLoss } from '../../src/formats/kohya/loss.ts';
 import { parseRun } from '../../src/formats/parse-run.ts';
 import { createFsDriver } from '../../src/sources/drivers/fs.ts';
 import type { ParseContext } from '../../src/formats/types.ts';
+import { kohyaMetadata, safetensorsBytes } from '../fixtures/make-kohya.ts';
+import { crawl } from '../helpers/crawl.ts';
+import { tempTrees } from '../helpers/temp-tree.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const samples = path.resolve(repoRoot, '..', 'shared', 'samples', 'real');
@@ -205,7 +209,7 @@ describe('samples: formats/kohya', () => {
     expect(record).toMatchObject({
       format: 'kohya',
       status: 'completed',
-      status_evidence: 'final weights smart_falcon_4_lokr.safetensors present (epoch 10 of 10)',
+      status_evidence: 'final artifact smart_falcon_4_lokr.safetensors written (epoch 10 of 10)',
       run_id_basis: 'content',
       lora_rank: 4,
       base_model_family: 'sd15',
@@ -260,5 +264,49 @@ describe('samples: formats/kohya', () => {
     expect(loss?.epochBasis).toBe('file-order');
     expect(loss?.perEpoch).toEqual(EXPECTED.map(([mean, last, min, steps], i) => ({ epoch: i + 1, mean, last, min, steps })));
     expect(loss).toMatchObject({ lossFinal: 0.071873814, lossMin: 0.071873814, bestEpoch: 16, points: 12_320 * 2 + 16 });
+  });
+
+  describe('status of the real NurlanBoranbay run, laid out as sd-scripts writes it and copied just now', () => {
+    const { tree, cleanup } = tempTrees('kohya-sample-');
+    afterEach(cleanup);
+    const EVENTS = 'kohya_tfevents/NurlanBoranbay__Fine-tuning-diffusion-model-with-LoRA/logs/events.out.tfevents.1779400078.g004.irgetas.nu.edu.kz.1989074.0';
+    /** Wall time of the `loss/epoch_average` point of each epoch in the real event file. */
+    const EPOCH_END: Record<number, number> = { 2: 1779400851.9308171, 4: 1779401621.9235919, 6: 1779402438.0170145, 8: 1779403214.0522885, 10: 1779404032.7406194, 12: 1779404805.471659, 14: 1779405621.063583 };
+
+    it('is not running: its own last event is months old although every file was written a minute ago', async () => {
+      // training_config.toml: output_dir ./output/model, logging_dir ./output/logs, log_prefix miles_morales, save_every_n_epochs 2, 16 epochs.
+      const files: Record<string, string | Uint8Array> = {
+        'output/model/training_config.toml': readFileSync(path.join(samples, 'kohya_toml/NurlanBoranbay__Fine-tuning-diffusion-model-with-LoRA/training_config.toml')),
+        'output/logs/miles_morales20260521214758/network_train/events.out.tfevents.1779400078.g004.irgetas.nu.edu.kz.1989074.0': readFileSync(path.join(samples, EVENTS)),
+      };
+      for (const [epoch, savedAt] of Object.entries(EPOCH_END)) {
+        const meta = kohyaMetadata({
+          ss_session_id: '1989074',
+          ss_output_name: 'miles_morales_spiderverse_lora',
+          ss_training_started_at: '1779400077.5',
+          ss_training_finished_at: String(savedAt),
+          ss_epoch: epoch,
+          ss_num_epochs: '16',
+          ss_steps: String(Number(epoch) * 97),
+          ss_max_train_steps: '1552',
+          ss_gradient_accumulation_steps: '4',
+        });
+        files[`output/model/miles_morales_spiderverse_lora-${epoch.padStart(6, '0')}.safetensors`] = safetensorsBytes(meta);
+      }
+      const dir = await tree(files);
+
+      const [run] = (await crawl(dir, { now: new Date() })).filter((r) => r.source.path === 'output/model');
+
+      expect(run?.status).toBe('interrupted');
+      expect(run?.status_inputs).toMatchObject({
+        last_step: 1358,
+        max_steps: 1552,
+        final_artifact: null,
+        last_activity_source: 'tfevents',
+        last_activity_at: '2026-05-21T23:33:10.398Z',
+      });
+      // The adapter's per-epoch loss is the split asserted value by value above.
+      expect(run?.loss_per_epoch.map((e) => [e.epoch, e.steps])).toEqual(Array.from({ length: 16 }, (_, i) => [i + 1, 97]));
+    });
   });
 });

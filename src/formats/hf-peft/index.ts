@@ -3,7 +3,7 @@ import { FileError } from '../parse-run.ts';
 import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import type { LossSummary } from '../hf-trainer/epoch-loss.ts';
 import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
-import { checkpointSteps, hasFile, keyOf, newestMtime, tfEventsFiles, trainerArtifacts } from '../hf-trainer/listing.ts';
+import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, tfEventsFiles, trainerArtifacts } from '../hf-trainer/listing.ts';
 import { readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
 import { readTfLoss } from '../hf-trainer/tf-loss.ts';
 import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence } from '../hf-trainer/args-facts.ts';
@@ -46,22 +46,26 @@ export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
   const saved = kind.kind === 'training' ? files.trainingArgs : null;
   const facts = argsFacts(saved?.values ?? {});
   const newest = newestMtime(listing);
-  const { status, evidence } = hfStatus({
+  const steps = checkpointSteps(listing);
+  const { status, evidence, inputs } = hfStatus({
     hasSummary: state?.hasSummary ?? tf?.hasSummary ?? false,
     resultFiles: files.resultFiles,
-    globalStep: state?.globalStep ?? null,
+    globalStep: state?.globalStep ?? tf?.lastStep ?? null,
     maxSteps: state?.maxSteps ?? null,
     earlyStopping: state?.earlyStopping ?? false,
+    finalWeights: rootWeights(listing),
+    checkpoints: steps.length > 0,
+    lastWallTime: tf?.lastWallTime ?? null,
     newestMtime: newest,
     now: ctx.now,
   });
-  const steps = checkpointSteps(listing);
   const bestName = state?.bestCheckpointName ?? null;
   return {
     identity: { explicit: await readRunIdFile(ctx), content: contentIdentity(files, tfFiles[0]?.identity ?? null) },
     run_kind: kind.kind,
     status,
     status_evidence: kind.kind === 'evaluation' ? `evaluation only (${kind.evidence}); ${evidence}` : evidence,
+    status_inputs: inputs,
     base_model: adapter?.baseModel ?? null,
     base_model_family: adapter?.baseModelFamily ?? null,
     lora_rank: adapter?.rank ?? null,

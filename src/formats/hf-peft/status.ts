@@ -1,5 +1,5 @@
-import type { RunStatus } from '../../record/schema.ts';
-import { RUNNING_WINDOW_MS } from '../hf-trainer/listing.ts';
+import type { StatusInputs } from '../../record/schema.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
 
 export interface HfStatusInput {
   /** Log history (or TensorBoard) holds the `train()` summary. */
@@ -9,44 +9,42 @@ export interface HfStatusInput {
   globalStep: number | null;
   maxSteps: number | null;
   earlyStopping: boolean;
+  /** Root weights `trainer.save_model()` writes after training (`adapter_model.safetensors`…), run-relative. */
+  finalWeights: string | null;
+  /** `checkpoint-N/` folders exist. */
+  checkpoints: boolean;
+  /** Unix seconds of the newest TensorBoard event read, when the events were read. */
+  lastWallTime: number | null;
   /** Newest file mtime of the run, epoch ms. */
   newestMtime: number | null;
   now: Date;
 }
 
+/** Status of a Trainer run from its files (FORMATS §3.6), decided by the shared rule with the evidence in words. */
+export function hfStatus(input: HfStatusInput): DerivedStatus & { inputs: StatusInputs } {
+  const inputs = hfStatusInputs(input);
+  return { ...deriveStatus(inputs, input.now), inputs };
+}
 
-/** Status of a Trainer run from its files, with the evidence in words (FORMATS §3.6). */
-export function hfStatus(input: HfStatusInput): { status: RunStatus; evidence: string } {
-  const steps = input.globalStep !== null && input.maxSteps !== null ? `${input.globalStep}/${input.maxSteps} steps` : 'step count unknown';
+export function hfStatusInputs(input: Omit<HfStatusInput, 'now'>): StatusInputs {
   const finalResults = input.resultFiles.filter((f) => f === 'train_results.json' || f === 'all_results.json');
-  if (input.hasSummary) {
-    const early = input.earlyStopping && isShort(input) ? ', stopped early by EarlyStoppingCallback' : '';
-    return { status: 'completed', evidence: `trainer_state.json log_history has the train() summary (train_runtime), ${steps}${early}` };
-  }
-  if (finalResults.length > 0) {
-    return { status: 'completed', evidence: `${finalResults.join(', ')} written by save_metrics after training, ${steps}` };
-  }
-  if (input.newestMtime !== null && input.now.getTime() - input.newestMtime <= RUNNING_WINDOW_MS) {
-    return { status: 'running', evidence: `files modified ${minutesAgo(input)} min ago, no train() summary yet, ${steps}` };
-  }
-  if (isShort(input) && input.earlyStopping) {
-    return { status: 'unknown', evidence: `${steps} without train() summary; EarlyStoppingCallback may have stopped it, or the state is a checkpoint copy` };
-  }
-  if (isShort(input)) {
-    return { status: 'failed', evidence: `stopped at ${steps} without train() summary or results, last write ${minutesAgo(input)} min ago` };
-  }
-  if (input.globalStep !== null && input.maxSteps !== null) {
-    return { status: 'unknown', evidence: `${steps} reached but no train() summary (state copied from a checkpoint?)` };
-  }
-  return { status: 'unknown', evidence: 'no trainer_state.json, summary or result files' };
-}
-
-// --- internal ---
-
-function isShort(input: HfStatusInput): boolean {
-  return input.globalStep !== null && input.maxSteps !== null && input.maxSteps > 0 && input.globalStep < input.maxSteps;
-}
-
-function minutesAgo(input: HfStatusInput): number {
-  return input.newestMtime === null ? -1 : Math.round((input.now.getTime() - input.newestMtime) / 60_000);
+  const short = input.globalStep !== null && input.maxSteps !== null && input.globalStep < input.maxSteps;
+  const early = input.earlyStopping && short ? ', stopped early by EarlyStoppingCallback' : '';
+  const terminalEvidence = input.hasSummary
+    ? `trainer_state.json log_history has the train() summary (train_runtime)${early}`
+    : finalResults.length > 0
+      ? `${finalResults.join(', ')} written by save_metrics after training`
+      : null;
+  const logTimes: LogTime[] = input.lastWallTime === null ? [] : [{ at: input.lastWallTime * 1000, source: 'tfevents' }];
+  return {
+    max_steps: stepCount(input.maxSteps),
+    last_step: stepCount(input.globalStep),
+    final_artifact: input.finalWeights,
+    progressed: input.checkpoints || (input.globalStep ?? 0) > 0,
+    terminal: terminalEvidence === null ? null : 'completed',
+    terminal_evidence: terminalEvidence,
+    caveat: short && input.earlyStopping ? 'EarlyStoppingCallback may have stopped it, or the state is a checkpoint copy' : null,
+    external_logs: [],
+    ...lastActivity(logTimes, input.newestMtime),
+  };
 }

@@ -10,9 +10,6 @@ export interface TfEventsFile {
   identity: string;
 }
 
-/** A run whose files changed this recently is still being written. */
-export const RUNNING_WINDOW_MS = 30 * 60 * 1000;
-
 /** Sub-folders that hold one checkpoint: `checkpoint-N/` and the hub's `last-checkpoint/` (staging `tmp-checkpoint-N/` is ignored). */
 const CHECKPOINT_DIR = /^(checkpoint-(\d+)|last-checkpoint)\//;
 
@@ -24,6 +21,11 @@ const TFEVENTS = /^runs\/(?:.*\/)?events\.out\.tfevents\.((\d+)(?:\.\d+)?\..+)$/
 /** Exact file at the run root. */
 export function hasFile(listing: DirListing, name: string): boolean {
   return listing.names.includes(name);
+}
+
+/** Weights at the run root: `trainer.save_model()` writes them after `train()` returned (checkpoints go to sub-folders). */
+export function rootWeights(listing: DirListing): string | null {
+  return listing.names.find((name) => WEIGHT_FILE.test(name)) ?? null;
 }
 
 /** `checkpoint-N` folders in the listing, oldest step first. */

@@ -12,6 +12,8 @@ export interface TfLoss {
   hasSummary: boolean;
   /** Highest step seen. */
   lastStep: number | null;
+  /** Unix seconds of the newest event read. */
+  lastWallTime: number | null;
 }
 
 /** Tags the HF TensorBoardCallback writes that a run record uses (`rewrite_logs`: eval_X → eval/X, else train/X). */
@@ -26,6 +28,7 @@ export async function readTfLoss(ctx: ParseContext, files: readonly TfEventsFile
   const evalMetrics: Record<string, number> = {};
   let hasSummary = false;
   let lastStep: number | null = null;
+  let lastWallTime: number | null = null;
   for (const file of files) {
     try {
       const chunks = await ctx.driver.stream(keyOf(ctx.listing, file.name));
@@ -39,6 +42,7 @@ export async function readTfLoss(ctx: ParseContext, files: readonly TfEventsFile
       for (const [tag, points] of result.scalars) {
         for (const point of points) {
           lastStep = Math.max(lastStep ?? point.step, point.step);
+          lastWallTime = Math.max(lastWallTime ?? point.wallTime, point.wallTime);
           if (tag === 'train/loss') {
             losses.push({ step: point.step, value: point.value });
           } else if (tag === 'train/epoch') {
@@ -64,5 +68,5 @@ export async function readTfLoss(ctx: ParseContext, files: readonly TfEventsFile
     const epoch = epochs.get(point.step);
     aggregator.add(point.value, epoch === undefined ? null : epoch);
   }
-  return { loss: aggregator.result(), evalMetrics, hasSummary, lastStep };
+  return { loss: aggregator.result(), evalMetrics, hasSummary, lastStep, lastWallTime };
 }

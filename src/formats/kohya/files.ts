@@ -1,4 +1,5 @@
-import type { Artifact, RunStatus } from '../../record/schema.ts';
+import type { Artifact, StatusInputs } from '../../record/schema.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
 import type { DirListing } from '../types.ts';
 import type { EventFile } from './loss.ts';
 import { eventFile } from './loss.ts';
@@ -39,11 +40,17 @@ export interface StatusInput {
   numEpochs?: number;
   /** Newest linked log file outside the folder (epoch ms). */
   linkedLogMtime?: number;
+  /** Root-relative keys of the linked log files: a sync stats them before calling the run stale. */
+  linkedLogKeys?: readonly string[];
+  /** Unix seconds of the last TensorBoard loss event read. */
+  lastWallTime?: number | null;
+  /** Unix seconds the newest weights read were saved (`ss_training_finished_at`). */
+  savedAt?: number | null;
+  /** `ss_steps` / `ss_max_train_steps` of the newest weights read (global steps, unlike the events' micro-batch steps). */
+  steps?: number;
+  maxSteps?: number;
   now: Date;
 }
-
-/** A run whose newest file is younger than this is considered still training. */
-export const RUNNING_WINDOW_MS = 30 * 60 * 1000;
 
 export function scanFiles(listing: DirListing): RunFiles {
   const out: RunFiles = { weights: [], states: [], tomls: [], guiJsons: [], events: [], newest: null };
@@ -83,34 +90,37 @@ export function collectArtifacts(files: RunFiles, dir: string): Artifact[] {
   return [...weights, ...states, ...logs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** FORMATS §1.5: final weights = completed; else fresh files = running; else intermediate only = failed. */
-export function decideStatus(input: StatusInput): { status: RunStatus; evidence: string } {
+/**
+ * FORMATS §1.5: the final `<output_name>.safetensors` (no step suffix, epochs agree) = completed; the rest is decided
+ * from time by the shared rule (run-status.ts), with the TensorBoard events' and saves' own times before file mtimes.
+ */
+export function decideStatus(input: StatusInput): DerivedStatus & { inputs: StatusInputs } {
   const { files } = input;
   const finals = files.weights.filter((w) => w.parsed.kind === 'final' && (input.outputName === undefined || w.parsed.stem === input.outputName));
   const final = finals.at(-1) ?? files.weights.filter((w) => w.parsed.kind === 'final').at(-1);
-  const checkpoints = files.weights.filter((w) => w.parsed.kind !== 'final');
-  const newestMtime = Math.max(files.newest?.mtime ?? 0, input.linkedLogMtime ?? 0);
-  const ageMs = input.now.getTime() - newestMtime;
   const epochsAgree = input.finalEpoch === undefined || input.numEpochs === undefined || input.finalEpoch === input.numEpochs;
-  if (final && epochsAgree) {
-    const epochs = input.finalEpoch !== undefined && input.numEpochs !== undefined ? ` (epoch ${input.finalEpoch} of ${input.numEpochs})` : '';
-    return { status: 'completed', evidence: `final weights ${final.name} present${epochs}` };
+  const logTimes: LogTime[] = [];
+  if (input.lastWallTime !== undefined && input.lastWallTime !== null) {
+    logTimes.push({ at: input.lastWallTime * 1000, source: 'tfevents' });
   }
-  if (newestMtime > 0 && ageMs <= RUNNING_WINDOW_MS) {
-    const what = files.newest && files.newest.mtime >= (input.linkedLogMtime ?? 0) ? files.newest.name : 'linked TensorBoard log';
-    return { status: 'running', evidence: `${what} modified ${Math.max(0, Math.round(ageMs / 60_000))} min before the crawl, no final weights yet` };
+  if (input.savedAt !== undefined && input.savedAt !== null) {
+    logTimes.push({ at: input.savedAt * 1000, source: 'safetensors-metadata' });
   }
-  if (final) {
-    return { status: 'unknown', evidence: `final weights ${final.name} say epoch ${input.finalEpoch} of ${input.numEpochs}` };
-  }
-  const last = checkpoints.at(-1) ?? files.states.at(-1);
-  if (last) {
-    return { status: 'failed', evidence: `only intermediate checkpoints (newest ${last.name}), nothing modified for over 30 min` };
-  }
-  if (files.events.length > 0) {
-    return { status: 'unknown', evidence: 'TensorBoard log only (no weights here), nothing modified for over 30 min' };
-  }
-  return { status: 'unknown', evidence: 'no final weights and no recent files' };
+  const newestMtime = Math.max(files.newest?.mtime ?? 0, input.linkedLogMtime ?? 0);
+  const inputs: StatusInputs = {
+    max_steps: stepCount(input.maxSteps),
+    last_step: stepCount(input.steps),
+    final_artifact: final && epochsAgree ? final.name : null,
+    progressed: files.weights.some((w) => w.parsed.kind !== 'final') || files.states.length > 0,
+    terminal: null,
+    terminal_evidence: null,
+    caveat: final && !epochsAgree ? `final weights ${final.name} say epoch ${input.finalEpoch} of ${input.numEpochs}` : null,
+    external_logs: [...(input.linkedLogKeys ?? [])],
+    ...lastActivity(logTimes, newestMtime > 0 ? newestMtime : null),
+  };
+  const derived = deriveStatus(inputs, input.now);
+  const epochs = inputs.final_artifact !== null && input.finalEpoch !== undefined && input.numEpochs !== undefined ? ` (epoch ${input.finalEpoch} of ${input.numEpochs})` : '';
+  return { ...derived, evidence: `${derived.evidence}${epochs}`, inputs };
 }
 
 // --- internal ---

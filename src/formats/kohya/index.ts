@@ -69,6 +69,11 @@ export const kohya: FormatAdapter = {
       finalEpoch: meta?.fromFinal ? meta.epoch : undefined,
       numEpochs: meta?.fromFinal ? meta.numEpochs : undefined,
       linkedLogMtime: linked.length > 0 ? Math.max(...linked.map((f) => f.mtime)) : undefined,
+      linkedLogKeys: linked.map((f) => f.key),
+      lastWallTime: loss?.lastWallTime,
+      savedAt: meta?.finishedAt,
+      steps: meta?.steps,
+      maxSteps: meta?.maxTrainSteps,
       now: ctx.now,
     });
     const prompts = await readPrompts(ctx, config?.sample_prompts);
@@ -82,6 +87,7 @@ export const kohya: FormatAdapter = {
       },
       status: status.status,
       status_evidence: status.evidence,
+      status_inputs: status.inputs,
       base_model: facts.base_model ?? null,
       base_model_family: facts.base_model_family ?? null,
       lora_rank: facts.lora_rank ?? null,

@@ -3,7 +3,7 @@ import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types
 import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence, type RunKindEvidence } from '../hf-trainer/args-facts.ts';
 import { modelFamily } from '../hf-trainer/adapter-config.ts';
 import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
-import { hasFile, keyOf, newestMtime, trainerArtifacts } from '../hf-trainer/listing.ts';
+import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, trainerArtifacts } from '../hf-trainer/listing.ts';
 import { readParsedFile, readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
 import type { FileParse } from '../hf-trainer/trainer-state.ts';
 import { detectLlamaFactory } from './detect.ts';
@@ -33,12 +33,15 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
   const adapter = files.adapter?.info ?? null;
   const state = files.state?.info ?? null;
   const newest = newestMtime(listing);
-  const { status, evidence } = llamaFactoryStatus({
+  const { status, evidence, inputs } = llamaFactoryStatus({
     log,
     runningLog,
+    runningLogMtime: listing.entries[listing.names.indexOf('running_log.txt')]?.mtime ?? null,
     stateSummary: state?.hasSummary ?? false,
     resultFiles: files.resultFiles,
     lossPlot: hasFile(listing, 'training_loss.png'),
+    finalWeights: rootWeights(listing),
+    checkpoints: checkpointSteps(listing).length > 0,
     newestMtime: newest,
     now: ctx.now,
   });
@@ -62,6 +65,7 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
     run_kind: kind.kind,
     status,
     status_evidence: kind.kind === 'evaluation' ? `evaluation only (${kind.evidence}); ${evidence}` : evidence,
+    status_inputs: inputs,
     base_model: baseModel,
     base_model_family: baseModel === null ? null : (adapter?.baseModel === baseModel ? adapter.baseModelFamily : modelFamily(baseModel)),
     lora_rank: args?.lora_rank ?? adapter?.rank ?? null,

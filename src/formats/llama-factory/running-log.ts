@@ -10,6 +10,8 @@ export interface RunningLogSummary {
   completionMarker: string | null;
   /** `***** Running training *****` was logged. */
   trainingStarted: boolean;
+  /** The last line of a Python traceback (`torch.OutOfMemoryError: CUDA out of memory…`) when one was logged. */
+  failure: string | null;
   /** Loss from the Python-dict log lines (`{'loss': 2.2818, 'learning_rate': 2.5e-06, 'epoch': 0.29}`). */
   loss: LossSummary;
   lines: number;
@@ -25,6 +27,10 @@ const COMPLETION_MARKERS: readonly RegExp[] = [
   /Saving prediction results to /,
 ];
 
+/** A traceback's header, and the `SomeError: message` line that ends it. */
+const TRACEBACK = 'Traceback (most recent call last)';
+const EXCEPTION_LINE = /^(?:[\w.]+\.)?\w*(?:Error|Exception): \S/;
+
 /** Markers are short; only the start of the line is kept as evidence. */
 const MAX_MARKER = 200;
 
@@ -35,10 +41,17 @@ export async function parseRunningLog(lines: Iterable<string> | AsyncIterable<st
   let lastTime: string | null = null;
   let completionMarker: string | null = null;
   let trainingStarted = false;
+  let inTraceback = false;
+  let failure: string | null = null;
   let count = 0;
   for await (const line of lines) {
     count++;
     trainingStarted ||= line.includes('***** Running training *****');
+    inTraceback ||= line.startsWith(TRACEBACK);
+    if (inTraceback && EXCEPTION_LINE.test(line)) {
+      failure = line.trim().slice(0, MAX_MARKER);
+      inTraceback = false;
+    }
     const stamp = STAMP.exec(line);
     if (!stamp) {
       continue;
@@ -56,5 +69,5 @@ export async function parseRunningLog(lines: Iterable<string> | AsyncIterable<st
       completionMarker = line.slice(stamp[0].length).trim().slice(0, MAX_MARKER);
     }
   }
-  return { firstTime, lastTime, completionMarker, trainingStarted, loss: loss.result(), lines: count };
+  return { firstTime, lastTime, completionMarker, trainingStarted, failure, loss: loss.result(), lines: count };
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { yamlErrorMessage } from '../common/parse-error-message.ts';
-import type { Artifact, RunStatus } from '../../record/schema.ts';
+import type { Artifact, StatusInputs } from '../../record/schema.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
 import { FileError } from '../parse-run.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import { aggregateTextLoss } from './log-text.ts';
@@ -15,8 +16,6 @@ const WEIGHTS_NAME = /\.safetensors$/;
 const OTHER_FORMAT = /^(trainer_log\.jsonl|training_args\.yaml|llamaboard_config\.yaml|adapter_config\.json|trainer_state\.json|[^/]+\.toml)$/;
 /** YAML aliases allowed while parsing a config; a billion-laughs file has thousands. */
 const MAX_YAML_ALIASES = 50;
-/** A run whose newest file is younger than this is considered still training. */
-const RUNNING_WINDOW_MS = 30 * 60 * 1000;
 
 export const loraScriptsYaml: FormatAdapter = {
   id: 'lora-scripts-yaml',
@@ -43,12 +42,13 @@ export const loraScriptsYaml: FormatAdapter = {
       (p): p is string => typeof p === 'string' && p.trim() !== '',
     );
     const best = loss?.perEpoch.reduce((a, b) => (b.mean < a.mean ? b : a), loss.perEpoch[0] ?? { epoch: -1, mean: Infinity });
-    const status = decideStatus(ctx, artifacts, loss);
+    const status = decideStatus(ctx, artifacts, loss, config.max_train_steps);
     const draft: RunDraft = {
       // Config text + the first logged time survive a move or rsync; two launches of one config differ in their start time.
       identity: { explicit: config.run_id ?? null, content: loss?.firstTime ? `${createHash('sha256').update(text).digest('hex').slice(0, 16)}@${loss.firstTime}` : null },
       status: status.status,
       status_evidence: status.evidence,
+      status_inputs: status.inputs,
       base_model: config.base_model ?? null,
       base_model_family: familyOf(config.base_model),
       lora_rank: config.lora_rank ?? null,
@@ -126,7 +126,7 @@ async function readLoss(ctx: ParseContext) {
     return null;
   }
   const lines = await ctx.readLines(join(ctx.listing.dir, preferred));
-  return lines ? aggregateTextLoss(lines) : null;
+  return lines ? { ...(await aggregateTextLoss(lines)), file: preferred } : null;
 }
 
 function collectArtifacts(ctx: ParseContext): Artifact[] {
@@ -147,29 +147,29 @@ function collectArtifacts(ctx: ParseContext): Artifact[] {
   return out;
 }
 
+/** Final weights at the top (not under checkpoints/) = completed; a failure line in the log = failed; the rest by time. */
 function decideStatus(
   ctx: ParseContext,
   artifacts: Artifact[],
   loss: Awaited<ReturnType<typeof readLoss>>,
-): { status: RunStatus; evidence: string } {
-  const newest = Math.max(...ctx.listing.entries.map((entry) => entry.mtime));
+  maxSteps: number | undefined,
+): DerivedStatus & { inputs: StatusInputs } {
   const finalWeights = artifacts.find((a) => a.kind === 'weights');
-  if (loss?.failure && !finalWeights) {
-    return { status: 'failed', evidence: `log reports: ${loss.failure}` };
-  }
-  if (finalWeights) {
-    return { status: 'completed', evidence: `final weights ${finalWeights.path} present` };
-  }
-  if (loss?.finished) {
-    return { status: 'completed', evidence: 'log says training finished' };
-  }
-  if (ctx.now.getTime() - newest < RUNNING_WINDOW_MS) {
-    return { status: 'running', evidence: 'files modified in the last 30 minutes, no final weights yet' };
-  }
-  if (artifacts.length > 0) {
-    return { status: 'failed', evidence: 'only intermediate checkpoints, no final weights, not modified for 30 minutes' };
-  }
-  return { status: 'unknown', evidence: 'no final weights and no completion line in the logs' };
+  const newest = ctx.listing.entries.reduce<number | null>((max, entry) => Math.max(max ?? entry.mtime, entry.mtime), null);
+  const logMtime = loss ? (ctx.listing.entries[ctx.listing.names.indexOf(loss.file)]?.mtime ?? null) : null;
+  const logTimes: LogTime[] = loss?.lastTime ? [{ at: Date.parse(loss.lastTime), source: 'log-text', zoneless: loss.lastTimeZoneless, fileMtime: logMtime }] : [];
+  const inputs: StatusInputs = {
+    max_steps: stepCount(maxSteps),
+    last_step: stepCount(loss?.lastStep),
+    final_artifact: finalWeights?.path ?? null,
+    progressed: artifacts.length > 0 || (loss?.lastStep ?? 0) > 0,
+    terminal: loss?.finished ? 'completed' : loss?.failure ? 'failed' : null,
+    terminal_evidence: loss?.finished ? 'log says training finished' : loss?.failure ? `log reports: ${loss.failure}` : null,
+    caveat: null,
+    external_logs: [],
+    ...lastActivity(logTimes, newest),
+  };
+  return { ...deriveStatus(inputs, ctx.now), inputs };
 }
 
 /** Short family names used by `base:` filters, guessed from a model path or hub id. */

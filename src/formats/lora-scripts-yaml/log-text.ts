@@ -14,6 +14,8 @@ export interface TextLossResult {
   /** First and last timestamps seen in the log (`2025-03-02 14:03:11`, ISO 8601); zone-less times are taken as UTC. */
   firstTime: string | null;
   lastTime: string | null;
+  /** The last timestamp carried no zone (local time of the trainer, read as UTC). */
+  lastTimeZoneless: boolean;
 }
 
 const LOSS = /\b(?:train[_ ]?)?loss\b["']?\s*[:=]?\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|nan|inf)/i;
@@ -40,12 +42,14 @@ export async function aggregateTextLoss(lines: AsyncIterable<string>): Promise<T
   let lastStep: number | null = null;
   let firstTime: string | null = null;
   let lastTime: string | null = null;
+  let lastTimeZoneless = false;
   for await (const line of lines) {
     count += 1;
     const time = parseTimestamp(line);
     if (time) {
-      firstTime ??= time;
-      lastTime = time;
+      firstTime ??= time.iso;
+      lastTime = time.iso;
+      lastTimeZoneless = time.zoneless;
     }
     const epochMatch = EPOCH.exec(line);
     if (epochMatch) {
@@ -83,16 +87,16 @@ export async function aggregateTextLoss(lines: AsyncIterable<string>): Promise<T
   const perEpoch = [...epochs.entries()]
     .sort(([a], [b]) => a - b)
     .map(([epoch, b]) => ({ epoch, mean: round(b.sum / b.n), last: b.last, min: b.min, steps: b.n }));
-  return { perEpoch, lossFinal, lossMin, points, lines: count, failure, finished, lastStep, firstTime, lastTime };
+  return { perEpoch, lossFinal, lossMin, points, lines: count, failure, finished, lastStep, firstTime, lastTime, lastTimeZoneless };
 }
 
-function parseTimestamp(line: string): string | null {
+function parseTimestamp(line: string): { iso: string; zoneless: boolean } | null {
   const m = TIMESTAMP.exec(line);
   if (!m) {
     return null;
   }
   const date = new Date(`${m[1]}T${m[2]}${m[3] ?? ''}${m[4] ?? 'Z'}`);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  return Number.isNaN(date.getTime()) ? null : { iso: date.toISOString(), zoneless: m[4] === undefined };
 }
 
 function round(value: number): number {

@@ -3,13 +3,17 @@ import type { DiscoveredRun } from '../../../src/formats/discover.ts';
 import { runSortKey } from '../../../src/sources/order.ts';
 import { planActions, type CrawledRun } from '../../../src/sync/plan.ts';
 import type { IndexedRun } from '../../../src/sync/scan.ts';
+import type { StatusInputs } from '../../../src/record/schema.ts';
+
+const T0 = Date.parse('2026-03-01T12:00:00Z');
+const OPTS = { parserVersion: '1', now: new Date(T0) };
 
 function crawled(dir: string, fingerprint = 'f'): CrawledRun {
   return { sortKey: runSortKey(dir), fingerprint, newestMtime: 0, run: { kind: 'run', listing: { dir, entries: [], names: [] }, adapters: [] } as DiscoveredRun };
 }
 
 function indexed(dir: string, fingerprint = 'f', state: 'active' | 'vanished' = 'active', runId = `id-${dir}`): IndexedRun {
-  return { run_id: runId, sort_key: runSortKey(dir), path: dir, fingerprint, parser_version: '1', state, first_seen_at: null, missing_since: null, rollup_keys: [], seq_no: 1, primary_term: 1 };
+  return { run_id: runId, sort_key: runSortKey(dir), path: dir, fingerprint, parser_version: '1', state, first_seen_at: null, missing_since: null, rollup_keys: [], status: 'completed', status_inputs: null, seq_no: 1, primary_term: 1 };
 }
 
 async function* from<T>(items: T[]): AsyncGenerator<T> {
@@ -18,7 +22,7 @@ async function* from<T>(items: T[]): AsyncGenerator<T> {
 
 async function plan(crawl: CrawledRun[], index: IndexedRun[]) {
   const out: Array<[string, string]> = [];
-  for await (const action of planActions(from(crawl), from(index), '1')) {
+  for await (const action of planActions(from(crawl), from(index), OPTS)) {
     out.push([action.class, action.crawled?.run.listing.dir ?? action.indexed?.path ?? '']);
   }
   return out;
@@ -44,7 +48,7 @@ describe('sync/plan', () => {
 
   it('re-reads runs written by an older parser', async () => {
     const actions: string[] = [];
-    for await (const a of planActions(from([crawled('a')]), from([{ ...indexed('a'), parser_version: '0.9' }]), '1')) {
+    for await (const a of planActions(from([crawled('a')]), from([{ ...indexed('a'), parser_version: '0.9' }]), OPTS)) {
       actions.push(`${a.class}:${a.reason}`);
     }
 
@@ -58,6 +62,42 @@ describe('sync/plan', () => {
       ['unchanged', 'a'],
       ['still-vanished', 'a'],
     ]);
+  });
+
+  it('re-derives the status of an unchanged run from its stored evidence and the clock, without a re-read', async () => {
+    const inputs: StatusInputs = {
+      max_steps: 100,
+      last_step: 40,
+      final_artifact: null,
+      progressed: true,
+      terminal: null,
+      terminal_evidence: null,
+      caveat: null,
+      last_activity_at: new Date(T0).toISOString(),
+      last_activity_source: 'mtime',
+      external_logs: [],
+    };
+    const running = { ...indexed('a'), status: 'running', status_inputs: inputs };
+    const run = async (now: number, newestMtime = T0) => {
+      const out = [];
+      for await (const a of planActions(from([{ ...crawled('a'), newestMtime }]), from([running]), { parserVersion: '1', now: new Date(now) })) {
+        out.push([a.class, a.status?.status]);
+      }
+      return out;
+    };
+
+    const soon = await run(T0 + 10 * 60_000);
+    const later = await run(T0 + 2 * 3_600_000);
+    const touchedSince = await run(T0 + 2 * 3_600_000, T0 + 2 * 3_600_000 - 60_000);
+    const noEvidence: unknown[] = [];
+    for await (const a of planActions(from([crawled('a')]), from([{ ...indexed('a'), status: 'running' }]), { parserVersion: '1', now: new Date(T0 + 2 * 3_600_000) })) {
+      noEvidence.push(a.class);
+    }
+
+    expect(soon).toEqual([['unchanged', undefined]]);
+    expect(later).toEqual([['status-updated', 'interrupted']]);
+    expect(touchedSince).toEqual([['unchanged', undefined]]);
+    expect(noEvidence).toEqual(['unchanged']);
   });
 
   it('orders nested run folders before their parent, as the crawler completes them', () => {

@@ -72,11 +72,11 @@ describe('src/formats/hf-peft', () => {
     expect(run?.config.syntax).toBe('json');
   });
 
-  it('marks a run with only checkpoints that stopped before max_steps as failed, from the newest checkpoint', async () => {
+  it('marks a run with only checkpoints that stopped before max_steps as interrupted, from the newest checkpoint', async () => {
     const [run, ...rest] = await crawl(path.join(FIXTURES, 'checkpoints-only'));
 
     expect(rest).toEqual([]);
-    expect(run).toMatchObject({ status: 'failed', total_steps: 10, loss_final: 2.0, loss_min: 2.0, epochs: 5 });
+    expect(run).toMatchObject({ status: 'interrupted', total_steps: 10, loss_final: 2.0, loss_min: 2.0, epochs: 5 });
     expect(run?.artifacts.map((a) => a.path)).toEqual(['checkpoint-2', 'checkpoint-4']);
   });
 
@@ -113,7 +113,7 @@ describe('src/formats/hf-peft', () => {
 
     const [run] = await crawl(dir);
 
-    expect(run).toMatchObject({ status: 'unknown', loss_final: 0.5, lora_rank: null });
+    expect(run).toMatchObject({ status: 'completed', loss_final: 0.5, lora_rank: null });
     expect(run?.parse_warnings).toHaveLength(1);
     expect(run?.parse_warnings[0]).toMatch(/^adapter_config\.json: /);
   });
@@ -126,7 +126,7 @@ describe('src/formats/hf-peft', () => {
 
     const [run] = await crawl(dir);
 
-    expect(run).toMatchObject({ loss_final: 0.7, status: 'unknown' });
+    expect(run).toMatchObject({ loss_final: 0.7, status: 'completed', status_evidence: 'reached its max steps (2/2 steps) without an end marker' });
     expect(run?.parse_warnings[0]).toMatch(/^trainer_state\.json unreadable/);
   });
 
@@ -217,5 +217,29 @@ describe('src/formats/hf-peft', () => {
 
     expect([run?.learning_rate, run?.learning_rate_source]).toEqual([null, null]);
     expect(run?.parse_warnings).toEqual(['learning_rate: not known; the learning_rate logged in trainer_state.json still rises where the log ends (warmup), so its peak is not the configured rate']);
+  });
+
+  it.each([
+    ['at max steps without the train() summary', 'completed', { global_step: 375, max_steps: 375 }, {}],
+    ['with the root adapter save_model writes after train()', 'completed', { global_step: 300, max_steps: 375 }, { 'adapter_model.safetensors': 'x' }],
+    ['short of max steps', 'running', { global_step: 300, max_steps: 375 }, {}],
+  ])('calls a run %s, modified a minute ago, %s', async (_case, status, state, extra) => {
+    const dir = await temp({ 'trainer_state.json': JSON.stringify({ ...state, log_history: [{ loss: 0.4, epoch: 1, step: state.global_step }] }), ...extra });
+    const mtime = new Date('2026-03-01T12:00:00Z');
+    await utimes(path.join(dir, 'trainer_state.json'), mtime, mtime);
+
+    const [run] = await crawl(dir, { now: new Date(mtime.getTime() + 60_000) });
+
+    expect(run?.status).toBe(status);
+    expect(run?.status_inputs).toMatchObject({ last_step: state.global_step, max_steps: 375, last_activity_source: 'mtime' });
+  });
+
+  it('dates the last activity of a TensorBoard-only run by its events, not by the file times', async () => {
+    const events = encodeEventFile([{ wallTime: 1_700_000_000, step: 5, values: [{ tag: 'train/loss', value: 2 }] }]);
+    const dir = await temp({ 'adapter_config.json': '{"r": 8, "peft_type": "LORA"}', 'checkpoint-5/adapter_model.safetensors': 'x', 'runs/Mar01_12-00-00_host/events.out.tfevents.1700000000.host.1.0': events });
+
+    const [run] = await crawl(dir, { now: new Date() });
+
+    expect(run).toMatchObject({ status: 'interrupted', status_inputs: { last_activity_at: '2023-11-14T22:13:20.000Z', last_activity_source: 'tfevents', last_step: 5 } });
   });
 });

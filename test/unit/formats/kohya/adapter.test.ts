@@ -60,7 +60,7 @@ describe('formats/kohya (fixtures through the fs driver)', () => {
       format: 'kohya',
       run_id_basis: 'content',
       status: 'completed',
-      status_evidence: 'final weights cat.safetensors present (epoch 3 of 3)',
+      status_evidence: 'final artifact cat.safetensors written, 30/30 steps (epoch 3 of 3)',
       base_model: 'v1-5-pruned-emaonly.safetensors',
       base_model_family: 'sd15',
       lora_rank: 16,
@@ -117,7 +117,7 @@ describe('formats/kohya (fixtures through the fs driver)', () => {
     const run = get(await crawl(), 'colab/Loras/building/output');
 
     expect(run).toMatchObject({
-      status: 'failed',
+      status: 'interrupted',
       base_model: 'sd_xl_base_1.0.safetensors',
       base_model_family: 'sdxl',
       dataset_dirs: [{ path: '/content/drive/MyDrive/Loras/building/dataset', repeats: 15, images: null }],
@@ -128,7 +128,7 @@ describe('formats/kohya (fixtures through the fs driver)', () => {
       best_checkpoint: 'building-000001.safetensors',
       finished_at: null,
     });
-    expect(run.status_evidence).toContain('only intermediate checkpoints');
+    expect(run.status_evidence).toMatch(/^stopped without final artifact or error; last checkpoint save \(ss_training_finished_at\) \d+ days ago \(2024-03-01T10:30:00.500Z\), 10\/30 steps$/);
     expect(run.config.file).toBe('colab/Loras/building/training_config.toml');
     expect(run.config.values['log_prefix']).toBe('building');
   });
@@ -161,19 +161,24 @@ describe('formats/kohya (fixtures through the fs driver)', () => {
     expect(run.loss_final).toBeCloseTo(0.2, 6);
   });
 
-  it('reads step checkpoints with state folders, a prompt file and no final weights as failed when old, running when fresh', async () => {
+  it('reads step checkpoints with state folders, a prompt file and no final weights as interrupted when old, running when its last save is fresh', async () => {
     const newest = Math.max(...['at-step00000010.safetensors', 'sample_prompts.txt', 'run-id.txt', 'at-step00000010-state/train_state.json'].map((f) => statSync(path.join(KOHYA_FIXTURES, 'steps', f)).mtimeMs));
-
     const old = get(await crawl(), 'steps');
-    const fresh = get(await crawl(new Date(newest + 60_000)), 'steps');
+    const savedAt = Date.parse(old.status_inputs?.last_activity_at ?? '');
 
-    expect(old).toMatchObject({ status: 'failed', output_name: 'at', prompts: ['steps test prompt'], finished_at: null });
+    const fresh = get(await crawl(new Date(savedAt + 60_000)), 'steps');
+    const copiedLater = get(await crawl(new Date(newest + 60_000)), 'steps');
+
+    expect(old).toMatchObject({ status: 'interrupted', output_name: 'at', prompts: ['steps test prompt'], finished_at: null });
+    expect(old.status_inputs).toMatchObject({ last_activity_source: 'safetensors-metadata', final_artifact: null, progressed: true, terminal: null });
     expect(old.artifacts).toEqual([
       { path: 'at-step00000010-state/train_state.json', size: 40, kind: 'state', epoch: null, step: 10 },
       { path: 'at-step00000010.safetensors', size: 963, kind: 'checkpoint', epoch: null, step: 10 },
     ]);
     expect(fresh.status).toBe('running');
-    expect(fresh.status_evidence).toContain('min before the crawl');
+    expect(fresh.status_evidence).toMatch(/^last checkpoint save \(ss_training_finished_at\) 1 min ago/);
+    // Fresh file times but an old save time: a copied run, not a running one.
+    expect(copiedLater.status).toBe('interrupted');
   });
 
   it.each([

@@ -79,7 +79,7 @@ describe('src/formats/llama-factory', () => {
       tags: ['dataset:alpaca_en_demo', 'dataset:identity', 'stage:sft', 'finetuning:lora'],
       parse_warnings: [],
     });
-    expect(run?.status_evidence).toBe('trainer_log.jsonl ends with the line train() logs on return, at 4/4 (100 %)');
+    expect(run?.status_evidence).toBe('trainer_log.jsonl ends with the line train() logs on return, 4/4 steps');
     expect(run?.loss_per_epoch).toEqual([
       { epoch: 1, mean: 1.5, last: 1, min: 1, steps: 2 },
       { epoch: 2, mean: 0.625, last: 0.5, min: 0.5, steps: 2 },
@@ -91,10 +91,12 @@ describe('src/formats/llama-factory', () => {
     expect(run?.config.text).not.toContain('hf_secret_value');
   });
 
-  it('marks a CLI log that stops mid-way as failed', async () => {
+  it('marks a CLI log that stops mid-way without an error as interrupted', async () => {
     const [run] = await crawl(path.join(FIXTURES, 'cli-aborted'));
 
-    expect(run).toMatchObject({ status: 'failed', status_evidence: 'trainer_log.jsonl stops at 10/100 (10 %) without results or a completion marker', loss_final: 2.5, total_steps: 100, run_id_basis: 'content' });
+    expect(run).toMatchObject({ status: 'interrupted', loss_final: 2.5, total_steps: 100, run_id_basis: 'content' });
+    expect(run?.status_inputs).toMatchObject({ last_step: 10, max_steps: 100, terminal: null, final_artifact: null, last_activity_source: 'mtime' });
+    expect(run?.status_evidence).toMatch(/^stopped without final artifact or error; newest file modified .*, 10\/100 steps$/);
   });
 
   it('keeps the last of appended runs, skips duplicates and bad lines, with warnings', async () => {
@@ -193,7 +195,7 @@ describe('src/formats/llama-factory', () => {
     const [run] = await crawl(dir, { now: new Date(Date.now() + 3_600_000) });
 
     const growth = process.memoryUsage().heapUsed - before;
-    expect(run).toMatchObject({ status: 'failed', total_steps: total, loss_per_epoch: [{ epoch: 1 }, { epoch: 2 }, { epoch: 3 }] });
+    expect(run).toMatchObject({ status: 'completed', total_steps: total, loss_per_epoch: [{ epoch: 1 }, { epoch: 2 }, { epoch: 3 }] });
     expect(run?.loss_final).toBe(1 + (total % 7) / 10);
     expect(growth).toBeLessThan(40 * 1024 * 1024);
   }, 60_000);
@@ -231,5 +233,33 @@ describe('src/formats/llama-factory', () => {
     const [run] = await crawl(dir);
 
     expect([run?.run_kind, run?.learning_rate, run?.learning_rate_source]).toEqual(['training', 0.0001, 'config']);
+  });
+
+  it('marks a web-UI run whose running_log.txt ends in a traceback as failed, not running', async () => {
+    const runningLog = [
+      '[INFO|2026-03-01 12:00:00] trainer.py:2243 >> ***** Running training *****',
+      '',
+      "[INFO|2026-03-01 12:00:10] logging.py:157 >> {'loss': 2.2818, 'learning_rate': 2.5000e-06, 'epoch': 0.29}",
+      '',
+      'Traceback (most recent call last):',
+      '  File "/app/src/llamafactory/launcher.py", line 23, in <module>',
+      '    launch()',
+      'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB',
+      '',
+    ].join('\n');
+    const dir = await temp({ 'running_log.txt': runningLog, 'trainer_log.jsonl': '{"current_steps": 5, "total_steps": 100, "loss": 2.2818, "lr": 2.5e-06, "epoch": 0.29, "percentage": 5.0, "elapsed_time": "0:00:10", "remaining_time": "0:03:10"}\n' });
+
+    const [run] = await crawl(dir, { now: new Date() });
+
+    expect(run).toMatchObject({ status: 'failed', status_evidence: 'running_log.txt: "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", 5/100 steps' });
+  });
+
+  it('dates a copied web-UI run by its running_log.txt stamps: old stamps in a fresh file are not running', async () => {
+    const runningLog = ['[INFO|2024-11-26 22:07:06] trainer.py:2243 >> ***** Running training *****', '', "[INFO|2024-11-26 22:09:06] logging.py:157 >> {'loss': 2.2818, 'learning_rate': 2.5000e-06, 'epoch': 0.29}", ''].join('\n');
+    const dir = await temp({ 'running_log.txt': runningLog, 'trainer_log.jsonl': '{"current_steps": 5, "total_steps": 100, "loss": 2.2818, "lr": 2.5e-06, "epoch": 0.29, "percentage": 5.0, "elapsed_time": "0:00:10", "remaining_time": "0:03:10"}\n' });
+
+    const [run] = await crawl(dir, { now: new Date() });
+
+    expect(run).toMatchObject({ status: 'interrupted', status_inputs: { last_activity_source: 'running-log', last_activity_at: '2024-11-27T12:09:06.000Z' } });
   });
 });

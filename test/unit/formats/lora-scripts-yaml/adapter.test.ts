@@ -110,4 +110,13 @@ describe('formats/lora-scripts-yaml', () => {
     expect(record?.loss_per_epoch).toEqual([{ epoch: 7, mean: 0.04321, last: 0.04321, min: 0.04321, steps: lines }]);
     expect(grown).toBeLessThan(64 * 1024 * 1024);
   }, 120_000);
+
+  it('dates a run by its log stamps: a copy with fresh file times and old stamps is not running', async () => {
+    const log = ['[2025-03-02 09:00:00] start', 'epoch 1/3 step 1 loss 0.30', '[2025-03-02 09:10:00] epoch 1/3 step 2 loss 0.20', ''].join('\n');
+    const dir = await tree({ 'r1/config.yaml': `${CONFIG}max_train_steps: 30\n`, 'r1/logs/train.log': log, 'r1/checkpoints/step_2.safetensors': 'x' });
+
+    const [record] = await crawl(dir, { now: new Date() });
+
+    expect(record).toMatchObject({ status: 'interrupted', status_inputs: { last_step: 2, max_steps: 30, last_activity_source: 'log-text', last_activity_at: '2025-03-02T23:10:00.000Z' } });
+  });
 });
