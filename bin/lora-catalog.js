@@ -9,7 +9,10 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(`lora-catalog needs Node.js >= 22.18 (this is ${process.version}); ./quickstart.sh caches one, bin/lora-catalog finds it\n`);
   process.exit(2);
 }
-const source = new URL('../src/cli/main.ts', import.meta.url);
-const entry = existsSync(source) ? source : new URL('../dist/src/cli/main.js', import.meta.url);
-const { main } = await import(entry.href);
-process.exit(await main(process.argv.slice(2)));
+const fromSource = existsSync(new URL('../src/cli/main.ts', import.meta.url));
+const base = fromSource ? '../src/cli/' : '../dist/src/cli/';
+const ext = fromSource ? '.ts' : '.js';
+const { main } = await import(new URL(`${base}main${ext}`, import.meta.url).href);
+const { exitProcess } = await import(new URL(`${base}signals${ext}`, import.meta.url).href);
+// exitProcess, not process.exit: a read stuck in the kernel would make process.exit wait forever.
+exitProcess(await main(process.argv.slice(2)));

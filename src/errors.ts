@@ -4,6 +4,7 @@ export type ErrorCode =
   | 'config-not-found'
   | 'storage-list-failed'
   | 'storage-read-failed'
+  | 'storage-read-timeout'
   | 'storage-not-found'
   | 'adapter-parse-failed'
   | 'ambiguous-layout'

@@ -9,6 +9,7 @@ import { createLogger } from '../log.ts';
 import { runRollups } from '../rollups/run.ts';
 import { connect, describeConnectFailure, type Connection } from './connect.ts';
 import { maskingIo, processIo, type Io } from './io.ts';
+import { exitProcess, installStopHandlers } from './signals.ts';
 import { exampleConfig, parseSyncArgs, SYNC_USAGE, syncCommand } from './sync.ts';
 
 const USAGE = `Usage: lora-catalog <command> [options]
@@ -39,7 +40,8 @@ Output is text, on a terminal or piped (fitted to the terminal's width only on a
 Without elasticsearch.url in the config (or LORA_CATALOG_ES_URL), commands use the embedded local
 engine: an 'es start' engine if one runs, else one started for the command (needs Java 17+).
 Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 refused (see sync --help), 4 Elasticsearch
-unreachable, 5 skipped (another sync holds the lease).`;
+unreachable, 5 skipped (another sync holds the lease), 6 a root not listed completely (nothing of it
+marked vanished), 143/130 stopped by SIGTERM/SIGINT.`;
 
 const SEARCH_COMMANDS = ['search', 'show', 'reproduce', 'best', 'similar', 'compare'] as const;
 const JOB_COMMANDS = ['schedule', 'report', 'retention'] as const;
@@ -130,9 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     return failure.exitCode;
   }
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  const stopHandlers = installStopHandlers(abort, { stderr: io.stderr });
   const ctx: AppContext = { config, client: conn.client, log: createLogger({ level: json ? 'warn' : 'info' }), now: () => new Date(), signal: abort.signal };
   try {
     switch (command) {
@@ -152,8 +152,7 @@ export async function main(argv: string[]): Promise<number> {
     io.stderr(isMissingIndex(err) ? `lora-catalog ${command}: no catalogue yet in ${conn.url.replace(/\/\/[^@/]*@/, '//')}: run \`lora-catalog sync\` (or \`lora-catalog sync --example\` for the bundled runs)` : `lora-catalog ${command}: ${errorMessage(err)}`);
     return err instanceof PipelineError && err.code === 'mass-vanish' ? 3 : 1;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    stopHandlers.dispose();
     await conn.close();
   }
 }
@@ -247,7 +246,7 @@ function extractConfigFlag(args: string[]): { configFile: string | undefined; ar
 
 if (import.meta.main) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitProcess(code),
     (err: unknown) => {
       process.stderr.write(`lora-catalog: ${errorMessage(err)}\n`);
       process.exit(1);

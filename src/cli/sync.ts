@@ -34,7 +34,12 @@ Options:
 
 Exit codes: 0 ok, 1 some runs failed to write or a source failed to list, 2 usage or config error,
 3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable, 5 skipped: another sync
-of the same sources holds the lease.`;
+of the same sources holds the lease, 6 written, but a full sync could not list a root completely
+(listing warnings: permission denied, vanished while listed…), so none of its runs was marked
+vanished, 143/130 stopped by SIGTERM/SIGINT.`;
+
+/** Exit code of a full sync that wrote everything but could not list some root completely (no vanish marks there). */
+export const EXIT_INCOMPLETE_LISTING = 6;
 
 /** The reference article's query: prompts about cyberpunk with a final loss under 0.05. */
 export const ARTICLE_QUERY = {
@@ -109,7 +114,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
 
 /** Config for `--example`: the bundled runs as the only source. */
 export function exampleConfig(config: Config): Config {
-  return { ...config, sources: [{ name: 'examples', kind: 'fs', path: path.join(packageRoot(), 'examples', 'runs'), include: [], exclude: [], follow_symlinks: false, io: 'auto' }] };
+  return { ...config, sources: [{ name: 'examples', kind: 'fs', path: path.join(packageRoot(), 'examples', 'runs'), include: [], exclude: [], follow_symlinks: false, io: 'auto', read_timeout: '60s' }] };
 }
 
 export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io): Promise<number> {
@@ -162,7 +167,15 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
   if (report.errors.some((e) => e.code === 'mass-vanish')) {
     return 3;
   }
-  return report.status === 'ok' ? 0 : 1;
+  if (report.status !== 'ok') {
+    return 1;
+  }
+  return unmarkedRoots(report).length > 0 ? EXIT_INCOMPLETE_LISTING : 0;
+}
+
+/** Roots a full sync should have checked for vanished runs but could not (incomplete listing). */
+export function unmarkedRoots(report: SyncReport): SyncReport['sources'] {
+  return report.mode === 'full' && !report.dry_run ? report.sources.filter((s) => !s.complete) : [];
 }
 
 export function formatReport(report: SyncReport, rollups: RollupReport | null): string {
@@ -179,6 +192,9 @@ export function formatReport(report: SyncReport, rollups: RollupReport | null): 
     if (ids && ids.length > 0 && (report.dry_run || cls === 'vanished')) {
       lines.push(`  ${cls}: ${ids.join(', ')}${ids.length >= 10 ? ', …' : ''}`);
     }
+  }
+  for (const s of unmarkedRoots(report)) {
+    lines.push(`  warning: source ${s.name} was not listed completely, so runs missing from it were NOT marked vanished (exit ${EXIT_INCOMPLETE_LISTING}); see the listing warnings in the log`);
   }
   for (const e of report.errors.slice(0, 10)) {
     lines.push(`  error ${e.code} ${e.run_id}: ${e.message}`);

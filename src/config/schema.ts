@@ -41,6 +41,8 @@ export const FsSourceConfig = z.strictObject({
   follow_symlinks: z.boolean().default(false),
   /** Filesystem calls of the walk: plain (local disks) or many in flight (network filesystems); auto decides from statfs. */
   io: z.enum(['auto', 'sync', 'async']).default('auto'),
+  /** Deadline of one file read (or one chunk of a streamed log): past it the run is a parse_error "read timed out". Default 60s. */
+  read_timeout: Duration.default('60s'),
 });
 export type FsSourceConfig = z.infer<typeof FsSourceConfig>;
 

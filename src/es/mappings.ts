@@ -100,6 +100,7 @@ export function runsMappings(caps: AnalysisCapabilities): estypes.MappingTypeMap
       best_epoch: integer,
       best_checkpoint: keyword,
       loss_per_epoch: { type: 'nested', properties: { epoch: integer, mean: double, last: double, min: double, steps: integer } },
+      loss_per_epoch_count: integer,
       loss_source: keyword,
       eval_metrics: { type: 'flattened' },
       artifacts: { type: 'object', enabled: false },

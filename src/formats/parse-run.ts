@@ -97,7 +97,12 @@ async function readText(driver: SourceDriver, key: string, maxBytes: number, lis
   if (size > maxBytes) {
     throw new FileError(key, `file too large to read whole (${size} bytes > ${maxBytes})`);
   }
-  const bytes = await driver.read(key, { start: 0, end: maxBytes + 1 });
+  // Listed size + 1: a small file costs one read of its size (the fs driver needs no stat for it); a
+  // full buffer means the file grew since the listing, and it is read again up to the cap.
+  let bytes = await driver.read(key, { start: 0, end: size + 1 });
+  if (bytes && bytes.length > size) {
+    bytes = await driver.read(key, { start: 0, end: maxBytes + 1 });
+  }
   if (bytes && bytes.length > maxBytes) {
     throw new FileError(key, `file too large to read whole (more than ${maxBytes} bytes)`);
   }

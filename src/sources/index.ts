@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { FsSourceConfig, S3SourceConfig, SourceConfig } from '../config/schema.ts';
+import { durationMs, type FsSourceConfig, type S3SourceConfig, type SourceConfig } from '../config/schema.ts';
 import type { RootInfo } from '../formats/types.ts';
 import { createFsDriver } from './drivers/fs.ts';
 import { createS3Driver } from './drivers/s3.ts';
@@ -30,7 +30,7 @@ export function rootInfo(config: SourceConfig): RootInfo {
 // --- internal ---
 
 function fsDriver(config: FsSourceConfig, walkInWorker: boolean): SourceDriver {
-  return drivers.fs({ root: path.resolve(config.path), include: config.include, exclude: config.exclude, followSymlinks: config.follow_symlinks, io: config.io, walkInWorker });
+  return drivers.fs({ root: path.resolve(config.path), include: config.include, exclude: config.exclude, followSymlinks: config.follow_symlinks, io: config.io, walkInWorker, readTimeoutMs: durationMs(config.read_timeout) });
 }
 
 function s3Driver(config: S3SourceConfig): SourceDriver {

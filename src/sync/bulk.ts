@@ -1,7 +1,8 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 
 export type BulkOp =
-  | { op: 'index'; id: string; doc: Record<string, unknown> }
+  /** `fallback`: the document to write instead when the engine refuses this one as malformed (a 400), given the engine's reason. */
+  | { op: 'index'; id: string; doc: Record<string, unknown>; fallback?: (reason: string) => object }
   | { op: 'delete'; id: string }
   | { op: 'update'; id: string; doc: Record<string, unknown>; ifSeqNo?: number; ifPrimaryTerm?: number };
 
@@ -17,6 +18,8 @@ export interface BulkStats {
   /** Conditional updates refused because the document changed since it was read (expected for moved runs). */
   conflicts: string[];
   failed: BulkFailure[];
+  /** Documents the engine refused (400) and that were replaced by their fallback, which was written. */
+  replaced: BulkFailure[];
   retries: number;
   requests: number;
   bytes: number;
@@ -54,7 +57,7 @@ function retryable(status: number): boolean {
  * by id, never dropped silently.
  */
 export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
-  const stats: BulkStats = { written: 0, conflicts: [], failed: [], retries: 0, requests: 0, bytes: 0 };
+  const stats: BulkStats = { written: 0, conflicts: [], failed: [], replaced: [], retries: 0, requests: 0, bytes: 0 };
   let pending: PreparedOp[] = [];
   let pendingBytes = 0;
   const inFlight = new Set<Promise<void>>();
@@ -63,6 +66,7 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
     let todo = batch;
     for (let attempt = 0; todo.length > 0; attempt++) {
       const retry: PreparedOp[] = [];
+      const replace: PreparedOp[] = [];
       let response: estypes.BulkResponse;
       try {
         stats.requests += 1;
@@ -100,13 +104,20 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
           retry.push(prepared);
           return;
         }
+        const failure = { id: prepared.id, status: result.status, type: result.error.type, reason: String(result.error.reason ?? '').slice(0, 300) };
+        // Malformed for the engine: the same bytes would fail on every sync; write what the caller says instead, once.
+        if (result.status === 400 && prepared.fallback) {
+          stats.replaced.push(failure);
+          replace.push(prepare(opts.index, { op: 'index', id: prepared.id, doc: prepared.fallback(`${failure.type}: ${failure.reason}`) as Record<string, unknown> }));
+          return;
+        }
         stats.failed.push({ id: prepared.id, status: result.status, type: result.error.type, reason: String(result.error.reason ?? '').slice(0, 300) });
       });
       if (retry.length > 0) {
         stats.retries += retry.length;
         await sleep(backoff(opts, attempt));
       }
-      todo = retry;
+      todo = [...replace, ...retry];
     }
   }
 
@@ -151,6 +162,7 @@ interface PreparedOp {
   ndjson: string;
   bytes: number;
   conditional: boolean;
+  fallback?: (reason: string) => object;
 }
 
 function prepare(index: string, op: BulkOp): PreparedOp {
@@ -158,7 +170,8 @@ function prepare(index: string, op: BulkOp): PreparedOp {
     return serialise(op.id, [{ delete: { _index: index, _id: op.id } }], false);
   }
   if (op.op === 'index') {
-    return serialise(op.id, [{ index: { _index: index, _id: op.id } }, op.doc], false);
+    const prepared = serialise(op.id, [{ index: { _index: index, _id: op.id } }, op.doc], false);
+    return op.fallback ? { ...prepared, fallback: op.fallback } : prepared;
   }
   const conditional = op.ifSeqNo !== undefined && op.ifPrimaryTerm !== undefined;
   const action = { update: { _index: index, _id: op.id, ...(conditional ? { if_seq_no: op.ifSeqNo, if_primary_term: op.ifPrimaryTerm } : {}) } };

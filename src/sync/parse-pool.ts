@@ -24,6 +24,9 @@ export type ParseResponse = { id: number; record: RunRecord } | { id: number; er
  */
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 16 };
 
+/** How long closing waits for the workers to stop. */
+const CLOSE_WAIT_MS = 5000;
+
 export interface ParsePool {
   parse(source: SourceConfig, run: DiscoveredRun, now: Date): Promise<RunRecord>;
   close(): Promise<void>;
@@ -72,7 +75,8 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
       });
     },
     async close() {
-      await Promise.all(workers.map((w) => w.terminate()));
+      // A worker with a read stuck in the kernel (hung mount) never finishes terminating: bounded wait.
+      await Promise.race([Promise.all(workers.map((w) => w.terminate())), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     },
   };
 }

@@ -13,7 +13,7 @@ import type { SourceDriver } from '../sources/types.ts';
 import { applyIndices } from '../es/indices.ts';
 import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
 import { createBulkWriter, type BulkWriter } from './bulk.ts';
-import { toRunDoc } from './doc.ts';
+import { rejectedDocFactory, toRunDoc } from './doc.ts';
 import { createIdentityGuard, type IdentityGuard } from './identity-guard.ts';
 import { createParsePool, type ParsePool } from './parse-pool.ts';
 import { planActions, type CrawledRun, type PlannedAction } from './plan.ts';
@@ -220,6 +220,11 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
   for (const failure of stats.failed) {
     addError(report, { run_id: failure.id, code: `bulk-${failure.status}`, message: `${failure.type}: ${failure.reason}` });
   }
+  // Refused documents were replaced by a parse_error document of the run (written, so not a failure).
+  report.counts.parse_errors += stats.replaced.length;
+  for (const refused of stats.replaced) {
+    addError(report, { run_id: refused.id, code: 'rejected-by-engine', message: `${refused.type}: ${refused.reason}` });
+  }
   await driver.dispose?.();
   return sourceReport;
 
@@ -300,7 +305,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
     for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
       touch(touched, key);
     }
-    await writer.add({ op: 'index', id: doc.run_id, doc: doc as unknown as Record<string, unknown> });
+    await writer.add({ op: 'index', id: doc.run_id, doc: doc as unknown as Record<string, unknown>, fallback: rejectedDocFactory(doc) });
     if (action.indexed && action.indexed.run_id !== doc.run_id) {
       // Same folder, new identity (its config or run-id file changed): the old document is superseded.
       touch(touched, `run:${action.indexed.run_id}`);

@@ -1,12 +1,14 @@
 import { Worker } from 'node:worker_threads';
-import { createReadStream, lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { lstat, open, readdir, realpath, stat, statfs } from 'node:fs/promises';
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { lstat, readdir, realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { StorageError } from '../../errors.ts';
-import type { ByteRange, SourceDriver, SourceEntry, SourceWarning } from '../types.ts';
+import type { SourceDriver, SourceEntry, SourceWarning } from '../types.ts';
 import type { WalkMessage } from '../fs-walk-worker.ts';
 import { MODULE_EXT } from '../../module-ext.ts';
+import { keyPath, nameToKey, resolveKeyPath } from '../fs-names.ts';
+import { readFileBytes, streamFile, type ReadOptions } from '../fs-read.ts';
 
 export interface FsDriverOptions {
   /** Absolute root directory. */
@@ -31,6 +33,8 @@ export interface FsDriverOptions {
    * does with the entries. For long listings (a sync's crawl of a root); a short one is cheaper inline.
    */
   walkInWorker?: boolean;
+  /** Deadline of one file read (or one chunk of a stream), ms: a hung mount turns the run into a parse_error instead of a hang. Default 60,000. */
+  readTimeoutMs?: number;
 }
 
 const DRIVER_NAME = 'fs';
@@ -41,8 +45,8 @@ const NETWORK_FS = new Set([0x6969, 0xff534d42, 0xfe534d42, 0x517b, 0x65735546, 
 /** Sub-directories read ahead per level while the walk is elsewhere (see walkDir). */
 const PREFETCH_DIRS = 8;
 
-/** Read chunk size for streams: large enough for throughput, small enough to bound memory. */
-const STREAM_CHUNK = 256 * 1024;
+/** Default read deadline: far above any healthy read of a run's files, short enough that a hung mount is noticed. */
+const READ_TIMEOUT_MS = 60_000;
 
 export function createFsDriver(opts: FsDriverOptions): SourceDriver {
   const root = path.resolve(opts.root);
@@ -50,6 +54,9 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
   const exclude = opts.exclude && opts.exclude.length > 0 ? picomatch(opts.exclude, { dot: true }) : () => false;
   const follow = opts.followSymlinks ?? false;
   const concurrency = opts.statConcurrency ?? 32;
+  let readOpts: ReadOptions | undefined;
+  /** Reads use plain system calls on a local disk, the thread pool (with its deadline) on a network mount; decided once, on first use. */
+  const readOptions = async (): Promise<ReadOptions> => (readOpts ??= { noFollow: !follow, timeoutMs: opts.readTimeoutMs ?? READ_TIMEOUT_MS, sync: await isLocal(root, opts.io ?? 'auto') });
 
   return {
     name: DRIVER_NAME,
@@ -61,15 +68,10 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
       return walk({ root, start: prefix.replace(/\/+$/, ''), include, exclude, follow, concurrency, io: opts.io ?? 'auto', ops: ASYNC_OPS });
     },
     async read(key, range) {
-      return readFile(root, key, range);
+      return readFileBytes(resolveKey(root, key), key, range, await readOptions());
     },
     async stream(key) {
-      const abs = resolveKey(root, key);
-      const info = await statOrNull(abs, key);
-      if (!info?.isFile()) {
-        return null;
-      }
-      return createReadStream(abs, { highWaterMark: STREAM_CHUNK });
+      return streamFile(resolveKey(root, key), key, await readOptions());
     },
     async stat(key) {
       const info = await statOrNull(resolveKey(root, key), key);
@@ -128,14 +130,15 @@ interface WalkOptions {
 
 /** The calls a walk makes, as plain system calls or thread-pool round trips (see `io`). */
 interface FsOps {
-  readdir(p: string): Dirent[] | Promise<Dirent[]>;
-  lstat(p: string): Stats | Promise<Stats>;
-  stat(p: string): Stats | Promise<Stats>;
-  realpath(p: string): string | Promise<string>;
+  readdir(p: string | Buffer): Dirent<Buffer>[] | Promise<Dirent<Buffer>[]>;
+  lstat(p: string | Buffer): Stats | Promise<Stats>;
+  stat(p: string | Buffer): Stats | Promise<Stats>;
+  realpath(p: string | Buffer): string | Promise<string>;
 }
 
-const ASYNC_OPS: FsOps = { readdir: (p) => readdir(p, { withFileTypes: true }), lstat, stat, realpath };
-const SYNC_OPS: FsOps = { readdir: (p) => readdirSync(p, { withFileTypes: true }), lstat: (p) => lstatSync(p), stat: (p) => statSync(p), realpath: (p) => realpathSync(p) };
+// Names are read as bytes (see fs-names.ts): a name that is not UTF-8 still gets a key that reads it back.
+const ASYNC_OPS: FsOps = { readdir: (p) => readdir(p, { withFileTypes: true, encoding: 'buffer' }), lstat, stat, realpath: (p) => realpath(p) };
+const SYNC_OPS: FsOps = { readdir: (p) => readdirSync(p, { withFileTypes: true, encoding: 'buffer' }), lstat: (p) => lstatSync(p), stat: (p) => statSync(p), realpath: (p) => realpathSync(p) };
 
 interface Child {
   name: string;
@@ -161,7 +164,7 @@ async function* walk(opts: WalkOptions): AsyncGenerator<SourceEntry | SourceWarn
   if (!rootInfo.isDirectory()) {
     throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] list ${startAbs}: not a directory`);
   }
-  if (opts.io === 'sync' || (opts.io === 'auto' && !NETWORK_FS.has(Number((await statfs(startAbs)).type)))) {
+  if (await isLocal(startAbs, opts.io)) {
     opts.ops = SYNC_OPS;
   }
   const startReal = await realpath(startAbs);
@@ -222,11 +225,12 @@ async function readDir(opts: WalkOptions, dirKey: string, ancestors: ReadonlySet
   const warnings: SourceWarning[] = [];
   try {
     for (const dirent of await opts.ops.readdir(walkPath(opts.root, dirKey))) {
-      const key = dirKey === '' ? dirent.name : `${dirKey}/${dirent.name}`;
+      const name = nameToKey(dirent.name);
+      const key = dirKey === '' ? name : `${dirKey}/${name}`;
       if (opts.exclude(key)) {
         continue;
       }
-      children.push({ name: dirent.name, key, isDir: dirent.isDirectory(), symlink: dirent.isSymbolicLink() });
+      children.push({ name, key, isDir: dirent.isDirectory(), symlink: dirent.isSymbolicLink() });
     }
   } catch (err) {
     return { children: [], warnings, error: warning(dirKey, err) };
@@ -262,7 +266,10 @@ async function resolveChildren(opts: WalkOptions, children: Child[], warnings: S
             child.real = real;
             continue;
           }
-          child.entry = { key: child.key, size: target.size, mtime: target.mtimeMs };
+          // Only regular files are listed: a FIFO, socket or device behind a link is no file of a run.
+          if (target.isFile()) {
+            child.entry = { key: child.key, size: target.size, mtime: target.mtimeMs };
+          }
           continue;
         }
         if (child.isDir) {
@@ -281,39 +288,19 @@ async function resolveChildren(opts: WalkOptions, children: Child[], warnings: S
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, children.length) }, worker));
 }
 
-async function readFile(root: string, key: string, range?: ByteRange): Promise<Uint8Array | null> {
-  const abs = resolveKey(root, key);
-  let handle;
-  try {
-    handle = await open(abs, 'r');
-  } catch (err) {
-    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) {
-      return null;
-    }
-    throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] read ${key}: ${codeOf(err)}`, { cause: err });
+/** Whether plain system calls suit this path (see FsDriverOptions.io); a failing statfs counts as remote (the careful choice). */
+async function isLocal(abs: string | Buffer, io: 'auto' | 'sync' | 'async'): Promise<boolean> {
+  if (io !== 'auto') {
+    return io === 'sync';
   }
   try {
-    const size = (await handle.stat()).size;
-    const start = Math.min(range?.start ?? 0, size);
-    const end = Math.min(range?.end ?? size, size);
-    const buf = Buffer.alloc(Math.max(0, end - start));
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesRead } = await handle.read(buf, off, buf.length - off, start + off);
-      if (bytesRead === 0) {
-        break;
-      }
-      off += bytesRead;
-    }
-    return buf.subarray(0, off);
-  } catch (err) {
-    throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] read ${key}: ${codeOf(err)}`, { cause: err });
-  } finally {
-    await handle.close();
+    return !NETWORK_FS.has(Number((await statfs(abs)).type));
+  } catch {
+    return false;
   }
 }
 
-async function statOrNull(abs: string, key: string) {
+async function statOrNull(abs: string | Buffer, key: string) {
   try {
     return await stat(abs);
   } catch (err) {
@@ -325,13 +312,13 @@ async function statOrNull(abs: string, key: string) {
 }
 
 /** Paths of entries the walk itself found (names from readdir): plain concatenation, no normalising needed. */
-function walkPath(root: string, key: string): string {
-  return key === '' ? root : `${root}/${key}`;
+function walkPath(root: string, key: string): string | Buffer {
+  return keyPath(root, key);
 }
 
-function resolveKey(root: string, key: string): string {
-  const abs = path.resolve(root, key);
-  if (abs !== root && !abs.startsWith(root + path.sep)) {
+function resolveKey(root: string, key: string): string | Buffer {
+  const abs = resolveKeyPath(root, key);
+  if (abs === null) {
     throw new StorageError('storage-read-failed', `[${DRIVER_NAME}] ${key}: escapes the root`);
   }
   return abs;
