@@ -122,6 +122,11 @@ export async function main(argv: string[]): Promise<number> {
       io.stderr('lora-catalog sync: no sources configured (config key sources); try --example for the bundled runs');
       return 2;
     }
+    const unknownSources = (parsed.options.sources ?? []).filter((name) => !config.sources.some((s) => s.name === name));
+    if (unknownSources.length > 0) {
+      io.stderr(`lora-catalog sync: --source ${unknownSources.join(', ')}: no such source; configured: ${config.sources.map((s) => s.name).join(', ')}`);
+      return 2;
+    }
   }
   let conn: Connection;
   try {

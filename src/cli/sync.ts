@@ -22,8 +22,10 @@ runs no longer found are marked vanished (never deleted). Then recomputes the ro
 Options:
   --mode full|incremental   full (default) lists every root and may mark runs vanished;
                             incremental only re-reads what changed and never marks vanished
-  --since <time>            incremental: only runs with a file modified since (ISO date or 2h, 1d…)
-  --prefix <path>           incremental: only runs under this path of each root (repeatable)
+  --since <time>            only runs with a file modified since (ISO date or 2h, 1d…); implies
+                            --mode incremental (with --mode full it is a usage error)
+  --prefix <path>           only runs under this path of each root (repeatable); implies
+                            --mode incremental (with --mode full it is a usage error)
   --source <name>           only this configured source (repeatable)
   --shard <i>/<n>           only runs whose path hashes into shard i of n (sharded backfill)
   --backfill                refresh off and replicas 0 while loading, restored afterwards
@@ -63,7 +65,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
       args: argv,
       allowPositionals: false,
       options: {
-        mode: { type: 'string', default: 'full' },
+        mode: { type: 'string' },
         since: { type: 'string' },
         prefix: { type: 'string', multiple: true },
         source: { type: 'string', multiple: true },
@@ -80,10 +82,16 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
   } catch (err) {
     return (err as Error).message;
   }
-  if (values.mode !== 'full' && values.mode !== 'incremental') {
+  if (values.mode !== undefined && values.mode !== 'full' && values.mode !== 'incremental') {
     return `--mode must be full or incremental, got ${values.mode}`;
   }
-  const options: SyncOptions = { mode: values.mode };
+  // A time window or a subtree is an incremental sync by nature: a full sync that saw only part of a root
+  // would have to skip vanish marking anyway, so asking for both is a mistake worth saying.
+  const partial = values.since !== undefined ? '--since' : values.prefix !== undefined ? '--prefix' : null;
+  if (partial !== null && values.mode === 'full') {
+    return `${partial} only applies to incremental syncs: drop --mode full (${partial} implies --mode incremental)`;
+  }
+  const options: SyncOptions = { mode: values.mode ?? (partial !== null ? 'incremental' : 'full') };
   if (values.since) {
     const since = parseSince(values.since, now);
     if (!since) {
@@ -198,6 +206,12 @@ export function formatReport(report: SyncReport, rollups: RollupReport | null): 
   }
   for (const s of unmarkedRoots(report)) {
     lines.push(`  warning: source ${s.name} was not listed completely, so runs missing from it were NOT marked vanished (exit ${EXIT_INCOMPLETE_LISTING}); see the listing warnings in the log`);
+  }
+  for (const e of report.parse_error_sample ?? []) {
+    lines.push(`  parse error ${e.location}: ${e.message.split('\n')[0]}`);
+  }
+  if (c.parse_errors > (report.parse_error_sample ?? []).length) {
+    lines.push(`  … ${c.parse_errors - report.parse_error_sample.length} more parse errors (search: status:parse_error)`);
   }
   for (const e of report.errors.slice(0, 10)) {
     lines.push(`  error ${e.code} ${e.run_id}: ${e.message}`);

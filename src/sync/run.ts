@@ -19,7 +19,7 @@ import { createIdentityGuard, type IdentityGuard } from './identity-guard.ts';
 import { createParsePool, type ParsePool } from './parse-pool.ts';
 import { planActions, type CrawledRun, type PlannedAction } from './plan.ts';
 import { confirmStatus } from './restatus.ts';
-import { addError, addSample, emptyCounts, indexableReport, type SourceReport, type SyncReport } from './report.ts';
+import { addError, addSample, emptyCounts, indexableReport, SAMPLE_SIZE, type SourceReport, type SyncReport } from './report.ts';
 import { countActiveRuns, scanIndexedRuns, type IndexedRun } from './scan.ts';
 
 export interface SyncOptions {
@@ -70,6 +70,7 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
     errors_total: 0,
     shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null,
     sample: {},
+    parse_error_sample: [],
     touched: [],
   };
   const { config, client } = ctx;
@@ -322,6 +323,9 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
     report.durations_ms.parse += Date.now() - parseStart;
     if (record.status === 'parse_error') {
       report.counts.parse_errors += 1;
+      if (record.parse_error && report.parse_error_sample.length < SAMPLE_SIZE) {
+        report.parse_error_sample.push({ location: record.source.uri, file: record.parse_error.file, message: record.parse_error.message });
+      }
     }
     const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null, copyOf: identity.copyOf });
     for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
