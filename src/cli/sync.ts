@@ -4,9 +4,9 @@ import { parseArgs } from 'node:util';
 import { durationMs, type Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { runRollups, type RollupReport } from '../rollups/run.ts';
+import { errorMessage, PipelineError } from '../errors.ts';
 import { runSync, type SyncOptions } from '../sync/run.ts';
 import type { SyncReport } from '../sync/report.ts';
-import { PipelineError } from '../errors.ts';
 import { flushOutbox } from '../jobs/outbox.ts';
 import { withLease } from '../jobs/lease.ts';
 import type { Io } from './io.ts';
@@ -14,7 +14,8 @@ import type { Io } from './io.ts';
 export const SYNC_USAGE = `Usage: lora-catalog sync [options]
 
 Crawls every configured source, reads new and changed runs, and writes them to Elasticsearch;
-runs no longer found are marked vanished (never deleted). Then recomputes the rollups it touched.
+runs no longer found are marked vanished (never deleted). Then brings the rollups up to date with every
+run written since they last completed (also after a failed or interrupted sync).
 
 Options:
   --mode full|incremental   full (default) lists every root and may mark runs vanished;
@@ -32,7 +33,7 @@ Options:
   --json                    print the report as JSON
   -h, --help                this help
 
-Exit codes: 0 ok, 1 some runs failed to write or a source failed to list, 2 usage or config error,
+Exit codes: 0 ok, 1 some runs failed to write, a source failed to list or the rollups failed, 2 usage or config error,
 3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable, 5 skipped: another sync
 of the same sources holds the lease.`;
 
@@ -139,9 +140,10 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
     }
   }
   io.progress('');
-  let rollups: RollupReport | null = null;
-  if (args.rollups && !args.options.dryRun && report.status !== 'failed') {
-    rollups = await runRollups(ctx, args.options.backfill ? {} : { touched: report.touched });
+  // Rollups run after a failed sync too: they recompute whatever was written (the watermark says what).
+  let rollups: RollupOutcome | null = null;
+  if (args.rollups && !args.options.dryRun) {
+    rollups = await rollupPhase(ctx, args.options.backfill === true);
   }
   let example: { total: number; hits: Array<Record<string, unknown>> } | null = null;
   if (args.example) {
@@ -163,10 +165,22 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
   if (report.errors.some((e) => e.code === 'mass-vanish')) {
     return 3;
   }
-  return report.status === 'ok' ? 0 : 1;
+  return report.status === 'ok' && rollups?.status !== 'failed' ? 0 : 1;
 }
 
-export function formatReport(report: SyncReport, rollups: RollupReport | null): string {
+/** The rollup phase's result as the sync reports it: a failure fails the sync's exit code and says so. */
+export type RollupOutcome = ({ status: 'ok' } & RollupReport) | { status: 'failed'; phase: 'rollups'; error: string };
+
+export async function rollupPhase(ctx: AppContext, full: boolean): Promise<RollupOutcome> {
+  try {
+    return { status: 'ok', ...(await runRollups(ctx, { full })) };
+  } catch (err) {
+    ctx.log.error({ err }, 'Rollups failed; the next sync or `lora-catalog rollups` catches up');
+    return { status: 'failed', phase: 'rollups', error: errorMessage(err) };
+  }
+}
+
+export function formatReport(report: SyncReport, rollups: RollupOutcome | null): string {
   const c = report.counts;
   const lines = [
     `${report.dry_run ? 'Dry run (nothing written)' : 'Sync'} ${report.status} in ${(report.duration_ms / 1000).toFixed(1)} s (${report.mode}${report.shard ? `, shard ${report.shard}` : ''})`,
@@ -187,8 +201,10 @@ export function formatReport(report: SyncReport, rollups: RollupReport | null): 
   if (report.errors_total > 10) {
     lines.push(`  … ${report.errors_total - 10} more errors (see the lora-sync-runs index, sync_id ${report.sync_id})`);
   }
-  if (rollups) {
-    lines.push(`  rollups (${rollups.mode}): ${rollups.buckets} buckets, ${rollups.runEpochDocs} loss-per-epoch docs, ${rollups.deleted} removed`);
+  if (rollups?.status === 'ok') {
+    lines.push(`  rollups (${rollups.mode}): ${rollups.dirtyRuns} runs since the last rollup, ${rollups.buckets} buckets, ${rollups.runEpochDocs} loss-per-epoch docs, ${rollups.deleted} removed`);
+  } else if (rollups) {
+    lines.push(`  FAILED phase rollups: ${rollups.error}`);
   }
   return lines.join('\n');
 }

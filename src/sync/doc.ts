@@ -1,7 +1,7 @@
 import { shardBucket } from '../formats/discover.ts';
 import type { RunRecord } from '../record/schema.ts';
 import { runSortKey } from '../sources/order.ts';
-import { bucketKeys } from '../rollups/keys.ts';
+import { bucketKeys, writeStamp } from '../rollups/keys.ts';
 
 /** The indexed document: the record plus reconcile keys, search helpers and sync state. */
 export interface RunDoc extends RunRecord {
@@ -17,10 +17,12 @@ export interface RunDoc extends RunRecord {
   rollup_keys: string[];
   first_seen_at: string;
   indexed_at: string;
+  /** Write stamp (ms) that rollups use to find the runs written since they last completed. */
+  rollup_stamp: number;
 }
 
 /** Fields that change on every write; equality checks between two syncs leave them out. */
-export const VOLATILE_FIELDS = ['indexed_at', 'first_seen_at'] as const;
+export const VOLATILE_FIELDS = ['indexed_at', 'first_seen_at', 'rollup_stamp'] as const;
 
 export function toRunDoc(record: RunRecord, opts: { now: Date; firstSeenAt: string | null; copyOf?: string | null }): RunDoc {
   return {
@@ -37,5 +39,6 @@ export function toRunDoc(record: RunRecord, opts: { now: Date; firstSeenAt: stri
     rollup_keys: bucketKeys(record),
     first_seen_at: opts.firstSeenAt ?? opts.now.toISOString(),
     indexed_at: opts.now.toISOString(),
+    rollup_stamp: writeStamp(),
   };
 }

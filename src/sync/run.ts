@@ -13,6 +13,7 @@ import { applyIndices } from '../es/indices.ts';
 import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
 import { createBulkWriter, type BulkWriter } from './bulk.ts';
 import { toRunDoc } from './doc.ts';
+import { writeStamp } from '../rollups/keys.ts';
 import { createIdentityGuard, type IdentityGuard } from './identity-guard.ts';
 import { createParsePool, type ParsePool } from './parse-pool.ts';
 import { planActions, type CrawledRun, type PlannedAction } from './plan.ts';
@@ -248,7 +249,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       return;
     }
     if (action.class === 'reappeared' && action.indexed && action.indexed.fingerprint === crawled.fingerprint && action.indexed.parser_version === PARSER_VERSION) {
-      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null } });
+      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, rollup_stamp: writeStamp() } });
       return;
     }
     await pool.run(async () => {
@@ -281,7 +282,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       await writer.add({
         op: 'update',
         id: action.indexed.run_id,
-        doc: { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'replaced', missing_since: null },
+        doc: { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'replaced', missing_since: null, rollup_stamp: writeStamp() },
         ifSeqNo: action.indexed.seq_no,
         ifPrimaryTerm: action.indexed.primary_term,
       });
@@ -334,7 +335,9 @@ async function applyVanishMarks(ctx: AppContext, v: VanishInput): Promise<void> 
     if (v.opts.dryRun) {
       continue;
     }
-    const doc = isDue ? { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'not-found', missing_since: run.missing_since ?? now.toISOString() } : { missing_since: now.toISOString() };
+    const doc = isDue
+      ? { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'not-found', missing_since: run.missing_since ?? now.toISOString(), rollup_stamp: writeStamp() }
+      : { missing_since: now.toISOString() };
     // Conditional on the scanned version: a run that moved and was re-indexed during this sync is left alone.
     await writer.add({ op: 'update', id: run.run_id, doc, ifSeqNo: run.seq_no, ifPrimaryTerm: run.primary_term });
   }

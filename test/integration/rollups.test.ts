@@ -15,7 +15,7 @@ afterEach(async () => {
 async function rollupDocs(t: TestApp): Promise<Record<string, Record<string, unknown>>> {
   await t.ctx.client.indices.refresh({ index: t.config.indices.rollups });
   const res = await t.ctx.client.search<Record<string, unknown>>({ index: t.config.indices.rollups, size: 10_000, sort: [{ key: 'asc' }, { epoch: 'asc' }] });
-  return Object.fromEntries(res.hits.hits.map((h) => [h._id as string, { ...h._source, computed_at: undefined }]));
+  return Object.fromEntries(res.hits.hits.map((h) => [h._id as string, { ...h._source, computed_at: undefined, rollup_stamp: undefined }]));
 }
 
 describe('rollups/run (real Elasticsearch)', () => {
@@ -28,8 +28,8 @@ describe('rollups/run (real Elasticsearch)', () => {
     const docs = await rollupDocs(app);
     expect(docs['rank:8']).toMatchObject({ kind: 'rank', lora_rank: 8, count: 1, completed: 1, failed: 0, loss_mean: 0.0412, loss_p50: 0.0412, success_rate: 1 });
     expect(docs['rank:none']).toMatchObject({ kind: 'rank', count: 1 });
-    expect(docs['base_rank:sd15|32']).toMatchObject({ base_model_family: 'sd15', lora_rank: 32, loss_mean: 0.0711 });
-    expect(docs['lr_rank:1e-4..3e-4|8']).toMatchObject({ lr_band: '1e-4..3e-4', lr_band_low: 0.0001, lora_rank: 8 });
+    expect(docs['base_rank:image/sd15|32']).toMatchObject({ base_model_family: 'sd15', task: 'image', family_group: 'image/sd15', lora_rank: 32, loss_mean: 0.0711, cross_family: false });
+    expect(docs['lr_rank:image/sd15|1e-4..3e-4|8']).toMatchObject({ lr_band: '1e-4..3e-4', lr_band_low: 0.0001, lora_rank: 8, base_model_family: 'sd15' });
     expect(docs['week:2025-W09|lora-scripts-yaml']).toMatchObject({ kind: 'week', week_start: '2025-02-24T00:00:00.000Z', started: 1, completed: 1 });
     const epochs = Object.values(docs).filter((d) => d.kind === 'run_epoch' && d.epoch === 10);
     expect(epochs).toHaveLength(1);
@@ -47,12 +47,13 @@ describe('rollups/run (real Elasticsearch)', () => {
     const report = await runSync({ ...app.ctx, config: { ...app.config, sync: { ...app.config.sync, max_vanish_share: 0.5 } } }, { mode: 'full' });
     expect(report.counts).toMatchObject({ new: 1, changed: 1, vanished: 1 });
 
-    const incremental = await runRollups(app.ctx, { touched: report.touched });
+    const incremental = await runRollups(app.ctx);
     const afterIncremental = await rollupDocs(app);
-    const full = await runRollups(app.ctx);
+    const full = await runRollups(app.ctx, { full: true });
     const afterFull = await rollupDocs(app);
 
     expect(incremental.mode).toBe('incremental');
+    expect(incremental.dirtyRuns).toBeGreaterThanOrEqual(3);
     expect(full.mode).toBe('full');
     expect(afterIncremental).toEqual(afterFull);
     expect(afterFull['rank:16']).toBeUndefined();
