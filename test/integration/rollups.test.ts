@@ -1,7 +1,10 @@
 import { appendFile, cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseSyncArgs, syncCommand } from '../../src/cli/sync.ts';
+import type { Io } from '../../src/cli/io.ts';
 import { runRollups } from '../../src/rollups/run.ts';
+import { readWatermark } from '../../src/rollups/store.ts';
 import { runSync } from '../../src/sync/run.ts';
 import { createTestApp, type TestApp } from './app-context.ts';
 
@@ -59,4 +62,58 @@ describe('rollups/run (real Elasticsearch)', () => {
     expect(afterFull['rank:16']).toBeUndefined();
     expect(Object.keys(afterFull).some((id) => id.startsWith('config:'))).toBe(true);
   });
+
+  it('catches up with runs written while no rollup ran, and removes buckets left without runs', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+    await runRollups(app.ctx);
+    await rm(path.join(app.root, '2025-04-11-ink-wash-landscape-r16'), { recursive: true });
+    await runSync({ ...app.ctx, config: { ...app.config, sync: { ...app.config.sync, max_vanish_share: 0.5 } } }, { mode: 'full' });
+    await cp(path.join(app.root, '2025-03-02-cyberpunk-city-r8'), path.join(app.root, '2025-08-01-cyberpunk-city-r8-seed2'), { recursive: true });
+    await runSync(app.ctx, { mode: 'full' });
+
+    const caughtUp = await runRollups(app.ctx);
+    const incremental = await rollupDocs(app);
+    await runRollups(app.ctx, { full: true });
+
+    expect(caughtUp.mode).toBe('incremental');
+    expect(incremental['rank:16']).toBeUndefined();
+    expect(incremental).toEqual(await rollupDocs(app));
+  });
+
+  it('a rollup phase that cannot write fails the sync exit code, says which phase, and keeps the watermark', async () => {
+    app = await createTestApp();
+    const io = captureIo();
+    expect(await syncCommand(app.ctx, parse([]), io)).toBe(0);
+    const watermark = await readWatermark(app.ctx.client, app.config.indices.rollups);
+    await appendFile(path.join(app.root, '2025-06-08-cyberpunk-street-r32', 'logs', 'train.log'), '[2025-06-08 12:00:00] epoch 7/7 step 61 loss 0.0300\n');
+    await app.ctx.client.indices.putSettings({ index: app.config.indices.rollups, settings: { 'index.blocks.write': true } });
+
+    const failed = captureIo();
+    const code = await syncCommand(app.ctx, parse([]), failed);
+    await app.ctx.client.indices.putSettings({ index: app.config.indices.rollups, settings: { 'index.blocks.write': false } });
+    const after = await readWatermark(app.ctx.client, app.config.indices.rollups);
+    const retry = captureIo();
+    const retried = await syncCommand(app.ctx, parse([]), retry);
+
+    expect(code).toBe(1);
+    expect(failed.out.join('\n')).toMatch(/FAILED phase rollups: \[rollups\]/);
+    expect(after).toBe(watermark);
+    expect(retried).toBe(0);
+    expect(retry.out.join('\n')).toMatch(/rollups \(incremental\): [1-9]\d* runs since the last rollup/);
+    expect((await rollupDocs(app))['base_rank:image/sd15|32']).toMatchObject({ loss_min: 0.03 });
+  });
 });
+
+function parse(argv: string[]) {
+  const args = parseSyncArgs(argv, new Date());
+  if (typeof args === 'string') {
+    throw new Error(args);
+  }
+  return args;
+}
+
+function captureIo(): Io & { out: string[] } {
+  const out: string[] = [];
+  return { out, stdout: (t) => out.push(t), stderr: (t) => out.push(t), progress: () => {}, json: false, tty: false };
+}
