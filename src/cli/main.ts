@@ -164,7 +164,7 @@ async function delegateHelp(command: string, rest: string[], io: Io): Promise<nu
     return 0;
   }
   if (command === 'rollups' || command === 'config') {
-    io.stdout(command === 'rollups' ? 'Usage: lora-catalog rollups [--full] [--json]\nRecomputes every rollup from the runs index (sync does the incremental part itself).' : 'Usage: lora-catalog config check [--config <file>]\nValidates the config; prints it with secrets hidden. Exit 2 when invalid.');
+    io.stdout(command === 'rollups' ? 'Usage: lora-catalog rollups [--full] [--json]\nBrings the rollups up to date with every run written since they last completed (sync does this too);\n--full recomputes everything from the runs index. Exit 1 when a rollup document could not be written.' : 'Usage: lora-catalog config check [--config <file>]\nValidates the config; prints it with secrets hidden. Exit 2 when invalid.');
     return 0;
   }
   if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {

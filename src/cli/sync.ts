@@ -143,7 +143,10 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
   // Rollups run after a failed sync too: they recompute whatever was written (the watermark says what).
   let rollups: RollupOutcome | null = null;
   if (args.rollups && !args.options.dryRun) {
+    const started = Date.now();
     rollups = await rollupPhase(ctx, args.options.backfill === true);
+    report.durations_ms.rollups = Date.now() - started;
+    await recordRollupPhase(ctx, report, rollups);
   }
   let example: { total: number; hits: Array<Record<string, unknown>> } | null = null;
   if (args.example) {
@@ -177,6 +180,25 @@ export async function rollupPhase(ctx: AppContext, full: boolean): Promise<Rollu
   } catch (err) {
     ctx.log.error({ err }, 'Rollups failed; the next sync or `lora-catalog rollups` catches up');
     return { status: 'failed', phase: 'rollups', error: errorMessage(err) };
+  }
+}
+
+/** The sync's record in the sync-runs index learns how the rollup phase went (pipeline-health reads it). */
+async function recordRollupPhase(ctx: AppContext, report: SyncReport, rollups: RollupOutcome): Promise<void> {
+  const failed = rollups.status === 'failed';
+  if (failed) {
+    report.status = 'failed';
+    report.failed_phase = 'rollups';
+  }
+  try {
+    await ctx.client.update({
+      index: ctx.config.indices.sync_runs,
+      id: report.sync_id,
+      doc: { durations_ms: { rollups: report.durations_ms.rollups }, ...(failed ? { status: 'failed', failed_phase: 'rollups' } : {}) },
+      refresh: true,
+    });
+  } catch (err) {
+    ctx.log.warn({ err, syncId: report.sync_id }, 'Could not record the rollup phase in the sync report');
   }
 }
 

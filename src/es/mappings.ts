@@ -166,6 +166,7 @@ export function syncRunsMappings(): estypes.MappingTypeMapping {
       errors: { properties: { run_id: keyword, code: keyword, message: { type: 'text' } } },
       errors_total: long,
       shard: keyword,
+      failed_phase: keyword,
     },
   };
 }

@@ -97,7 +97,9 @@ describe('rollups/run (real Elasticsearch)', () => {
     const retried = await syncCommand(app.ctx, parse([]), retry);
 
     expect(code).toBe(1);
-    expect(failed.out.join('\n')).toMatch(/FAILED phase rollups: \[rollups\]/);
+    expect(failed.out.join('\n')).toMatch(/^Sync failed .*\n[\s\S]*FAILED phase rollups: \[rollups\]/);
+    const recorded = await app.ctx.client.search<{ status: string; failed_phase?: string }>({ index: app.config.indices.sync_runs, query: { term: { failed_phase: 'rollups' } } });
+    expect(recorded.hits.hits.map((h) => h._source?.status)).toEqual(['failed']);
     expect(after).toBe(watermark);
     expect(retried).toBe(0);
     expect(retry.out.join('\n')).toMatch(/rollups \(incremental\): [1-9]\d* runs since the last rollup/);
