@@ -145,9 +145,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'sync':
         return await syncCommand(ctx, syncArgs as NonNullable<typeof syncArgs>, io);
       case 'rollups': {
-        const report = await runRollups(ctx, args.includes('--full') ? {} : {});
-        io.stdout(json ? JSON.stringify(report) : `rollups (${report.mode}): ${report.buckets} buckets, ${report.runEpochDocs} loss-per-epoch docs, ${report.deleted} removed, ${report.failed} failed`);
-        return report.failed > 0 ? 1 : 0;
+        const report = await runRollups(ctx, { full: args.includes('--full') });
+        io.stdout(json ? JSON.stringify(report) : `rollups (${report.mode}): ${report.dirtyRuns} runs written since the last rollup, ${report.buckets} buckets, ${report.runEpochDocs} loss-per-epoch docs, ${report.deleted} removed`);
+        return 0;
       }
       case 'indices':
         return await indicesCommand(ctx, args, io);
@@ -198,7 +198,7 @@ async function delegateHelp(command: string, rest: string[], io: Io): Promise<nu
     return 0;
   }
   if (command === 'rollups') {
-    io.stdout('Usage: lora-catalog rollups [--full] [--json]\nRecomputes every rollup from the runs index (sync does the incremental part itself).');
+    io.stdout('Usage: lora-catalog rollups [--full] [--json]\nBrings the rollups up to date with every run written since they last completed (sync does this too);\n--full recomputes everything from the runs index. Exit 1 when a rollup document could not be written.');
     return 0;
   }
   if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { durationMs, type Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { runRollups, type RollupReport } from '../rollups/run.ts';
+import { errorMessage } from '../errors.ts';
 import { runSync, type SyncOptions } from '../sync/run.ts';
 import type { SyncReport } from '../sync/report.ts';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +18,8 @@ import type { Io } from './io.ts';
 export const SYNC_USAGE = `Usage: lora-catalog sync [options]
 
 Crawls every configured source, reads new and changed runs, and writes them to Elasticsearch;
-runs no longer found are marked vanished (never deleted). Then recomputes the rollups it touched.
+runs no longer found are marked vanished (never deleted). Then brings the rollups up to date with every
+run written since they last completed (also after a failed or interrupted sync).
 
 Options:
   --mode full|incremental   full (default) lists every root and may mark runs vanished;
@@ -37,7 +39,8 @@ Options:
   --json                    print the report as JSON
   -h, --help                this help
 
-Exit codes: 0 ok, 1 some runs failed to write or a source failed to list, 2 usage or config error,
+Exit codes: 0 ok, 1 some runs failed to write, a source failed to list or the rollups failed, 2 usage
+or config error,
 3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable, 6 written, but a full sync
 could not list a root completely (listing warnings: permission denied, vanished while listed…), so none
 of its runs was marked vanished, 143/130 stopped by SIGTERM/SIGINT. A sync skipped because another sync
@@ -154,9 +157,13 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
     }
   }
   io.progress('');
-  let rollups: RollupReport | null = null;
-  if (args.rollups && !args.options.dryRun && report.status !== 'failed') {
-    rollups = await runRollups(ctx, args.options.backfill ? {} : { touched: report.touched });
+  // Rollups run after a failed sync too: they recompute whatever was written (the watermark says what).
+  let rollups: RollupOutcome | null = null;
+  if (args.rollups && !args.options.dryRun) {
+    const started = Date.now();
+    rollups = await rollupPhase(ctx, args.options.backfill === true);
+    report.durations_ms.rollups = Date.now() - started;
+    await recordRollupPhase(ctx, report, rollups);
   }
   let example: { total: number; hits: Array<Record<string, unknown>> } | null = null;
   if (args.example) {
@@ -178,7 +185,7 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
   if (report.errors.some((e) => e.code === 'mass-vanish')) {
     return 3;
   }
-  if (report.status !== 'ok') {
+  if (report.status !== 'ok' || rollups?.status === 'failed') {
     return 1;
   }
   return unmarkedRoots(report).length > 0 ? EXIT_INCOMPLETE_LISTING : 0;
@@ -189,7 +196,38 @@ export function unmarkedRoots(report: SyncReport): SyncReport['sources'] {
   return report.mode === 'full' && !report.dry_run ? report.sources.filter((s) => !s.complete) : [];
 }
 
-export function formatReport(report: SyncReport, rollups: RollupReport | null): string {
+/** The rollup phase's result as the sync reports it: a failure fails the sync's exit code and says so. */
+export type RollupOutcome = ({ status: 'ok' } & RollupReport) | { status: 'failed'; phase: 'rollups'; error: string };
+
+export async function rollupPhase(ctx: AppContext, full: boolean): Promise<RollupOutcome> {
+  try {
+    return { status: 'ok', ...(await runRollups(ctx, { full })) };
+  } catch (err) {
+    ctx.log.error({ err }, 'Rollups failed; the next sync or `lora-catalog rollups` catches up');
+    return { status: 'failed', phase: 'rollups', error: errorMessage(err) };
+  }
+}
+
+/** The sync's record in the sync-runs index learns how the rollup phase went (pipeline-health reads it). */
+async function recordRollupPhase(ctx: AppContext, report: SyncReport, rollups: RollupOutcome): Promise<void> {
+  const failed = rollups.status === 'failed';
+  if (failed) {
+    report.status = 'failed';
+    report.failed_phase = 'rollups';
+  }
+  try {
+    await ctx.client.update({
+      index: ctx.config.indices.sync_runs,
+      id: report.sync_id,
+      doc: { durations_ms: { rollups: report.durations_ms.rollups }, ...(failed ? { status: 'failed', failed_phase: 'rollups' } : {}) },
+      refresh: true,
+    });
+  } catch (err) {
+    ctx.log.warn({ err, syncId: report.sync_id }, 'Could not record the rollup phase in the sync report');
+  }
+}
+
+export function formatReport(report: SyncReport, rollups: RollupOutcome | null): string {
   const c = report.counts;
   const lines = [
     `${report.dry_run ? 'Dry run (nothing written)' : 'Sync'} ${report.status} in ${(report.duration_ms / 1000).toFixed(1)} s (${report.mode}${report.shard ? `, shard ${report.shard}` : ''})`,
@@ -219,8 +257,10 @@ export function formatReport(report: SyncReport, rollups: RollupReport | null): 
   if (report.errors_total > 10) {
     lines.push(`  … ${report.errors_total - 10} more errors (see the lora-sync-runs index, sync_id ${report.sync_id})`);
   }
-  if (rollups) {
-    lines.push(`  rollups (${rollups.mode}): ${rollups.buckets} buckets, ${rollups.runEpochDocs} loss-per-epoch docs, ${rollups.deleted} removed`);
+  if (rollups?.status === 'ok') {
+    lines.push(`  rollups (${rollups.mode}): ${rollups.dirtyRuns} runs since the last rollup, ${rollups.buckets} buckets, ${rollups.runEpochDocs} loss-per-epoch docs, ${rollups.deleted} removed`);
+  } else if (rollups) {
+    lines.push(`  FAILED phase rollups: ${rollups.error}`);
   }
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import type { AppContext } from '../context.ts';
 import ilmPolicy from '../es/ilm-policy.json' with { type: 'json' };
+import { writeStamp } from '../rollups/keys.ts';
 import { scanPages } from '../es/pit.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 
@@ -151,7 +152,8 @@ async function* scanIds(client: Client, index: string, query: estypes.QueryDslQu
 }
 
 async function retireBatch(client: Client, hits: HitRef[], report: RetentionReport, mark: { at: string; reason: string }): Promise<void> {
-  const doc = { state: 'retired', retired_at: mark.at, retired_reason: mark.reason, missing_since: null };
+  // Stamped like every write that changes what a run adds to the rollups: the next rollup pass drops it from its buckets.
+  const doc = { state: 'retired', retired_at: mark.at, retired_reason: mark.reason, missing_since: null, rollup_stamp: writeStamp() };
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-bulk
   const res = await client.bulk({ operations: hits.flatMap((hit) => [{ update: { _index: hit.index, _id: hit.id } }, { doc }]), refresh: false });
   for (const item of res.items) {

@@ -50,6 +50,8 @@ export interface SyncReport {
   errors: SyncError[];
   errors_total: number;
   shard: string | null;
+  /** The phase that failed the job when it was not the sync itself (`rollups`). */
+  failed_phase?: 'rollups';
   /** A few paths/ids per class, for `--dry-run` and humans. Not indexed. */
   sample: Partial<Record<RunClass, string[]>>;
   /** The first parse errors with the run's location and the file at fault, for the summary. Not indexed (errors are). */

@@ -15,6 +15,7 @@ import { leaseOwner } from '../jobs/lease.ts';
 import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
 import { createBulkWriter, type BulkWriter } from './bulk.ts';
 import { rejectedDocFactory, toRunDoc } from './doc.ts';
+import { writeStamp } from '../rollups/keys.ts';
 import { createIdentityGuard, type IdentityGuard } from './identity-guard.ts';
 import { createParsePool, type ParsePool } from './parse-pool.ts';
 import { planActions, type CrawledRun, type PlannedAction } from './plan.ts';
@@ -283,7 +284,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       opts.onRun?.(action.indexed.run_id, 'reappeared');
       const status = action.status ? await confirmStatus(driver, action.indexed, action.status, now) : null;
       const statusDoc = status ? { status: status.status, status_evidence: status.evidence } : {};
-      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, ...statusDoc } });
+      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, rollup_stamp: writeStamp(), ...statusDoc } });
       return;
     }
     await pool.run(async () => {
@@ -312,7 +313,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
     for (const key of [...indexed.rollup_keys, `run:${indexed.run_id}`]) {
       touch(touched, key);
     }
-    await writer.add({ op: 'update', id: indexed.run_id, doc: { status: status.status, status_evidence: status.evidence }, ifSeqNo: indexed.seq_no, ifPrimaryTerm: indexed.primary_term });
+    await writer.add({ op: 'update', id: indexed.run_id, doc: { status: status.status, status_evidence: status.evidence, rollup_stamp: writeStamp() }, ifSeqNo: indexed.seq_no, ifPrimaryTerm: indexed.primary_term });
   }
 
   async function parseAndWrite(action: PlannedAction, crawled: CrawledRun): Promise<void> {
@@ -339,7 +340,7 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
       await writer.add({
         op: 'update',
         id: action.indexed.run_id,
-        doc: { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'replaced', missing_since: null },
+        doc: { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'replaced', missing_since: null, rollup_stamp: writeStamp() },
         ifSeqNo: action.indexed.seq_no,
         ifPrimaryTerm: action.indexed.primary_term,
       });
@@ -392,7 +393,9 @@ async function applyVanishMarks(ctx: AppContext, v: VanishInput): Promise<void> 
     if (v.opts.dryRun) {
       continue;
     }
-    const doc = isDue ? { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'not-found', missing_since: run.missing_since ?? now.toISOString() } : { missing_since: now.toISOString() };
+    const doc = isDue
+      ? { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'not-found', missing_since: run.missing_since ?? now.toISOString(), rollup_stamp: writeStamp() }
+      : { missing_since: now.toISOString() };
     // Conditional on the scanned version: a run that moved and was re-indexed during this sync is left alone.
     await writer.add({ op: 'update', id: run.run_id, doc, ifSeqNo: run.seq_no, ifPrimaryTerm: run.primary_term });
   }
