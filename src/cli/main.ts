@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 import { tuneThreadPool } from '../config/env.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -26,6 +27,7 @@ Commands:
   similar <run_id>          runs like this one, with a score and why (prompts, tags, hyperparameters)
   compare <run_id> <run_id>…  configs side by side (keys that differ) and loss curves overlaid
   rollups [--full]          recompute derived metrics (normally done by sync)
+  rollups show              rank, family × rank and lr × rank tables, with a heat map (--family, --rank)
   indices apply|status|migrate   index templates, versioned indices and aliases
   es start|stop|status      the embedded local Elasticsearch
   kibana deploy|export      dashboards as code, imported into Kibana
@@ -145,6 +147,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'sync':
         return await syncCommand(ctx, syncArgs as NonNullable<typeof syncArgs>, io);
       case 'rollups': {
+        if (args[0] === 'show') {
+          return await rollupsShowCommand(ctx, args.slice(1), io);
+        }
         const report = await runRollups(ctx, { full: args.includes('--full') });
         io.stdout(json ? JSON.stringify(report) : `rollups (${report.mode}): ${report.dirtyRuns} runs written since the last rollup, ${report.buckets} buckets, ${report.runEpochDocs} loss-per-epoch docs, ${report.deleted} removed`);
         return 0;
@@ -198,7 +203,12 @@ async function delegateHelp(command: string, rest: string[], io: Io): Promise<nu
     return 0;
   }
   if (command === 'rollups') {
-    io.stdout('Usage: lora-catalog rollups [--full] [--json]\nBrings the rollups up to date with every run written since they last completed (sync does this too);\n--full recomputes everything from the runs index. Exit 1 when a rollup document could not be written.');
+    if (rest[0] === 'show') {
+      const { ROLLUPS_SHOW_USAGE } = await import('./rollups-show.ts');
+      io.stdout(ROLLUPS_SHOW_USAGE);
+      return 0;
+    }
+    io.stdout('Usage: lora-catalog rollups [--full] [--json] | rollups show (see rollups show --help)\nBrings the rollups up to date with every run written since they last completed (sync does this too);\n--full recomputes everything from the runs index. Exit 1 when a rollup document could not be written.');
     return 0;
   }
   if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {
@@ -258,6 +268,32 @@ if (import.meta.main) {
       process.exit(1);
     },
   );
+}
+
+/** `rollups show [--family f] [--rank n]`: the rollup tables and the lr × rank heat map. */
+async function rollupsShowCommand(ctx: AppContext, args: string[], io: Io): Promise<number> {
+  const { loadRollupRows, renderRollups, ROLLUPS_SHOW_USAGE } = await import('./rollups-show.ts');
+  let values;
+  try {
+    ({ values } = parseArgs({ args: args.filter((a) => a !== '--json'), options: { family: { type: 'string' }, rank: { type: 'string' } }, allowPositionals: false }));
+  } catch (err) {
+    io.stderr(`lora-catalog rollups show: ${errorMessage(err)}\n\n${ROLLUPS_SHOW_USAGE}`);
+    return 2;
+  }
+  const rank = values.rank === undefined ? undefined : Number(values.rank);
+  if (rank !== undefined && !Number.isInteger(rank)) {
+    io.stderr(`lora-catalog rollups show: --rank must be an integer, got ${values.rank}`);
+    return 2;
+  }
+  const rows = await loadRollupRows(ctx.client, ctx.config.indices.rollups, { ...(values.family === undefined ? {} : { family: values.family }), ...(rank === undefined ? {} : { rank }) });
+  if (io.json) {
+    io.stdout(JSON.stringify({ buckets: rows }, null, 2));
+  } else if (rows.length === 0) {
+    io.stdout('no rollup buckets match (no runs synced yet? run `lora-catalog sync`; or loosen --family/--rank)');
+  } else {
+    io.stdout(renderRollups(rows, { colour: io.tty, columns: io.tty ? (process.stdout.columns ?? 120) : null }));
+  }
+  return rows.length > 0 ? 0 : 1;
 }
 
 /** The engine answered, but the catalogue's index (or alias) does not exist: nothing was synced yet. */

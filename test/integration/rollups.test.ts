@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSyncArgs, syncCommand } from '../../src/cli/sync.ts';
 import type { Io } from '../../src/cli/io.ts';
+import { loadRollupRows, renderRollups } from '../../src/cli/rollups-show.ts';
 import { runRollups } from '../../src/rollups/run.ts';
 import { readWatermark } from '../../src/rollups/store.ts';
 import { runSync } from '../../src/sync/run.ts';
@@ -37,6 +38,28 @@ describe('rollups/run (real Elasticsearch)', () => {
     const epochs = Object.values(docs).filter((d) => d.kind === 'run_epoch' && d.epoch === 10);
     expect(epochs).toHaveLength(1);
     expect(epochs[0]).toMatchObject({ loss_last: 0.0412, steps: 12 });
+  });
+
+  it('rollups show reads the rank, family × rank and lr × rank buckets and narrows them by family and rank', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+    await runRollups(app.ctx);
+    await app.ctx.client.indices.refresh({ index: app.config.indices.rollups });
+
+    const all = await loadRollupRows(app.ctx.client, app.config.indices.rollups, {});
+    const sd15r8 = await loadRollupRows(app.ctx.client, app.config.indices.rollups, { family: 'sd15', rank: 8 });
+    const none = await loadRollupRows(app.ctx.client, app.config.indices.rollups, { family: 'sdxl' });
+    const text = renderRollups(sd15r8, { colour: false, columns: null });
+
+    expect(new Set(all.map((r) => r.kind))).toEqual(new Set(['rank', 'base_rank', 'lr_rank']));
+    expect(sd15r8.map((r) => [r.kind, r.family_group ?? null, r.lr_band ?? null, r.lora_rank, r.loss_mean]).sort()).toEqual([
+      ['base_rank', 'image/sd15', null, 8, 0.0412],
+      ['lr_rank', 'image/sd15', '1e-4..3e-4', 8, 0.0412],
+      ['rank', null, null, 8, 0.0412],
+    ]);
+    expect(none.every((r) => r.kind === 'rank')).toBe(true);
+    expect(text).toContain('Learning rate × LoRA rank, image/sd15: mean final loss (runs)');
+    expect(text).toMatch(/1e-4\.\.3e-4 +0\.0412 \(1\)\*/);
   });
 
   it('an incremental rollup of the touched buckets equals a full recomputation', async () => {
