@@ -16,7 +16,7 @@ export function memoryDriver(files: Record<string, Uint8Array | string>, opts: M
   const keys = [...data.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   const include = opts.include && opts.include.length > 0 ? picomatch(opts.include, { dot: true }) : () => true;
   const exclude = opts.exclude && opts.exclude.length > 0 ? picomatch(opts.exclude, { dot: true }) : () => false;
-  const listed = (key: string): boolean => include(key) && !ancestorsAndSelf(key).some(exclude);
+  const listed = (key: string): boolean => include(key) && !ancestorsAndSelf(key).some((path) => exclude(path));
   const entry = (key: string): SourceEntry => ({ key, size: data.get(key)?.length ?? 0, mtime: 1_700_000_000_000 });
   return {
     name: 'memory',
