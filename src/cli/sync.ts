@@ -83,7 +83,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
       },
     }));
   } catch (err) {
-    return (err as Error).message;
+    return errorMessage(err);
   }
   if (values.mode !== undefined && values.mode !== 'full' && values.mode !== 'incremental') {
     return `--mode must be full or incremental, got ${values.mode}`;
