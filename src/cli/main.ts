@@ -234,7 +234,7 @@ async function indicesCommand(ctx: AppContext, args: string[], io: Io): Promise<
   }
   if (sub === 'migrate') {
     const results = [];
-    for (const role of ['runs', 'rollups', 'sync_runs', 'leases'] as IndexRole[]) {
+    for (const role of ['runs', 'rollups', 'sync_runs', 'leases'] satisfies IndexRole[]) {
       results.push({ role, ...(await migrateIndex(ctx.client, ctx.config, role)) });
     }
     io.stdout(io.json ? JSON.stringify(results, null, 2) : results.map((r) => `${r.role}: ${r.from ?? '(none)'} → ${r.to}, ${r.copied} docs copied`).join('\n'));

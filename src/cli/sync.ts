@@ -83,7 +83,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
       },
     }));
   } catch (err) {
-    return (err as Error).message;
+    return errorMessage(err);
   }
   if (values.mode !== undefined && values.mode !== 'full' && values.mode !== 'incremental') {
     return `--mode must be full or incremental, got ${values.mode}`;
@@ -109,7 +109,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
     }
     options.shard = { index: Number(m[1]), count: Number(m[2]) };
   }
-    if (values.prefix) {
+  if (values.prefix) {
     options.prefixes = values.prefix;
   }
   if (values.source) {
