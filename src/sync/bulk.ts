@@ -2,6 +2,8 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 
 export type BulkOp =
   | { op: 'index'; id: string; doc: Record<string, unknown> }
+  /** A document already serialised (by a parse worker): sent as is. */
+  | { op: 'index-json'; id: string; json: string }
   | { op: 'delete'; id: string }
   | { op: 'update'; id: string; doc: Record<string, unknown>; ifSeqNo?: number; ifPrimaryTerm?: number };
 
@@ -156,6 +158,10 @@ interface PreparedOp {
 function prepare(index: string, op: BulkOp): PreparedOp {
   if (op.op === 'delete') {
     return serialise(op.id, [{ delete: { _index: index, _id: op.id } }], false);
+  }
+  if (op.op === 'index-json') {
+    const ndjson = `${JSON.stringify({ index: { _index: index, _id: op.id } })}\n${op.json}\n`;
+    return { id: op.id, ndjson, bytes: Buffer.byteLength(ndjson), conditional: false };
   }
   if (op.op === 'index') {
     return serialise(op.id, [{ index: { _index: index, _id: op.id } }, op.doc], false);

@@ -12,9 +12,8 @@ import type { SourceDriver } from '../sources/types.ts';
 import { applyIndices } from '../es/indices.ts';
 import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
 import { createBulkWriter, type BulkWriter } from './bulk.ts';
-import { toRunDoc } from './doc.ts';
 import { createIdentityGuard, type IdentityGuard } from './identity-guard.ts';
-import { createParsePool, type ParsePool } from './parse-pool.ts';
+import { createParsePool, withIdentity, type ParsePool } from './parse-pool.ts';
 import { planActions, type CrawledRun, type PlannedAction } from './plan.ts';
 import { addError, addSample, emptyCounts, indexableReport, type SourceReport, type SyncReport } from './report.ts';
 import { countActiveRuns, scanIndexedRuns, type IndexedRun } from './scan.ts';
@@ -263,19 +262,18 @@ async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptio
 
   async function parseAndWrite(action: PlannedAction, crawled: CrawledRun): Promise<void> {
     const parseStart = Date.now();
-    const parsed = await parser.parse(source, crawled.run, now);
-    const identity = action.indexed?.run_id === parsed.run_id ? { runId: parsed.run_id, copyOf: null } : await guard.resolve(parsed);
-    const record = { ...parsed, run_id: identity.runId };
+    const parsed = await parser.parse(source, crawled.run, { now, firstSeenAt: action.indexed?.first_seen_at ?? null });
+    const identity = action.indexed?.run_id === parsed.runId ? { runId: parsed.runId, copyOf: null } : await guard.resolve({ run_id: parsed.runId, source: parsed });
     report.durations_ms.parse += Date.now() - parseStart;
-    if (record.status === 'parse_error') {
+    if (parsed.status === 'parse_error') {
       report.counts.parse_errors += 1;
     }
-    const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null, copyOf: identity.copyOf });
-    for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
+    const runId = identity.runId;
+    for (const key of [...parsed.rollupKeys, ...(action.indexed?.rollup_keys ?? []), `run:${runId}`]) {
       touch(touched, key);
     }
-    await writer.add({ op: 'index', id: doc.run_id, doc: doc as unknown as Record<string, unknown> });
-    if (action.indexed && action.indexed.run_id !== doc.run_id) {
+    await writer.add({ op: 'index-json', id: runId, json: withIdentity(parsed, identity.runId, identity.copyOf) });
+    if (action.indexed && action.indexed.run_id !== runId) {
       // Same folder, new identity (its config or run-id file changed): the old document is superseded.
       touch(touched, `run:${action.indexed.run_id}`);
       await writer.add({
