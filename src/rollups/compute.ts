@@ -51,9 +51,10 @@ export function runEpochDocs(run: RollupRun, now: Date): Array<{ id: string; doc
 /**
  * The buckets the rollup index last counted a run in (`run:<run_id>`, kind `run_member`). A run that
  * changes or vanishes later names the buckets it left through this doc, so they are recomputed too.
+ * `stamp` is the run write it counted: a run whose document still carries that stamp is counted already.
  */
-export function runMemberDoc(runId: string, keys: string[], now: Date): { id: string; doc: RollupDoc } {
-  return { id: `run:${runId}`, doc: { kind: 'run_member', key: `run:${runId}`, computed_at: now.toISOString(), run_id: runId, rollup_keys: [...keys].sort() } };
+export function runMemberDoc(runId: string, keys: string[], now: Date, stamp: number | null = null): { id: string; doc: RollupDoc } {
+  return { id: `run:${runId}`, doc: { kind: 'run_member', key: `run:${runId}`, computed_at: now.toISOString(), run_id: runId, rollup_keys: [...keys].sort(), rollup_stamp: stamp } };
 }
 
 /** Rollups are complete for every run write stamped before `stamp` (ms, see sync/doc.ts `writeStamp`). */

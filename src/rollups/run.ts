@@ -4,7 +4,7 @@ import { PipelineError } from '../errors.ts';
 import { createBulkWriter, type BulkWriter } from '../sync/bulk.ts';
 import { BucketAccumulator, runEpochDocs, runMemberDoc, WATERMARK_ID, watermarkDoc } from './compute.ts';
 import { writeStamp } from './keys.ts';
-import { collectIds, COUNTED_RUNS, isCounted, readMembers, readWatermark, scanRunPages, type ScannedRun } from './store.ts';
+import { collectIds, COUNTED_RUNS, isCounted, readMembers, readWatermark, scanRunPages, type Membership, type ScannedRun } from './store.ts';
 
 export interface RollupOptions {
   /** Recompute every bucket from every run, whatever the watermark says. */
@@ -77,23 +77,28 @@ async function recomputeDirty(ctx: AppContext, writer: BulkWriter, report: Rollu
   const { client, config } = ctx;
   const now = ctx.now();
   const dirtyBuckets = new Set<string>();
-  const members = new Map<string, string[] | null>();
-  for await (const page of scanRunPages(client, config.indices.runs, { range: { rollup_stamp: { gte: since } } })) {
+  const members = new Map<string, { keys: string[] | null; stamp: number | null }>();
+  for await (const scanned of scanRunPages(client, config.indices.runs, { range: { rollup_stamp: { gte: since } } })) {
+    const before = await readMembers(client, config.indices.rollups, scanned.map((run) => run.run_id));
+    // The overlap re-reads recent writes; one an earlier pass counted as it is now (same stamp, same
+    // buckets) is not work: a no-op resync right after a backfill recomputes nothing.
+    const page = scanned.filter((run) => !alreadyCounted(run, before.get(run.run_id)));
     if (members.size + page.length > MAX_DIRTY_RUNS) {
       return false;
     }
-    const before = await readMembers(client, config.indices.rollups, page.map((run) => run.run_id));
     for (const run of page) {
       const keys = isCounted(run) ? run.rollup_keys : [];
-      for (const key of [...keys, ...(before.get(run.run_id) ?? [])]) {
+      for (const key of [...keys, ...(before.get(run.run_id)?.keys ?? [])]) {
         dirtyBuckets.add(key);
       }
-      members.set(run.run_id, isCounted(run) ? keys : null);
+      members.set(run.run_id, { keys: isCounted(run) ? keys : null, stamp: run.rollup_stamp ?? null });
     }
     if (dirtyBuckets.size > MAX_DIRTY_BUCKETS) {
       return false;
     }
-    await rewriteRunDocs(ctx, writer, report, page, now);
+    if (page.length > 0) {
+      await rewriteRunDocs(ctx, writer, report, page, now);
+    }
   }
   report.dirtyRuns = members.size;
   const keys = [...dirtyBuckets].sort();
@@ -102,11 +107,22 @@ async function recomputeDirty(ctx: AppContext, writer: BulkWriter, report: Rollu
   }
   // A membership written before its buckets would hide the buckets a run left if this call dies here.
   await flushOrThrow(writer, report, 'bucket documents');
-  for (const [runId, keys] of members) {
-    const member = runMemberDoc(runId, keys ?? [], now);
+  for (const [runId, { keys, stamp }] of members) {
+    const member = runMemberDoc(runId, keys ?? [], now, stamp);
     await writer.add(keys === null ? { op: 'delete', id: member.id } : { op: 'index', ...member });
   }
   return true;
+}
+
+/** A counted run whose membership records this very write (its stamp) and these buckets; an uncounted run with no membership. */
+function alreadyCounted(run: ScannedRun, member: Membership | undefined): boolean {
+  if (!isCounted(run)) {
+    return member === undefined;
+  }
+  if (member === undefined || member.stamp === null || member.stamp !== (run.rollup_stamp ?? null)) {
+    return false;
+  }
+  return member.keys.length === run.rollup_keys.length && [...run.rollup_keys].sort().every((key, i) => member.keys[i] === key);
 }
 
 /** The loss-curve docs of a page of runs: written for counted runs, the ones no longer produced deleted. */
@@ -171,7 +187,7 @@ async function recomputeAll(ctx: AppContext, writer: BulkWriter, report: RollupR
         }
         acc.add(run);
       }
-      for (const { id, doc } of [...runEpochDocs(run, now), runMemberDoc(run.run_id, run.rollup_keys, now)]) {
+      for (const { id, doc } of [...runEpochDocs(run, now), runMemberDoc(run.run_id, run.rollup_keys, now, run.rollup_stamp ?? null)]) {
         stale.delete(id);
         report.runEpochDocs += doc.kind === 'run_epoch' ? 1 : 0;
         await writer.add({ op: 'index', id, doc });

@@ -3,7 +3,14 @@ import { scanPages } from '../es/pit.ts';
 import { ROLLUP_RUN_FIELDS, WATERMARK_ID, type RollupRun } from './compute.ts';
 
 /** A run as the rollups read it: the fields they aggregate, its bucket keys and whether it counts. */
-export type ScannedRun = RollupRun & { rollup_keys: string[]; state: string; run_kind?: string };
+export type ScannedRun = RollupRun & { rollup_keys: string[]; state: string; run_kind?: string; rollup_stamp?: number };
+
+/** What the rollup index last counted of a run: the buckets, and the write (its stamp) it counted. */
+export interface Membership {
+  keys: string[];
+  /** The run's `rollup_stamp` when it was counted; null for memberships written before stamps were kept. */
+  stamp: number | null;
+}
 
 /**
  * Runs that are not training runs do not enter the rollups. Filter hook for `run_kind` (added to run
@@ -26,7 +33,7 @@ export const PAGE = 2000;
 /** Pages of runs matching a query, from a point-in-time snapshot (refreshed first, so acknowledged writes are in). */
 export async function* scanRunPages(client: Client, index: string, query: estypes.QueryDslQueryContainer): AsyncGenerator<ScannedRun[]> {
   await client.indices.refresh({ index });
-  const fields = [...ROLLUP_RUN_FIELDS, 'rollup_keys', 'state', 'run_kind'];
+  const fields = [...ROLLUP_RUN_FIELDS, 'rollup_keys', 'state', 'run_kind', 'rollup_stamp'];
   for await (const hits of scanPages<ScannedRun>(client, { index, query, _source: fields, pageSize: PAGE, keepAlive: '5m' })) {
     yield hits.map((hit) => {
       const src = hit._source as ScannedRun;
@@ -43,17 +50,18 @@ export async function readWatermark(client: Client, index: string): Promise<numb
   return typeof stamp === 'number' && Number.isFinite(stamp) ? stamp : null;
 }
 
-/** The bucket keys each run was last counted in (its `run_member` doc); runs never counted are absent. */
-export async function readMembers(client: Client, index: string, runIds: string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
+/** The bucket keys each run was last counted in (its `run_member` doc) and the write counted; runs never counted are absent. */
+export async function readMembers(client: Client, index: string, runIds: string[]): Promise<Map<string, Membership>> {
+  const out = new Map<string, Membership>();
   if (runIds.length === 0) {
     return out;
   }
   // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-mget
-  const res = await client.mget<{ rollup_keys?: string[] }>({ index, ids: runIds.map((id) => `run:${id}`), _source: ['rollup_keys'] });
+  const res = await client.mget<{ rollup_keys?: string[]; rollup_stamp?: number }>({ index, ids: runIds.map((id) => `run:${id}`), _source: ['rollup_keys', 'rollup_stamp'] });
   for (const doc of res.docs) {
     if ('found' in doc && doc.found) {
-      out.set(doc._id.slice(4), doc._source?.rollup_keys ?? []);
+      const stamp = doc._source?.rollup_stamp;
+      out.set(doc._id.slice(4), { keys: doc._source?.rollup_keys ?? [], stamp: typeof stamp === 'number' ? stamp : null });
     }
   }
   return out;

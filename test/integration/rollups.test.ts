@@ -83,6 +83,22 @@ describe('rollups/run (real Elasticsearch)', () => {
     expect(piped).toMatch(/1e-4\.\.3e-4 +· +0\.0412 \(1\)\*/);
   });
 
+  it('a rollup pass right after a completed one, with no run written in between, recomputes and writes nothing', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+    await runRollups(app.ctx);
+    const before = await rollupDocs(app);
+
+    const again = await runRollups(app.ctx);
+    const resync = await runSync(app.ctx, { mode: 'full' });
+    const afterResync = await runRollups(app.ctx);
+
+    expect(again).toMatchObject({ mode: 'incremental', dirtyRuns: 0, buckets: 0, written: 0 });
+    expect(resync.counts).toMatchObject({ unchanged: 5, written: 0 });
+    expect(afterResync).toMatchObject({ mode: 'incremental', dirtyRuns: 0, written: 0 });
+    expect(await rollupDocs(app)).toEqual(before);
+  });
+
   it('an incremental rollup of the touched buckets equals a full recomputation', async () => {
     app = await createTestApp();
     await runSync(app.ctx, { mode: 'full' });

@@ -146,7 +146,7 @@ describe('rollups/compute', () => {
   });
 
   it('membership and watermark docs', () => {
-    expect(runMemberDoc('r1', ['rank:8', 'config:abc'], NOW)).toEqual({ id: 'run:r1', doc: { kind: 'run_member', key: 'run:r1', computed_at: NOW.toISOString(), run_id: 'r1', rollup_keys: ['config:abc', 'rank:8'] } });
+    expect(runMemberDoc('r1', ['rank:8', 'config:abc'], NOW, 777)).toEqual({ id: 'run:r1', doc: { kind: 'run_member', key: 'run:r1', computed_at: NOW.toISOString(), run_id: 'r1', rollup_keys: ['config:abc', 'rank:8'], rollup_stamp: 777 } });
     expect(watermarkDoc(1234, NOW)).toEqual({ kind: 'watermark', key: 'rollup_watermark', computed_at: NOW.toISOString(), rollup_stamp: 1234 });
   });
 });
