@@ -1,6 +1,6 @@
 import type { AppContext } from '../src/context.ts';
 import { errorMessage, ReconcileError } from '../src/errors.ts';
-import { flushOutbox } from '../src/jobs/outbox.ts';
+import { flushOutbox } from '../src/sync/hook/outbox.ts';
 import { runSync, type SyncOptions } from '../src/sync/run.ts';
 import type { SyncReport } from '../src/sync/report.ts';
 import { withSyncLeases } from '../src/sync/sync-lease.ts';

@@ -2,7 +2,7 @@ import { AdapterError, errorMessage } from '../errors.ts';
 import { buildRecord, parseErrorRecord } from '../record/build.ts';
 import type { RunRecord } from '../record/schema.ts';
 import type { SourceDriver } from '../sources/types.ts';
-import type { DiscoveredRun } from './discover.ts';
+import type { DiscoveredRun } from '../sync/discover.ts';
 import type { ParseContext, RootInfo } from './types.ts';
 
 export interface ParseRunOptions {

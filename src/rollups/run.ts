@@ -1,7 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import type { AppContext } from '../context.ts';
 import { scanPages } from '../es/pit.ts';
-import { createBulkWriter, type BulkWriter } from '../sync/bulk.ts';
+import { createBulkWriter, type BulkWriter } from '../es/bulk.ts';
 import { BucketAccumulator, ROLLUP_RUN_FIELDS, runEpochDocs, type RollupRun } from './compute.ts';
 
 export interface RollupOptions {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { SourceConfig } from '../config/schema.ts';
-import type { DiscoveredRun } from '../formats/discover.ts';
+import type { DiscoveredRun } from './discover.ts';
 import type { DirListing } from '../formats/types.ts';
 import { parseRun } from '../formats/parse-run.ts';
 import type { FormatId, RunRecord } from '../record/schema.ts';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { FsSourceConfig, S3SourceConfig } from '../../src/config/schema.ts';
-import { discoverRuns } from '../../src/formats/discover.ts';
+import { discoverRuns } from '../../src/sync/discover.ts';
 import { adapters } from '../../src/formats/index.ts';
 import { parseRun } from '../../src/formats/parse-run.ts';
 import type { RootInfo } from '../../src/formats/types.ts';

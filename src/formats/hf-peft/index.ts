@@ -1,12 +1,12 @@
 import type { RunRecord } from '../../record/schema.ts';
 import { FileError } from '../parse-run.ts';
 import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
-import type { LossSummary } from '../hf-trainer/epoch-loss.ts';
-import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
-import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, tfEventsFiles, trainerArtifacts } from '../hf-trainer/listing.ts';
-import { readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
-import { readTfLoss } from '../hf-trainer/tf-loss.ts';
-import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence } from '../hf-trainer/args-facts.ts';
+import type { LossSummary } from '../common/hf-trainer/epoch-loss.ts';
+import { digest, isoOf, readRunIdFile } from '../common/hf-trainer/identity.ts';
+import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, tfEventsFiles, trainerArtifacts } from '../common/hf-trainer/listing.ts';
+import { readTrainerFiles, type TrainerFiles } from '../common/hf-trainer/read-run.ts';
+import { readTfLoss } from '../common/hf-trainer/tf-loss.ts';
+import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence } from '../common/hf-trainer/args-facts.ts';
 import { hasLlamaFactoryMarker } from '../llama-factory/detect.ts';
 import { hfStatus } from './status.ts';
 

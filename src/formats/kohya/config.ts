@@ -1,7 +1,7 @@
 import { parse as parseToml } from 'smol-toml';
 import type { DatasetDir } from '../../record/schema.ts';
-import { tomlErrorMessage } from '../common/parse-error-message.ts';
-import { parseTolerantJson } from '../common/tolerant-json.ts';
+import { tomlErrorMessage } from '../../text/parse-error-message.ts';
+import { parseTolerantJson } from '../../text/tolerant-json.ts';
 import { baseModelFamily } from './family.ts';
 import { DatasetEntry, DatasetSubset, DatasetToml, KohyaTrainingValues, isTable } from './schema.ts';
 

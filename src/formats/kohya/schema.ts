@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parsePyLiteral } from '../common/py-literal.ts';
-import { parseTolerantJson } from '../common/tolerant-json.ts';
+import { parseTolerantJson } from '../../text/tolerant-json.ts';
 
 /**
  * Permissive input schemas of the raw kohya files. Every field is optional and coerced: kohya values are TOML

@@ -1,11 +1,11 @@
 import type { LearningRateSource, RunRecord } from '../../record/schema.ts';
 import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
-import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence, type RunKindEvidence } from '../hf-trainer/args-facts.ts';
-import { modelFamily } from '../hf-trainer/adapter-config.ts';
-import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
-import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, trainerArtifacts } from '../hf-trainer/listing.ts';
-import { readParsedFile, readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
-import type { FileParse } from '../hf-trainer/trainer-state.ts';
+import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence, type RunKindEvidence } from '../common/hf-trainer/args-facts.ts';
+import { modelFamily } from '../common/hf-trainer/adapter-config.ts';
+import { digest, isoOf, readRunIdFile } from '../common/hf-trainer/identity.ts';
+import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, trainerArtifacts } from '../common/hf-trainer/listing.ts';
+import { readParsedFile, readTrainerFiles, type TrainerFiles } from '../common/hf-trainer/read-run.ts';
+import type { FileParse } from '../common/hf-trainer/trainer-state.ts';
 import { detectLlamaFactory } from './detect.ts';
 import { parseRunningLog, type RunningLogSummary } from './running-log.ts';
 import { llamaFactoryStatus } from './status.ts';

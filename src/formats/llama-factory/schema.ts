@@ -1,9 +1,9 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { yamlErrorMessage } from '../common/parse-error-message.ts';
-import { NumOrNull, StrOrNull } from '../hf-trainer/schema.ts';
+import { yamlErrorMessage } from '../../text/parse-error-message.ts';
+import { NumOrNull, StrOrNull } from '../common/hf-trainer/schema.ts';
 
-export { AdapterConfig, ResultsJson, TrainerState } from '../hf-trainer/schema.ts';
+export { AdapterConfig, ResultsJson, TrainerState } from '../common/hf-trainer/schema.ts';
 
 /** Real configs use no aliases at all; a handful is plenty and stops "billion laughs" expansion. */
 export const MAX_YAML_ALIASES = 20;

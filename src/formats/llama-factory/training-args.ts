@@ -1,4 +1,4 @@
-import type { FileParse } from '../hf-trainer/trainer-state.ts';
+import type { FileParse } from '../common/hf-trainer/trainer-state.ts';
 import { LlamaboardConfig, TrainingArgsYaml, YamlText } from './schema.ts';
 
 export interface TrainingArgsInfo {
