@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { durationMs, type FsSourceConfig, type S3SourceConfig, type SourceConfig } from '../config/schema.ts';
-import type { RootInfo } from '../formats/types.ts';
+import type { RootInfo } from './types.ts';
 import { createFsDriver } from './drivers/fs.ts';
 import { createS3Driver } from './drivers/s3.ts';
 import type { SourceDriver } from './types.ts';

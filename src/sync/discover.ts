@@ -1,17 +1,12 @@
 import { createHash } from 'node:crypto';
-import { isWarning, type SourceDriver, type SourceEntry, type SourceWarning } from '../sources/types.ts';
-import type { DirListing, FormatAdapter } from '../formats/types.ts';
+import type { DiscoveredRun, FormatAdapter } from '../formats/types.ts';
+import { isWarning, toListing, type SourceDriver, type SourceEntry, type SourceWarning } from '../sources/types.ts';
+
+export type { DiscoveredRun } from '../formats/types.ts';
 
 export interface DiscoverOptions {
   /** Only runs whose directory hashes into this shard (`index` of `count`), for sharded backfills. */
   shard?: { index: number; count: number };
-}
-
-export interface DiscoveredRun {
-  kind: 'run';
-  listing: DirListing;
-  /** The adapters whose `detect` matched: one normally, several = ambiguous layout (becomes a parse error). */
-  adapters: FormatAdapter[];
 }
 
 /**
@@ -79,11 +74,6 @@ export function shardBucket(dir: string): number {
 
 export function inShard(dir: string, shard: { index: number; count: number } | undefined): boolean {
   return shard === undefined || shardBucket(dir) % shard.count === shard.index;
-}
-
-export function toListing(dir: string, entries: SourceEntry[]): DirListing {
-  const cut = dir === '' ? 0 : dir.length + 1;
-  return { dir, entries, names: entries.map((entry) => entry.key.slice(cut)) };
 }
 
 // --- internal ---

@@ -8,7 +8,7 @@ import { FsSourceConfig, S3SourceConfig } from '../../src/config/schema.ts';
 import { discoverRuns } from '../../src/sync/discover.ts';
 import { adapters } from '../../src/formats/index.ts';
 import { parseRun } from '../../src/formats/parse-run.ts';
-import type { RootInfo } from '../../src/formats/types.ts';
+import type { RootInfo } from '../../src/sources/types.ts';
 import type { RunRecord } from '../../src/record/schema.ts';
 import { createDriver, rootInfo } from '../../src/sources/index.ts';
 import type { SourceDriver } from '../../src/sources/types.ts';

@@ -1,5 +1,5 @@
 import type { RunRecord } from '../../record/schema.ts';
-import { FileError } from '../parse-run.ts';
+import { FileError } from '../../errors.ts';
 import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import type { LossSummary } from '../common/hf-trainer/epoch-loss.ts';
 import { digest, isoOf, readRunIdFile } from '../common/hf-trainer/identity.ts';

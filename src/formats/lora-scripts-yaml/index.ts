@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { yamlErrorMessage } from '../../text/parse-error-message.ts';
 import type { Artifact, StatusInputs } from '../../record/schema.ts';
 import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../kit/run-status.ts';
-import { FileError } from '../parse-run.ts';
+import { FileError } from '../../errors.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import { aggregateTextLoss } from './log-text.ts';
 import { LoraScriptsConfig, SIGNATURE_KEYS } from './schema.ts';

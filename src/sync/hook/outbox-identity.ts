@@ -3,7 +3,7 @@ import type { RunRecord } from '../../record/schema.ts';
 import { createDriver } from '../../sources/index.ts';
 import type { SourceDriver } from '../../sources/types.ts';
 import { createIdentityGuard, type IdentityGuard } from '../identity-guard.ts';
-import type { OutboxEntry } from './outbox.ts';
+import type { OutboxEntry } from './outbox-entry.ts';
 
 /**
  * A spooled run doc was written without Elasticsearch, so its id is the parsed one. Before it is

@@ -2,24 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { errors } from '@elastic/elasticsearch';
-import { z } from 'zod';
 import { Json } from '../../text/json.ts';
 import { readEngineEnv } from '../../config/env.ts';
 import type { Config } from '../../config/schema.ts';
 import type { AppContext } from '../../context.ts';
 import { enginePathsFromEnv } from '../../engine/paths.ts';
 import { errorMessage, PipelineError } from '../../errors.ts';
+import { OutboxEntry } from './outbox-entry.ts';
 import { createOutboxIdentity } from './outbox-identity.ts';
 
-/** One spooled document: where it goes and what it is. */
-export const OutboxEntry = z.object({
-  version: z.literal(1),
-  index: z.string().min(1),
-  id: z.string().min(1),
-  doc: z.record(z.string(), z.unknown()),
-  spooled_at: z.string(),
-});
-export type OutboxEntry = z.infer<typeof OutboxEntry>;
+export { OutboxEntry } from './outbox-entry.ts';
 
 export interface FlushOptions {
   /** Default `resolveOutboxDir(ctx.config)`. */

@@ -1,5 +1,4 @@
-import { errorMessage } from '../../../errors.ts';
-import { FileError } from '../../parse-run.ts';
+import { errorMessage, FileError } from '../../../errors.ts';
 import type { ParseContext } from '../../types.ts';
 import { parseAdapterConfig, type AdapterConfigInfo } from './adapter-config.ts';
 import { checkpointSteps, hasFile, keyOf } from './listing.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempTrees } from '../../../helpers/temp-tree.ts';
 import { detectHfPeft } from '../../../../src/formats/hf-peft/index.ts';
-import { toListing } from '../../../../src/sync/discover.ts';
+import { toListing } from '../../../../src/sources/types.ts';
 import { encodeEventFile } from '../common/tfevents-encoder.ts';
 import { crawl, LATER, REPO_ROOT } from '../../../helpers/crawl.ts';
 
