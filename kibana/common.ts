@@ -23,9 +23,24 @@ export interface PanelQuery {
   panelId: string;
   index: string;
   body: Record<string, unknown>;
+  /**
+   * The bucket columns, outermost first, when at least one groups the rest as "Other": Kibana then sends
+   * one more request per such column (see other-bucket.ts), which `runPanelQuery` reproduces.
+   */
+  bucketLevels?: BucketLevel[];
 }
 
-export type DataViewKey = 'runs' | 'rollups' | 'syncRuns';
+/** One bucket aggregation of a panel request, named like its column. */
+export interface BucketLevel {
+  id: string;
+  field: string;
+  op: 'terms' | 'date_histogram';
+  /** A terms column that shows the values beyond its size as one "Other" bucket. */
+  other: boolean;
+}
+
+/** `rollupsWeekly` is the rollups index seen through its `week_start` time field (kind `week` only). */
+export type DataViewKey = 'runs' | 'rollups' | 'rollupsWeekly' | 'syncRuns';
 
 /** Index (alias) names; defaults are the config's `indices` defaults. */
 export interface IndexNames {
@@ -76,28 +91,67 @@ export const DEFAULT_INDICES: IndexNames = { runs: 'lora-runs', rollups: 'lora-r
 export const DATA_VIEW_IDS = {
   runs: 'lora-catalog-dv-runs',
   rollups: 'lora-catalog-dv-rollups',
+  rollupsWeekly: 'lora-catalog-dv-rollups-weekly',
   syncRuns: 'lora-catalog-dv-sync-runs',
 } as const satisfies Record<DataViewKey, string>;
 
 /**
- * Time fields per data view. Rollups have none: `rank`/`config` docs carry only `computed_at`, and a time
- * filter on it would hide aggregates computed before the picked range.
+ * Time fields per data view. The rollups view has none: rank/base_rank/lr_rank/config/run_epoch docs
+ * summarise all runs and carry only `computed_at`, so a time filter would either hide them all or mean
+ * nothing; Kibana applies no time filter to a data view without a time field. The `week` rollups do
+ * summarise a time bucket, so their own view uses `week_start` and follows the time picker.
  */
 export const TIME_FIELDS = {
   runs: 'created_at',
   rollups: null,
+  rollupsWeekly: 'week_start',
   syncRuns: 'started_at',
 } as const satisfies Record<DataViewKey, string | null>;
 
+/** The index (alias) each data view reads. */
+export const DATA_VIEW_INDEX = {
+  runs: 'runs',
+  rollups: 'rollups',
+  rollupsWeekly: 'rollups',
+  syncRuns: 'syncRuns',
+} as const satisfies Record<DataViewKey, keyof IndexNames>;
+
+/** Said on every panel and dashboard that reads a data view without a time field. */
+export const NO_TIME_FILTER_REASON = 'not filtered by the time picker: rollups summarise all runs.';
+
+export const NO_TIME_FILTER_NOTE = `Not ${NO_TIME_FILTER_REASON.slice(4)}`;
+
+/** Appended to the title of such panels, so the note is visible without opening the description. */
+export const NO_TIME_FILTER_TITLE = ' (all runs)';
+
 const DATA_VIEW_NAMES: Record<DataViewKey, string> = {
   runs: 'LoRA runs',
-  rollups: 'LoRA rollups',
+  rollups: 'LoRA rollups (all runs, no time field)',
+  rollupsWeekly: 'LoRA weekly rollups',
   syncRuns: 'LoRA sync runs',
 };
 
 /** Resolves partial index overrides against the defaults. */
 export function indexNames(opts: BuildOptions = {}): IndexNames {
   return { ...DEFAULT_INDICES, ...opts.indices };
+}
+
+/** The index a data view reads, with the overrides applied. */
+export function dataViewIndex(key: DataViewKey, opts: BuildOptions = {}): string {
+  return indexNames(opts)[DATA_VIEW_INDEX[key]];
+}
+
+/** Whether the time picker filters panels on this data view. */
+export function followsTimePicker(key: DataViewKey): boolean {
+  return TIME_FIELDS[key] !== null;
+}
+
+/** A panel's title and description text as shown in Kibana, with the time-picker note where it applies. */
+export function panelTexts(title: string, description: string, key: DataViewKey): { title: string; description: string } {
+  if (followsTimePicker(key)) {
+    return { title, description };
+  }
+  return { title: `${title}${NO_TIME_FILTER_TITLE}`, description: `${description} ${NO_TIME_FILTER_NOTE}`.trim() };
 }
 
 /** Envelope with the safe version stamps; `attributes` and `references` as given. */
@@ -122,7 +176,7 @@ export function savedObject(
 export function dataView(key: DataViewKey, opts: BuildOptions = {}): SavedObject {
   const timeField = TIME_FIELDS[key];
   return savedObject('index-pattern', DATA_VIEW_IDS[key], {
-    title: indexNames(opts)[key],
+    title: dataViewIndex(key, opts),
     name: DATA_VIEW_NAMES[key],
     ...(timeField === null ? {} : { timeFieldName: timeField }),
     fields: '[]',
@@ -134,9 +188,9 @@ export function dataView(key: DataViewKey, opts: BuildOptions = {}): SavedObject
   });
 }
 
-/** All three data views, in a fixed order. */
+/** All data views, in a fixed order. */
 export function dataViews(opts: BuildOptions = {}): SavedObject[] {
-  return (['runs', 'rollups', 'syncRuns'] as const).map((key) => dataView(key, opts));
+  return (['runs', 'rollups', 'rollupsWeekly', 'syncRuns'] as const).map((key) => dataView(key, opts));
 }
 
 /** A filter as KQL (what Lens stores) and as the ES clauses Kibana compiles that KQL to (quoted → match_phrase). */

@@ -1,4 +1,4 @@
-import { describe, emptySearchSource, savedObject, type PanelQuery, type QueryOptions, type SavedObject } from './common.ts';
+import { NO_TIME_FILTER_REASON, NO_TIME_FILTER_TITLE, describe, emptySearchSource, followsTimePicker, savedObject, type PanelQuery, type QueryOptions, type SavedObject } from './common.ts';
 import { lensObject, lensQuery, type LensPanel } from './lens.ts';
 import { vegaObject, vegaQuery, type VegaPanel } from './vega.ts';
 
@@ -62,7 +62,7 @@ export function buildDashboard(def: DashboardDefinition, opts: QueryOptions = {}
     def.id,
     {
       title: def.title,
-      description: describe(def.description),
+      description: describe(dashboardDescription(def)),
       timeRestore: true,
       timeFrom: def.timeFrom,
       timeTo: 'now',
@@ -74,6 +74,15 @@ export function buildDashboard(def: DashboardDefinition, opts: QueryOptions = {}
     references,
   );
   return [...def.panels.map(({ panel }) => panelObject(panel, opts)), dashboard];
+}
+
+/** The definition's text, plus which panels ignore the time picker when some do. */
+export function dashboardDescription(def: DashboardDefinition): string {
+  if (def.panels.every(({ panel }) => followsTimePicker(panel.dataView))) {
+    return def.description;
+  }
+  const all = def.panels.every(({ panel }) => !followsTimePicker(panel.dataView));
+  return `${def.description} ${all ? 'All panels are' : `Panels titled "… ${NO_TIME_FILTER_TITLE.trim()}" are`} ${NO_TIME_FILTER_REASON}`;
 }
 
 /** Every panel's ES request, in panel order. */

@@ -2,9 +2,11 @@ import { ConfigError } from '../src/errors.ts';
 import {
   DATA_VIEW_IDS,
   TIME_FIELDS,
+  dataViewIndex,
   describe,
-  indexNames,
+  panelTexts,
   savedObject,
+  type BucketLevel,
   type DataViewKey,
   type PanelFilter,
   type PanelQuery,
@@ -28,8 +30,13 @@ export interface TermsColumn {
   size: number;
   /** `string` for keyword fields, `number` for numeric ones (Kibana sets the field's type). */
   dataType: 'string' | 'number';
-  /** Default: by key, ascending. */
+  /**
+   * Ranking of the values: by a metric column of the same layer (KIBANA.md §2.4 `orderBy.columnId`), or,
+   * by default, by key ascending (only for axes whose natural order matters: ranks, epochs).
+   */
   orderBy?: { column: string; direction: 'asc' | 'desc' };
+  /** Group the values beyond `size` as one "Other" bucket (Lens `otherBucket`); default true. */
+  other?: boolean;
   label?: string;
 }
 
@@ -84,6 +91,7 @@ export function lensObject(panel: LensPanel): SavedObject {
   for (const column of [...buckets, ...metrics]) {
     columns[column.id] = lensColumn(column);
   }
+  const texts = panelTexts(panel.title, [panel.description, ...breakdownNotes(panel.chart)].join(' '), panel.dataView);
   const state = {
     datasourceStates: {
       formBased: {
@@ -101,7 +109,7 @@ export function lensObject(panel: LensPanel): SavedObject {
   return savedObject(
     'lens',
     panel.id,
-    { title: panel.title, description: describe(panel.description), visualizationType: VISUALIZATION_TYPES[panel.chart.type], state },
+    { title: texts.title, description: describe(texts.description), visualizationType: VISUALIZATION_TYPES[panel.chart.type], state },
     [{ type: 'index-pattern', id: DATA_VIEW_IDS[panel.dataView], name: `indexpattern-datasource-layer-${LAYER_ID}` }],
   );
 }
@@ -132,7 +140,24 @@ export function lensQuery(panel: LensPanel, opts: QueryOptions = {}): PanelQuery
   if (buckets.length === 0 && metrics.some((m) => m.op === 'count')) {
     body.track_total_hits = true;
   }
-  return { panelId: panel.id, index: indexNames(opts)[panel.dataView], body };
+  const levels: BucketLevel[] = buckets.map((b) => ({ id: b.id, field: b.field, op: b.op, other: b.op === 'terms' && hasOther(b) }));
+  return { panelId: panel.id, index: dataViewIndex(panel.dataView, opts), body, ...(levels.some((l) => l.other) ? { bucketLevels: levels } : {}) };
+}
+
+/** One sentence per terms column saying how its values are ranked and what happens beyond its size. */
+export function breakdownNotes(chart: LensChart): string[] {
+  const { buckets, metrics } = lensColumns(chart);
+  return buckets.flatMap((b) => {
+    if (b.op !== 'terms') {
+      return [];
+    }
+    const rest = hasOther(b) ? 'the rest as "Other"' : 'further values are not shown';
+    if (b.orderBy === undefined) {
+      return [`${b.label ?? b.field}: the first ${b.size} values in ascending order, ${rest}.`];
+    }
+    const by = metrics.find((m) => m.id === b.orderBy?.column);
+    return [`${b.label ?? b.field}: top ${b.size} by ${by?.label ?? b.orderBy.column} (${b.orderBy.direction === 'desc' ? 'largest' : 'smallest'} first), ${rest}.`];
+  });
 }
 
 // --- internal ---
@@ -153,7 +178,7 @@ function lensColumn(column: BucketColumn | MetricColumn): Record<string, unknown
           size: column.size,
           orderBy: column.orderBy === undefined ? { type: 'alphabetical', fallback: false } : { type: 'column', columnId: column.orderBy.column },
           orderDirection: column.orderBy?.direction ?? 'asc',
-          otherBucket: false,
+          otherBucket: hasOther(column),
           missingBucket: false,
           parentFormat: { id: 'terms' },
         },
@@ -235,6 +260,10 @@ function metricAggs(metrics: MetricColumn[]): Record<string, unknown> {
         : { [ES_METRIC[metric.op]]: { field: requireField(metric) } };
   }
   return aggs;
+}
+
+function hasOther(column: TermsColumn): boolean {
+  return column.other ?? true;
 }
 
 function requireField(metric: MetricColumn): string {

@@ -1,9 +1,10 @@
 import { ConfigError } from '../src/errors.ts';
 import {
   TIME_FIELDS,
+  dataViewIndex,
   describe,
   emptySearchSource,
-  indexNames,
+  panelTexts,
   savedObject,
   type DataViewKey,
   type PanelFilter,
@@ -52,9 +53,9 @@ export function vegaSpec(panel: VegaPanel, opts: QueryOptions = {}): Record<stri
   const query = { bool: { must, filter: [CONTEXT_CLAUSES[1]], should: [], must_not: [CONTEXT_CLAUSES[2]] } };
   return {
     $schema: VEGA_LITE_SCHEMA,
-    title: panel.title,
+    title: panelTexts(panel.title, panel.description, panel.dataView).title,
     data: {
-      url: { index: indexNames(opts)[panel.dataView], body: { ...panel.body, query } },
+      url: { index: dataViewIndex(panel.dataView, opts), body: { ...panel.body, query } },
       format: { property: panel.property },
     },
     ...panel.spec,
@@ -63,10 +64,11 @@ export function vegaSpec(panel: VegaPanel, opts: QueryOptions = {}): Record<stri
 
 /** The `visualization` saved object of type vega (KIBANA.md §2.5); no references, the spec names its index. */
 export function vegaObject(panel: VegaPanel, opts: QueryOptions = {}): SavedObject {
-  const visState = { title: panel.title, type: 'vega', aggs: [], params: { spec: JSON.stringify(vegaSpec(panel, opts), null, 2) } };
+  const texts = panelTexts(panel.title, panel.description, panel.dataView);
+  const visState = { title: texts.title, type: 'vega', aggs: [], params: { spec: JSON.stringify(vegaSpec(panel, opts), null, 2) } };
   return savedObject('visualization', panel.id, {
-    title: panel.title,
-    description: describe(panel.description),
+    title: texts.title,
+    description: describe(texts.description),
     version: 1,
     uiStateJSON: '{}',
     visState: JSON.stringify(visState),

@@ -18,7 +18,8 @@ export function lossFinalByRankOverTime(): LensPanel {
       type: 'xy',
       seriesType: 'line',
       x: { op: 'date_histogram', id: 'week', field: 'created_at', interval: '1w', label: 'Week' },
-      split: { op: 'terms', id: 'rank', field: 'lora_rank', size: 10, dataType: 'number', label: 'LoRA rank' },
+      // Ranks keep their natural order (a legend 4, 8, 16…); 20 covers the usual powers of two, Other the rest.
+      split: { op: 'terms', id: 'rank', field: 'lora_rank', size: 20, dataType: 'number', label: 'LoRA rank' },
       metrics: [{ op: 'average', id: 'loss', field: 'loss_final', label: 'Mean final loss' }],
     },
   };

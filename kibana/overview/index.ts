@@ -1,4 +1,4 @@
-import { runsQuery, type PanelQuery, type QueryOptions, type SavedObject, type TermFilter } from '../common.ts';
+import { rollupQuery, runsQuery, type PanelQuery, type QueryOptions, type SavedObject, type TermFilter } from '../common.ts';
 import { buildDashboard, dashboardQueries, type DashboardDefinition } from '../dashboard.ts';
 import type { LensPanel } from '../lens.ts';
 
@@ -30,6 +30,27 @@ export function failedRunsCount(): LensPanel {
   return runsCount('lora-catalog-overview-runs-failed', 'Failed runs', 'Runs whose status is failed.', { status: 'failed' });
 }
 
+/** Completed and failed runs per ISO week from the `week` rollups: the one rollup kind the time picker filters. */
+export function weeklyOutcomes(): LensPanel {
+  return {
+    kind: 'lens',
+    id: 'lora-catalog-overview-weekly-outcomes',
+    title: 'Completed and failed runs per week (weekly rollups)',
+    description: 'Sum of completed and failed over the week rollups (kind week, one per ISO week and format), placed at week_start; follows the time picker on week_start.',
+    dataView: 'rollupsWeekly',
+    filter: rollupQuery('week'),
+    chart: {
+      type: 'xy',
+      seriesType: 'bar',
+      x: { op: 'date_histogram', id: 'week', field: 'week_start', interval: '1w', label: 'Week' },
+      metrics: [
+        { op: 'sum', id: 'completed', field: 'completed', label: 'Completed' },
+        { op: 'sum', id: 'failed', field: 'failed', label: 'Failed' },
+      ],
+    },
+  };
+}
+
 export function definition(): DashboardDefinition {
   return {
     id: OVERVIEW_ID,
@@ -42,6 +63,7 @@ export function definition(): DashboardDefinition {
       { panel: runsPerWeekByStatus(), w: 48, h: 15 },
       { panel: runsPerWeekByFormat(), w: 24, h: 15 },
       { panel: runsPerWeekByBaseModel(), w: 24, h: 15 },
+      { panel: weeklyOutcomes(), w: 48, h: 12 },
     ],
   };
 }
@@ -63,14 +85,14 @@ function runsPerWeekBy(id: string, title: string, field: string, size: number): 
     kind: 'lens',
     id,
     title,
-    description: `Runs per ISO week of created_at, stacked by ${field} (top ${size}).`,
+    description: `Runs per ISO week of created_at, stacked by ${field}.`,
     dataView: 'runs',
     filter: runsQuery(),
     chart: {
       type: 'xy',
       seriesType: 'bar_stacked',
       x: { op: 'date_histogram', id: 'week', field: 'created_at', interval: '1w', label: 'Week' },
-      split: { op: 'terms', id: 'split', field, size, dataType: 'string', label: field },
+      split: { op: 'terms', id: 'split', field, size, dataType: 'string', label: field, orderBy: { column: 'runs', direction: 'desc' } },
       metrics: [{ op: 'count', id: 'runs', label: 'Runs' }],
     },
   };

@@ -18,7 +18,7 @@ export function syncsPerDayByStatus(): LensPanel {
       type: 'xy',
       seriesType: 'bar_stacked',
       x: perDay(),
-      split: { op: 'terms', id: 'status', field: 'status', size: 10, dataType: 'string', label: 'Status' },
+      split: { op: 'terms', id: 'status', field: 'status', size: 10, dataType: 'string', label: 'Status', orderBy: { column: 'syncs', direction: 'desc' } },
       metrics: [{ op: 'count', id: 'syncs', label: 'Syncs' }],
     },
   };

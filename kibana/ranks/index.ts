@@ -19,7 +19,7 @@ export function rankSummaryTable(): LensPanel {
     filter: rollupQuery('rank'),
     chart: {
       type: 'table',
-      rows: [{ op: 'terms', id: 'rank', field: 'lora_rank', size: 50, dataType: 'number', label: 'LoRA rank' }],
+      rows: [{ op: 'terms', id: 'rank', field: 'lora_rank', size: 50, dataType: 'number', label: 'LoRA rank', orderBy: { column: 'runs', direction: 'desc' } }],
       metrics: [
         { op: 'sum', id: 'runs', field: 'count', label: 'Runs' },
         { op: 'average', id: 'loss_mean', field: 'loss_mean', label: 'Mean final loss' },
@@ -63,8 +63,8 @@ export function baseModelRankTable(): LensPanel {
     chart: {
       type: 'table',
       rows: [
-        { op: 'terms', id: 'family', field: 'base_model_family', size: 20, dataType: 'string', label: 'Base model family' },
-        { op: 'terms', id: 'rank', field: 'lora_rank', size: 50, dataType: 'number', label: 'LoRA rank' },
+        { op: 'terms', id: 'family', field: 'base_model_family', size: 20, dataType: 'string', label: 'Base model family', orderBy: { column: 'runs', direction: 'desc' } },
+        { op: 'terms', id: 'rank', field: 'lora_rank', size: 50, dataType: 'number', label: 'LoRA rank', orderBy: { column: 'runs', direction: 'desc' } },
       ],
       metrics: [
         { op: 'sum', id: 'runs', field: 'count', label: 'Runs' },

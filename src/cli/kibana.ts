@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildBundle, renderBundle } from '../../kibana/bundle.ts';
+import type { IndexNames } from '../../kibana/common.ts';
 import { loadConfig } from '../config/load.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 import { blocksWholeImport, exportSavedObjects, importSavedObjects, KibanaError, type KibanaConnection } from './kibana-client.ts';
@@ -12,18 +13,21 @@ export interface KibanaCommandIo {
   json: boolean;
 }
 
-export const KIBANA_USAGE = `Usage: lora-catalog kibana <deploy|export> --url <kibana> [options]
+export const KIBANA_USAGE = `Usage: lora-catalog kibana deploy --url <kibana> [options]
+       lora-catalog kibana export [--url <kibana>] [--out FILE] [--config FILE]
 
   deploy   import the data views, visualizations and dashboards (overwrite: re-running is safe)
-  export   export our objects by their fixed ids (round trip check)
+  export   without --url: write the generated NDJSON import file for the configured index names
+           (to --out or stdout; import it in Kibana under Stack Management > Saved objects);
+           with --url: export our objects from Kibana by their fixed ids (round trip check)
 
 Options:
-  --url URL            Kibana base URL (required), e.g. https://kibana.example:5601
+  --url URL            Kibana base URL (required for deploy), e.g. https://kibana.example:5601
   --space ID           Kibana space (default: the default space)
   --api-key KEY        API key, the "encoded" value (sent as Authorization: ApiKey KEY)
   --username U         basic auth user (with --password)
   --password P         basic auth password
-  --config FILE        lora-catalog config whose indices the data views point at (deploy)
+  --config FILE        lora-catalog config whose indices the data views point at (deploy, export without --url)
   --file FILE          deploy this .ndjson instead of building it from kibana/
   --out FILE           export: write the NDJSON here instead of stdout
   --es-url URL         accepted for symmetry with other commands; unused
@@ -67,6 +71,13 @@ export async function runKibanaCommand(argv: string[], io: KibanaCommandIo): Pro
   if (rest.length > 0) {
     return usage(io, `unexpected argument: ${rest.join(' ')}`);
   }
+  if (command === 'export' && values.url === undefined) {
+    const kibanaOnly = (['space', 'api-key', 'username', 'password', 'file'] as const).filter((k) => values[k] !== undefined);
+    if (kibanaOnly.length > 0) {
+      return usage(io, `${kibanaOnly.map((k) => `--${k}`).join(', ')} need(s) --url (export without --url writes the generated file)`);
+    }
+    return guarded(io, command, () => exportGenerated(io, values.config, values.out));
+  }
   const conn = connection(values);
   if (typeof conn === 'string') {
     return usage(io, conn);
@@ -75,8 +86,15 @@ export async function runKibanaCommand(argv: string[], io: KibanaCommandIo): Pro
     return usage(io, `--file must end in .ndjson (Kibana rejects other extensions), got ${values.file}`);
   }
 
+  return guarded(io, command, () => (command === 'deploy' ? deploy(io, conn, values.config, values.file) : exportObjects(io, conn, values.out)));
+}
+
+// --- internal ---
+
+/** Runs a subcommand, turning a thrown error into exit code 1 with a message (or a JSON error). */
+async function guarded(io: KibanaCommandIo, command: string, run: () => Promise<number>): Promise<number> {
   try {
-    return command === 'deploy' ? await deploy(io, conn, values.config, values.file) : await exportObjects(io, conn, values.out);
+    return await run();
   } catch (err) {
     const code = err instanceof PipelineError ? err.code : 'kibana-request-failed';
     const reason = err instanceof KibanaError ? err.reason : undefined;
@@ -88,8 +106,6 @@ export async function runKibanaCommand(argv: string[], io: KibanaCommandIo): Pro
     return 1;
   }
 }
-
-// --- internal ---
 
 interface Flags {
   url?: string;
@@ -170,6 +186,29 @@ async function exportObjects(io: KibanaCommandIo, conn: KibanaConnection, out: s
   return ok ? 0 : 1;
 }
 
+/** `kibana export` without a Kibana: the import file rendered for the configured index names. */
+async function exportGenerated(io: KibanaCommandIo, configFile: string | undefined, out: string | undefined): Promise<number> {
+  const indices = await indicesFromConfig(configFile);
+  const ndjson = renderBundle({ indices });
+  const count = ndjson.trimEnd().split('\n').length;
+  if (out !== undefined) {
+    await writeFile(out, ndjson);
+  }
+  if (io.json) {
+    io.stdout(`${JSON.stringify({ ok: true, source: 'generated', objects: count, indices, out: out ?? null, ...(out === undefined ? { ndjson } : {}) })}\n`);
+    return 0;
+  }
+  if (out === undefined) {
+    io.stdout(ndjson);
+  }
+  const where = out === undefined ? 'stdout' : out;
+  io.stderr(
+    `kibana export: wrote the generated import file (${count} objects; indices ${indices.runs}, ${indices.rollups}, ${indices.syncRuns}) to ${where}. ` +
+      'Import it with `kibana deploy --url …` or in Kibana under Stack Management > Saved objects > Import.\n',
+  );
+  return 0;
+}
+
 function usage(io: KibanaCommandIo, problem: string): number {
   if (io.json) {
     io.stdout(`${JSON.stringify({ ok: false, error: { code: 'usage', message: problem } })}\n`);
@@ -180,6 +219,10 @@ function usage(io: KibanaCommandIo, problem: string): number {
 }
 
 async function bundleFromConfig(configFile: string | undefined): Promise<string> {
+  return renderBundle({ indices: await indicesFromConfig(configFile) });
+}
+
+async function indicesFromConfig(configFile: string | undefined): Promise<IndexNames> {
   const { config } = await loadConfig(configFile);
-  return renderBundle({ indices: { runs: config.indices.runs, rollups: config.indices.rollups, syncRuns: config.indices.sync_runs } });
+  return { runs: config.indices.runs, rollups: config.indices.rollups, syncRuns: config.indices.sync_runs };
 }

@@ -16,7 +16,8 @@ const KEY_WIDTH = 29;
 
 /** The `show` text: one labelled line per known fact, multi-line values indented, then the loss chart. */
 export function describeRun(r: StoredRun, opts: DescribeOptions): string {
-  const createdSource = (r as { created_at_source?: string | null }).created_at_source;
+  // Records parsed before created_at_source existed have none (undefined at run time).
+  const createdSource: string | null | undefined = r.created_at_source;
   const rows: Array<[string, unknown]> = [
     ['run_id', r.run_id],
     ['state', stateLabel(r) || null],

@@ -94,6 +94,7 @@ export function runsMappings(caps: AnalysisCapabilities): estypes.MappingTypeMap
       started_at: date,
       finished_at: date,
       created_at: date,
+      created_at_source: keyword,
       loss_final: double,
       loss_min: double,
       best_epoch: integer,

@@ -59,7 +59,7 @@ export function buildRecord(input: BuildInput): RunRecord {
     fingerprint: listingFingerprint(listing.dir, listing.entries),
     parser_version: PARSER_VERSION,
   };
-  candidate.created_at ??= candidate.started_at ?? earliestMtime(listing);
+  Object.assign(candidate, createdAt(candidate, listing));
   const parsed = RunRecord.safeParse(candidate);
   if (parsed.success) {
     return parsed.data;
@@ -90,7 +90,7 @@ export function parseErrorRecord(input: ParseErrorInput): RunRecord {
     status: 'parse_error',
     status_evidence: `parse error in ${input.file}`,
     parse_error: { file: input.file, message },
-    created_at: earliestMtime(listing),
+    ...createdAt({ created_at: null, created_at_source: null, started_at: null }, listing),
     fingerprint: listingFingerprint(listing.dir, listing.entries),
     parse_warnings: (input.warnings ?? []).map(redactString),
     parser_version: PARSER_VERSION,
@@ -135,6 +135,7 @@ export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'sour
     started_at: null,
     finished_at: null,
     created_at: null,
+    created_at_source: null,
     loss_final: null,
     loss_min: null,
     best_epoch: null,
@@ -153,6 +154,23 @@ export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'sour
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+type CreatedAt = Pick<RunRecord, 'created_at' | 'created_at_source'>;
+
+/**
+ * created_at and its source: the adapter's own (a draft that sets started_at names where it came from in
+ * created_at_source), else the earliest file mtime, marked 'mtime' so nobody mistakes it for the start.
+ */
+function createdAt(draft: CreatedAt & Pick<RunRecord, 'started_at'>, listing: DirListing): CreatedAt {
+  if (draft.created_at) {
+    return { created_at: draft.created_at, created_at_source: draft.created_at_source };
+  }
+  if (draft.started_at) {
+    return { created_at: draft.started_at, created_at_source: draft.created_at_source };
+  }
+  const mtime = earliestMtime(listing);
+  return { created_at: mtime, created_at_source: mtime === null ? null : 'mtime' };
 }
 
 function earliestMtime(listing: DirListing): string | null {

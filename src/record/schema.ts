@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Bumped whenever a parser change alters records; stored on every record so stale ones can be found and re-parsed. */
-export const PARSER_VERSION = '1.1.0';
+export const PARSER_VERSION = '1.2.0';
 
 export const FORMAT_IDS = ['lora-scripts-yaml', 'kohya', 'hf-peft', 'llama-factory'] as const;
 export const FormatId = z.enum(FORMAT_IDS);
@@ -14,6 +14,22 @@ export type RunStatus = z.infer<typeof RunStatus>;
 /** Where the loss curve came from, best first per format. */
 export const LossSource = z.enum(['log-text', 'tfevents', 'trainer-state', 'trainer-log', 'none']);
 export type LossSource = z.infer<typeof LossSource>;
+
+/**
+ * Where `created_at` came from, most trustworthy first: a time the run wrote about itself, a file name or folder name
+ * the tool stamped at start, a start computed from a log's elapsed time, and last the folder's earliest file mtime
+ * (which a copy or restore resets).
+ */
+export const CreatedAtSource = z.enum([
+  'ss_training_started_at',
+  'log-timestamp',
+  'tfevents-wall-time',
+  'tfevents-file-name',
+  'folder-name',
+  'log-elapsed',
+  'mtime',
+]);
+export type CreatedAtSource = z.infer<typeof CreatedAtSource>;
 
 /**
  * Where `learning_rate` came from: the run's config file, kohya's `ss_*` metadata, the Trainer's saved
@@ -39,12 +55,13 @@ export const SourceRef = z.strictObject({
 });
 export type SourceRef = z.infer<typeof SourceRef>;
 
+/** One epoch of the loss curve. last/min/steps are null when only the epoch's mean was logged and no evidence says which step points belong to it. */
 export const EpochLoss = z.strictObject({
   epoch: z.number().int().nonnegative(),
   mean: z.number(),
-  last: z.number(),
-  min: z.number(),
-  steps: z.number().int().nonnegative(),
+  last: z.number().nullable(),
+  min: z.number().nullable(),
+  steps: z.number().int().nonnegative().nullable(),
 });
 export type EpochLoss = z.infer<typeof EpochLoss>;
 
@@ -152,6 +169,8 @@ export const RunRecord = z.strictObject({
   finished_at: isoDate,
   /** When the run came into being: started_at, else the earliest evidence (file mtimes). */
   created_at: isoDate,
+  /** Where created_at came from; null when created_at is null. */
+  created_at_source: CreatedAtSource.nullable(),
 
   loss_final: z.number().nullable(),
   loss_min: z.number().nullable(),

@@ -2,8 +2,10 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, panelQueries } from '../../kibana/bundle.ts';
 import type { IndexNames, PanelQuery, QueryOptions } from '../../kibana/common.ts';
+import { OTHER_KEY, runPanelQuery } from '../../kibana/other-bucket.ts';
 import { INDEX_SETTINGS, rollupsMappings, runsMappings, syncRunsMappings } from '../../src/es/mappings.ts';
 import { ROLLUPS, RUNS, SYNCS } from '../fixtures/kibana/dashboard-data.ts';
+import { MANY_ROLLUPS, MANY_RUNS } from '../fixtures/kibana/many-values.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 
 type Doc = Record<string, unknown>;
@@ -18,34 +20,14 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
 
   beforeAll(async () => {
     client = esClient();
-    indices = { runs: uniqueName('dash-runs'), rollups: uniqueName('dash-rollups'), syncRuns: uniqueName('dash-syncs') };
-    await client.indices.create({ index: indices.runs, settings: INDEX_SETTINGS, mappings: runsMappings({ cjk: false, ik: false }) });
-    await client.indices.create({ index: indices.rollups, settings: INDEX_SETTINGS, mappings: rollupsMappings() });
-    await client.indices.create({ index: indices.syncRuns, settings: INDEX_SETTINGS, mappings: syncRunsMappings() });
-    const operations = [
-      ...RUNS.flatMap((doc) => [{ index: { _index: indices.runs, _id: String(doc.run_id) } }, doc]),
-      ...ROLLUPS.flatMap((doc) => [{ index: { _index: indices.rollups, _id: `${String(doc.kind)}:${String(doc.key)}` } }, doc]),
-      ...SYNCS.flatMap((doc) => [{ index: { _index: indices.syncRuns, _id: String(doc.sync_id) } }, doc]),
-    ];
-    const result = await client.bulk({ operations, refresh: true });
-    expect(result.errors, JSON.stringify(result.items.filter((i) => i.index?.error))).toBe(false);
+    indices = await createIndices(client, 'dash', { runs: RUNS, rollups: ROLLUPS, syncRuns: SYNCS });
   });
 
   afterAll(async () => {
     await deleteIndexQuietly(client, Object.values(indices));
   });
 
-  async function responses(opts: QueryOptions = {}): Promise<Map<string, estypes.SearchResponse>> {
-    const all = new Map<string, estypes.SearchResponse>();
-    for (const query of panelQueries({ ...opts, indices })) {
-      all.set(query.panelId, await search(query));
-    }
-    return all;
-  }
-
-  async function search(query: PanelQuery): Promise<estypes.SearchResponse> {
-    return client.search({ index: query.index, ...query.body } as estypes.SearchRequest);
-  }
+  const responses = async (opts: QueryOptions = {}): Promise<Map<string, estypes.SearchResponse>> => panelResponses(client, { ...opts, indices });
 
   it('Lens columns and data view time fields fit the real mappings (KIBANA.md §5 rules 14, 23)', async () => {
     const objects = buildBundle({ indices });
@@ -90,6 +72,7 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
     'lora-catalog-overview-runs-by-status': { completed: { [W02]: 2, [W03]: 2 }, failed: { [W02]: 1, [W03]: 1 } },
     'lora-catalog-overview-runs-by-format': { kohya: { [W02]: 3, [W03]: 1 }, peft: { [W03]: 2 } },
     'lora-catalog-overview-runs-by-base-model': { flux: { [W02]: 1, [W03]: 1 }, sdxl: { [W02]: 2, [W03]: 2 } },
+    'lora-catalog-overview-weekly-outcomes': { [W02]: { completed: 2, failed: 1 } },
     'lora-catalog-loss-trends-final-by-rank': { 8: { [W02]: 0.15, [W03]: 0.4 }, 16: { [W02]: null, [W03]: 0.3 }, 32: { [W03]: 0.9 } },
     'lora-catalog-loss-trends-epoch-by-rank': { 8: { 1: 0.6, 2: 0.4 }, 16: { 1: 0.9, 2: 0.6, 3: 0.4 } },
     'lora-catalog-loss-trends-best-per-week': { [W02]: { best: 0.1, median: 0.15 }, [W03]: { best: 0.3, median: 0.35 } },
@@ -129,6 +112,7 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
       'lora-catalog-overview-runs-by-status': nested(get('lora-catalog-overview-runs-by-status'), 'split', 'week', count),
       'lora-catalog-overview-runs-by-format': nested(get('lora-catalog-overview-runs-by-format'), 'split', 'week', count),
       'lora-catalog-overview-runs-by-base-model': nested(get('lora-catalog-overview-runs-by-base-model'), 'split', 'week', count),
+      'lora-catalog-overview-weekly-outcomes': flat(get('lora-catalog-overview-weekly-outcomes'), 'week', (b) => ({ completed: metric(b, 'completed'), failed: metric(b, 'failed') })),
       'lora-catalog-loss-trends-final-by-rank': nested(get('lora-catalog-loss-trends-final-by-rank'), 'rank', 'week', value('loss')),
       'lora-catalog-loss-trends-epoch-by-rank': nested(get('lora-catalog-loss-trends-epoch-by-rank'), 'rank', 'epoch', value('loss')),
       'lora-catalog-loss-trends-best-per-week': flat(get('lora-catalog-loss-trends-best-per-week'), 'week', (b) => ({ best: metric(b, 'best'), median: median(b, 'median') })),
@@ -151,17 +135,134 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
     expect(roundAll(shown)).toEqual(EXPECTED);
   });
 
-  it('applies the dashboard time range to runs and syncs, not to rollups', async () => {
+  it('applies the dashboard time range to runs, syncs and weekly rollups, not to the other rollups', async () => {
     const all = await responses({ timeRange: { from: '2025-01-13T00:00:00.000Z', to: '2025-01-19T23:59:59.999Z' } });
+    const w02 = await responses({ timeRange: { from: '2025-01-06T00:00:00.000Z', to: '2025-01-12T23:59:59.999Z' } });
+    const weekly = (r: Map<string, estypes.SearchResponse>): unknown =>
+      flat(r.get('lora-catalog-overview-weekly-outcomes') as estypes.SearchResponse, 'week', (b) => ({ completed: metric(b, 'completed'), failed: metric(b, 'failed') }));
 
     expect(total(all.get('lora-catalog-overview-runs-total') as estypes.SearchResponse)).toBe(3);
     expect(total(all.get('lora-catalog-overview-runs-failed') as estypes.SearchResponse)).toBe(1);
     expect(metric((all.get('lora-catalog-pipeline-errors-total') as estypes.SearchResponse).aggregations as Doc, 'errors')).toBe(0);
     expect(buckets((all.get('lora-catalog-ranks-mean-loss') as estypes.SearchResponse).aggregations, 'rank').map((b) => b.key)).toEqual([8, 16, 32]);
+    expect(weekly(all)).toEqual({});
+    expect(weekly(w02)).toEqual({ [W02]: { completed: 2, failed: 1 } });
+  });
+});
+
+describe('kibana dashboards: top-N breakdowns with more values than N (the "Other" bucket)', () => {
+  let client: Client;
+  let indices: IndexNames;
+  let all: Map<string, estypes.SearchResponse>;
+
+  beforeAll(async () => {
+    client = esClient();
+    indices = await createIndices(client, 'many', { runs: MANY_RUNS, rollups: MANY_ROLLUPS, syncRuns: SYNCS });
+    all = await panelResponses(client, { indices });
+  });
+
+  afterAll(async () => {
+    await deleteIndexQuietly(client, Object.values(indices));
+  });
+
+  const get = (id: string): estypes.SearchResponse => all.get(id) as estypes.SearchResponse;
+
+  it('every value a terms bucket left out is in an "Other" bucket of exactly that many documents', () => {
+    const withOther: string[] = [];
+    for (const [panelId, response] of all) {
+      const misses: string[] = [];
+      let others = 0;
+      walkTermsAggs(response.aggregations, (name, agg) => {
+        const other = agg.buckets.find((b) => b.key === OTHER_KEY);
+        others += other === undefined ? 0 : 1;
+        if ((agg.sum_other_doc_count ?? 0) !== (other?.doc_count ?? 0)) {
+          misses.push(`${name}: ${agg.sum_other_doc_count ?? 0} left out, Other holds ${other?.doc_count ?? 'nothing'}`);
+        }
+      });
+      expect(misses, panelId).toEqual([]);
+      if (others > 0) {
+        withOther.push(panelId);
+      }
+    }
+
+    expect(withOther.sort()).toEqual(['lora-catalog-loss-trends-final-by-rank', 'lora-catalog-overview-runs-by-base-model', 'lora-catalog-ranks-base-model']);
+  });
+
+  it('ranks base model families by runs, not alphabetically, and counts the rest per week as Other', () => {
+    // zeta has 3 runs (1 in W02, 2 in W03); ties of one run go by key: a01…a09. Other: a10, a11 (W02), a12…a21 (W03).
+    const shown = nested(get('lora-catalog-overview-runs-by-base-model'), 'split', 'week', count);
+
+    const ones = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`a0${i + 1}`, { [W02]: 1 }]));
+    expect(shown).toEqual({ zeta: { [W02]: 1, [W03]: 2 }, ...ones, [OTHER_KEY]: { [W02]: 2, [W03]: 10 } });
+  });
+
+  it('keeps ranks 1–20 in order and shows the mean loss of ranks 21–24 as Other (second request, exact)', () => {
+    const shown = nested(get('lora-catalog-loss-trends-final-by-rank'), 'rank', 'week', value('loss'));
+
+    expect(Object.keys(shown)).toEqual([...Array.from({ length: 20 }, (_, i) => String(i + 1)), OTHER_KEY]);
+    expect(roundAll(shown['20'])).toEqual({ [W03]: 0.2 });
+    // Runs 21–24, all in W03: (0.21 + 0.22 + 0.23 + 0.24) / 4.
+    expect(roundAll(shown[OTHER_KEY])).toEqual({ [W03]: 0.225 });
+  });
+
+  it('shows Other rows on both levels of base model × rank, with their runs and mean loss', () => {
+    const shown = nested(get('lora-catalog-ranks-base-model'), 'family', 'rank', (b) => [metric(b, 'runs'), metric(b, 'loss_mean')]);
+
+    // Families by runs: zz-big (56), then f01…f19; Other: f20–f22, one rank-8 run each.
+    expect(Object.keys(shown)).toEqual(['zz-big', ...Array.from({ length: 19 }, (_, i) => `f${String(i + 1).padStart(2, '0')}`), OTHER_KEY]);
+    expect(roundAll(shown[OTHER_KEY])).toEqual({ 8: [3, 0.5] });
+    // Ranks of zz-big by runs: 52 (5 runs) first, then 1…49; Other: ranks 50 and 51, mean (0.5 + 0.51) / 2.
+    const big = roundAll(shown['zz-big']) as Record<string, unknown>;
+    expect(Object.keys(big)).toEqual([...Array.from({ length: 49 }, (_, i) => String(i + 1)), '52', OTHER_KEY]);
+    expect([big['52'], big['1'], big[OTHER_KEY]]).toEqual([[5, 0.52], [1, 0.01], [2, 0.505]]);
   });
 });
 
 // --- internal ---
+
+/** Fresh indices with our mappings, filled with the given documents. */
+async function createIndices(client: Client, prefix: string, docs: { runs: Doc[]; rollups: Doc[]; syncRuns: Doc[] }): Promise<IndexNames> {
+  const indices = { runs: uniqueName(`${prefix}-runs`), rollups: uniqueName(`${prefix}-rollups`), syncRuns: uniqueName(`${prefix}-syncs`) };
+  await client.indices.create({ index: indices.runs, settings: INDEX_SETTINGS, mappings: runsMappings({ cjk: false, ik: false }) });
+  await client.indices.create({ index: indices.rollups, settings: INDEX_SETTINGS, mappings: rollupsMappings() });
+  await client.indices.create({ index: indices.syncRuns, settings: INDEX_SETTINGS, mappings: syncRunsMappings() });
+  const operations = [
+    ...docs.runs.flatMap((doc) => [{ index: { _index: indices.runs, _id: String(doc.run_id) } }, doc]),
+    ...docs.rollups.flatMap((doc) => [{ index: { _index: indices.rollups, _id: `${String(doc.kind)}:${String(doc.key)}` } }, doc]),
+    ...docs.syncRuns.flatMap((doc) => [{ index: { _index: indices.syncRuns, _id: String(doc.sync_id) } }, doc]),
+  ];
+  const result = await client.bulk({ operations, refresh: true });
+  expect(result.errors, JSON.stringify(result.items.filter((i) => i.index?.error))).toBe(false);
+  return indices;
+}
+
+/** What each panel shows: its request plus, for "Other" buckets, Kibana's follow-up requests merged in. */
+async function panelResponses(client: Client, opts: QueryOptions): Promise<Map<string, estypes.SearchResponse>> {
+  const search = (query: PanelQuery): Promise<unknown> => client.search({ index: query.index, ...query.body } as estypes.SearchRequest);
+  const all = new Map<string, estypes.SearchResponse>();
+  for (const query of panelQueries(opts)) {
+    all.set(query.panelId, (await runPanelQuery(query, search)) as unknown as estypes.SearchResponse);
+  }
+  return all;
+}
+
+/** Calls `visit` for every terms aggregation (anything with `buckets` and `sum_other_doc_count`), at any depth. */
+function walkTermsAggs(node: unknown, visit: (name: string, agg: { buckets: Bucket[]; sum_other_doc_count?: number }) => void): void {
+  if (typeof node !== 'object' || node === null) {
+    return;
+  }
+  for (const [name, child] of Object.entries(node)) {
+    const agg = child as { buckets?: unknown; sum_other_doc_count?: number };
+    if (typeof agg === 'object' && agg !== null && Array.isArray(agg.buckets)) {
+      if (agg.sum_other_doc_count !== undefined) {
+        visit(name, agg as { buckets: Bucket[]; sum_other_doc_count?: number });
+      }
+      for (const bucket of agg.buckets as unknown[]) {
+        walkTermsAggs(bucket, visit);
+      }
+    }
+  }
+}
 
 const NUMERIC = ['long', 'integer', 'double', 'float'];
 

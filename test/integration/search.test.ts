@@ -195,7 +195,10 @@ describe('search (integration)', () => {
       expect((JSON.parse(out) as { total: number }).total).toBe(7);
     }],
     ['search with no hit exits 1', 'search', ['tag:nothing-like-this'], false, 1, () => {}],
-    ['show by id prefix', 'show', [(RUN_IDS.r5 as string).slice(0, 8)], true, 0, (out) => expect(out).toMatch(/notes\s+中文 对话 微调 chat/)],
+    ['show by id prefix', 'show', [(RUN_IDS.r5 as string).slice(0, 8)], true, 0, (out) => {
+      expect(out).toMatch(/notes\s+中文 对话 微调 chat/);
+      expect(out).toMatch(/created \/ started \/ finished\s+2025-06-30T00:00:00Z \/ - \/ - \(created from mtime\)/);
+    }],
     ['show of an unknown run exits 1', 'show', ['00000000-0000-4000-8000-999999999999'], false, 1, () => {}],
     ['show of an ambiguous prefix exits 2', 'show', ['0'], false, 2, () => {}],
     ['reproduce prints the config with its header', 'reproduce', [RUN_IDS.r1 as string], false, 0, (out) => {

@@ -7,8 +7,10 @@ import { readSafetensorsHeader } from '../../src/formats/common/safetensors.ts';
 import { isDatasetDoc, parseTomlText } from '../../src/formats/kohya/config.ts';
 import { kohya, parseDatasetToml, parseKohyaGuiJson, parseKohyaMetadata, parseKohyaTrainingToml } from '../../src/formats/kohya/index.ts';
 import { discoverRuns } from '../../src/sync/discover.ts';
+import { eventFile, readLoss } from '../../src/formats/kohya/loss.ts';
 import { parseRun } from '../../src/formats/parse-run.ts';
 import { createFsDriver } from '../../src/sources/drivers/fs.ts';
+import type { ParseContext } from '../../src/formats/types.ts';
 import { kohyaMetadata, safetensorsBytes } from '../fixtures/make-kohya.ts';
 import { crawl } from '../helpers/crawl.ts';
 import { tempTrees } from '../helpers/temp-tree.ts';
@@ -220,6 +222,50 @@ describe('samples: formats/kohya', () => {
     expect(record?.tags).toHaveLength(50);
   });
 
+  it('splits the real sd-scripts event file into its 16 epochs by file order (gradient accumulation, 770 micro-batches an epoch)', async () => {
+    const key = 'kohya_tfevents/NurlanBoranbay__Fine-tuning-diffusion-model-with-LoRA/logs/events.out.tfevents.1779400078.g004.irgetas.nu.edu.kz.1989074.0';
+    const warnings: string[] = [];
+    const driver = createFsDriver({ root: samples });
+    const ctx: ParseContext = {
+      driver,
+      root: { name: 'samples', kind: 'fs', uri: samples },
+      listing: { dir: path.dirname(key), entries: [], names: [] },
+      now: new Date('2100-01-01T00:00:00Z'),
+      readText: async () => null,
+      readLines: async () => null,
+      warn: (message) => warnings.push(message),
+    };
+    const file = eventFile({ key, size: statSync(path.join(samples, key)).size, mtime: 0 });
+
+    const loss = file ? await readLoss(ctx, [file], { stepsPerEpoch: null, checkpointSteps: async () => new Map() }) : null;
+
+    // Computed independently (Python struct decoder): the points between two loss/epoch_average events, the
+    // scalar as mean, last/min over the points, steps = global steps first logged in that epoch (step 0 excluded).
+    // Each scalar equals the mean of its 770 points to float32 precision, which confirms the split.
+    const EXPECTED: Array<[number, number, number, number]> = [
+      [0.12667269, 0.15765963, 0.0033587785, 97],
+      [0.1281234, 0.010826211, 0.00241167, 97],
+      [0.12385574, 0.025444152, 0.0026803876, 97],
+      [0.12271243, 0.09056932, 0.0024610942, 97],
+      [0.11663299, 0.03243424, 0.0028865035, 97],
+      [0.1121993, 0.13847426, 0.0027718004, 97],
+      [0.11378574, 0.07925408, 0.0032652703, 97],
+      [0.10849659, 0.037704904, 0.0034935242, 97],
+      [0.10677675, 0.010641936, 0.002451797, 97],
+      [0.09682119, 0.0976457, 0.0026804153, 97],
+      [0.10142243, 0.11168102, 0.0022594454, 97],
+      [0.09536801, 0.085515976, 0.0023343004, 97],
+      [0.089285724, 0.0101453625, 0.0025282511, 97],
+      [0.07577304, 0.026657714, 0.0021144226, 97],
+      [0.07637272, 0.080160156, 0.0023183553, 97],
+      [0.071873814, 0.041834466, 0.0019897213, 97],
+    ];
+    expect(warnings).toEqual([]);
+    expect(loss?.epochBasis).toBe('file-order');
+    expect(loss?.perEpoch).toEqual(EXPECTED.map(([mean, last, min, steps], i) => ({ epoch: i + 1, mean, last, min, steps })));
+    expect(loss).toMatchObject({ lossFinal: 0.071873814, lossMin: 0.071873814, bestEpoch: 16, points: 12_320 * 2 + 16 });
+  });
+
   describe('status of the real NurlanBoranbay run, laid out as sd-scripts writes it and copied just now', () => {
     const { tree, cleanup } = tempTrees('kohya-sample-');
     afterEach(cleanup);
@@ -259,6 +305,8 @@ describe('samples: formats/kohya', () => {
         last_activity_source: 'tfevents',
         last_activity_at: '2026-05-21T23:33:10.398Z',
       });
+      // The adapter's per-epoch loss is the split asserted value by value above.
+      expect(run?.loss_per_epoch.map((e) => [e.epoch, e.steps])).toEqual(Array.from({ length: 16 }, (_, i) => [i + 1, 97]));
     });
   });
 });

@@ -1,3 +1,4 @@
+import { shortestFloat32 } from './float32.ts';
 import { fixed32ToFloat, fixed64ToDouble, protoFields, protoString } from './protobuf.ts';
 
 /** The parts of a `tensorflow.Event` we use. */
@@ -12,7 +13,7 @@ export interface TfEvent {
   values: TfSummaryValue[];
 }
 
-/** One `Summary.Value`. `value` is set only when it holds a float scalar (NaN and ±Infinity included). */
+/** One `Summary.Value`. `value` is set only when it holds a float scalar (NaN and ±Infinity included); float32 values are their shortest decimal (float32.ts). */
 export interface TfSummaryValue {
   tag: string;
   /** SummaryMetadata.plugin_data.plugin_name; TF2 writes it only with the first value of each tag. */
@@ -58,7 +59,7 @@ function decodeValue(bytes: Uint8Array): TfSummaryValue {
     if (f.field === 1 && f.wireType === 2) {
       out.tag = protoString(f.bytes);
     } else if (f.field === 2 && f.wireType === 5) {
-      out.value = fixed32ToFloat(f.bytes);
+      out.value = float32Of(f.bytes);
     } else if (f.field === 8 && f.wireType === 2) {
       tensor = f.bytes;
     } else if (f.field === 9 && f.wireType === 2) {
@@ -118,7 +119,7 @@ function scalarFromTensor(bytes: Uint8Array): number | undefined {
     if (content.length !== width) {
       return undefined;
     }
-    return width === 4 ? fixed32ToFloat(content) : fixed64ToDouble(content);
+    return width === 4 ? float32Of(content) : fixed64ToDouble(content);
   }
   return first;
 }
@@ -132,7 +133,7 @@ function firstFixed(wireType: number, bytes: Uint8Array | undefined, width: 4 | 
   if (wireType !== 2 && wireType !== unpacked) {
     return undefined;
   }
-  return width === 4 ? fixed32ToFloat(bytes) : fixed64ToDouble(bytes);
+  return width === 4 ? float32Of(bytes) : fixed64ToDouble(bytes);
 }
 
 /** Product of TensorShapeProto dim sizes; -1 when the rank or a size is unknown. */
@@ -156,4 +157,9 @@ function shapeElements(shape: Uint8Array): number {
     }
   }
   return elements;
+}
+
+/** A float32 field as the shortest decimal that reads back as it (`0.06`, not `0.05999999865889549`). */
+function float32Of(bytes: Uint8Array): number {
+  return shortestFloat32(fixed32ToFloat(bytes));
 }

@@ -78,6 +78,16 @@ export async function* readTfEventScalars(
   return stats;
 }
 
+/** Like `readTfEventScalars`, a batch of points at a time (one await per batch of records, not per point). */
+export async function* readTfEventScalarBatches(
+  chunks: AsyncIterable<Uint8Array>,
+  opts: TfScalarOptions = {},
+): AsyncGenerator<TfScalar[], TfScanStats, undefined> {
+  const stats = emptyStats();
+  yield* scalarBatches(chunks, opts, stats);
+  return stats;
+}
+
 /** Reads a whole event file into bounded, downsampled per-tag series plus stats. Never throws because of the bytes. */
 export async function readTfEvents(chunks: AsyncIterable<Uint8Array>, opts: TfEventsOptions = {}): Promise<TfEventsResult> {
   const maxPoints = Math.max(1, opts.maxPointsPerTag ?? DEFAULT_MAX_POINTS_PER_TAG);

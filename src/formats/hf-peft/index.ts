@@ -80,6 +80,7 @@ export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
     output_dir: facts.output_dir,
     tags: tagsOf(files),
     started_at: tfFiles[0] ? isoOf(tfFiles[0].unix * 1000) : null,
+    created_at_source: tfFiles[0] ? 'tfevents-file-name' : null,
     finished_at: status === 'completed' ? isoOf(newest) : null,
     loss_final: loss?.final ?? null,
     loss_min: loss?.min ?? null,

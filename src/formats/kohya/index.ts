@@ -4,6 +4,7 @@ import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import type { KohyaFacts } from './config.ts';
 import { collectArtifacts, decideStatus, scanFiles, type RunFiles, type WeightsFile } from './files.ts';
 import { findLinkedEventFiles } from './log-link.ts';
+import { readCheckpointSteps } from './checkpoint-steps.ts';
 import { chooseLogDir, readLoss } from './loss.ts';
 import { parseKohyaMetadata, type KohyaMetadata } from './metadata.ts';
 import { isKohyaRun } from './names.ts';
@@ -51,7 +52,10 @@ export const kohya: FormatAdapter = {
           );
     const logFiles = local.length > 0 ? local : linked;
     const stepsPerEpoch = meta?.numBatchesPerEpoch ? Math.ceil(meta.numBatchesPerEpoch / (meta.gradientAccumulationSteps ?? config?.gradient_accumulation_steps ?? 1)) : null;
-    const loss = logFiles.length > 0 ? await readLoss(ctx, logFiles, stepsPerEpoch) : null;
+    const loss =
+      logFiles.length > 0
+        ? await readLoss(ctx, logFiles, { stepsPerEpoch, checkpointSteps: async () => readCheckpointSteps(ctx, files, meta?.fromFinal ? meta : null) })
+        : null;
     const broken = configs.broken ?? headerError;
     if (!meta && !config && !loss && broken) {
       // Nothing readable describes the run: a parse_error record names the file instead of an empty record.
@@ -107,6 +111,7 @@ export const kohya: FormatAdapter = {
       output_dir: facts.output_dir ?? null,
       output_name: outputName ?? null,
       started_at: isoFromUnix(startedAt),
+      created_at_source: meta?.startedAt !== undefined ? 'ss_training_started_at' : startedAt !== null ? 'tfevents-wall-time' : null,
       finished_at: status.status === 'completed' ? isoFromUnix(meta?.fromFinal ? (meta.finishedAt ?? null) : (loss?.lastWallTime ?? null)) : null,
       loss_final: loss?.lossFinal ?? null,
       loss_min: loss?.lossMin ?? null,

@@ -1,6 +1,8 @@
 import type { EpochLoss } from '../../record/schema.ts';
-import { readTfEvents, type TfScalar } from '../common/tfevents.ts';
+import { readTfEventScalarBatches } from '../common/tfevents.ts';
 import type { ParseContext } from '../types.ts';
+import { splitEpochs, type EpochSplit, type EpochSplitBasis } from './epoch-split.ts';
+import { createLossCollector, LOSS_TAGS, type LossPoints } from './loss-points.ts';
 
 /** A TensorBoard event file that may hold this run's loss. */
 export interface EventFile {
@@ -18,18 +20,24 @@ export interface EventFile {
 
 export interface LossSummary {
   perEpoch: EpochLoss[];
+  /** What assigned the step points to epochs (see epoch-split.ts). */
+  epochBasis: EpochSplitBasis;
   lossFinal: number | null;
   lossMin: number | null;
   bestEpoch: number | null;
-  /** Loss points read (before downsampling). */
+  /** Loss points read. */
   points: number;
   /** Unix seconds of the first and last loss event. */
   firstWallTime: number | null;
   lastWallTime: number | null;
 }
 
-/** Tags read from kohya event files; lr and norm tags are skipped to save memory. */
-const LOSS_TAGS = new Set(['loss/current', 'loss/average', 'loss/epoch', 'loss/epoch_average']);
+/** Where epochs ended, besides the event files: read lazily, only when the event files do not tell. */
+export interface LossEvidence {
+  stepsPerEpoch: number | null;
+  /** Epoch → `ss_steps` of the run's epoch checkpoints (reads their headers). */
+  checkpointSteps(): Promise<Map<number, number>>;
+}
 
 /** accelerate's `add_hparams` writes a sibling event file under a float-named folder; it has no loss. */
 const HPARAMS_DIR = /^\d+\.\d+$/;
@@ -81,111 +89,70 @@ export function chooseLogDir(files: readonly EventFile[], refTime: number | null
 }
 
 /**
- * Streams the event files and summarises their loss. A corrupt or truncated file adds a warning and keeps what was
- * readable; it never fails the run.
+ * Streams the event files (oldest first) and summarises their loss, every step point counted (no downsampling).
+ * A corrupt or truncated file adds a warning and keeps what was readable; it never fails the run.
  */
-export async function readLoss(ctx: ParseContext, files: readonly EventFile[], stepsPerEpoch: number | null): Promise<LossSummary | null> {
-  const merged = new Map<string, TfScalar[]>();
+export async function readLoss(ctx: ParseContext, files: readonly EventFile[], evidence: LossEvidence): Promise<LossSummary | null> {
+  const collector = createLossCollector();
+  let read = 0;
   for (const file of [...files].sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0))) {
+    collector.nextFile();
     try {
       const chunks = await ctx.driver.stream(file.key);
       if (!chunks) {
         ctx.warn(`tfevents ${file.key}: vanished before it could be read`);
         continue;
       }
-      const result = await readTfEvents(chunks, { tags: (tag) => LOSS_TAGS.has(tag) });
-      const first = result.issues[0];
-      if (first) {
-        ctx.warn(`tfevents ${file.key}: ${result.issues.length + result.issuesOmitted} unreadable part(s), first at byte ${first.offset}: ${first.message}`);
+      const stream = readTfEventScalarBatches(chunks, { tags: (tag) => LOSS_TAGS.has(tag) });
+      let next = await stream.next();
+      while (next.done !== true) {
+        for (const point of next.value) {
+          collector.add(point);
+        }
+        read += next.value.length;
+        next = await stream.next();
       }
-      for (const [tag, points] of result.scalars) {
-        merged.set(tag, [...(merged.get(tag) ?? []), ...points]);
+      const first = next.value.issues[0];
+      if (first) {
+        ctx.warn(`tfevents ${file.key}: ${next.value.issues.length + next.value.issuesOmitted} unreadable part(s), first at byte ${first.offset}: ${first.message}`);
       }
     } catch (err) {
       ctx.warn(`tfevents ${file.key}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  if (merged.size === 0) {
+  if (read === 0) {
     return null;
   }
-  return summarizeLoss(merged, stepsPerEpoch);
-}
-
-/**
- * Per-epoch loss from kohya tags: `loss/epoch` (≤ v0.9) or `loss/epoch_average` (v0.10+) give the epoch mean at
- * step = epoch; `loss/current` (every micro-batch, step = global step) gives last/min/steps, split at the wall time
- * of each epoch point, or by `stepsPerEpoch` when there is no epoch tag.
- */
-export function summarizeLoss(scalars: ReadonlyMap<string, readonly TfScalar[]>, stepsPerEpoch: number | null): LossSummary {
-  const epochTag = scalars.get('loss/epoch') ?? scalars.get('loss/epoch_average') ?? [];
-  const current = scalars.get('loss/current') ?? [];
-  const average = scalars.get('loss/average') ?? [];
-  const perEpoch = epochTag.length > 0 ? fromEpochTag(epochTag, current) : stepsPerEpoch ? fromSteps(current, stepsPerEpoch) : [];
-  const all = [...epochTag, ...current, ...average];
-  const bestEntry = perEpoch.reduce<EpochLoss | null>((best, e) => (best === null || e.mean < best.mean ? e : best), null);
-  const fallback = average.length > 0 ? average : current;
-  return {
-    perEpoch,
-    lossFinal: perEpoch.at(-1)?.mean ?? fallback.at(-1)?.value ?? null,
-    lossMin: bestEntry?.mean ?? minOf(fallback),
-    bestEpoch: bestEntry?.epoch ?? null,
-    points: all.length,
-    firstWallTime: all.reduce<number | null>((min, p) => (min === null || p.wallTime < min ? p.wallTime : min), null),
-    lastWallTime: all.reduce<number | null>((max, p) => (max === null || p.wallTime > max ? p.wallTime : max), null),
-  };
-}
-
-// --- internal ---
-
-function fromEpochTag(epochTag: readonly TfScalar[], current: readonly TfScalar[]): EpochLoss[] {
-  const byEpoch = new Map<number, TfScalar>();
-  for (const point of epochTag) {
-    byEpoch.set(Math.max(0, Math.round(point.step)), point);
-  }
-  const ordered = [...byEpoch].sort((a, b) => a[0] - b[0]);
-  const out: EpochLoss[] = [];
-  let from = Number.NEGATIVE_INFINITY;
-  for (const [epoch, point] of ordered) {
-    const inside = current.filter((p) => p.wallTime > from && p.wallTime <= point.wallTime);
-    from = point.wallTime;
-    out.push({
-      epoch,
-      mean: point.value,
-      last: inside.at(-1)?.value ?? point.value,
-      min: minOf(inside) ?? point.value,
-      steps: new Set(inside.map((p) => p.step)).size,
-    });
-  }
-  return out;
-}
-
-function fromSteps(current: readonly TfScalar[], stepsPerEpoch: number): EpochLoss[] {
-  const groups = new Map<number, TfScalar[]>();
-  for (const point of current) {
-    // kohya logs after incrementing global_step, so steps 1..N belong to epoch 1 (step 0 = before the first update).
-    const epoch = Math.max(1, Math.ceil(point.step / stepsPerEpoch));
-    const group = groups.get(epoch);
-    if (group) {
-      group.push(point);
-    } else {
-      groups.set(epoch, [point]);
+  const points = collector.result();
+  let split = splitEpochs(points, { stepsPerEpoch: evidence.stepsPerEpoch, checkpointSteps: new Map() });
+  if (split.basis === 'steps-per-epoch' || split.basis === 'none') {
+    const checkpointSteps = await evidence.checkpointSteps();
+    if (checkpointSteps.size > 0) {
+      split = splitEpochs(points, { stepsPerEpoch: evidence.stepsPerEpoch, checkpointSteps });
     }
   }
-  return [...groups]
-    .sort((a, b) => a[0] - b[0])
-    .map(([epoch, points]) => ({
-      epoch,
-      mean: points.reduce((sum, p) => sum + p.value, 0) / points.length,
-      last: points.at(-1)?.value ?? 0,
-      min: minOf(points) ?? 0,
-      steps: new Set(points.map((p) => p.step)).size,
-    }));
+  for (const warning of split.warnings) {
+    ctx.warn(warning);
+  }
+  return summarizeLoss(points, split);
 }
 
-function minOf(points: readonly TfScalar[]): number | null {
-  let min: number | null = null;
-  for (const p of points) {
-    min = min === null || p.value < min ? p.value : min;
+/** Final and lowest loss: per epoch when known, else kohya's running mean (`loss/average`), else the last step loss. */
+export function summarizeLoss(points: LossPoints, split: EpochSplit): LossSummary {
+  const perEpoch = split.perEpoch;
+  const bestEntry = perEpoch.reduce<EpochLoss | null>((best, e) => (best === null || e.mean < best.mean ? e : best), null);
+  let currentMin: number | null = null;
+  for (const value of points.values) {
+    currentMin = currentMin === null || value < currentMin ? value : currentMin;
   }
-  return min;
+  return {
+    perEpoch,
+    epochBasis: split.basis,
+    lossFinal: perEpoch.at(-1)?.mean ?? points.averageLast ?? points.values.at(-1) ?? null,
+    lossMin: bestEntry?.mean ?? points.averageMin ?? currentMin,
+    bestEpoch: bestEntry?.epoch ?? null,
+    points: points.seen + points.averages + points.epochs.length,
+    firstWallTime: points.firstWallTime,
+    lastWallTime: points.lastWallTime,
+  };
 }

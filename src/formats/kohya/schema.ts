@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { denoiseFloat32 } from '../common/float32.ts';
 import { parsePyLiteral } from '../common/py-literal.ts';
 import { parseTolerantJson } from '../../text/tolerant-json.ts';
 
@@ -11,6 +12,14 @@ import { parseTolerantJson } from '../../text/tolerant-json.ts';
 
 /** A finite number from a number or a numeric string; `""`, `"None"` and text are `undefined`. */
 export const Num = z.unknown().transform((value) => toNumber(value)).optional();
+/**
+ * A metadata number: Python `str()` of a float64, except when a float32 was widened on its way (`"0.05999999865889549"`
+ * for 0.06), which is stored as its shortest float32 decimal (see common/float32.ts).
+ */
+export const SsNum = z.unknown().transform((value) => {
+  const n = toNumber(value);
+  return n === undefined ? undefined : denoiseFloat32(n);
+}).optional();
 /** A non-empty trimmed string (numbers are stringified); empty and `"None"` are `undefined`. */
 export const Str = z.unknown().transform((value) => toText(value)).optional();
 /** `true`/`false`, `"True"`/`"False"`, `"true"`/`"false"`. */
@@ -103,23 +112,23 @@ export type DatasetToml = z.infer<typeof DatasetToml>;
 /** The `ss_*` / `modelspec.*` keys of a kohya `.safetensors` header that the adapter reads. All values are strings. */
 export const SsMetadata = z.looseObject({
   ss_session_id: Str,
-  ss_training_started_at: Num,
-  ss_training_finished_at: Num,
+  ss_training_started_at: SsNum,
+  ss_training_finished_at: SsNum,
   ss_output_name: Str,
   ss_training_comment: Str,
-  ss_epoch: Num,
-  ss_num_epochs: Num,
-  ss_steps: Num,
-  ss_max_train_steps: Num,
-  ss_num_batches_per_epoch: Num,
-  ss_gradient_accumulation_steps: Num,
-  ss_learning_rate: Num,
-  ss_unet_lr: Num,
-  ss_text_encoder_lr: Num,
+  ss_epoch: SsNum,
+  ss_num_epochs: SsNum,
+  ss_steps: SsNum,
+  ss_max_train_steps: SsNum,
+  ss_num_batches_per_epoch: SsNum,
+  ss_gradient_accumulation_steps: SsNum,
+  ss_learning_rate: SsNum,
+  ss_unet_lr: SsNum,
+  ss_text_encoder_lr: SsNum,
   ss_optimizer: Str,
   ss_network_module: Str,
-  ss_network_dim: Num,
-  ss_network_alpha: Num,
+  ss_network_dim: SsNum,
+  ss_network_alpha: SsNum,
   ss_network_args: JsonInString,
   ss_v2: Bool,
   ss_base_model_version: Str,
@@ -127,12 +136,12 @@ export const SsMetadata = z.looseObject({
   ss_sd_model_hash: Str,
   ss_new_sd_model_hash: Str,
   ss_resolution: Resolution,
-  ss_batch_size_per_device: Num,
-  ss_total_batch_size: Num,
+  ss_batch_size_per_device: SsNum,
+  ss_total_batch_size: SsNum,
   ss_dataset_dirs: JsonInString,
   ss_datasets: JsonInString,
   ss_tag_frequency: JsonInString,
-  ss_num_train_images: Num,
+  ss_num_train_images: SsNum,
   ss_sd_scripts_commit_hash: Str,
   'modelspec.architecture': Str,
   'modelspec.title': Str,

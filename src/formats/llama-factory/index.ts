@@ -81,6 +81,7 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
     output_dir: args?.output_dir ?? savedFacts.output_dir,
     tags: tagsOf(args, board?.info ?? null),
     started_at: startedAt,
+    created_at_source: runningLog?.firstTime ? 'log-timestamp' : webui ? 'folder-name' : startedAt ? 'log-elapsed' : null,
     finished_at: status === 'completed' ? (runningLog?.lastTime ?? isoOf(newest)) : null,
     loss_final: loss?.final ?? null,
     loss_min: loss?.min ?? null,

@@ -70,6 +70,7 @@ export const loraScriptsYaml: FormatAdapter = {
       output_dir: config.output_dir ?? null,
       output_name: config.output_name ?? null,
       started_at: loss?.firstTime ?? null,
+      created_at_source: loss?.firstTime ? 'log-timestamp' : null,
       finished_at: status.status === 'completed' ? (loss?.lastTime ?? null) : null,
       loss_final: loss?.lossFinal ?? null,
       loss_min: loss?.lossMin ?? null,

@@ -148,6 +148,36 @@ describe('src/cli/kibana.ts', () => {
     expect(result.stderr).toContain('run kibana deploy first');
   });
 
+  it('export without --url prints the generated import file and says where it went, without asking Kibana', async () => {
+    const result = await run(['export', '--config', path.join(tmp, 'absent-is-an-error.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('not found');
+
+    const plain = await run(['export']);
+
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toBe(renderBundle());
+    expect(plain.stderr).toContain(`wrote the generated import file (${OBJECT_COUNT} objects; indices lora-runs, lora-rollups, lora-sync-runs) to stdout`);
+    expect(kibana.requests).toEqual([]);
+  });
+
+  it('export without --url writes the file for the --config indices to --out', async () => {
+    const config = path.join(tmp, 'lora-catalog.yaml');
+    await writeFile(config, 'indices:\n  runs: team-runs\n  rollups: team-rollups\n  sync_runs: team-syncs\n');
+    const out = path.join(tmp, 'bundle.ndjson');
+
+    const human = await run(['export', '--config', config, '--out', out]);
+    const json = await run(['export', '--config', config, '--out', out], true);
+
+    expect(human.code).toBe(0);
+    expect(human.stdout).toBe('');
+    expect(human.stderr).toContain(`indices team-runs, team-rollups, team-syncs) to ${out}`);
+    const indices = { runs: 'team-runs', rollups: 'team-rollups', syncRuns: 'team-syncs' };
+    expect(await readFile(out, 'utf8')).toBe(renderBundle({ indices }));
+    expect(JSON.parse(json.stdout)).toEqual({ ok: true, source: 'generated', objects: OBJECT_COUNT, indices, out });
+    expect(kibana.requests).toEqual([]);
+  });
+
   it('reports an unreachable Kibana', async () => {
     await kibana.close();
 
@@ -166,6 +196,8 @@ describe('src/cli/kibana.ts', () => {
     [['deploy', '--url', 'http://k', '--space', 'Bad/Space'], '--space'],
     [['deploy', '--url', 'http://k', '--file', 'x.json'], '.ndjson'],
     [['publish', '--url', 'http://k'], 'unknown subcommand'],
+    [['export', '--api-key', 'k'], '--api-key need(s) --url'],
+    [['export', '--space', 'ml-team'], '--space need(s) --url'],
   ])('rejects usage %j', async (argv, text) => {
     const result = await run(argv);
 
@@ -178,6 +210,7 @@ describe('src/cli/kibana.ts', () => {
     const result = await run([command, '--help']);
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Usage: lora-catalog kibana <deploy|export>');
+    expect(result.stdout).toContain('Usage: lora-catalog kibana deploy --url <kibana>');
+    expect(result.stdout).toContain('lora-catalog kibana export [--url <kibana>] [--out FILE]');
   });
 });

@@ -63,9 +63,9 @@ describe('cli/show-run', () => {
   });
 
   it('prints the created_at source next to the dates when the record has one', () => {
-    const run = { ...makeRecord('r1', { created_at: '2025-06-01T00:00:00Z' }), created_at_source: 'tfevents' } as StoredRun;
+    const run: StoredRun = makeRecord('r1', { created_at: '2025-06-01T00:00:00Z', created_at_source: 'tfevents-wall-time' });
 
-    expect(line(describeRun(run, OPTS), 'created / started / finished')).toContain('(created from tfevents)');
+    expect(line(describeRun(run, OPTS), 'created / started / finished')).toContain('(created from tfevents-wall-time)');
   });
 
   it('draws the loss per epoch as a chart with its epoch range, and eval_loss as a line', () => {

@@ -31,7 +31,7 @@ describe('kibana/generated/lora-catalog.ndjson', () => {
     const specs = objects
       .filter((o) => o.type === 'visualization')
       .map((o) => JSON.parse((JSON.parse(String(o.attributes.visState)) as { params: { spec: string } }).params.spec) as { data: { url: { index: string } } });
-    expect(titles).toEqual(['team-runs', 'team-rollups', 'team-syncs']);
+    expect(titles).toEqual(['team-runs', 'team-rollups', 'team-rollups', 'team-syncs']);
     expect(specs.map((s) => s.data.url.index)).toEqual(['team-rollups']);
   });
 });

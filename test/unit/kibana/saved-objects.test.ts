@@ -48,6 +48,7 @@ describe('kibana saved objects (KIBANA.md §5 offline checklist)', () => {
     expect(objects.filter((o) => o.type === 'index-pattern').map((o) => [o.id, (o.attributes as Raw).title, (o.attributes as Raw).timeFieldName])).toEqual([
       ['lora-catalog-dv-runs', 'lora-runs', 'created_at'],
       ['lora-catalog-dv-rollups', 'lora-rollups', undefined],
+      ['lora-catalog-dv-rollups-weekly', 'lora-rollups', 'week_start'],
       ['lora-catalog-dv-sync-runs', 'lora-sync-runs', 'started_at'],
     ]);
   });
@@ -111,9 +112,55 @@ describe('kibana saved objects (KIBANA.md §5 offline checklist)', () => {
 
     const queries = panelQueries({ timeRange });
 
-    const ranged = queries.filter((q) => JSON.stringify(q.body).includes('"range"')).map((q) => q.index);
-    expect(new Set(ranged)).toEqual(new Set(['lora-runs', 'lora-sync-runs']));
-    expect(queries.filter((q) => q.index === 'lora-rollups').every((q) => !JSON.stringify(q.body).includes('range'))).toBe(true);
+    const ranged = queries.filter((q) => JSON.stringify(q.body).includes('"range"'));
+    expect(new Set(ranged.map((q) => q.index))).toEqual(new Set(['lora-runs', 'lora-sync-runs', 'lora-rollups']));
+    // On the rollups index only the weekly rollups follow the picker, on their own time field.
+    expect(ranged.filter((q) => q.index === 'lora-rollups').map((q) => [q.panelId, JSON.stringify(q.body).match(/"range":\{"(\w+)"/)?.[1]])).toEqual([
+      ['lora-catalog-overview-weekly-outcomes', 'week_start'],
+    ]);
+  });
+
+  it('says on every panel and dashboard over rollups without a time field that the time picker does not filter it', async () => {
+    const objects = await committedObjects();
+    const rollupViews = new Set(['lora-catalog-dv-rollups']);
+    const panels = objects.filter((o) => o.type === 'lens' || o.type === 'visualization');
+    const onRollups = panels.filter((o) =>
+      o.type === 'lens' ? rollupViews.has(String(((o.references as Raw[])[0] as Raw).id)) : String((o.attributes as Raw).visState).includes('lora-rollups'),
+    );
+
+    expect(onRollups.map((o) => o.id).sort()).toEqual(['lora-catalog-loss-trends-epoch-by-rank', 'lora-catalog-ranks-base-model', 'lora-catalog-ranks-lr-heatmap', 'lora-catalog-ranks-mean-loss', 'lora-catalog-ranks-summary']);
+    for (const o of panels) {
+      const attributes = o.attributes as Raw;
+      const says = String(attributes.description).includes('Not filtered by the time picker: rollups summarise all runs.');
+      expect([o.id, says, String(attributes.title).endsWith('(all runs)')]).toEqual([o.id, onRollups.includes(o), onRollups.includes(o)]);
+    }
+    const description = (id: string): string => String((find(objects, id).attributes as Raw).description);
+    expect(description('lora-catalog-ranks')).toContain('All panels are not filtered by the time picker');
+    expect(description('lora-catalog-loss-trends')).toContain('Panels titled "… (all runs)" are not filtered by the time picker');
+    expect(description('lora-catalog-overview')).not.toContain('time picker');
+  });
+
+  it('ranks every top-N breakdown by its count, or keeps key order only on rank/epoch axes, and never drops values silently', async () => {
+    const objects = await committedObjects();
+    const terms: Array<[string, string, Raw]> = [];
+    for (const o of objects.filter((x) => x.type === 'lens')) {
+      for (const [id, column] of Object.entries(lensLayer(o).columns)) {
+        if (column.operationType === 'terms') {
+          terms.push([String(o.id), id, column]);
+        }
+      }
+    }
+
+    expect(terms.length).toBeGreaterThan(5);
+    for (const [panelId, id, column] of terms) {
+      const params = column.params as Raw;
+      const orderBy = params.orderBy as Raw;
+      const ranking = orderBy.type === 'column' ? (lensLayer(find(objects, panelId)).columns[String(orderBy.columnId)] as Raw) : undefined;
+      const byCount = ranking !== undefined && params.orderDirection === 'desc' && (ranking.operationType === 'count' || (ranking.operationType === 'sum' && ranking.sourceField === 'count'));
+      const naturalAxis = orderBy.type === 'alphabetical' && ['lora_rank', 'epoch'].includes(String(column.sourceField));
+      expect([panelId, id, byCount || naturalAxis, params.otherBucket]).toEqual([panelId, id, true, true]);
+      expect(String((find(objects, panelId).attributes as Raw).description)).toContain('the rest as "Other"');
+    }
   });
 
   type Breakage = [string, (objects: Raw[]) => void, string];

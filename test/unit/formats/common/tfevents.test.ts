@@ -38,23 +38,28 @@ describe('formats/common/tfevents', () => {
     expect(result.issues).toEqual([]);
     expect([...result.scalars.keys()]).toEqual(['loss/current', 'loss/average', 'lr/unet', 'loss/epoch']);
     expect(result.scalars.get('loss/current')).toEqual([
-      { tag: 'loss/current', step: 0, wallTime: 1_700_000_100, value: Math.fround(0.5) },
-      { tag: 'loss/current', step: 1, wallTime: 1_700_000_101, value: Math.fround(0.4) },
-      { tag: 'loss/current', step: 2, wallTime: 1_700_000_102, value: Math.fround(0.3) },
+      { tag: 'loss/current', step: 0, wallTime: 1_700_000_100, value: 0.5 },
+      { tag: 'loss/current', step: 1, wallTime: 1_700_000_101, value: 0.4 },
+      { tag: 'loss/current', step: 2, wallTime: 1_700_000_102, value: 0.3 },
     ]);
     expect(result.scalars.get('loss/average')?.map((p) => p.value)).toEqual([0.25, 0.25, 0.25]);
     expect(result.scalars.get('lr/unet')?.map((p) => p.value)).toEqual([1e-4, 1e-4, 1e-4]);
-    expect(result.scalars.get('loss/epoch')).toEqual([{ tag: 'loss/epoch', step: 1, wallTime: 1_700_000_200, value: Math.fround(0.3) }]);
+    expect(result.scalars.get('loss/epoch')).toEqual([{ tag: 'loss/epoch', step: 1, wallTime: 1_700_000_200, value: 0.3 }]);
     expect(result.pointCounts.get('loss/current')).toBe(3);
   });
 
   it.each([
-    ['float_val', Math.fround(2.5)],
-    ['float_content', Math.fround(2.5)],
-    ['double_val', 2.5],
-    ['double_content', 2.5],
-  ] as const)('reads a TF2 scalar tensor written as %s', async (encoding, expected) => {
-    const file = encodeEventFile([{ step: 7, values: [{ tag: 'x', value: 2.5, encoding, pluginName: 'scalars' }] }]);
+    ['float_val', 2.5, 2.5],
+    ['float_content', 2.5, 2.5],
+    ['double_val', 2.5, 2.5],
+    ['double_content', 2.5, 2.5],
+    ['simple', 0.06, 0.06],
+    ['float_val', 0.06, 0.06],
+    ['float_content', 0.06, 0.06],
+    ['double_val', 0.1 + 0.2, 0.1 + 0.2],
+    ['double_content', 0.1 + 0.2, 0.1 + 0.2],
+  ] as const)('reads a scalar written as %s %s (float32 as its shortest decimal, float64 as written)', async (encoding, written, expected) => {
+    const file = encodeEventFile([{ step: 7, values: [{ tag: 'x', value: written, encoding, pluginName: 'scalars' }] }]);
 
     const result = await readTfEvents(chunked(file, 3));
 

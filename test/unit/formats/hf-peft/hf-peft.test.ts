@@ -148,7 +148,7 @@ describe('src/formats/hf-peft', () => {
       loss_source: 'tfevents',
       loss_final: 1,
       loss_per_epoch: [{ epoch: 1, mean: 1.5, last: 1, min: 1, steps: 2 }],
-      eval_metrics: { eval_loss: 0.8000000119209290 },
+      eval_metrics: { eval_loss: 0.8 },
       base_model_family: 'whisper',
       started_at: '2023-11-14T22:13:20.000Z',
     });

@@ -43,6 +43,10 @@ describe('formats/kohya (fixtures through the fs driver)', () => {
       'bad/toml',
       'bad/truncated-header',
       'colab/Loras/building/output',
+      'epochs/accum',
+      'epochs/fork',
+      'epochs/interrupted',
+      'epochs/no-evidence/tb/bare20240301101500',
       'gui/proj/model',
       'logonly/tb/sketch20240301101500',
       'steps',
@@ -192,7 +196,51 @@ describe('formats/kohya (fixtures through the fs driver)', () => {
   it('reads what precedes the corruption of an event file', async () => {
     const run = get(await crawl(), 'bad/corrupt-events');
 
-    expect(run.loss_per_epoch.map((e) => e.epoch)).toEqual([1]);
+    // Epoch 2's scalar is past the corruption: its readable steps form an unfinished epoch, mean of its steps.
+    expect(run.loss_per_epoch).toEqual([
+      { epoch: 1, mean: 0.3, last: 0.25, min: 0.25, steps: 10 },
+      { epoch: 2, mean: 0.2, last: 0.15, min: 0.15, steps: 5 },
+    ]);
+  });
+
+  // Expected values from the simulated loop in make-kohya.ts: loss = 0.5 - 0.1 × epoch + 0.01 × micro-batch.
+  it.each([
+    [
+      'epochs/accum',
+      'sd-scripts with gradient accumulation: 5 micro-batches, 3 updates an epoch; the update finishing epoch 1 shares its step with epoch 2’s first micro-batch',
+      [
+        { epoch: 1, mean: 0.42, last: 0.44, min: 0.4, steps: 3 },
+        { epoch: 2, mean: 0.32, last: 0.34, min: 0.3, steps: 3 },
+      ],
+      [],
+    ],
+    [
+      'epochs/fork',
+      'a fork logging loss/epoch_average at the global step (4, 8, 12), not the epoch number',
+      [
+        { epoch: 1, mean: 0.415, last: 0.43, min: 0.4, steps: 4 },
+        { epoch: 2, mean: 0.315, last: 0.33, min: 0.3, steps: 4 },
+        { epoch: 3, mean: 0.215, last: 0.23, min: 0.2, steps: 4 },
+      ],
+      [],
+    ],
+    [
+      'epochs/interrupted',
+      'no epoch scalar: the epoch checkpoints’ ss_steps (4, 8) end epochs 1 and 2; epoch 3 ran 2 micro-batches',
+      [
+        { epoch: 1, mean: 0.415, last: 0.43, min: 0.4, steps: 4 },
+        { epoch: 2, mean: 0.315, last: 0.33, min: 0.3, steps: 4 },
+        { epoch: 3, mean: 0.205, last: 0.21, min: 0.2, steps: 2 },
+      ],
+      [],
+    ],
+    ['epochs/no-evidence/tb/bare20240301101500', 'the same log alone: no epoch is invented', [], [expect.stringContaining('nothing maps them to epochs')]],
+  ])('splits the step losses of %s into epochs (%s)', async (dir, _why, perEpoch, warnings) => {
+    const run = get(await crawl(), dir);
+
+    expect(run.loss_per_epoch).toEqual(perEpoch);
+    expect(run.parse_warnings).toEqual(warnings);
+    expect(run.loss_source).toBe('tfevents');
   });
 
   it.each([

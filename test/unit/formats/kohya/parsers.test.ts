@@ -5,9 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { toListing } from '../../../../src/sources/types.ts';
 import { parseDatasetToml, parseKohyaMetadata, parseKohyaTrainingToml, parseSamplePrompts } from '../../../../src/formats/kohya/index.ts';
 import { candidateDirs } from '../../../../src/formats/kohya/log-link.ts';
-import { summarizeLoss } from '../../../../src/formats/kohya/loss.ts';
 import { isKohyaRun, parseWeightsName } from '../../../../src/formats/kohya/names.ts';
-import type { TfScalar } from '../../../../src/formats/common/tfevents.ts';
 import { KOHYA_FIXTURES, kohyaFixtureFiles } from '../../../fixtures/make-kohya.ts';
 
 function listing(dir: string, files: [string, number?][]): ReturnType<typeof toListing> {
@@ -101,6 +99,16 @@ describe('formats/kohya/metadata', () => {
     expect(meta.facts).toMatchObject({ lora_rank: undefined, dataset_dirs: [], resolution: undefined, base_model_family: 'sd2' });
   });
 
+  it('stores learning rates widened from float32 as their shortest float32 decimal, float64 ones as written', () => {
+    // str(float(np.float32(0.06))) and str(float(np.float32(5e-5))): what a GUI passing float32 values leaves behind.
+    const meta = parseKohyaMetadata({ ss_learning_rate: '0.05999999865889549', ss_unet_lr: '4.999999873689376e-05', ss_text_encoder_lr: '1e-05', ss_network_alpha: '0.5', ss_training_started_at: '1680716500.7709305' });
+
+    expect(meta.facts.learning_rates).toEqual({ learning_rate: 0.06, unet_lr: 0.00005, text_encoder_lr: 0.00001 });
+    expect(meta.facts.learning_rate).toBe(0.06);
+    expect(meta.facts.lora_alpha).toBe(0.5);
+    expect(meta.startedAt).toBe(1680716500.7709305);
+  });
+
   it.each([
     [{ ss_base_model_version: 'sdxl_base_v1-0' }, 'sdxl'],
     [{ ss_base_model_version: 'flux1' }, 'flux'],
@@ -153,30 +161,6 @@ describe('formats/kohya/log-link', () => {
 
   it('guesses sibling log folders without a config and never climbs above the root', () => {
     expect(candidateDirs({ runDir: 'output', stems: ['aki'] })).toEqual(['logs', 'log', '_logs']);
-  });
-});
-
-describe('formats/kohya/loss', () => {
-  function points(tag: string, values: [number, number, number][]): TfScalar[] {
-    return values.map(([step, wallTime, value]) => ({ tag, step, wallTime, value }));
-  }
-
-  it('groups loss/current into epochs by steps per epoch when there is no epoch tag', () => {
-    const scalars = new Map([['loss/current', points('loss/current', [[0, 1, 1], [1, 2, 0.5], [2, 3, 0.75], [3, 4, 0.25], [4, 5, 0.5]])]]);
-
-    const summary = summarizeLoss(scalars, 2);
-
-    expect(summary.perEpoch).toEqual([
-      { epoch: 1, mean: 0.75, last: 0.75, min: 0.5, steps: 3 },
-      { epoch: 2, mean: 0.375, last: 0.5, min: 0.25, steps: 2 },
-    ]);
-    expect([summary.lossFinal, summary.lossMin, summary.bestEpoch, summary.firstWallTime, summary.lastWallTime]).toEqual([0.375, 0.375, 2, 1, 5]);
-  });
-
-  it('falls back to the last loss/average without epochs', () => {
-    const scalars = new Map([['loss/average', points('loss/average', [[1, 1, 0.5], [2, 2, 0.4]])]]);
-
-    expect(summarizeLoss(scalars, null)).toMatchObject({ perEpoch: [], lossFinal: 0.4, lossMin: 0.4, bestEpoch: null });
   });
 });
 
