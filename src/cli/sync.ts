@@ -3,15 +3,14 @@ import { parseArgs } from 'node:util';
 import { durationMs, type Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { runRollups, type RollupReport } from '../rollups/run.ts';
-import { runSync, type SyncOptions } from '../sync/run.ts';
+import { syncJob } from '../sync/job.ts';
+import type { SyncOptions } from '../sync/run.ts';
 import type { SyncReport } from '../sync/report.ts';
 import { randomUUID } from 'node:crypto';
 import { ensureIndex } from '../es/indices.ts';
-import { flushOutbox } from '../sync/hook/outbox.ts';
 import { packageRoot } from './package-root.ts';
 import { LeaseHeldError } from '../lease/lease.ts';
 import { indexableReport, skippedReport } from '../sync/report.ts';
-import { withSyncLeases } from '../sync/sync-lease.ts';
 import type { Io } from './io.ts';
 
 export const SYNC_USAGE = `Usage: lora-catalog sync [options]
@@ -128,22 +127,13 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
     ...(progress ? { onProgress: (p) => io.progress(progressLine(p)) } : {}),
   };
   let report: SyncReport;
-  if (args.options.dryRun) {
-    report = await runSync(ctx, options);
-  } else {
-    try {
-      await flushOutbox(ctx);
-    } catch (err) {
-      ctx.log.warn({ err }, 'Outbox flush failed; the spooled runs stay for the next sync');
+  try {
+    report = await syncJob(ctx, options);
+  } catch (err) {
+    if (err instanceof LeaseHeldError) {
+      return recordSkipped(ctx, args.options, err, io);
     }
-    try {
-      report = await withSyncLeases(ctx, args.options, async (signal) => runSync({ ...ctx, signal }, options));
-    } catch (err) {
-      if (err instanceof LeaseHeldError) {
-        return recordSkipped(ctx, args.options, err, io);
-      }
-      throw err;
-    }
+    throw err;
   }
   io.progress('');
   let rollups: RollupReport | null = null;

@@ -1,4 +1,5 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
+import { createPool } from '../pool.ts';
 
 export type BulkOp =
   /** `fallback`: the document to write instead when the engine refuses this one as malformed (a 400), given the engine's reason. */
@@ -62,7 +63,7 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
   const stats: BulkStats = { written: 0, indexed: 0, conflicts: [], failed: [], replaced: [], retries: 0, requests: 0, bytes: 0 };
   let pending: PreparedOp[] = [];
   let pendingBytes = 0;
-  const inFlight = new Set<Promise<void>>();
+  const requests = createPool(opts.concurrency);
 
   async function send(batch: PreparedOp[]): Promise<void> {
     let todo = batch;
@@ -126,15 +127,12 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
     }
   }
 
-  function dispatch(): void {
-    if (pending.length === 0) {
-      return;
-    }
+  /** Takes what is pending as one batch (when the pool has room, so batches stay full). */
+  function takeBatch(): PreparedOp[] {
     const batch = pending;
     pending = [];
     pendingBytes = 0;
-    const request: Promise<void> = send(batch).finally(() => inFlight.delete(request));
-    inFlight.add(request);
+    return batch;
   }
 
   return {
@@ -144,17 +142,14 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
       pending.push(prepared);
       pendingBytes += prepared.bytes;
       if (pendingBytes >= opts.flushBytes) {
-        while (inFlight.size >= opts.concurrency) {
-          await Promise.race(inFlight);
-        }
-        dispatch();
+        await requests.run(() => send(takeBatch()));
       }
     },
     async flush() {
-      dispatch();
-      while (inFlight.size > 0) {
-        await Promise.race(inFlight);
+      if (pending.length > 0) {
+        await requests.run(() => send(takeBatch()));
       }
+      await requests.drain();
       return stats;
     },
   };

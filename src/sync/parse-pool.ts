@@ -4,7 +4,7 @@ import type { DiscoveredRun } from './discover.ts';
 import type { DirListing } from '../sources/types.ts';
 import { parseRun } from '../formats/parse-run.ts';
 import type { FormatId, RunRecord } from '../record/schema.ts';
-import { createDriver, rootInfo } from '../sources/index.ts';
+import { createDriver, createDriverCache, rootInfo } from '../sources/index.ts';
 import { MODULE_EXT } from '../module-ext.ts';
 
 export interface ParseRequest {
@@ -39,7 +39,7 @@ export interface ParsePool {
  */
 export function createParsePool(opts: { sources: SourceConfig[]; workers: number }): ParsePool {
   if (opts.workers === 0) {
-    return inProcessPool();
+    return inProcessPool(opts.sources);
   }
   const workers = Array.from({ length: opts.workers }, () => new Worker(new URL(`./parse-worker${MODULE_EXT}`, import.meta.url), { workerData: { sources: opts.sources }, resourceLimits: WORKER_LIMITS }));
   const waiting = new Map<number, { resolve: (r: RunRecord) => void; reject: (e: Error) => void }>();
@@ -83,15 +83,11 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
 
 // --- internal ---
 
-function inProcessPool(): ParsePool {
-  const drivers = new Map<string, ReturnType<typeof createDriver>>();
+function inProcessPool(sources: readonly SourceConfig[]): ParsePool {
+  const drivers = createDriverCache(sources);
   return {
     async parse(source, run, now) {
-      let driver = drivers.get(source.name);
-      if (!driver) {
-        driver = createDriver(source);
-        drivers.set(source.name, driver);
-      }
+      const driver = drivers.get(source.name) ?? createDriver(source);
       return parseRun(run, { driver, root: rootInfo(source), now });
     },
     async close() {},

@@ -5,12 +5,11 @@ import { errorMessage } from '../errors.ts';
 import type { DiscoveredRun } from './discover.ts';
 import { adapters } from '../formats/index.ts';
 import { parseRun } from '../formats/parse-run.ts';
-import { createDriver, rootInfo } from '../sources/index.ts';
-import type { SourceDriver } from '../sources/types.ts';
+import { createDriverCache, rootInfo } from '../sources/index.ts';
 import type { ParseRequest, ParseResponse } from './parse-pool.ts';
 
-const sources = new Map((workerData as { sources: SourceConfig[] }).sources.map((s) => [s.name, s]));
-const drivers = new Map<string, SourceDriver>();
+const sources = (workerData as { sources: SourceConfig[] }).sources;
+const drivers = createDriverCache(sources);
 const byId = new Map(adapters.map((a) => [a.id, a]));
 
 parentPort?.on('message', (request: ParseRequest) => {
@@ -19,14 +18,10 @@ parentPort?.on('message', (request: ParseRequest) => {
 
 async function handle(request: ParseRequest): Promise<ParseResponse> {
   try {
-    const source = sources.get(request.source);
-    if (!source) {
+    const driver = drivers.get(request.source);
+    const source = sources.find((s) => s.name === request.source);
+    if (!driver || !source) {
       throw new Error(`unknown source ${request.source}`);
-    }
-    let driver = drivers.get(source.name);
-    if (!driver) {
-      driver = createDriver(source);
-      drivers.set(source.name, driver);
     }
     const run: DiscoveredRun = { kind: 'run', listing: request.listing, adapters: request.adapters.map((id) => byId.get(id)).filter((a) => a !== undefined) };
     const record = await parseRun(run, { driver, root: rootInfo(source), now: new Date(request.now) });

@@ -1,7 +1,6 @@
 import type { AppContext } from '../../context.ts';
 import type { RunRecord } from '../../record/schema.ts';
-import { createDriver } from '../../sources/index.ts';
-import type { SourceDriver } from '../../sources/types.ts';
+import { createDriverCache } from '../../sources/index.ts';
 import { createIdentityGuard, type IdentityGuard } from '../identity-guard.ts';
 import type { OutboxEntry } from './outbox-entry.ts';
 
@@ -12,7 +11,7 @@ import type { OutboxEntry } from './outbox-entry.ts';
  * gets its own id and `copy_of`). Entries that are not run docs pass unchanged.
  */
 export function createOutboxIdentity(ctx: AppContext): (entry: OutboxEntry) => Promise<OutboxEntry> {
-  const drivers = new Map<string, SourceDriver>();
+  const drivers = createDriverCache(ctx.config.sources);
   const guards = new Map<string, IdentityGuard>();
   const guardFor = (index: string): IdentityGuard => {
     let guard = guards.get(index);
@@ -20,18 +19,7 @@ export function createOutboxIdentity(ctx: AppContext): (entry: OutboxEntry) => P
       guard = createIdentityGuard({
         client: ctx.client,
         index,
-        driverFor(root) {
-          const source = ctx.config.sources.find((s) => s.name === root);
-          if (!source) {
-            return null;
-          }
-          let driver = drivers.get(root);
-          if (!driver) {
-            driver = createDriver(source);
-            drivers.set(root, driver);
-          }
-          return driver;
-        },
+        driverFor: (root) => drivers.get(root),
       });
       guards.set(index, guard);
     }

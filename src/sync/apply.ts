@@ -1,0 +1,141 @@
+import type { SourceConfig } from '../config/schema.ts';
+import type { BulkWriter } from '../es/bulk.ts';
+import { errorMessage } from '../errors.ts';
+import type { DerivedStatus } from '../formats/kit/run-status.ts';
+import type { Pool } from '../pool.ts';
+import { PARSER_VERSION } from '../record/schema.ts';
+import type { SourceDriver } from '../sources/types.ts';
+import { rejectedDocFactory, toRunDoc } from './doc.ts';
+import type { IdentityGuard } from './identity-guard.ts';
+import type { SyncOptions } from './options.ts';
+import type { ParsePool } from './parse-pool.ts';
+import type { CrawledRun, PlannedAction } from './plan.ts';
+import { addError, addSample, touch, type SyncReport } from './report.ts';
+import { confirmStatus } from './restatus.ts';
+import type { IndexedRun } from './scan.ts';
+
+/** What applying one source's planned actions works with. */
+export interface ApplyInput {
+  source: SourceConfig;
+  opts: SyncOptions;
+  report: SyncReport;
+  driver: SourceDriver;
+  writer: BulkWriter;
+  parser: ParsePool;
+  guard: IdentityGuard;
+  /** Bounds the runs being read at once (`sync.parse_concurrency`). */
+  pool: Pool;
+  touched: Set<string>;
+  now: Date;
+  /** Whether this sync may mark runs vanished (a full listing of a whole root); the candidates are collected here. */
+  marksVanished: boolean;
+  vanishMarks: IndexedRun[];
+}
+
+/** Carries out one planned action: counts it, and writes what it changes (a re-read run, a status, a reappearance). */
+export function createApplier(a: ApplyInput): (action: PlannedAction) => Promise<void> {
+  const { opts, report, writer, now } = a;
+  return async function apply(action) {
+    const label = action.crawled?.run.listing.dir ?? action.indexed?.path ?? '';
+    if (action.crawled && action.indexed && (action.class === 'unchanged' || action.class === 'retired')) {
+      opts.onRun?.(action.indexed.run_id, action.class);
+    }
+    switch (action.class) {
+      case 'unchanged':
+        report.counts.unchanged += 1;
+        return;
+      case 'status-updated':
+        await updateStatus(a, action);
+        return;
+      case 'still-vanished':
+        return;
+      case 'retired':
+        report.counts.retired += 1;
+        return;
+      case 'vanished':
+        if (a.marksVanished) {
+          a.vanishMarks.push(action.indexed as IndexedRun);
+        }
+        return;
+      default:
+        break;
+    }
+    const crawled = action.crawled as CrawledRun;
+    if (opts.since && action.class !== 'new' && crawled.newestMtime < opts.since.getTime() && action.reason === 'fingerprint') {
+      report.counts.unchanged += 1;
+      opts.onRun?.(action.indexed?.run_id ?? '', 'unchanged');
+      return;
+    }
+    report.counts[action.class] += 1;
+    addSample(report, action.class, action.indexed?.run_id ?? label);
+    if (opts.dryRun) {
+      return;
+    }
+    if (action.class === 'reappeared' && action.indexed && action.indexed.fingerprint === crawled.fingerprint && action.indexed.parser_version === PARSER_VERSION) {
+      opts.onRun?.(action.indexed.run_id, 'reappeared');
+      const status = action.status ? await confirmStatus(a.driver, action.indexed, action.status, now) : null;
+      const statusDoc = status ? { status: status.status, status_evidence: status.evidence } : {};
+      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, ...statusDoc } });
+      return;
+    }
+    await a.pool.run(async () => {
+      try {
+        await parseAndWrite(a, action, crawled);
+      } catch (err) {
+        report.counts.failed += 1;
+        addError(report, { run_id: action.indexed?.run_id ?? label, code: (err as { code?: string }).code ?? 'parse-failed', message: errorMessage(err) });
+      }
+    });
+  };
+}
+
+// --- internal ---
+
+/** An unchanged run whose status the clock moved: a partial update, conditional on the scanned version, no file read. */
+async function updateStatus(a: ApplyInput, action: PlannedAction): Promise<void> {
+  const { report } = a;
+  const indexed = action.indexed as IndexedRun;
+  const status = await confirmStatus(a.driver, indexed, action.status as DerivedStatus, a.now);
+  if (status === null) {
+    report.counts.unchanged += 1;
+    return;
+  }
+  report.counts.status_updated += 1;
+  addSample(report, 'status-updated', indexed.run_id);
+  if (a.opts.dryRun) {
+    return;
+  }
+  for (const key of [...indexed.rollup_keys, `run:${indexed.run_id}`]) {
+    touch(a.touched, key);
+  }
+  await a.writer.add({ op: 'update', id: indexed.run_id, doc: { status: status.status, status_evidence: status.evidence }, ifSeqNo: indexed.seq_no, ifPrimaryTerm: indexed.primary_term });
+}
+
+async function parseAndWrite(a: ApplyInput, action: PlannedAction, crawled: CrawledRun): Promise<void> {
+  const { report, now } = a;
+  const parseStart = Date.now();
+  const parsed = await a.parser.parse(a.source, crawled.run, now);
+  const identity = action.indexed?.run_id === parsed.run_id ? { runId: parsed.run_id, copyOf: null } : await a.guard.resolve(parsed);
+  const record = { ...parsed, run_id: identity.runId };
+  report.durations_ms.parse += Date.now() - parseStart;
+  if (record.status === 'parse_error') {
+    report.counts.parse_errors += 1;
+  }
+  const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null, copyOf: identity.copyOf });
+  for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
+    touch(a.touched, key);
+  }
+  a.opts.onRun?.(doc.run_id, action.class);
+  await a.writer.add({ op: 'index', id: doc.run_id, doc: doc as unknown as Record<string, unknown>, fallback: rejectedDocFactory(doc) });
+  if (action.indexed && action.indexed.run_id !== doc.run_id) {
+    // Same folder, new identity (its config or run-id file changed): the old document is superseded.
+    touch(a.touched, `run:${action.indexed.run_id}`);
+    await a.writer.add({
+      op: 'update',
+      id: action.indexed.run_id,
+      doc: { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'replaced', missing_since: null },
+      ifSeqNo: action.indexed.seq_no,
+      ifPrimaryTerm: action.indexed.primary_term,
+    });
+  }
+}
