@@ -1,3 +1,4 @@
+// Storage sources: the driver contract (types.ts), the fs and s3 drivers (drivers/), the fs walk, key order, and this registry.
 import path from 'node:path';
 import { durationMs, type FsSourceConfig, type S3SourceConfig, type SourceConfig } from '../config/schema.ts';
 import type { RootInfo } from './types.ts';
