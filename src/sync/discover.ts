@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { detectAdapters } from '../formats/detect.ts';
 import type { DiscoveredRun, FormatAdapter } from '../formats/types.ts';
 import { isWarning, toListing, type SourceDriver, type SourceEntry, type SourceWarning } from '../sources/types.ts';
 
@@ -90,7 +91,7 @@ function close(stack: Frame[], adapters: readonly FormatAdapter[], opts: Discove
   // No sort needed: a child folder is closed (and its files handed up) before the parent's next key arrives, so entries stay in key order.
   const listing = toListing(frame.dir, frame.entries);
   const isPart = parent !== undefined && RUN_PART_DIR.test(lastSegment(frame.dir));
-  const matched = isPart || frame.entries.length === 0 ? [] : adapters.filter((adapter) => adapter.detect(listing));
+  const matched = isPart || frame.entries.length === 0 ? [] : detectAdapters(listing, adapters);
   if (matched.length > 0) {
     return inShard(frame.dir, opts.shard) ? { kind: 'run', listing, adapters: matched } : null;
   }

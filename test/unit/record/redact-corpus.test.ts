@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseTolerantJson } from '../../../src/text/tolerant-json.ts';
 import { parseTomlText } from '../../../src/formats/kohya/config.ts';
-import { YamlText } from '../../../src/formats/llama-factory/schema.ts';
+import { Yaml as YamlText } from '../../../src/text/yaml.ts';
 import { isSecretKey, maskUrlCredentials, redactCollect, redactConfigText, redactString, scrubSecrets } from '../../../src/record/redact.ts';
 import { crawl } from '../../helpers/crawl.ts';
 import { tempTrees } from '../../helpers/temp-tree.ts';

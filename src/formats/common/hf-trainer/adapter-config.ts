@@ -1,6 +1,6 @@
 import { parseTolerantJson } from '../../../text/tolerant-json.ts';
 import { AdapterConfig } from './schema.ts';
-import type { FileParse } from './trainer-state.ts';
+import type { ParseResult } from '../../kit/result.ts';
 
 export interface AdapterConfigInfo {
   /** `base_model_name_or_path` as written: a hub id, an absolute or relative local path, or null. */
@@ -45,7 +45,7 @@ const FAMILIES: readonly (readonly [RegExp, string])[] = [
 ];
 
 /** Parses `adapter_config.json` text. Never throws. */
-export function parseAdapterConfig(text: string): FileParse<AdapterConfigInfo> {
+export function parseAdapterConfig(text: string): ParseResult<AdapterConfigInfo> {
   const json = parseTolerantJson(text);
   if (!json.ok) {
     return { ok: false, message: json.message };

@@ -3,8 +3,9 @@ import type { ParseContext } from '../../types.ts';
 import { parseAdapterConfig, type AdapterConfigInfo } from './adapter-config.ts';
 import { checkpointSteps, hasFile, keyOf } from './listing.ts';
 import { parseResultsJson, parseTrainingArgsJson, RESULT_FILES } from './results.ts';
-import { parseTrainerState, type FileParse, type TrainerStateInfo } from './trainer-state.ts';
+import { parseTrainerState, type TrainerStateInfo } from './trainer-state.ts';
 import { MAX_TRAINING_ARGS_BIN_BYTES, parseTrainingArgsBin } from './training-args-bin.ts';
+import type { ParseResult } from '../../kit/result.ts';
 
 export interface TrainerFiles {
   /** `adapter_config.json` of the root, else of the newest checkpoint. `file` is run-relative. */
@@ -66,7 +67,7 @@ export async function readTrainerFiles(ctx: ParseContext, opts: ReadTrainerOptio
  * Reads and parses one file of the run (name relative to the run folder). A file that cannot be read or
  * parsed is a warning on the run, not a failure of it: `null`.
  */
-export async function readParsedFile<T>(ctx: ParseContext, name: string, parse: (text: string) => FileParse<T>, maxBytes?: number): Promise<{ file: string; text: string; info: T } | null> {
+export async function readParsedFile<T>(ctx: ParseContext, name: string, parse: (text: string) => ParseResult<T>, maxBytes?: number): Promise<{ file: string; text: string; info: T } | null> {
   let text: string | null;
   try {
     text = await ctx.readText(keyOf(ctx.listing, name), maxBytes);
@@ -124,7 +125,7 @@ async function readState(ctx: ParseContext, candidates: string[], opts: ReadTrai
     if (!hasFile(ctx.listing, name)) {
       continue;
     }
-    let parsed: FileParse<TrainerStateInfo>;
+    let parsed: ParseResult<TrainerStateInfo>;
     try {
       const text = await ctx.readText(keyOf(ctx.listing, name), MAX_TRAINER_STATE_BYTES);
       if (text === null) {
@@ -154,7 +155,7 @@ async function readState(ctx: ParseContext, candidates: string[], opts: ReadTrai
   return null;
 }
 
-async function readParsed<T>(ctx: ParseContext, name: string, parse: (text: string) => FileParse<T>): Promise<T | null> {
+async function readParsed<T>(ctx: ParseContext, name: string, parse: (text: string) => ParseResult<T>): Promise<T | null> {
   return (await readParsedFile(ctx, name, parse))?.info ?? null;
 }
 

@@ -1,9 +1,9 @@
 import { parseTolerantJson } from '../../../text/tolerant-json.ts';
 import { createLossAggregator, epochIndex, type LossSummary } from './epoch-loss.ts';
 import { TrainerState } from './schema.ts';
+import type { ParseResult } from '../../kit/result.ts';
 
 /** A pure file parser's answer: the value, or why the file could not be read. */
-export type FileParse<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** What a run needs from `trainer_state.json`. */
 export interface TrainerStateInfo {
@@ -48,7 +48,7 @@ const METRIC_KEY = /^(eval|predict|test)_/;
 const SUMMARY_SKIP = new Set(['step', 'epoch']);
 
 /** Parses `trainer_state.json` text (NaN/Infinity tolerated). Never throws. */
-export function parseTrainerState(text: string): FileParse<TrainerStateInfo> {
+export function parseTrainerState(text: string): ParseResult<TrainerStateInfo> {
   const json = parseTolerantJson(text);
   if (!json.ok) {
     return { ok: false, message: json.message };

@@ -1,7 +1,7 @@
 import { objectState, type Plain } from '../pickle-plain.ts';
 import { readPickleAt, type PyValue } from '../pickle.ts';
 import { listZip, readZipEntry, ZipError } from '../zip-buffer.ts';
-import type { FileParse } from './trainer-state.ts';
+import type { ParseResult } from '../../kit/result.ts';
 
 export interface TrainingArgsBin {
   /** `module.qualname` of the pickled arguments (`transformers.training_args.TrainingArguments`, TRL's `SFTConfig`…). */
@@ -20,7 +20,7 @@ export const MAX_TRAINING_ARGS_PKL_BYTES = 1024 * 1024;
  * Parses a `training_args.bin` (`torch.save(args)`: a zip holding `<name>/data.pkl`, or the pre-1.6 format of
  * four pickles in a row) without executing anything. Never throws.
  */
-export function parseTrainingArgsBin(bytes: Uint8Array): FileParse<TrainingArgsBin> {
+export function parseTrainingArgsBin(bytes: Uint8Array): ParseResult<TrainingArgsBin> {
   try {
     const pickle = pickleBytes(bytes);
     const limits = { maxBytes: MAX_TRAINING_ARGS_PKL_BYTES, maxOps: 200_000 };
