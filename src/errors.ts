@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'reconcile-aborted'
   | 'mass-vanish'
   | 'bulk-failed'
+  | 'rollups-failed'
   | 'lease-held'
   | 'query-syntax'
   | 'kibana-request-failed'

@@ -25,20 +25,20 @@ export function lossFinalByRankOverTime(): LensPanel {
   };
 }
 
-/** Loss curves: the per-epoch mean loss (rollup kind run_epoch) averaged per LoRA rank. */
+/** Loss curves: the per-epoch mean loss (rollup kind run_epoch) averaged per family group (an average across families compares nothing). */
 export function lossPerEpochByRank(): LensPanel {
   return {
     kind: 'lens',
     id: 'lora-catalog-loss-trends-epoch-by-rank',
-    title: 'Loss per epoch by LoRA rank',
-    description: 'Mean of the per-epoch loss over runs (rollups kind run_epoch), one line per lora_rank; filter run_id for single runs.',
+    title: 'Loss per epoch by base-model family',
+    description: 'Mean of the per-epoch loss over runs (rollups kind run_epoch), one line per family_group (task/base_model_family); filter lora_rank or run_id to narrow.',
     dataView: 'rollups',
     filter: rollupQuery('run_epoch'),
     chart: {
       type: 'xy',
       seriesType: 'line',
       x: { op: 'terms', id: 'epoch', field: 'epoch', size: 200, dataType: 'number', label: 'Epoch' },
-      split: { op: 'terms', id: 'rank', field: 'lora_rank', size: 10, dataType: 'number', label: 'LoRA rank' },
+      split: { op: 'terms', id: 'family', field: 'family_group', size: 10, dataType: 'string', label: 'Family group' },
       metrics: [{ op: 'average', id: 'loss', field: 'loss_mean', label: 'Mean epoch loss' }],
     },
   };

@@ -8,18 +8,24 @@ export { lrRankHeatmap } from './heatmap.ts';
 /** Fixed id: re-deploys overwrite the same dashboard. */
 export const RANKS_ID = 'lora-catalog-ranks';
 
-/** One row per LoRA rank from the `rank` rollups (one doc per rank, so each aggregate is that doc's value). */
+/**
+ * One row per base-model family group and LoRA rank from the `base_rank` rollups (one doc each, so each
+ * aggregate is that doc's value). Not the `rank` rollups: they span families and carry no loss statistics.
+ */
 export function rankSummaryTable(): LensPanel {
   return {
     kind: 'lens',
     id: 'lora-catalog-ranks-summary',
-    title: 'LoRA ranks: runs and loss',
-    description: 'Per lora_rank (rollups kind rank): runs, mean/best/median final loss, success rate, epochs to best.',
+    title: 'LoRA ranks per base-model family: runs and loss',
+    description: 'Per family_group (task/base_model_family) and lora_rank (rollups kind base_rank): runs, mean/best/median final loss, success rate, epochs to best.',
     dataView: 'rollups',
-    filter: rollupQuery('rank'),
+    filter: rollupQuery('base_rank'),
     chart: {
       type: 'table',
-      rows: [{ op: 'terms', id: 'rank', field: 'lora_rank', size: 50, dataType: 'number', label: 'LoRA rank', orderBy: { column: 'runs', direction: 'desc' } }],
+      rows: [
+        { op: 'terms', id: 'family', field: 'family_group', size: 20, dataType: 'string', label: 'Family group', orderBy: { column: 'runs', direction: 'desc' } },
+        { op: 'terms', id: 'rank', field: 'lora_rank', size: 50, dataType: 'number', label: 'LoRA rank', orderBy: { column: 'runs', direction: 'desc' } },
+      ],
       metrics: [
         { op: 'sum', id: 'runs', field: 'count', label: 'Runs' },
         { op: 'average', id: 'loss_mean', field: 'loss_mean', label: 'Mean final loss' },
@@ -33,19 +39,20 @@ export function rankSummaryTable(): LensPanel {
   };
 }
 
-/** Mean final loss per LoRA rank as bars. */
+/** Mean final loss per LoRA rank as bars, one series per family group (losses of different families do not compare). */
 export function meanLossByRank(): LensPanel {
   return {
     kind: 'lens',
     id: 'lora-catalog-ranks-mean-loss',
-    title: 'Mean final loss by LoRA rank',
-    description: 'loss_mean of the rank rollups.',
+    title: 'Mean final loss by LoRA rank and base-model family',
+    description: 'loss_mean of the base_rank rollups, one series per family_group.',
     dataView: 'rollups',
-    filter: rollupQuery('rank'),
+    filter: rollupQuery('base_rank'),
     chart: {
       type: 'xy',
       seriesType: 'bar',
       x: { op: 'terms', id: 'rank', field: 'lora_rank', size: 50, dataType: 'number', label: 'LoRA rank' },
+      split: { op: 'terms', id: 'family', field: 'family_group', size: 20, dataType: 'string', label: 'Family group' },
       metrics: [{ op: 'average', id: 'loss_mean', field: 'loss_mean', label: 'Mean final loss' }],
     },
   };

@@ -196,6 +196,12 @@ async function retentionCommand(argv: string[], deps: JobsCommandDeps): Promise<
     } else {
       const ilm = report.mode === 'ilm' ? `ILM available: policy ${report.ilm.policy ?? '(dry run: not applied)'} covers time-based indices` : 'ILM not available on this cluster';
       deps.io.stdout(`retention mode ${report.mode} (${ilm}); per-run retention ran app-side: ${report.dryRun ? 'would retire' : 'retired'} ${report.dryRun ? report.matched : report.retired} runs tagged ${report.tags.join('/')} created before ${report.cutoff}${report.failed > 0 ? `, ${report.failed} failed` : ''}`);
+      for (const run of report.runs) {
+        deps.io.stdout(`  ${report.dryRun ? 'would retire' : 'retired'} ${run.id.slice(0, 8)}  ${run.created_at?.slice(0, 10) ?? '-'}  ${run.location ?? '(no location)'}`);
+      }
+      if (report.matched > report.runs.length) {
+        deps.io.stdout(`  … ${report.matched - report.runs.length} more (--json lists the first ${report.runs.length})`);
+      }
     }
     return report.failed > 0 ? 1 : 0;
   } catch (err) {

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 import { tuneThreadPool } from '../config/env.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
-import { applyIndices, indicesStatus, migrateIndex, type IndexRole } from '../es/indices.ts';
 import { createLogger } from '../log.ts';
 import { runRollups } from '../rollups/run.ts';
 import { connect, describeConnectFailure, type Connection } from './connect.ts';
+import { indicesCommand, INDICES_USAGE } from './indices.ts';
 import { maskingIo, processIo, type Io } from './io.ts';
 import { exitProcess, installStopHandlers } from './signals.ts';
 import { exampleConfig, parseSyncArgs, SYNC_USAGE, syncCommand } from './sync.ts';
@@ -26,6 +27,7 @@ Commands:
   similar <run_id>          runs like this one, with a score and why (prompts, tags, hyperparameters)
   compare <run_id> <run_id>…  configs side by side (keys that differ) and loss curves overlaid
   rollups [--full]          recompute derived metrics (normally done by sync)
+  rollups show              rank, family × rank and lr × rank tables, with a heat map (--family, --rank)
   indices apply|status|migrate   index templates, versioned indices and aliases
   es start|stop|status      the embedded local Elasticsearch
   kibana deploy|export      dashboards as code, imported into Kibana
@@ -122,6 +124,11 @@ export async function main(argv: string[]): Promise<number> {
       io.stderr('lora-catalog sync: no sources configured (config key sources); try --example for the bundled runs');
       return 2;
     }
+    const unknownSources = (parsed.options.sources ?? []).filter((name) => !config.sources.some((s) => s.name === name));
+    if (unknownSources.length > 0) {
+      io.stderr(`lora-catalog sync: --source ${unknownSources.join(', ')}: no such source; configured: ${config.sources.map((s) => s.name).join(', ')}`);
+      return 2;
+    }
   }
   let conn: Connection;
   try {
@@ -140,9 +147,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'sync':
         return await syncCommand(ctx, syncArgs as NonNullable<typeof syncArgs>, io);
       case 'rollups': {
-        const report = await runRollups(ctx, args.includes('--full') ? {} : {});
-        io.stdout(json ? JSON.stringify(report) : `rollups (${report.mode}): ${report.buckets} buckets, ${report.runEpochDocs} loss-per-epoch docs, ${report.deleted} removed, ${report.failed} failed`);
-        return report.failed > 0 ? 1 : 0;
+        if (args[0] === 'show') {
+          return await rollupsShowCommand(ctx, args.slice(1), io);
+        }
+        const report = await runRollups(ctx, { full: args.includes('--full') });
+        io.stdout(json ? JSON.stringify(report) : `rollups (${report.mode}): ${report.dirtyRuns} runs written since the last rollup, ${report.buckets} buckets, ${report.runEpochDocs} loss-per-epoch docs, ${report.deleted} removed`);
+        return 0;
       }
       case 'indices':
         return await indicesCommand(ctx, args, io);
@@ -193,7 +203,12 @@ async function delegateHelp(command: string, rest: string[], io: Io): Promise<nu
     return 0;
   }
   if (command === 'rollups') {
-    io.stdout('Usage: lora-catalog rollups [--full] [--json]\nRecomputes every rollup from the runs index (sync does the incremental part itself).');
+    if (rest[0] === 'show') {
+      const { ROLLUPS_SHOW_USAGE } = await import('./rollups-show.ts');
+      io.stdout(ROLLUPS_SHOW_USAGE);
+      return 0;
+    }
+    io.stdout('Usage: lora-catalog rollups [--full] [--json] | rollups show (see rollups show --help)\nBrings the rollups up to date with every run written since they last completed (sync does this too);\n--full recomputes everything from the runs index. Exit 1 when a rollup document could not be written.');
     return 0;
   }
   if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {
@@ -202,31 +217,6 @@ async function delegateHelp(command: string, rest: string[], io: Io): Promise<nu
   }
   const { runJobsCommand } = await import('./jobs.ts');
   return runJobsCommand(command as (typeof JOB_COMMANDS)[number], ['--help'], { ctx: null as never, io });
-}
-
-const INDICES_USAGE = `Usage: lora-catalog indices <apply|status|migrate> [--json]
-
-  apply     create index templates and versioned indices behind their aliases (idempotent)
-  status    each alias, the index behind it, its mapping version and document count
-  migrate   move every alias whose mapping is older to a new versioned index (copy + atomic alias swap)`;
-
-async function indicesCommand(ctx: AppContext, args: string[], io: Io): Promise<number> {
-  const sub = args.find((a) => !a.startsWith('-'));
-  if (sub === 'apply' || sub === 'status') {
-    const status = sub === 'apply' ? await applyIndices(ctx.client, ctx.config) : await indicesStatus(ctx.client, ctx.config);
-    io.stdout(io.json ? JSON.stringify(status, null, 2) : status.map((s) => (s.index === null ? `${s.alias.padEnd(18)} → (none yet: \`lora-catalog sync\` or \`indices apply\` creates it)` : `${s.alias.padEnd(18)} → ${s.index.padEnd(22)} v${s.version ?? '-'}  ${s.docs ?? 0} docs${s.needsMigration ? '  needs migrate' : ''}`)).join('\n'));
-    return 0;
-  }
-  if (sub === 'migrate') {
-    const results = [];
-    for (const role of ['runs', 'rollups', 'sync_runs', 'leases'] as IndexRole[]) {
-      results.push({ role, ...(await migrateIndex(ctx.client, ctx.config, role)) });
-    }
-    io.stdout(io.json ? JSON.stringify(results, null, 2) : results.map((r) => `${r.role}: ${r.from ?? '(none)'} → ${r.to}, ${r.copied} docs copied`).join('\n'));
-    return 0;
-  }
-  io.stderr(INDICES_USAGE);
-  return 2;
 }
 
 function extractConfigFlag(args: string[]): { configFile: string | undefined; args: string[] } {
@@ -253,6 +243,32 @@ if (import.meta.main) {
       process.exit(1);
     },
   );
+}
+
+/** `rollups show [--family f] [--rank n]`: the rollup tables and the lr × rank heat map. */
+async function rollupsShowCommand(ctx: AppContext, args: string[], io: Io): Promise<number> {
+  const { loadRollupRows, renderRollups, ROLLUPS_SHOW_USAGE } = await import('./rollups-show.ts');
+  let values;
+  try {
+    ({ values } = parseArgs({ args: args.filter((a) => a !== '--json'), options: { family: { type: 'string' }, rank: { type: 'string' } }, allowPositionals: false }));
+  } catch (err) {
+    io.stderr(`lora-catalog rollups show: ${errorMessage(err)}\n\n${ROLLUPS_SHOW_USAGE}`);
+    return 2;
+  }
+  const rank = values.rank === undefined ? undefined : Number(values.rank);
+  if (rank !== undefined && !Number.isInteger(rank)) {
+    io.stderr(`lora-catalog rollups show: --rank must be an integer, got ${values.rank}`);
+    return 2;
+  }
+  const rows = await loadRollupRows(ctx.client, ctx.config.indices.rollups, { ...(values.family === undefined ? {} : { family: values.family }), ...(rank === undefined ? {} : { rank }) });
+  if (io.json) {
+    io.stdout(JSON.stringify({ buckets: rows }, null, 2));
+  } else if (rows.length === 0) {
+    io.stdout('no rollup buckets match (no runs synced yet? run `lora-catalog sync`; or loosen --family/--rank)');
+  } else {
+    io.stdout(renderRollups(rows, { colour: io.tty, columns: io.tty ? (process.stdout.columns ?? 120) : null }));
+  }
+  return rows.length > 0 ? 0 : 1;
 }
 
 /** The engine answered, but the catalogue's index (or alias) does not exist: nothing was synced yet. */

@@ -2,7 +2,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { QueryError } from '../errors.ts';
 import { queryHints, type QueryHint } from '../search/hints.ts';
 import { describeSyntax, parseQuery } from '../search/parse.ts';
-import { bestRuns, reproduceRun, searchRuns, showRun, type StoredRun } from '../search/run.ts';
+import { bestRuns, bestRunsPerFamily, reproduceRun, searchRuns, showRun, type StoredRun } from '../search/run.ts';
 import { similarRuns } from '../search/similar.ts';
 import { renderComparison } from './compare.ts';
 import { bestColumns, hitColumns, similarColumns } from './hit-columns.ts';
@@ -41,7 +41,7 @@ export const USAGE: Record<SearchCommand, string> = {
   show: 'Usage: lora-catalog show <run_id or its first characters> [--json]\nThe stored record of one run, with its loss per epoch as a chart.',
   reproduce:
     'Usage: lora-catalog reproduce <run_id> [--json] > config.yaml\nPrints the run\'s original config (secrets redacted) in its own syntax, with a header saying where the run and its outputs are.\nFor JSON configs the header goes to stderr, so stdout stays valid JSON.',
-  best: 'Usage: lora-catalog best [--base <family or model words>] [--rank n] [--top n] [--json]\nCompleted runs with the lowest final loss, one per config.',
+  best: 'Usage: lora-catalog best [--base <family or model words>] [--rank n] [--top n] [--json]\nCompleted runs with the lowest final loss, one per config. Without --base: the best of each base-model\nfamily (default 3 each), since final losses of different families (SD ~0.03, LLMs ~1) do not compare.',
   similar: 'Usage: lora-catalog similar <run_id> [--size n] [--json]\nRuns with similar prompts, tags and notes, boosted by the same rank, base family and a learning rate within ±50 %.\nEach hit shows its score and why it is similar.',
   compare: 'Usage: lora-catalog compare <run_id> <run_id>… [--all] [--json]\nLines up the runs key by key (record summary, then config keys; only keys that differ unless --all) and overlays their loss curves.',
 };
@@ -62,6 +62,11 @@ export async function runSearchCommands(cmd: SearchCommand, argv: string[], deps
     case 'search':
       return runSearch(args, deps, machine, columns);
     case 'best': {
+      if (args.base === undefined) {
+        const families = await bestRunsPerFamily(deps.client, deps.index, { rank: args.rank, top: args.size });
+        deps.stdout(machine ? JSON.stringify({ families }) : families.map((f) => `base model family ${f.family ?? 'unknown (not comparable with any family)'}\n${renderTable(bestColumns(f.hits), f.hits, { columns })}`).join('\n\n'));
+        return families.length > 0 ? 0 : 1;
+      }
       const hits = await bestRuns(deps.client, deps.index, { base: args.base, rank: args.rank, top: args.size });
       deps.stdout(machine ? JSON.stringify({ hits }) : renderTable(bestColumns(hits), hits, { columns }));
       return hits.length > 0 ? 0 : 1;

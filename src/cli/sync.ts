@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { durationMs, type Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { runRollups, type RollupReport } from '../rollups/run.ts';
+import { errorMessage } from '../errors.ts';
 import { syncJob } from '../sync/job.ts';
 import type { SyncOptions } from '../sync/run.ts';
 import type { SyncReport } from '../sync/report.ts';
@@ -16,13 +17,16 @@ import type { Io } from './io.ts';
 export const SYNC_USAGE = `Usage: lora-catalog sync [options]
 
 Crawls every configured source, reads new and changed runs, and writes them to Elasticsearch;
-runs no longer found are marked vanished (never deleted). Then recomputes the rollups it touched.
+runs no longer found are marked vanished (never deleted). Then brings the rollups up to date with every
+run written since they last completed (also after a failed or interrupted sync).
 
 Options:
   --mode full|incremental   full (default) lists every root and may mark runs vanished;
                             incremental only re-reads what changed and never marks vanished
-  --since <time>            incremental: only runs with a file modified since (ISO date or 2h, 1d…)
-  --prefix <path>           incremental: only runs under this path of each root (repeatable)
+  --since <time>            only runs with a file modified since (ISO date or 2h, 1d…); implies
+                            --mode incremental (with --mode full it is a usage error)
+  --prefix <path>           only runs under this path of each root (repeatable); implies
+                            --mode incremental (with --mode full it is a usage error)
   --source <name>           only this configured source (repeatable)
   --shard <i>/<n>           only runs whose path hashes into shard i of n (sharded backfill)
   --backfill                refresh off and replicas 0 while loading, restored afterwards
@@ -34,7 +38,8 @@ Options:
   --json                    print the report as JSON
   -h, --help                this help
 
-Exit codes: 0 ok, 1 some runs failed to write or a source failed to list, 2 usage or config error,
+Exit codes: 0 ok, 1 some runs failed to write, a source failed to list or the rollups failed, 2 usage
+or config error,
 3 refused: would mark too many runs vanished, 4 Elasticsearch unreachable, 6 written, but a full sync
 could not list a root completely (listing warnings: permission denied, vanished while listed…), so none
 of its runs was marked vanished, 143/130 stopped by SIGTERM/SIGINT. A sync skipped because another sync
@@ -62,7 +67,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
       args: argv,
       allowPositionals: false,
       options: {
-        mode: { type: 'string', default: 'full' },
+        mode: { type: 'string' },
         since: { type: 'string' },
         prefix: { type: 'string', multiple: true },
         source: { type: 'string', multiple: true },
@@ -79,10 +84,16 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
   } catch (err) {
     return (err as Error).message;
   }
-  if (values.mode !== 'full' && values.mode !== 'incremental') {
+  if (values.mode !== undefined && values.mode !== 'full' && values.mode !== 'incremental') {
     return `--mode must be full or incremental, got ${values.mode}`;
   }
-  const options: SyncOptions = { mode: values.mode };
+  // A time window or a subtree is an incremental sync by nature: a full sync that saw only part of a root
+  // would have to skip vanish marking anyway, so asking for both is a mistake worth saying.
+  const partial = values.since !== undefined ? '--since' : values.prefix !== undefined ? '--prefix' : null;
+  if (partial !== null && values.mode === 'full') {
+    return `${partial} only applies to incremental syncs: drop --mode full (${partial} implies --mode incremental)`;
+  }
+  const options: SyncOptions = { mode: values.mode ?? (partial !== null ? 'incremental' : 'full') };
   if (values.since) {
     const since = parseSince(values.since, now);
     if (!since) {
@@ -136,9 +147,13 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
     throw err;
   }
   io.progress('');
-  let rollups: RollupReport | null = null;
-  if (args.rollups && !args.options.dryRun && report.status !== 'failed') {
-    rollups = await runRollups(ctx, args.options.backfill ? {} : { touched: report.touched });
+  // Rollups run after a failed sync too: they recompute whatever was written (the watermark says what).
+  let rollups: RollupOutcome | null = null;
+  if (args.rollups && !args.options.dryRun) {
+    const started = Date.now();
+    rollups = await rollupPhase(ctx, args.options.backfill === true);
+    report.durations_ms.rollups = Date.now() - started;
+    await recordRollupPhase(ctx, report, rollups);
   }
   let example: { total: number; hits: Array<Record<string, unknown>> } | null = null;
   if (args.example) {
@@ -160,7 +175,7 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
   if (report.errors.some((e) => e.code === 'mass-vanish')) {
     return 3;
   }
-  if (report.status !== 'ok') {
+  if (report.status !== 'ok' || rollups?.status === 'failed') {
     return 1;
   }
   return unmarkedRoots(report).length > 0 ? EXIT_INCOMPLETE_LISTING : 0;
@@ -171,7 +186,38 @@ export function unmarkedRoots(report: SyncReport): SyncReport['sources'] {
   return report.mode === 'full' && !report.dry_run ? report.sources.filter((s) => !s.complete) : [];
 }
 
-export function formatReport(report: SyncReport, rollups: RollupReport | null): string {
+/** The rollup phase's result as the sync reports it: a failure fails the sync's exit code and says so. */
+export type RollupOutcome = ({ status: 'ok' } & RollupReport) | { status: 'failed'; phase: 'rollups'; error: string };
+
+export async function rollupPhase(ctx: AppContext, full: boolean): Promise<RollupOutcome> {
+  try {
+    return { status: 'ok', ...(await runRollups(ctx, { full })) };
+  } catch (err) {
+    ctx.log.error({ err }, 'Rollups failed; the next sync or `lora-catalog rollups` catches up');
+    return { status: 'failed', phase: 'rollups', error: errorMessage(err) };
+  }
+}
+
+/** The sync's record in the sync-runs index learns how the rollup phase went (pipeline-health reads it). */
+async function recordRollupPhase(ctx: AppContext, report: SyncReport, rollups: RollupOutcome): Promise<void> {
+  const failed = rollups.status === 'failed';
+  if (failed) {
+    report.status = 'failed';
+    report.failed_phase = 'rollups';
+  }
+  try {
+    await ctx.client.update({
+      index: ctx.config.indices.sync_runs,
+      id: report.sync_id,
+      doc: { durations_ms: { rollups: report.durations_ms.rollups }, ...(failed ? { status: 'failed', failed_phase: 'rollups' } : {}) },
+      refresh: true,
+    });
+  } catch (err) {
+    ctx.log.warn({ err, syncId: report.sync_id }, 'Could not record the rollup phase in the sync report');
+  }
+}
+
+export function formatReport(report: SyncReport, rollups: RollupOutcome | null): string {
   const c = report.counts;
   const lines = [
     `${report.dry_run ? 'Dry run (nothing written)' : 'Sync'} ${report.status} in ${(report.duration_ms / 1000).toFixed(1)} s (${report.mode}${report.shard ? `, shard ${report.shard}` : ''})`,
@@ -189,14 +235,22 @@ export function formatReport(report: SyncReport, rollups: RollupReport | null): 
   for (const s of unmarkedRoots(report)) {
     lines.push(`  warning: source ${s.name} was not listed completely, so runs missing from it were NOT marked vanished (exit ${EXIT_INCOMPLETE_LISTING}); see the listing warnings in the log`);
   }
+  for (const e of report.parse_error_sample ?? []) {
+    lines.push(`  parse error ${e.location}: ${e.message.split('\n')[0]}`);
+  }
+  if (c.parse_errors > (report.parse_error_sample ?? []).length) {
+    lines.push(`  … ${c.parse_errors - report.parse_error_sample.length} more parse errors (search: status:parse_error)`);
+  }
   for (const e of report.errors.slice(0, 10)) {
     lines.push(`  error ${e.code} ${e.run_id}: ${e.message}`);
   }
   if (report.errors_total > 10) {
     lines.push(`  … ${report.errors_total - 10} more errors (see the lora-sync-runs index, sync_id ${report.sync_id})`);
   }
-  if (rollups) {
-    lines.push(`  rollups (${rollups.mode}): ${rollups.buckets} buckets, ${rollups.runEpochDocs} loss-per-epoch docs, ${rollups.deleted} removed`);
+  if (rollups?.status === 'ok') {
+    lines.push(`  rollups (${rollups.mode}): ${rollups.dirtyRuns} runs since the last rollup, ${rollups.buckets} buckets, ${rollups.runEpochDocs} loss-per-epoch docs, ${rollups.deleted} removed`);
+  } else if (rollups) {
+    lines.push(`  FAILED phase rollups: ${rollups.error}`);
   }
   return lines.join('\n');
 }

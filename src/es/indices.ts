@@ -55,6 +55,7 @@ export async function applyIndices(client: Client, config: Config, caps?: Analys
       _meta: { managed_by: 'lora-catalog', mapping_version: MAPPING_VERSION },
     });
     await ensureIndex(client, alias, role, capabilities);
+    await addNewFields(client, alias, body.mappings);
   }
   return indicesStatus(client, config);
 }
@@ -134,6 +135,15 @@ function definition(role: IndexRole, caps: AnalysisCapabilities): { settings: es
     settings: { ...INDEX_SETTINGS, number_of_shards: 1 },
     mappings: { ...mappings, _meta: { mapping_version: MAPPING_VERSION, analysis: caps } },
   };
+}
+
+/**
+ * Adds fields this build maps and an existing index does not (mappings are strict: a document with a new
+ * field would be refused). A changed field type is left to `indices migrate` (400 here, ignored).
+ */
+async function addNewFields(client: Client, alias: string, mappings: estypes.MappingTypeMapping): Promise<void> {
+  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-mapping
+  await client.indices.putMapping({ index: alias, properties: mappings.properties ?? {} }, { ignore: [400] });
 }
 
 async function createIndexQuietly(client: Client, index: string, alias: string | null, body: ReturnType<typeof definition>): Promise<void> {

@@ -119,6 +119,7 @@ export function runsMappings(caps: AnalysisCapabilities): estypes.MappingTypeMap
       rollup_keys: keyword,
       first_seen_at: date,
       indexed_at: date,
+      rollup_stamp: long,
     },
   };
 }
@@ -156,6 +157,12 @@ export function rollupsMappings(): estypes.MappingTypeMapping {
       success_rate: double,
       epochs_to_best_mean: double,
       created_at: date,
+      task: keyword,
+      family_group: keyword,
+      families: keyword,
+      cross_family: { type: 'boolean' },
+      rollup_keys: keyword,
+      rollup_stamp: long,
     },
   };
 }
@@ -181,6 +188,7 @@ export function syncRunsMappings(): estypes.MappingTypeMapping {
       errors: { properties: { run_id: keyword, code: keyword, message: { type: 'text' } } },
       errors_total: long,
       shard: keyword,
+      failed_phase: keyword,
     },
   };
 }

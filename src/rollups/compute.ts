@@ -1,5 +1,5 @@
 import type { EpochLoss } from '../record/schema.ts';
-import { isoWeekStart, lrBand, type BucketKind } from './keys.ts';
+import { familyGroup, isoWeekStart, lrBand, taskOf, type BucketKind } from './keys.ts';
 
 /** The fields of a run document that rollups read. */
 export interface RollupRun {
@@ -17,6 +17,9 @@ export interface RollupRun {
 }
 
 export type RollupDoc = Record<string, unknown> & { kind: string; key: string; computed_at: string };
+
+/** Id of the document that records how far rollups are complete (see `watermarkDoc`). */
+export const WATERMARK_ID = 'rollup_watermark';
 
 /** Fields `_source`-filtered from run documents for rollups. */
 export const ROLLUP_RUN_FIELDS = ['run_id', 'status', 'format', 'lora_rank', 'base_model_family', 'learning_rate', 'loss_final', 'best_epoch', 'config_hash', 'created_at', 'loss_per_epoch'];
@@ -38,9 +41,24 @@ export function runEpochDocs(run: RollupRun, now: Date): Array<{ id: string; doc
       lora_rank: run.lora_rank,
       base_model_family: run.base_model_family,
       format: run.format,
+      task: taskOf(run.format, run.base_model_family),
+      family_group: familyGroup(run.format, run.base_model_family),
       created_at: run.created_at,
     },
   }));
+}
+
+/**
+ * The buckets the rollup index last counted a run in (`run:<run_id>`, kind `run_member`). A run that
+ * changes or vanishes later names the buckets it left through this doc, so they are recomputed too.
+ */
+export function runMemberDoc(runId: string, keys: string[], now: Date): { id: string; doc: RollupDoc } {
+  return { id: `run:${runId}`, doc: { kind: 'run_member', key: `run:${runId}`, computed_at: now.toISOString(), run_id: runId, rollup_keys: [...keys].sort() } };
+}
+
+/** Rollups are complete for every run write stamped before `stamp` (ms, see sync/doc.ts `writeStamp`). */
+export function watermarkDoc(stamp: number, now: Date): RollupDoc {
+  return { kind: 'watermark', key: WATERMARK_ID, computed_at: now.toISOString(), rollup_stamp: stamp };
 }
 
 /** Streaming accumulator for one bucket; `add` every run of the bucket, then `toDoc`. */
@@ -53,6 +71,7 @@ export class BucketAccumulator {
   private interrupted = 0;
   private losses: number[] = [];
   private bestEpochs: number[] = [];
+  private groups = new Set<string>();
 
   constructor(key: string) {
     this.key = key;
@@ -63,6 +82,7 @@ export class BucketAccumulator {
     this.completed += run.status === 'completed' ? 1 : 0;
     this.failed += run.status === 'failed' ? 1 : 0;
     this.interrupted += run.status === 'interrupted' ? 1 : 0;
+    this.groups.add(familyGroup(run.format, run.base_model_family));
     if (run.loss_final !== null && Number.isFinite(run.loss_final)) {
       this.losses.push(run.loss_final);
     }
@@ -71,11 +91,17 @@ export class BucketAccumulator {
     }
   }
 
+  /**
+   * The bucket's document. Loss statistics only when every run shares one task and base-model family:
+   * a mean over Stable Diffusion and Qwen losses compares nothing, so such a bucket lists its families,
+   * says `cross_family: true` and keeps counts and rates only.
+   */
   toDoc(now: Date): RollupDoc {
     const [kindPart, rest = ''] = splitOnce(this.key, ':');
     const kind = kindPart as BucketKind;
-    const losses = [...this.losses].sort((a, b) => a - b);
-    const mean = losses.length > 0 ? round(sum(losses) / losses.length) : null;
+    const families = [...this.groups].sort();
+    const comparable = families.length <= 1;
+    const losses = comparable ? [...this.losses].sort((a, b) => a - b) : [];
     const base: RollupDoc = {
       kind,
       key: this.key,
@@ -83,26 +109,29 @@ export class BucketAccumulator {
       count: this.count,
       completed: this.completed,
       failed: this.failed,
-      loss_mean: mean,
+      families,
+      cross_family: !comparable,
+      loss_mean: losses.length > 0 ? round(sum(losses) / losses.length) : null,
     };
-    const rank = (value: string) => (value === 'none' ? null : Number(value));
+    const rank = (value: string | undefined) => (value === undefined || value === 'none' ? null : Number(value));
     const stats = {
       loss_min: losses[0] ?? null,
       loss_max: losses.at(-1) ?? null,
       loss_p50: median(losses),
-      epochs_to_best_mean: this.bestEpochs.length > 0 ? round(sum(this.bestEpochs) / this.bestEpochs.length) : null,
+      epochs_to_best_mean: comparable && this.bestEpochs.length > 0 ? round(sum(this.bestEpochs) / this.bestEpochs.length) : null,
       success_rate: this.completed + this.failed + this.interrupted > 0 ? round(this.completed / (this.completed + this.failed + this.interrupted)) : null,
     };
     switch (kind) {
       case 'rank':
         return { ...base, ...stats, lora_rank: rank(rest) };
       case 'base_rank': {
-        const [family, r] = splitOnce(rest, '|');
-        return { ...base, ...stats, base_model_family: family, lora_rank: rank(r ?? 'none') };
+        const [group, r] = splitOnce(rest, '|');
+        return { ...base, ...stats, ...groupFields(group), lora_rank: rank(r) };
       }
       case 'lr_rank': {
-        const [band, r] = splitOnce(rest, '|');
-        return { ...base, ...stats, lr_band: band, lr_band_low: lrBand(Number(band.split('..')[0])).low, lora_rank: rank(r ?? 'none') };
+        const [group, bandAndRank = ''] = splitOnce(rest, '|');
+        const [band, r] = splitOnce(bandAndRank, '|');
+        return { ...base, ...stats, ...groupFields(group), lr_band: band, lr_band_low: lrBand(Number(band.split('..')[0])).low, lora_rank: rank(r) };
       }
       case 'week': {
         const [week, format] = splitOnce(rest, '|');
@@ -121,6 +150,12 @@ export class BucketAccumulator {
 function splitOnce(value: string, sep: string): [string, string | undefined] {
   const at = value.indexOf(sep);
   return at < 0 ? [value, undefined] : [value.slice(0, at), value.slice(at + sep.length)];
+}
+
+/** `image/sdxl` → the task and family fields of a bucket split by family group. */
+function groupFields(group: string): { task: string; base_model_family: string; family_group: string } {
+  const [task, family = 'unknown'] = splitOnce(group, '/');
+  return { task, base_model_family: family, family_group: group };
 }
 
 function sum(values: number[]): number {

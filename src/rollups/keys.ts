@@ -12,18 +12,53 @@ export interface BucketFields {
 
 export type BucketKind = 'rank' | 'base_rank' | 'lr_rank' | 'week' | 'config';
 
+/** What a run trains: losses are only comparable within one task and one base-model family. */
+export type RunTask = 'image' | 'text' | 'audio' | 'unknown';
+
+/** Base-model families of image generators (the kohya and lora-scripts families, and diffusers bases trained with PEFT). */
+const IMAGE_FAMILIES = new Set(['sd15', 'sd2', 'sdxl', 'sd3', 'flux', 'chroma', 'hunyuan', 'lumina', 'anima']);
+/** Speech models: their losses are on yet another scale. */
+const AUDIO_FAMILIES = new Set(['whisper']);
+/** Trainers that only train image models, whatever the family says (or when it says nothing). */
+const IMAGE_FORMATS = new Set(['kohya', 'lora-scripts-yaml']);
+/** Trainers that only train language models. */
+const TEXT_FORMATS = new Set(['llama-factory']);
+
+/** The task of a run, from its base-model family first and its trainer second; `unknown` rather than a guess. */
+export function taskOf(format: string, family: string | null): RunTask {
+  if (family !== null && AUDIO_FAMILIES.has(family)) {
+    return 'audio';
+  }
+  if ((family !== null && IMAGE_FAMILIES.has(family)) || IMAGE_FORMATS.has(format)) {
+    return 'image';
+  }
+  if (family !== null || TEXT_FORMATS.has(format)) {
+    return 'text';
+  }
+  return 'unknown';
+}
+
 /**
- * Bucket keys of a run, e.g. `rank:8`, `base_rank:sd15|8`, `lr_rank:1e-4..3e-4|8`, `week:2025-W10|kohya`,
- * `config:ab12…`. Stored on each run document (`rollup_keys`), so a bucket's runs are one term query away
- * and a changed run names the buckets it leaves as well as the ones it joins.
+ * The comparable group of a run, `<task>/<family>` (`image/sdxl`, `text/qwen`, `text/unknown`): every
+ * bucket that carries loss statistics is split by it, so no mean mixes loss scales.
+ */
+export function familyGroup(format: string, family: string | null): string {
+  return `${taskOf(format, family)}/${family ?? 'unknown'}`;
+}
+
+/**
+ * Bucket keys of a run, e.g. `rank:8`, `base_rank:image/sd15|8`, `lr_rank:image/sd15|1e-4..3e-4|8`,
+ * `week:2025-W10|kohya`, `config:ab12…`. `rank` and `week` buckets span families and carry counts only.
+ * Stored on each run document (`rollup_keys`), so a bucket's runs are one term query away.
  */
 export function bucketKeys(run: BucketFields): string[] {
   const keys: string[] = [];
   const rank = run.lora_rank === null ? 'none' : String(run.lora_rank);
+  const group = familyGroup(run.format, run.base_model_family);
   keys.push(`rank:${rank}`);
-  keys.push(`base_rank:${run.base_model_family ?? 'unknown'}|${rank}`);
+  keys.push(`base_rank:${group}|${rank}`);
   if (run.learning_rate !== null && run.learning_rate > 0) {
-    keys.push(`lr_rank:${lrBand(run.learning_rate).label}|${rank}`);
+    keys.push(`lr_rank:${group}|${lrBand(run.learning_rate).label}|${rank}`);
   }
   const when = run.started_at ?? run.created_at;
   if (when) {
@@ -61,4 +96,14 @@ export function isoWeekStart(week: string): string {
   const jan4 = new Date(Date.UTC(year, 0, 4));
   const monday = new Date(jan4.getTime() - ((jan4.getUTCDay() || 7) - 1) * 86_400_000);
   return new Date(monday.getTime() + (w - 1) * 7 * 86_400_000).toISOString();
+}
+
+/**
+ * The `rollup_stamp` of a run write (ms since the epoch, wall clock even under an injected test clock:
+ * it orders writes against rollup watermarks, it is not a fact about the run). Every write that can
+ * change what a run contributes to the rollups carries one; rollups recompute what was stamped since
+ * their last completed watermark.
+ */
+export function writeStamp(): number {
+  return Date.now();
 }

@@ -1,43 +1,168 @@
-import type { Client, estypes } from '@elastic/elasticsearch';
 import type { AppContext } from '../context.ts';
-import { scanPages } from '../es/pit.ts';
+import { ensureIndex } from '../es/indices.ts';
+import { PipelineError } from '../errors.ts';
 import { createBulkWriter, type BulkWriter } from '../es/bulk.ts';
-import { BucketAccumulator, ROLLUP_RUN_FIELDS, runEpochDocs, type RollupRun } from './compute.ts';
+import { BucketAccumulator, runEpochDocs, runMemberDoc, WATERMARK_ID, watermarkDoc } from './compute.ts';
+import { writeStamp } from './keys.ts';
+import { collectIds, COUNTED_RUNS, isCounted, readMembers, readWatermark, scanRunPages, type ScannedRun } from './store.ts';
 
 export interface RollupOptions {
-  /** Bucket keys touched by a sync (`rank:8`, `run:<id>`…); absent or `['*']` = recompute everything. */
-  touched?: string[];
+  /** Recompute every bucket from every run, whatever the watermark says. */
+  full?: boolean;
 }
 
 export interface RollupReport {
   mode: 'full' | 'incremental';
+  /** Runs written since the last completed rollup (incremental mode). */
+  dirtyRuns: number;
   buckets: number;
   runEpochDocs: number;
   deleted: number;
   written: number;
   failed: number;
+  /** The new watermark (ISO time of the write stamp rollups are now complete up to). */
+  watermark: string;
   durationMs: number;
 }
 
-/** Page size of the run scans; memory is one page plus the accumulators. */
-const PAGE = 2000;
+/**
+ * Runs stamped this long before the last completed rollup are read again: a write stamped just before
+ * a rollup started can become visible only after that rollup's scan (bulk retries, refresh). Re-reading
+ * a run only recomputes its buckets once more.
+ */
+export const STAMP_OVERLAP_MS = 15 * 60_000;
+/** Past this many dirty runs (or buckets) one pass over every run is cheaper than bucket queries. */
+export const MAX_DIRTY_RUNS = 20_000;
+export const MAX_DIRTY_BUCKETS = 20_000;
+/** Bucket keys per recomputation query (one terms query, runs streamed). */
+const BUCKET_BATCH = 200;
 
 /**
- * Recomputes rollups into the rollup index with deterministic ids, so a recomputation replaces
- * instead of duplicating. Incremental mode recomputes only the touched buckets (reading the runs of
- * each bucket by its key); full mode streams every active run once. Both produce the same documents.
+ * Brings the rollup index up to date with the runs index. The pending work is durable: every run write
+ * carries a `rollup_stamp`, and a watermark doc records the stamp up to which rollups completed. Each call
+ * recomputes the buckets of the runs written since then (the buckets a run joined, from its document,
+ * and the ones it left, from its `run_member` doc), and only then advances the watermark. A killed or
+ * failed sync or rollup therefore leaves work that the next call finds. Without a watermark (first call,
+ * `full`, or a full recomputation cut short) every bucket is recomputed.
  */
 export async function runRollups(ctx: AppContext, opts: RollupOptions = {}): Promise<RollupReport> {
   const started = Date.now();
+  const stamp = writeStamp();
+  const { client, config } = ctx;
+  const index = config.indices.rollups;
+  await ensureIndex(client, index, 'rollups');
+  const writer = createBulkWriter({ client, index, flushBytes: config.sync.bulk_flush_bytes, concurrency: 1, retries: config.sync.bulk_retries });
+  const report: RollupReport = { mode: 'incremental', dirtyRuns: 0, buckets: 0, runEpochDocs: 0, deleted: 0, written: 0, failed: 0, watermark: new Date(stamp).toISOString(), durationMs: 0 };
+  const watermark = opts.full ? null : await readWatermark(client, index);
+  const incremental = watermark === null ? false : await recomputeDirty(ctx, writer, report, watermark - STAMP_OVERLAP_MS);
+  if (!incremental) {
+    report.mode = 'full';
+    await recomputeAll(ctx, writer, report);
+  }
+  await flushOrThrow(writer, report, 'rollup documents');
+  await client.index({ index, id: WATERMARK_ID, document: watermarkDoc(stamp, ctx.now()), refresh: true });
+  report.written = writer.stats.written;
+  report.durationMs = Date.now() - started;
+  return report;
+}
+
+// --- internal ---
+
+/**
+ * Incremental: per page of dirty runs, rewrite their loss-curve docs and gather the buckets they joined
+ * and left; recompute those buckets; only after that is flushed, record the runs' new memberships. False
+ * when there is too much to do incrementally.
+ */
+async function recomputeDirty(ctx: AppContext, writer: BulkWriter, report: RollupReport, since: number): Promise<boolean> {
   const { client, config } = ctx;
   const now = ctx.now();
-  const writer = createBulkWriter({ client, index: config.indices.rollups, flushBytes: config.sync.bulk_flush_bytes, concurrency: 1, retries: config.sync.bulk_retries });
-  const full = !opts.touched || opts.touched.includes('*');
-  const report: RollupReport = { mode: full ? 'full' : 'incremental', buckets: 0, runEpochDocs: 0, deleted: 0, written: 0, failed: 0, durationMs: 0 };
-  if (full) {
-    const stale = await collectIds(client, config.indices.rollups, { match_all: {} });
-    const accumulators = new Map<string, BucketAccumulator>();
-    for await (const run of scanRuns(client, config.indices.runs, { term: { state: 'active' } })) {
+  const dirtyBuckets = new Set<string>();
+  const members = new Map<string, string[] | null>();
+  for await (const page of scanRunPages(client, config.indices.runs, { range: { rollup_stamp: { gte: since } } })) {
+    if (members.size + page.length > MAX_DIRTY_RUNS) {
+      return false;
+    }
+    const before = await readMembers(client, config.indices.rollups, page.map((run) => run.run_id));
+    for (const run of page) {
+      const keys = isCounted(run) ? run.rollup_keys : [];
+      for (const key of [...keys, ...(before.get(run.run_id) ?? [])]) {
+        dirtyBuckets.add(key);
+      }
+      members.set(run.run_id, isCounted(run) ? keys : null);
+    }
+    if (dirtyBuckets.size > MAX_DIRTY_BUCKETS) {
+      return false;
+    }
+    await rewriteRunDocs(ctx, writer, report, page, now);
+  }
+  report.dirtyRuns = members.size;
+  const keys = [...dirtyBuckets].sort();
+  for (let at = 0; at < keys.length; at += BUCKET_BATCH) {
+    await recomputeBuckets(ctx, writer, report, keys.slice(at, at + BUCKET_BATCH), now);
+  }
+  // A membership written before its buckets would hide the buckets a run left if this call dies here.
+  await flushOrThrow(writer, report, 'bucket documents');
+  for (const [runId, keys] of members) {
+    const member = runMemberDoc(runId, keys ?? [], now);
+    await writer.add(keys === null ? { op: 'delete', id: member.id } : { op: 'index', ...member });
+  }
+  return true;
+}
+
+/** The loss-curve docs of a page of runs: written for counted runs, the ones no longer produced deleted. */
+async function rewriteRunDocs(ctx: AppContext, writer: BulkWriter, report: RollupReport, page: ScannedRun[], now: Date): Promise<void> {
+  const keys = page.map((run) => `run:${run.run_id}`);
+  const stale = await collectIds(ctx.client, ctx.config.indices.rollups, { bool: { filter: [{ terms: { key: keys } }, { term: { kind: 'run_epoch' } }] } });
+  for (const run of page.filter(isCounted)) {
+    for (const { id, doc } of runEpochDocs(run, now)) {
+      stale.delete(id);
+      report.runEpochDocs += 1;
+      await writer.add({ op: 'index', id, doc });
+    }
+  }
+  report.deleted += await deleteIds(writer, stale);
+}
+
+/** Recomputes a batch of buckets from their counted runs; a bucket left without runs is deleted. */
+async function recomputeBuckets(ctx: AppContext, writer: BulkWriter, report: RollupReport, keys: string[], now: Date): Promise<void> {
+  const accumulators = new Map(keys.map((key) => [key, new BucketAccumulator(key)]));
+  const seen = new Set<string>();
+  const query = { bool: { filter: [COUNTED_RUNS, { terms: { rollup_keys: keys } }] } };
+  for await (const page of scanRunPages(ctx.client, ctx.config.indices.runs, query)) {
+    for (const run of page) {
+      for (const key of run.rollup_keys) {
+        const acc = accumulators.get(key);
+        if (acc) {
+          acc.add(run);
+          seen.add(key);
+        }
+      }
+    }
+  }
+  for (const [key, acc] of accumulators) {
+    if (seen.has(key)) {
+      report.buckets += 1;
+      await writer.add({ op: 'index', id: key, doc: acc.toDoc(now) });
+    } else {
+      report.deleted += 1;
+      await writer.add({ op: 'delete', id: key });
+    }
+  }
+}
+
+/**
+ * Full: one pass over every counted run. The watermark goes first, so a pass cut short is redone in full
+ * (memberships written along the way would otherwise hide the buckets their runs left).
+ */
+async function recomputeAll(ctx: AppContext, writer: BulkWriter, report: RollupReport): Promise<void> {
+  const { client, config } = ctx;
+  const index = config.indices.rollups;
+  const now = ctx.now();
+  await client.delete({ index, id: WATERMARK_ID, refresh: true }, { ignore: [404] });
+  const stale = await collectIds(client, index, { bool: { must_not: [{ ids: { values: [WATERMARK_ID] } }] } });
+  const accumulators = new Map<string, BucketAccumulator>();
+  for await (const page of scanRunPages(client, config.indices.runs, COUNTED_RUNS)) {
+    for (const run of page) {
       for (const key of run.rollup_keys) {
         let acc = accumulators.get(key);
         if (!acc) {
@@ -46,82 +171,19 @@ export async function runRollups(ctx: AppContext, opts: RollupOptions = {}): Pro
         }
         acc.add(run);
       }
-      for (const { id, doc } of runEpochDocs(run, now)) {
+      for (const { id, doc } of [...runEpochDocs(run, now), runMemberDoc(run.run_id, run.rollup_keys, now)]) {
         stale.delete(id);
-        report.runEpochDocs += 1;
+        report.runEpochDocs += doc.kind === 'run_epoch' ? 1 : 0;
         await writer.add({ op: 'index', id, doc });
       }
     }
-    for (const acc of accumulators.values()) {
-      stale.delete(acc.key);
-      report.buckets += 1;
-      await writer.add({ op: 'index', id: acc.key, doc: acc.toDoc(now) });
-    }
-    report.deleted += await deleteIds(writer, stale);
-  } else {
-    for (const key of opts.touched ?? []) {
-      if (key.startsWith('run:')) {
-        const runId = key.slice(4);
-        const stale = await collectIds(client, config.indices.rollups, { term: { key } });
-        for await (const run of scanRuns(client, config.indices.runs, { bool: { filter: [{ term: { run_id: runId } }, { term: { state: 'active' } }] } })) {
-          for (const { id, doc } of runEpochDocs(run, now)) {
-            stale.delete(id);
-            report.runEpochDocs += 1;
-            await writer.add({ op: 'index', id, doc });
-          }
-        }
-        report.deleted += await deleteIds(writer, stale);
-        continue;
-      }
-      const acc = new BucketAccumulator(key);
-      let any = false;
-      for await (const run of scanRuns(client, config.indices.runs, { bool: { filter: [{ term: { rollup_keys: key } }, { term: { state: 'active' } }] } })) {
-        acc.add(run);
-        any = true;
-      }
-      if (any) {
-        report.buckets += 1;
-        await writer.add({ op: 'index', id: key, doc: acc.toDoc(now) });
-      } else {
-        report.deleted += await deleteIds(writer, new Set([key]));
-      }
-    }
   }
-  const stats = await writer.flush();
-  await client.indices.refresh({ index: config.indices.rollups });
-  report.written = stats.written;
-  report.failed = stats.failed.length;
-  report.durationMs = Date.now() - started;
-  return report;
-}
-
-// --- internal ---
-
-type ScannedRun = RollupRun & { rollup_keys: string[] };
-
-async function* scanRuns(client: Client, index: string, query: estypes.QueryDslQueryContainer): AsyncGenerator<ScannedRun> {
-  await client.indices.refresh({ index });
-  for await (const hits of scanPages<ScannedRun>(client, { index, query, _source: [...ROLLUP_RUN_FIELDS, 'rollup_keys'], pageSize: PAGE, keepAlive: '2m' })) {
-    for (const hit of hits) {
-      const src = hit._source as ScannedRun;
-      yield { ...src, loss_per_epoch: src.loss_per_epoch ?? [], rollup_keys: src.rollup_keys ?? [] };
-    }
+  for (const acc of accumulators.values()) {
+    stale.delete(acc.key);
+    report.buckets += 1;
+    await writer.add({ op: 'index', id: acc.key, doc: acc.toDoc(now) });
   }
-}
-
-/** Ids of existing rollup docs matching a query (to delete the ones a recomputation no longer produces). */
-async function collectIds(client: Client, index: string, query: estypes.QueryDslQueryContainer): Promise<Set<string>> {
-  const ids = new Set<string>();
-  if (!(await client.indices.exists({ index }))) {
-    return ids;
-  }
-  await client.indices.refresh({ index });
-  for await (const hits of scanPages(client, { index, query, _source: false, pageSize: PAGE, keepAlive: '2m' })) {
-    for (const hit of hits) {
-      ids.add(hit._id as string);
-    }
-  }
-  return ids;
+  report.deleted += await deleteIds(writer, stale);
 }
 
 async function deleteIds(writer: BulkWriter, ids: Set<string>): Promise<number> {
@@ -129,4 +191,14 @@ async function deleteIds(writer: BulkWriter, ids: Set<string>): Promise<number> 
     await writer.add({ op: 'delete', id });
   }
   return ids.size;
+}
+
+/** Sends what is pending; any document that did not make it fails the rollup (and leaves the watermark where it was). */
+async function flushOrThrow(writer: BulkWriter, report: RollupReport, what: string): Promise<void> {
+  const stats = await writer.flush();
+  report.failed = stats.failed.length;
+  if (stats.failed.length > 0) {
+    const first = stats.failed[0];
+    throw new PipelineError('rollups-failed', `[rollups] ${stats.failed.length} ${what} not written (first: ${first?.id}: ${first?.status} ${first?.type}: ${first?.reason}); the watermark stays, the next sync or rollups run redoes the work`);
+  }
 }

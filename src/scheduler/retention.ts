@@ -1,6 +1,7 @@
 import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import type { AppContext } from '../context.ts';
 import ilmPolicy from '../es/ilm-policy.json' with { type: 'json' };
+import { writeStamp } from '../rollups/keys.ts';
 import { scanPages } from '../es/pit.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
 
@@ -30,7 +31,12 @@ export interface RetentionReport {
   /** Stopped early by ctx.signal; the next run finishes the job (it is idempotent). */
   aborted: boolean;
   errors: { id: string; reason: string }[];
+  /** The first `LISTED_RUNS` runs retired (or, on a dry run, that would be), with where they are and when they were made. */
+  runs: { id: string; location: string | null; created_at: string | null }[];
 }
+
+/** Runs named in the report (and printed): enough to check a dry run before the real one. */
+export const LISTED_RUNS = 50;
 
 export const ILM_POLICY_NAME = 'lora-catalog-retention';
 
@@ -70,6 +76,7 @@ export async function runRetention(ctx: AppContext, opts: RetentionOptions = {})
     failed: 0,
     aborted: false,
     errors: [],
+    runs: [],
   };
   if (tags.length === 0) {
     return report;
@@ -79,6 +86,9 @@ export async function runRetention(ctx: AppContext, opts: RetentionOptions = {})
   };
   for await (const hits of scanIds(client, config.indices.runs, query, opts.batchSize ?? DEFAULT_BATCH)) {
     report.matched += hits.length;
+    for (const hit of hits.slice(0, Math.max(0, LISTED_RUNS - report.runs.length))) {
+      report.runs.push({ id: hit.id, location: hit.location, created_at: hit.createdAt });
+    }
     if (!dryRun) {
       await retireBatch(client, hits, report, { at: ctx.now().toISOString(), reason: `retention: tagged ${tags.join('/')}, created before ${cutoff.toISOString()}` });
     }
@@ -121,12 +131,17 @@ export async function applyIlmPolicy(client: Client, days: number): Promise<void
 interface HitRef {
   index: string;
   id: string;
+  location: string | null;
+  createdAt: string | null;
 }
 
 async function* scanIds(client: Client, index: string, query: estypes.QueryDslQueryContainer, size: number): AsyncGenerator<HitRef[]> {
   try {
-    for await (const hits of scanPages(client, { index, query, _source: false, pageSize: size, keepAlive: '2m' })) {
-      yield hits.map((hit) => ({ index: hit._index, id: hit._id as string }));
+    for await (const hits of scanPages(client, { index, query, _source: ['source.uri', 'created_at'], pageSize: size, keepAlive: '2m' })) {
+      yield hits.map((hit) => {
+        const source = (hit._source ?? {}) as { source?: { uri?: string }; created_at?: string | null };
+        return { index: hit._index, id: hit._id as string, location: source.source?.uri ?? null, createdAt: source.created_at ?? null };
+      });
     }
   } catch (err) {
     if (err instanceof errors.ResponseError && err.statusCode === 404) {
@@ -137,7 +152,8 @@ async function* scanIds(client: Client, index: string, query: estypes.QueryDslQu
 }
 
 async function retireBatch(client: Client, hits: HitRef[], report: RetentionReport, mark: { at: string; reason: string }): Promise<void> {
-  const doc = { state: 'retired', retired_at: mark.at, retired_reason: mark.reason, missing_since: null };
+  // Stamped like every write that changes what a run adds to the rollups: the next rollup pass drops it from its buckets.
+  const doc = { state: 'retired', retired_at: mark.at, retired_reason: mark.reason, missing_since: null, rollup_stamp: writeStamp() };
   // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-bulk
   const res = await client.bulk({ operations: hits.flatMap((hit) => [{ update: { _index: hit.index, _id: hit.id } }, { doc }]), refresh: false });
   for (const item of res.items) {

@@ -64,6 +64,8 @@ export interface BestOptions {
   rank?: number;
   /** Number of distinct configs to list; default 10. */
   top?: number;
+  /** Only this exact `base_model_family` (null: runs without one). */
+  familyTerm?: string | null;
 }
 
 /** Fields a hit needs; the full record (config, loss curve) stays on the server. */
@@ -128,6 +130,9 @@ export async function bestRuns(client: Client, index: string, opts: BestOptions)
   if (opts.rank !== undefined) {
     filter.push({ term: { lora_rank: opts.rank } });
   }
+  if (opts.familyTerm !== undefined) {
+    filter.push(opts.familyTerm === null ? { bool: { must_not: [{ exists: { field: 'base_model_family' } }] } } : { term: { base_model_family: opts.familyTerm } });
+  }
   const top = opts.top ?? 10;
   const search = (extra: estypes.QueryDslQueryContainer, collapse?: estypes.SearchFieldCollapse) =>
     request('search', () =>
@@ -155,7 +160,42 @@ export async function bestRuns(client: Client, index: string, opts: BestOptions)
   return hits.sort(byLossThenNewest).slice(0, top);
 }
 
+export interface FamilyBest {
+  /** Base-model family, or null for runs whose family is unknown (their losses compare with nothing). */
+  family: string | null;
+  hits: BestHit[];
+}
+
+/** Families listed by `bestRunsPerFamily` at most. */
+const MAX_FAMILIES = 50;
+
+/**
+ * `bestRuns` per base-model family: final losses of Stable Diffusion, Qwen and Whisper runs are on
+ * different scales, so one ranking across them would put the smallest scale first, not the best run.
+ * Families in the order of their run counts; `top` is per family (default 3).
+ */
+export async function bestRunsPerFamily(client: Client, index: string, opts: Omit<BestOptions, 'base'>): Promise<FamilyBest[]> {
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED, RETIRED, { term: { run_kind: 'evaluation' } }] } }];
+  if (opts.rank !== undefined) {
+    filter.push({ term: { lora_rank: opts.rank } });
+  }
+  const res = await request('search', () =>
+    client.search({ index, size: 0, query: { bool: { filter } }, aggs: { families: { terms: { field: 'base_model_family', size: MAX_FAMILIES, missing: UNKNOWN_FAMILY } } } }),
+  );
+  const buckets = (res.aggregations?.families as estypes.AggregationsStringTermsAggregate | undefined)?.buckets;
+  const families = (Array.isArray(buckets) ? buckets : []).map((b) => String(b.key));
+  const out: FamilyBest[] = [];
+  for (const family of families) {
+    const known = family === UNKNOWN_FAMILY ? null : family;
+    out.push({ family: known, hits: await bestRuns(client, index, { ...opts, top: opts.top ?? 3, familyTerm: known }) });
+  }
+  return out;
+}
+
 // --- internal ---
+
+/** Aggregation bucket of runs without a family (not a family name any adapter gives). */
+const UNKNOWN_FAMILY = '(unknown)';
 
 const BEST_SORT: estypes.SortCombinations[] = [
   { loss_final: 'asc' },

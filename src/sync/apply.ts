@@ -4,13 +4,14 @@ import { errorMessage } from '../errors.ts';
 import type { DerivedStatus } from '../formats/kit/run-status.ts';
 import type { Pool } from '../pool.ts';
 import { PARSER_VERSION } from '../record/schema.ts';
+import { writeStamp } from '../rollups/keys.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import { rejectedDocFactory, toRunDoc } from './doc.ts';
 import type { IdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
 import type { ParsePool } from './parse-pool.ts';
 import type { CrawledRun, PlannedAction } from './plan.ts';
-import { addError, addSample, touch, type SyncReport } from './report.ts';
+import { addError, addSample, SAMPLE_SIZE, touch, type SyncReport } from './report.ts';
 import { confirmStatus } from './restatus.ts';
 import type { IndexedRun } from './scan.ts';
 
@@ -75,7 +76,7 @@ export function createApplier(a: ApplyInput): (action: PlannedAction) => Promise
       opts.onRun?.(action.indexed.run_id, 'reappeared');
       const status = action.status ? await confirmStatus(a.driver, action.indexed, action.status, now) : null;
       const statusDoc = status ? { status: status.status, status_evidence: status.evidence } : {};
-      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, ...statusDoc } });
+      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, rollup_stamp: writeStamp(), ...statusDoc } });
       return;
     }
     await a.pool.run(async () => {
@@ -108,7 +109,7 @@ async function updateStatus(a: ApplyInput, action: PlannedAction): Promise<void>
   for (const key of [...indexed.rollup_keys, `run:${indexed.run_id}`]) {
     touch(a.touched, key);
   }
-  await a.writer.add({ op: 'update', id: indexed.run_id, doc: { status: status.status, status_evidence: status.evidence }, ifSeqNo: indexed.seq_no, ifPrimaryTerm: indexed.primary_term });
+  await a.writer.add({ op: 'update', id: indexed.run_id, doc: { status: status.status, status_evidence: status.evidence, rollup_stamp: writeStamp() }, ifSeqNo: indexed.seq_no, ifPrimaryTerm: indexed.primary_term });
 }
 
 async function parseAndWrite(a: ApplyInput, action: PlannedAction, crawled: CrawledRun): Promise<void> {
@@ -120,6 +121,9 @@ async function parseAndWrite(a: ApplyInput, action: PlannedAction, crawled: Craw
   report.durations_ms.parse += Date.now() - parseStart;
   if (record.status === 'parse_error') {
     report.counts.parse_errors += 1;
+    if (record.parse_error && report.parse_error_sample.length < SAMPLE_SIZE) {
+      report.parse_error_sample.push({ location: record.source.uri, file: record.parse_error.file, message: record.parse_error.message });
+    }
   }
   const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null, copyOf: identity.copyOf });
   for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
@@ -133,7 +137,7 @@ async function parseAndWrite(a: ApplyInput, action: PlannedAction, crawled: Craw
     await a.writer.add({
       op: 'update',
       id: action.indexed.run_id,
-      doc: { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'replaced', missing_since: null },
+      doc: { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'replaced', missing_since: null, rollup_stamp: writeStamp() },
       ifSeqNo: action.indexed.seq_no,
       ifPrimaryTerm: action.indexed.primary_term,
     });

@@ -2,7 +2,7 @@ import { shardBucket } from './discover.ts';
 import { emptyFields } from '../record/build.ts';
 import type { RunRecord } from '../record/schema.ts';
 import { runSortKey } from '../sources/order.ts';
-import { bucketKeys } from '../rollups/keys.ts';
+import { bucketKeys, writeStamp } from '../rollups/keys.ts';
 import { canonicalOptimizer } from '../search/aliases.ts';
 import { boundRecord } from './doc-bounds.ts';
 
@@ -24,10 +24,12 @@ export interface RunDoc extends RunRecord {
   indexed_at: string;
   /** The exact number of epochs when `loss_per_epoch` was downsampled to fit the index (absent otherwise: the array's length is exact). */
   loss_per_epoch_count?: number;
+  /** Write stamp (ms) that rollups use to find the runs written since they last completed. */
+  rollup_stamp: number;
 }
 
 /** Fields that change on every write; equality checks between two syncs leave them out. */
-export const VOLATILE_FIELDS = ['indexed_at', 'first_seen_at'] as const;
+export const VOLATILE_FIELDS = ['indexed_at', 'first_seen_at', 'rollup_stamp'] as const;
 
 /** The indexed document of a record, cut to what the engine accepts (see doc-bounds.ts). */
 export function toRunDoc(full: RunRecord, opts: { now: Date; firstSeenAt: string | null; copyOf?: string | null }): RunDoc {
@@ -49,6 +51,7 @@ export function toRunDoc(full: RunRecord, opts: { now: Date; firstSeenAt: string
     rollup_keys: record.run_kind === 'evaluation' ? [] : bucketKeys(record),
     first_seen_at: opts.firstSeenAt ?? opts.now.toISOString(),
     indexed_at: opts.now.toISOString(),
+    rollup_stamp: writeStamp(),
   };
 }
 

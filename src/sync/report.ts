@@ -50,8 +50,12 @@ export interface SyncReport {
   errors: SyncError[];
   errors_total: number;
   shard: string | null;
+  /** The phase that failed the job when it was not the sync itself (`rollups`). */
+  failed_phase?: 'rollups';
   /** A few paths/ids per class, for `--dry-run` and humans. Not indexed. */
   sample: Partial<Record<RunClass, string[]>>;
+  /** The first parse errors with the run's location and the file at fault, for the summary. Not indexed (errors are). */
+  parse_error_sample: { location: string; file: string; message: string }[];
   /** Rollup buckets the written runs touch (old and new values), for incremental rollups. Not indexed. */
   touched: string[];
 }
@@ -98,13 +102,14 @@ export function skippedReport(opts: { syncId: string; mode: SyncReport['mode']; 
     errors_total: 1,
     shard: opts.shard,
     sample: {},
+    parse_error_sample: [],
     touched: [],
   };
 }
 
 /** The part of the report that goes into the sync-runs index (its mapping is strict). */
 export function indexableReport(report: SyncReport): Record<string, unknown> {
-  const { sample: _sample, touched: _touched, ...rest } = report;
+  const { sample: _sample, touched: _touched, parse_error_sample: _parseErrors, ...rest } = report;
   return rest;
 }
 

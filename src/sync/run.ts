@@ -37,6 +37,7 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
     errors_total: 0,
     shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null,
     sample: {},
+    parse_error_sample: [],
     touched: [],
   };
   const { config, client } = ctx;

@@ -2,6 +2,7 @@ import type { AppContext } from '../context.ts';
 import type { SourceConfig } from '../config/schema.ts';
 import type { BulkWriter } from '../es/bulk.ts';
 import { ReconcileError } from '../errors.ts';
+import { writeStamp } from '../rollups/keys.ts';
 import type { SyncOptions } from './options.ts';
 import { addSample, touch, type SourceReport, type SyncReport } from './report.ts';
 import type { IndexedRun } from './scan.ts';
@@ -55,7 +56,9 @@ export async function applyVanishMarks(ctx: AppContext, v: VanishInput): Promise
     if (v.opts.dryRun) {
       continue;
     }
-    const doc = isDue ? { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'not-found', missing_since: run.missing_since ?? now.toISOString() } : { missing_since: now.toISOString() };
+    const doc = isDue
+      ? { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'not-found', missing_since: run.missing_since ?? now.toISOString(), rollup_stamp: writeStamp() }
+      : { missing_since: now.toISOString() };
     // Conditional on the scanned version: a run that moved and was re-indexed during this sync is left alone.
     await writer.add({ op: 'update', id: run.run_id, doc, ifSeqNo: run.seq_no, ifPrimaryTerm: run.primary_term });
   }

@@ -74,19 +74,21 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
     'lora-catalog-overview-runs-by-base-model': { flux: { [W02]: 1, [W03]: 1 }, sdxl: { [W02]: 2, [W03]: 2 } },
     'lora-catalog-overview-weekly-outcomes': { [W02]: { completed: 2, failed: 1 } },
     'lora-catalog-loss-trends-final-by-rank': { 8: { [W02]: 0.15, [W03]: 0.4 }, 16: { [W02]: null, [W03]: 0.3 }, 32: { [W03]: 0.9 } },
-    'lora-catalog-loss-trends-epoch-by-rank': { 8: { 1: 0.6, 2: 0.4 }, 16: { 1: 0.9, 2: 0.6, 3: 0.4 } },
+    'lora-catalog-loss-trends-epoch-by-rank': { 'image/sdxl': { 1: 0.6, 2: 0.4 }, 'image/flux': { 1: 0.9, 2: 0.6, 3: 0.4 } },
     'lora-catalog-loss-trends-best-per-week': { [W02]: { best: 0.1, median: 0.15 }, [W03]: { best: 0.3, median: 0.35 } },
-    'lora-catalog-ranks-summary': [
-      { rank: 8, runs: 3, loss_mean: 0.25, loss_min: 0.1, loss_p50: 0.2, success_rate: 1, epochs_to_best: 2 },
-      { rank: 16, runs: 2, loss_mean: 0.3, loss_min: 0.3, loss_p50: 0.3, success_rate: 0.5, epochs_to_best: 3 },
-      { rank: 32, runs: 1, loss_mean: 0.9, loss_min: 0.9, loss_p50: 0.9, success_rate: 0, epochs_to_best: null },
-    ],
-    'lora-catalog-ranks-mean-loss': { 8: 0.25, 16: 0.3, 32: 0.9 },
+    'lora-catalog-ranks-summary': {
+      'image/flux': { 16: { runs: 2, loss_mean: 0.3, loss_min: 0.3, loss_p50: 0.3, success_rate: 0.5, epochs_to_best: 3 } },
+      'image/sdxl': {
+        8: { runs: 3, loss_mean: 0.25, loss_min: 0.1, loss_p50: 0.2, success_rate: 1, epochs_to_best: 2 },
+        32: { runs: 1, loss_mean: 0.9, loss_min: 0.9, loss_p50: 0.9, success_rate: 0, epochs_to_best: null },
+      },
+    },
+    'lora-catalog-ranks-mean-loss': { 'image/flux': { 16: 0.3 }, 'image/sdxl': { 8: 0.25, 32: 0.9 } },
     'lora-catalog-ranks-lr-heatmap': [
-      ['3e-5..1e-4', 8, 0.4, 1],
-      ['1e-4..3e-4', 8, 0.15, 2],
-      ['1e-4..3e-4', 16, 0.3, 1],
-      ['3e-4..1e-3', 32, 0.9, 1],
+      ['3e-5..1e-4', 'image/sdxl', 8, 0.4, 1],
+      ['1e-4..3e-4', 'image/flux', 16, 0.3, 1],
+      ['1e-4..3e-4', 'image/sdxl', 8, 0.15, 2],
+      ['3e-4..1e-3', 'image/sdxl', 32, 0.9, 1],
     ],
     'lora-catalog-ranks-base-model': { flux: { 16: [2, 0.3] }, sdxl: { 8: [3, 0.25], 32: [1, 0.9] } },
     'lora-catalog-pipeline-errors-total': 3,
@@ -114,15 +116,15 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
       'lora-catalog-overview-runs-by-base-model': nested(get('lora-catalog-overview-runs-by-base-model'), 'split', 'week', count),
       'lora-catalog-overview-weekly-outcomes': flat(get('lora-catalog-overview-weekly-outcomes'), 'week', (b) => ({ completed: metric(b, 'completed'), failed: metric(b, 'failed') })),
       'lora-catalog-loss-trends-final-by-rank': nested(get('lora-catalog-loss-trends-final-by-rank'), 'rank', 'week', value('loss')),
-      'lora-catalog-loss-trends-epoch-by-rank': nested(get('lora-catalog-loss-trends-epoch-by-rank'), 'rank', 'epoch', value('loss')),
+      'lora-catalog-loss-trends-epoch-by-rank': nested(get('lora-catalog-loss-trends-epoch-by-rank'), 'family', 'epoch', value('loss')),
       'lora-catalog-loss-trends-best-per-week': flat(get('lora-catalog-loss-trends-best-per-week'), 'week', (b) => ({ best: metric(b, 'best'), median: median(b, 'median') })),
-      'lora-catalog-ranks-summary': buckets(get('lora-catalog-ranks-summary').aggregations, 'rank').map((b) => ({
-        rank: b.key, runs: metric(b, 'runs'), loss_mean: metric(b, 'loss_mean'), loss_min: metric(b, 'loss_min'), loss_p50: metric(b, 'loss_p50'),
+      'lora-catalog-ranks-summary': nested(get('lora-catalog-ranks-summary'), 'family', 'rank', (b) => ({
+        runs: metric(b, 'runs'), loss_mean: metric(b, 'loss_mean'), loss_min: metric(b, 'loss_min'), loss_p50: metric(b, 'loss_p50'),
         success_rate: metric(b, 'success_rate'), epochs_to_best: metric(b, 'epochs_to_best'),
       })),
-      'lora-catalog-ranks-mean-loss': flat(get('lora-catalog-ranks-mean-loss'), 'rank', value('loss_mean')),
+      'lora-catalog-ranks-mean-loss': nested(get('lora-catalog-ranks-mean-loss'), 'family', 'rank', value('loss_mean')),
       'lora-catalog-ranks-lr-heatmap': buckets(get('lora-catalog-ranks-lr-heatmap').aggregations, 'by_band').flatMap((band) =>
-        buckets(band, 'by_rank').map((cell) => [band.key, cell.key, metric(cell, 'loss_mean'), metric(cell, 'runs')]),
+        buckets(band, 'by_group').flatMap((group) => buckets(group, 'by_rank').map((cell) => [band.key, group.key, cell.key, metric(cell, 'loss_mean'), metric(cell, 'runs')])),
       ),
       'lora-catalog-ranks-base-model': nested(get('lora-catalog-ranks-base-model'), 'family', 'rank', (b) => [metric(b, 'runs'), metric(b, 'loss_mean')]),
       'lora-catalog-pipeline-errors-total': metric(get('lora-catalog-pipeline-errors-total').aggregations as Doc, 'errors'),
@@ -144,7 +146,7 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
     expect(total(all.get('lora-catalog-overview-runs-total') as estypes.SearchResponse)).toBe(3);
     expect(total(all.get('lora-catalog-overview-runs-failed') as estypes.SearchResponse)).toBe(1);
     expect(metric((all.get('lora-catalog-pipeline-errors-total') as estypes.SearchResponse).aggregations as Doc, 'errors')).toBe(0);
-    expect(buckets((all.get('lora-catalog-ranks-mean-loss') as estypes.SearchResponse).aggregations, 'rank').map((b) => b.key)).toEqual([8, 16, 32]);
+    expect(nested(all.get('lora-catalog-ranks-mean-loss') as estypes.SearchResponse, 'family', 'rank', value('loss_mean'))).toEqual({ 'image/flux': { 16: 0.3 }, 'image/sdxl': { 8: 0.25, 32: 0.9 } });
     expect(weekly(all)).toEqual({});
     expect(weekly(w02)).toEqual({ [W02]: { completed: 2, failed: 1 } });
   });

@@ -43,6 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   project.provide('esUrl', es.value.url);
+  project.provide('esPid', es.value.pid);
   project.provide('s3Endpoint', s3.value.url);
   return async () => {
     await stopAll(started);

@@ -36,7 +36,7 @@ beforeEach(async () => {
   await client.indices.create({ index: runs, settings: INDEX_SETTINGS, mappings: runsMappings({ cjk: false, ik: false }) });
   await client.bulk({
     refresh: true,
-    operations: DOCS.flatMap((doc) => [{ index: { _index: runs, _id: doc.id } }, { run_id: doc.id, tags: doc.tags, created_at: doc.created_at }]),
+    operations: DOCS.flatMap((doc) => [{ index: { _index: runs, _id: doc.id } }, { run_id: doc.id, tags: doc.tags, created_at: doc.created_at, source: { uri: `/runs/${doc.id}` } }]),
   });
 });
 
@@ -61,6 +61,9 @@ describe('src/scheduler/retention', () => {
     const count = await client.count({ index: runs, query: { bool: { must_not: [{ term: { state: 'retired' } }] } } });
 
     expect(report).toMatchObject({ dryRun: true, matched: 5, retired: 0 });
+    expect(report.runs.map((r) => [r.id, r.location, r.created_at]).sort()).toEqual(
+      DOCS.filter((d) => d.expired).map((d) => [d.id, `/runs/${d.id}`, d.created_at]).sort(),
+    );
     expect(count.count).toBe(DOCS.length);
   });
 

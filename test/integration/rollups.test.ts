@@ -1,7 +1,11 @@
 import { appendFile, cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseSyncArgs, syncCommand } from '../../src/cli/sync.ts';
+import type { Io } from '../../src/cli/io.ts';
+import { loadRollupRows, renderRollups } from '../../src/cli/rollups-show.ts';
 import { runRollups } from '../../src/rollups/run.ts';
+import { readWatermark } from '../../src/rollups/store.ts';
 import { runSync } from '../../src/sync/run.ts';
 import { createTestApp, type TestApp } from './app-context.ts';
 
@@ -15,7 +19,7 @@ afterEach(async () => {
 async function rollupDocs(t: TestApp): Promise<Record<string, Record<string, unknown>>> {
   await t.ctx.client.indices.refresh({ index: t.config.indices.rollups });
   const res = await t.ctx.client.search<Record<string, unknown>>({ index: t.config.indices.rollups, size: 10_000, sort: [{ key: 'asc' }, { epoch: 'asc' }] });
-  return Object.fromEntries(res.hits.hits.map((h) => [h._id as string, { ...h._source, computed_at: undefined }]));
+  return Object.fromEntries(res.hits.hits.map((h) => [h._id as string, { ...h._source, computed_at: undefined, rollup_stamp: undefined }]));
 }
 
 describe('rollups/run (real Elasticsearch)', () => {
@@ -28,12 +32,34 @@ describe('rollups/run (real Elasticsearch)', () => {
     const docs = await rollupDocs(app);
     expect(docs['rank:8']).toMatchObject({ kind: 'rank', lora_rank: 8, count: 1, completed: 1, failed: 0, loss_mean: 0.0412, loss_p50: 0.0412, success_rate: 1 });
     expect(docs['rank:none']).toMatchObject({ kind: 'rank', count: 1 });
-    expect(docs['base_rank:sd15|32']).toMatchObject({ base_model_family: 'sd15', lora_rank: 32, loss_mean: 0.0711 });
-    expect(docs['lr_rank:1e-4..3e-4|8']).toMatchObject({ lr_band: '1e-4..3e-4', lr_band_low: 0.0001, lora_rank: 8 });
+    expect(docs['base_rank:image/sd15|32']).toMatchObject({ base_model_family: 'sd15', task: 'image', family_group: 'image/sd15', lora_rank: 32, loss_mean: 0.0711, cross_family: false });
+    expect(docs['lr_rank:image/sd15|1e-4..3e-4|8']).toMatchObject({ lr_band: '1e-4..3e-4', lr_band_low: 0.0001, lora_rank: 8, base_model_family: 'sd15' });
     expect(docs['week:2025-W09|lora-scripts-yaml']).toMatchObject({ kind: 'week', week_start: '2025-02-24T00:00:00.000Z', started: 1, completed: 1 });
     const epochs = Object.values(docs).filter((d) => d.kind === 'run_epoch' && d.epoch === 10);
     expect(epochs).toHaveLength(1);
     expect(epochs[0]).toMatchObject({ loss_last: 0.0412, steps: 12 });
+  });
+
+  it('rollups show reads the rank, family × rank and lr × rank buckets and narrows them by family and rank', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+    await runRollups(app.ctx);
+    await app.ctx.client.indices.refresh({ index: app.config.indices.rollups });
+
+    const all = await loadRollupRows(app.ctx.client, app.config.indices.rollups, {});
+    const sd15r8 = await loadRollupRows(app.ctx.client, app.config.indices.rollups, { family: 'sd15', rank: 8 });
+    const none = await loadRollupRows(app.ctx.client, app.config.indices.rollups, { family: 'sdxl' });
+    const text = renderRollups(sd15r8, { colour: false, columns: null });
+
+    expect(new Set(all.map((r) => r.kind))).toEqual(new Set(['rank', 'base_rank', 'lr_rank']));
+    expect(sd15r8.map((r) => [r.kind, r.family_group ?? null, r.lr_band ?? null, r.lora_rank, r.loss_mean]).sort()).toEqual([
+      ['base_rank', 'image/sd15', null, 8, 0.0412],
+      ['lr_rank', 'image/sd15', '1e-4..3e-4', 8, 0.0412],
+      ['rank', null, null, 8, 0.0412],
+    ]);
+    expect(none.every((r) => r.kind === 'rank')).toBe(true);
+    expect(text).toContain('Learning rate × LoRA rank, image/sd15: mean final loss (runs)');
+    expect(text).toMatch(/1e-4\.\.3e-4 +0\.0412 \(1\)\*/);
   });
 
   it('an incremental rollup of the touched buckets equals a full recomputation', async () => {
@@ -47,15 +73,72 @@ describe('rollups/run (real Elasticsearch)', () => {
     const report = await runSync({ ...app.ctx, config: { ...app.config, sync: { ...app.config.sync, max_vanish_share: 0.5 } } }, { mode: 'full' });
     expect(report.counts).toMatchObject({ new: 1, changed: 1, vanished: 1 });
 
-    const incremental = await runRollups(app.ctx, { touched: report.touched });
+    const incremental = await runRollups(app.ctx);
     const afterIncremental = await rollupDocs(app);
-    const full = await runRollups(app.ctx);
+    const full = await runRollups(app.ctx, { full: true });
     const afterFull = await rollupDocs(app);
 
     expect(incremental.mode).toBe('incremental');
+    expect(incremental.dirtyRuns).toBeGreaterThanOrEqual(3);
     expect(full.mode).toBe('full');
     expect(afterIncremental).toEqual(afterFull);
     expect(afterFull['rank:16']).toBeUndefined();
     expect(Object.keys(afterFull).some((id) => id.startsWith('config:'))).toBe(true);
   });
+
+  it('catches up with runs written while no rollup ran, and removes buckets left without runs', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+    await runRollups(app.ctx);
+    await rm(path.join(app.root, '2025-04-11-ink-wash-landscape-r16'), { recursive: true });
+    await runSync({ ...app.ctx, config: { ...app.config, sync: { ...app.config.sync, max_vanish_share: 0.5 } } }, { mode: 'full' });
+    await cp(path.join(app.root, '2025-03-02-cyberpunk-city-r8'), path.join(app.root, '2025-08-01-cyberpunk-city-r8-seed2'), { recursive: true });
+    await runSync(app.ctx, { mode: 'full' });
+
+    const caughtUp = await runRollups(app.ctx);
+    const incremental = await rollupDocs(app);
+    await runRollups(app.ctx, { full: true });
+
+    expect(caughtUp.mode).toBe('incremental');
+    expect(incremental['rank:16']).toBeUndefined();
+    expect(incremental).toEqual(await rollupDocs(app));
+  });
+
+  it('a rollup phase that cannot write fails the sync exit code, says which phase, and keeps the watermark', async () => {
+    app = await createTestApp();
+    const io = captureIo();
+    expect(await syncCommand(app.ctx, parse([]), io)).toBe(0);
+    const watermark = await readWatermark(app.ctx.client, app.config.indices.rollups);
+    await appendFile(path.join(app.root, '2025-06-08-cyberpunk-street-r32', 'logs', 'train.log'), '[2025-06-08 12:00:00] epoch 7/7 step 61 loss 0.0300\n');
+    await app.ctx.client.indices.putSettings({ index: app.config.indices.rollups, settings: { 'index.blocks.write': true } });
+
+    const failed = captureIo();
+    const code = await syncCommand(app.ctx, parse([]), failed);
+    await app.ctx.client.indices.putSettings({ index: app.config.indices.rollups, settings: { 'index.blocks.write': false } });
+    const after = await readWatermark(app.ctx.client, app.config.indices.rollups);
+    const retry = captureIo();
+    const retried = await syncCommand(app.ctx, parse([]), retry);
+
+    expect(code).toBe(1);
+    expect(failed.out.join('\n')).toMatch(/^Sync failed .*\n[\s\S]*FAILED phase rollups: \[rollups\]/);
+    const recorded = await app.ctx.client.search<{ status: string; failed_phase?: string }>({ index: app.config.indices.sync_runs, query: { term: { failed_phase: 'rollups' } } });
+    expect(recorded.hits.hits.map((h) => h._source?.status)).toEqual(['failed']);
+    expect(after).toBe(watermark);
+    expect(retried).toBe(0);
+    expect(retry.out.join('\n')).toMatch(/rollups \(incremental\): [1-9]\d* runs since the last rollup/);
+    expect((await rollupDocs(app))['base_rank:image/sd15|32']).toMatchObject({ loss_min: 0.03 });
+  });
 });
+
+function parse(argv: string[]) {
+  const args = parseSyncArgs(argv, new Date());
+  if (typeof args === 'string') {
+    throw new Error(args);
+  }
+  return args;
+}
+
+function captureIo(): Io & { out: string[] } {
+  const out: string[] = [];
+  return { out, stdout: (t) => out.push(t), stderr: (t) => out.push(t), progress: () => {}, json: false, tty: false };
+}

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSearchCommands, type SearchCommand } from '../../src/cli/search.ts';
-import { bestRuns, searchRuns, showRun } from '../../src/search/run.ts';
+import { bestRuns, bestRunsPerFamily, searchRuns, showRun } from '../../src/search/run.ts';
 import { similarRuns } from '../../src/search/similar.ts';
 import { ensureIndex } from '../../src/es/indices.ts';
 import { toRunDoc } from '../../src/sync/doc.ts';
@@ -147,6 +147,17 @@ describe('search (integration)', () => {
     expect(best.find((b) => b.run_id === RUN_IDS.r1)?.same_config_runs).toBe(2);
   });
 
+  it('bestRunsPerFamily ranks within each base-model family only (losses of SD and LLM runs do not compare)', async () => {
+    const families = await bestRunsPerFamily(client, index, { top: 2 });
+
+    expect(families.map((f) => [f.family, f.hits.map((h) => h.run_id)])).toEqual([
+      ['sd15', ['r4', 'r1'].map((n) => RUN_IDS[n])],
+      ['sdxl', ['r11', 'r12'].map((n) => RUN_IDS[n])],
+      [null, [RUN_IDS.r7]],
+      ['llama', [RUN_IDS.r5]],
+    ]);
+  });
+
   it('bestRuns filters by base and rank', async () => {
     const best = await bestRuns(client, index, { base: 'sd15', rank: 8, top: 2 });
 
@@ -205,6 +216,11 @@ describe('search (integration)', () => {
       expect(out).toMatch(/^# lora-catalog: config of run/);
       expect(out).toContain('# output_dir: /out/cyber  output_name: cyber_city_r8');
       expect(out.endsWith('\n\nnetwork_dim: 8\nlearning_rate: 1e-4')).toBe(true);
+    }],
+    ['best without --base: one table per family', 'best', ['--top', '1'], true, 0, (out) => {
+      expect(out.split('\n').filter((l) => l.startsWith('base model family'))).toEqual([
+        'base model family sd15', 'base model family sdxl', 'base model family unknown (not comparable with any family)', 'base model family llama',
+      ]);
     }],
     ['best as a table', 'best', ['--base', 'sd15', '--rank', '8'], true, 0, (out) => {
       expect(out.split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual(['r4', 'r1', 'r2'].map((n) => [n, (RUN_IDS[n] as string).slice(0, 8)]));

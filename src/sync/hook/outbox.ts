@@ -10,6 +10,7 @@ import { enginePathsFromEnv } from '../../engine/paths.ts';
 import { errorMessage, PipelineError } from '../../errors.ts';
 import { OutboxEntry } from './outbox-entry.ts';
 import { createOutboxIdentity } from './outbox-identity.ts';
+import { writeStamp } from '../../rollups/keys.ts';
 
 export { OutboxEntry } from './outbox-entry.ts';
 
@@ -182,7 +183,8 @@ async function flushBatch(ctx: AppContext, claims: Claim[], report: FlushReport)
   try {
     // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-bulk
     const res = await ctx.client.bulk({
-      operations: claims.flatMap((c) => [{ index: { _index: c.entry.index, _id: c.entry.id } }, c.entry.doc]),
+      // A run doc is stamped when it reaches the index, not when it was spooled: rollups look for writes since their watermark.
+      operations: claims.flatMap((c) => [{ index: { _index: c.entry.index, _id: c.entry.id } }, 'rollup_stamp' in c.entry.doc ? { ...c.entry.doc, rollup_stamp: writeStamp() } : c.entry.doc]),
       refresh: false,
     });
     items = res.items;

@@ -6,9 +6,13 @@ import { GENERATED_FILE } from '../../../kibana/emit.ts';
 import type { Raw } from './checklist.ts';
 
 /** What `aggregations.by_band.buckets` of the heat map request looks like (shape of an ES terms response). */
+const cell = (key: number, loss: number, runs: number) => ({ key, doc_count: 1, loss_mean: { value: loss }, runs: { value: runs } });
 const HEATMAP_ROWS = [
-  { key: '1e-4..3e-4', doc_count: 2, band_low: { value: 1e-4 }, by_rank: { buckets: [{ key: 8, doc_count: 1, loss_mean: { value: 0.15 }, runs: { value: 2 } }, { key: 16, doc_count: 1, loss_mean: { value: 0.3 }, runs: { value: 1 } }] } },
-  { key: '3e-5..1e-4', doc_count: 1, band_low: { value: 3e-5 }, by_rank: { buckets: [{ key: 8, doc_count: 1, loss_mean: { value: 0.4 }, runs: { value: 1 } }] } },
+  {
+    key: '1e-4..3e-4', doc_count: 3, band_low: { value: 1e-4 },
+    by_group: { buckets: [{ key: 'image/sdxl', doc_count: 2, by_rank: { buckets: [cell(8, 0.15, 2), cell(16, 0.3, 1)] } }, { key: 'text/qwen', doc_count: 1, by_rank: { buckets: [cell(8, 1.05, 1)] } }] },
+  },
+  { key: '3e-5..1e-4', doc_count: 1, band_low: { value: 3e-5 }, by_group: { buckets: [{ key: 'image/sdxl', doc_count: 1, by_rank: { buckets: [cell(8, 0.4, 1)] } }] } },
 ];
 
 async function vegaSpecs(): Promise<Map<string, Raw>> {
@@ -46,15 +50,16 @@ describe('kibana Vega panels compile and render offline', () => {
     }
   });
 
-  it('the lr × rank heat map draws one cell per band and rank, bands in numeric order', async () => {
+  it('the lr × rank heat map draws one cell per band, family group and rank, bands in numeric order', async () => {
     const spec = (await vegaSpecs()).get('lora-catalog-ranks-lr-heatmap') as Raw;
 
     const { cells, view } = await render(spec, HEATMAP_ROWS);
 
-    expect(cells.map((c) => [c.lr_band, c.lora_rank, c.loss_mean, c.runs])).toEqual([
-      ['1e-4..3e-4', 8, 0.15, 2],
-      ['1e-4..3e-4', 16, 0.3, 1],
-      ['3e-5..1e-4', 8, 0.4, 1],
+    expect(cells.map((c) => [c.lr_band, c.row, c.loss_mean, c.runs])).toEqual([
+      ['1e-4..3e-4', 'image/sdxl · r8', 0.15, 2],
+      ['1e-4..3e-4', 'image/sdxl · r16', 0.3, 1],
+      ['1e-4..3e-4', 'text/qwen · r8', 1.05, 1],
+      ['3e-5..1e-4', 'image/sdxl · r8', 0.4, 1],
     ]);
     expect(view.scale('x').domain()).toEqual(['3e-5..1e-4', '1e-4..3e-4']);
   });

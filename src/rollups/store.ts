@@ -1,0 +1,72 @@
+import type { Client, estypes } from '@elastic/elasticsearch';
+import { scanPages } from '../es/pit.ts';
+import { ROLLUP_RUN_FIELDS, WATERMARK_ID, type RollupRun } from './compute.ts';
+
+/** A run as the rollups read it: the fields they aggregate, its bucket keys and whether it counts. */
+export type ScannedRun = RollupRun & { rollup_keys: string[]; state: string; run_kind?: string };
+
+/**
+ * Runs that are not training runs do not enter the rollups. Filter hook for `run_kind` (added to run
+ * documents by another change): a term on a field the index does not map matches nothing, so until
+ * then this excludes nothing.
+ */
+export const EXCLUDED_RUN_KINDS: estypes.QueryDslQueryContainer = { terms: { run_kind: ['evaluation'] } };
+
+/** The runs rollups count: active, and not excluded by kind. */
+export const COUNTED_RUNS: estypes.QueryDslQueryContainer = { bool: { filter: [{ term: { state: 'active' } }], must_not: [EXCLUDED_RUN_KINDS] } };
+
+/** Same test as COUNTED_RUNS, on a scanned document. */
+export function isCounted(run: ScannedRun): boolean {
+  return run.state === 'active' && run.run_kind !== 'evaluation';
+}
+
+/** Page size of the run scans; memory is one page plus the accumulators. */
+export const PAGE = 2000;
+
+/** Pages of runs matching a query, from a point-in-time snapshot (refreshed first, so acknowledged writes are in). */
+export async function* scanRunPages(client: Client, index: string, query: estypes.QueryDslQueryContainer): AsyncGenerator<ScannedRun[]> {
+  await client.indices.refresh({ index });
+  const fields = [...ROLLUP_RUN_FIELDS, 'rollup_keys', 'state', 'run_kind'];
+  for await (const hits of scanPages<ScannedRun>(client, { index, query, _source: fields, pageSize: PAGE, keepAlive: '5m' })) {
+    yield hits.map((hit) => {
+      const src = hit._source as ScannedRun;
+      return { ...src, loss_per_epoch: src.loss_per_epoch ?? [], rollup_keys: src.rollup_keys ?? [] };
+    });
+  }
+}
+
+/** The stamp up to which rollups are complete, or null when they never completed (or a full recomputation was cut short). */
+export async function readWatermark(client: Client, index: string): Promise<number | null> {
+  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-get
+  const res = await client.get<{ rollup_stamp?: number }>({ index, id: WATERMARK_ID }, { ignore: [404] });
+  const stamp = res.found ? res._source?.rollup_stamp : undefined;
+  return typeof stamp === 'number' && Number.isFinite(stamp) ? stamp : null;
+}
+
+/** The bucket keys each run was last counted in (its `run_member` doc); runs never counted are absent. */
+export async function readMembers(client: Client, index: string, runIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (runIds.length === 0) {
+    return out;
+  }
+  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-mget
+  const res = await client.mget<{ rollup_keys?: string[] }>({ index, ids: runIds.map((id) => `run:${id}`), _source: ['rollup_keys'] });
+  for (const doc of res.docs) {
+    if ('found' in doc && doc.found) {
+      out.set(doc._id.slice(4), doc._source?.rollup_keys ?? []);
+    }
+  }
+  return out;
+}
+
+/** Ids of existing rollup docs matching a query (to delete the ones a recomputation no longer produces). */
+export async function collectIds(client: Client, index: string, query: estypes.QueryDslQueryContainer): Promise<Set<string>> {
+  const ids = new Set<string>();
+  await client.indices.refresh({ index });
+  for await (const hits of scanPages(client, { index, query, _source: false, pageSize: PAGE, keepAlive: '5m' })) {
+    for (const hit of hits) {
+      ids.add(hit._id as string);
+    }
+  }
+  return ids;
+}
