@@ -82,7 +82,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
       },
     }));
   } catch (err) {
-    return (err as Error).message;
+    return errorMessage(err);
   }
   if (values.mode !== undefined && values.mode !== 'full' && values.mode !== 'incremental') {
     return `--mode must be full or incremental, got ${values.mode}`;
@@ -108,7 +108,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
     }
     options.shard = { index: Number(m[1]), count: Number(m[2]) };
   }
-    if (values.prefix) {
+  if (values.prefix) {
     options.prefixes = values.prefix;
   }
   if (values.source) {

@@ -41,7 +41,16 @@ export function walkTree(opts: FsWalkOptions, prefix: string): AsyncGenerator<So
   const include = opts.include && opts.include.length > 0 ? picomatch(opts.include, { dot: true }) : () => true;
   const exclude = opts.exclude && opts.exclude.length > 0 ? picomatch(opts.exclude, { dot: true }) : () => false;
   const root = path.resolve(opts.root);
-  return walk({ root, start: prefix.replace(/\/+$/, ''), include, exclude, follow: opts.followSymlinks ?? false, concurrency: opts.statConcurrency ?? 32, io: opts.io ?? 'auto', ops: ASYNC_OPS });
+  return walk({
+    root,
+    start: prefix.replace(/\/+$/, ''),
+    include,
+    exclude,
+    follow: opts.followSymlinks ?? false,
+    concurrency: opts.statConcurrency ?? 32,
+    io: opts.io ?? 'auto',
+    ops: ASYNC_OPS,
+  });
 }
 
 // --- internal ---
@@ -67,7 +76,12 @@ interface FsOps {
 
 // Names are read as bytes (see fs-names.ts): a name that is not UTF-8 still gets a key that reads it back.
 const ASYNC_OPS: FsOps = { readdir: (p) => readdir(p, { withFileTypes: true, encoding: 'buffer' }), lstat, stat, realpath: (p) => realpath(p) };
-const SYNC_OPS: FsOps = { readdir: (p) => readdirSync(p, { withFileTypes: true, encoding: 'buffer' }), lstat: (p) => lstatSync(p), stat: (p) => statSync(p), realpath: (p) => realpathSync(p) };
+const SYNC_OPS: FsOps = {
+  readdir: (p) => readdirSync(p, { withFileTypes: true, encoding: 'buffer' }),
+  lstat: (p) => lstatSync(p),
+  stat: (p) => statSync(p),
+  realpath: (p) => realpathSync(p),
+};
 
 interface Child {
   name: string;
@@ -114,7 +128,13 @@ interface DirRead {
  * unchanged: byte order of key.
  * `ancestors` holds the real path of every directory on the current path, so a symlink back to any of them is a loop.
  */
-async function* walkDir(opts: WalkOptions, dirKey: string, dirReal: string, pending: Promise<DirRead>, ancestors: ReadonlySet<string>): AsyncGenerator<SourceEntry | SourceWarning> {
+async function* walkDir(
+  opts: WalkOptions,
+  dirKey: string,
+  dirReal: string,
+  pending: Promise<DirRead>,
+  ancestors: ReadonlySet<string>,
+): AsyncGenerator<SourceEntry | SourceWarning> {
   const read = await pending;
   if (read.error) {
     yield read.error;
@@ -188,7 +208,12 @@ async function resolveChildren(opts: WalkOptions, children: Child[], warnings: S
           if (child.isDir) {
             const real = await opts.ops.realpath(abs);
             if (ancestors.has(real)) {
-              warnings.push({ kind: 'warning', key: child.key, code: 'symlink-loop', message: `[${DRIVER_NAME}] ${child.key}: symlink loop to ${real}, not followed` });
+              warnings.push({
+                kind: 'warning',
+                key: child.key,
+                code: 'symlink-loop',
+                message: `[${DRIVER_NAME}] ${child.key}: symlink loop to ${real}, not followed`,
+              });
               child.isDir = false;
               continue;
             }
@@ -243,7 +268,16 @@ export function resolveKey(root: string, key: string): string | Buffer {
 }
 
 function warning(key: string, err: unknown): SourceWarning {
-  const code = isCode(err, 'EACCES') || isCode(err, 'EPERM') ? 'permission-denied' : isCode(err, 'ENOENT') ? 'vanished' : isCode(err, 'ENOTDIR') ? 'not-a-directory' : isCode(err, 'ELOOP') ? 'symlink-loop' : 'other';
+  const code =
+    isCode(err, 'EACCES') || isCode(err, 'EPERM')
+      ? 'permission-denied'
+      : isCode(err, 'ENOENT')
+        ? 'vanished'
+        : isCode(err, 'ENOTDIR')
+          ? 'not-a-directory'
+          : isCode(err, 'ELOOP')
+            ? 'symlink-loop'
+            : 'other';
   return { kind: 'warning', key, code, message: `[${DRIVER_NAME}] ${key || '.'}: ${codeOf(err)}` };
 }
 

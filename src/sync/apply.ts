@@ -72,11 +72,20 @@ export function createApplier(a: ApplyInput): (action: PlannedAction) => Promise
     if (opts.dryRun) {
       return;
     }
-    if (action.class === 'reappeared' && action.indexed && action.indexed.fingerprint === crawled.fingerprint && action.indexed.parser_version === PARSER_VERSION) {
+    if (
+      action.class === 'reappeared' &&
+      action.indexed &&
+      action.indexed.fingerprint === crawled.fingerprint &&
+      action.indexed.parser_version === PARSER_VERSION
+    ) {
       opts.onRun?.(action.indexed.run_id, 'reappeared');
       const status = action.status ? await confirmStatus(a.driver, action.indexed, action.status, now) : null;
       const statusDoc = status ? { status: status.status, status_evidence: status.evidence } : {};
-      await writer.add({ op: 'update', id: action.indexed.run_id, doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, rollup_stamp: writeStamp(), ...statusDoc } });
+      await writer.add({
+        op: 'update',
+        id: action.indexed.run_id,
+        doc: { state: 'active', vanished_at: null, vanish_reason: null, missing_since: null, rollup_stamp: writeStamp(), ...statusDoc },
+      });
       return;
     }
     await a.pool.run(async () => {
@@ -109,7 +118,13 @@ async function updateStatus(a: ApplyInput, action: PlannedAction): Promise<void>
   for (const key of [...indexed.rollup_keys, `run:${indexed.run_id}`]) {
     touch(a.touched, key);
   }
-  await a.writer.add({ op: 'update', id: indexed.run_id, doc: { status: status.status, status_evidence: status.evidence, rollup_stamp: writeStamp() }, ifSeqNo: indexed.seq_no, ifPrimaryTerm: indexed.primary_term });
+  await a.writer.add({
+    op: 'update',
+    id: indexed.run_id,
+    doc: { status: status.status, status_evidence: status.evidence, rollup_stamp: writeStamp() },
+    ifSeqNo: indexed.seq_no,
+    ifPrimaryTerm: indexed.primary_term,
+  });
 }
 
 async function parseAndWrite(a: ApplyInput, action: PlannedAction, crawled: CrawledRun): Promise<void> {

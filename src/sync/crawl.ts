@@ -9,7 +9,13 @@ import type { CrawledRun } from './plan.ts';
 import type { SourceReport } from './report.ts';
 
 /** The runs under each prefix, in reconcile order, with their listing fingerprint; listing warnings make the source incomplete. */
-export async function* crawlRuns(driver: SourceDriver, prefixes: string[], opts: SyncOptions, sourceReport: SourceReport, log: AppContext['log']): AsyncGenerator<CrawledRun> {
+export async function* crawlRuns(
+  driver: SourceDriver,
+  prefixes: string[],
+  opts: SyncOptions,
+  sourceReport: SourceReport,
+  log: AppContext['log'],
+): AsyncGenerator<CrawledRun> {
   for (const prefix of prefixes) {
     for await (const item of discoverRuns(driver, prefix, adapters, opts.shard ? { shard: opts.shard } : {})) {
       if (item.kind === 'warning') {

@@ -38,7 +38,20 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
   const vanishMarks: IndexedRun[] = [];
   const now = ctx.now();
   const pool = createPool(config.sync.parse_concurrency);
-  const apply = createApplier({ source, opts, report, driver, writer, parser: shared.parser, guard: shared.guard, pool, touched: shared.touched, now, marksVanished, vanishMarks });
+  const apply = createApplier({
+    source,
+    opts,
+    report,
+    driver,
+    writer,
+    parser: shared.parser,
+    guard: shared.guard,
+    pool,
+    touched: shared.touched,
+    now,
+    marksVanished,
+    vanishMarks,
+  });
   const startedMs = Date.now();
   let lastProgress = 0;
 
@@ -58,7 +71,13 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
       await apply(action);
       if (opts.onProgress && Date.now() - lastProgress > 1000) {
         lastProgress = Date.now();
-        opts.onProgress({ source: source.name, found: sourceReport.runs, written: writer.stats.written, expected: activeBefore, elapsedMs: Date.now() - startedMs });
+        opts.onProgress({
+          source: source.name,
+          found: sourceReport.runs,
+          written: writer.stats.written,
+          expected: activeBefore,
+          elapsedMs: Date.now() - startedMs,
+        });
       }
     }
   } catch (err) {
@@ -75,7 +94,18 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
       sourceReport.error = `listed empty but the catalogue holds ${activeBefore} active runs of this root (stale mount or wrong path?); nothing marked vanished`;
     }
     const vanishStart = Date.now();
-    await applyVanishMarks(ctx, { source, sourceReport, report, opts, activeBefore, vanishMarks, writer, graceMs: durationMs(config.sync.vanish_grace), now, touched: shared.touched });
+    await applyVanishMarks(ctx, {
+      source,
+      sourceReport,
+      report,
+      opts,
+      activeBefore,
+      vanishMarks,
+      writer,
+      graceMs: durationMs(config.sync.vanish_grace),
+      now,
+      touched: shared.touched,
+    });
     report.durations_ms.vanish += Date.now() - vanishStart;
   }
   await flushRunWriter(writer, report);

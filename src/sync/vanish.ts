@@ -30,10 +30,15 @@ export async function applyVanishMarks(ctx: AppContext, v: VanishInput): Promise
     return;
   }
   if (!sourceReport.complete) {
-    ctx.log.warn({ source: v.source.name, candidates: vanishMarks.length, reason: sourceReport.error ?? `${sourceReport.warnings} listing warnings` }, 'Vanish marks skipped: listing incomplete');
+    ctx.log.warn(
+      { source: v.source.name, candidates: vanishMarks.length, reason: sourceReport.error ?? `${sourceReport.warnings} listing warnings` },
+      'Vanish marks skipped: listing incomplete',
+    );
     return;
   }
-  const due = new Set(vanishMarks.filter((run) => v.graceMs === 0 || (run.missing_since !== null && now.getTime() - Date.parse(run.missing_since) >= v.graceMs)));
+  const due = new Set(
+    vanishMarks.filter((run) => v.graceMs === 0 || (run.missing_since !== null && now.getTime() - Date.parse(run.missing_since) >= v.graceMs)),
+  );
   const share = v.activeBefore > 0 ? due.size / v.activeBefore : 0;
   if (share > ctx.config.sync.max_vanish_share && !v.opts.allowMassVanish) {
     throw new ReconcileError(
@@ -57,7 +62,13 @@ export async function applyVanishMarks(ctx: AppContext, v: VanishInput): Promise
       continue;
     }
     const doc = isDue
-      ? { state: 'vanished', vanished_at: now.toISOString(), vanish_reason: 'not-found', missing_since: run.missing_since ?? now.toISOString(), rollup_stamp: writeStamp() }
+      ? {
+          state: 'vanished',
+          vanished_at: now.toISOString(),
+          vanish_reason: 'not-found',
+          missing_since: run.missing_since ?? now.toISOString(),
+          rollup_stamp: writeStamp(),
+        }
       : { missing_since: now.toISOString() };
     // Conditional on the scanned version: a run that moved and was re-indexed during this sync is left alone.
     await writer.add({ op: 'update', id: run.run_id, doc, ifSeqNo: run.seq_no, ifPrimaryTerm: run.primary_term });

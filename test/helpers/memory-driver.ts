@@ -1,16 +1,30 @@
+import picomatch from 'picomatch';
 import type { ByteRange, SourceDriver, SourceEntry } from '../../src/sources/types.ts';
 
-/** A SourceDriver over an in-memory map of files, for fast property tests of the parsers. */
-export function memoryDriver(files: Record<string, Uint8Array | string>): SourceDriver {
-  const data = new Map(Object.entries(files).map(([key, value]) => [key, typeof value === 'string' ? Buffer.from(value) : Buffer.from(value)]));
+/** The include/exclude globs of the real drivers (same meaning: exclude also drops everything under a matching folder). */
+export interface MemoryDriverOptions {
+  include?: string[];
+  exclude?: string[];
+}
+
+/**
+ * A SourceDriver over an in-memory map of files, for fast property tests of the parsers. Passes the storage
+ * contract (test/unit/sources/memory-driver.test.ts). Streams in 7-byte chunks so parsers meet chunk boundaries.
+ */
+export function memoryDriver(files: Record<string, Uint8Array | string>, opts: MemoryDriverOptions = {}): SourceDriver {
+  const data = new Map(Object.entries(files).map(([key, value]) => [key, Buffer.from(value)]));
   const keys = [...data.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const include = opts.include && opts.include.length > 0 ? picomatch(opts.include, { dot: true }) : () => true;
+  const exclude = opts.exclude && opts.exclude.length > 0 ? picomatch(opts.exclude, { dot: true }) : () => false;
+  const listed = (key: string): boolean => include(key) && !ancestorsAndSelf(key).some((path) => exclude(path));
   const entry = (key: string): SourceEntry => ({ key, size: data.get(key)?.length ?? 0, mtime: 1_700_000_000_000 });
   return {
     name: 'memory',
     flags: { etag: false, rangedRead: true },
     async *list(prefix) {
+      const sub = prefix.replace(/^\/+|\/+$/g, '');
       for (const key of keys) {
-        if (prefix === '' || key.startsWith(`${prefix}/`)) {
+        if ((sub === '' || key.startsWith(`${sub}/`)) && listed(key)) {
           yield entry(key);
         }
       }
@@ -34,4 +48,12 @@ export function memoryDriver(files: Record<string, Uint8Array | string>): Source
       return data.has(key) ? entry(key) : null;
     },
   };
+}
+
+// --- internal ---
+
+/** `a/b/c` → `a`, `a/b`, `a/b/c`. */
+function ancestorsAndSelf(key: string): string[] {
+  const parts = key.split('/');
+  return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
 }

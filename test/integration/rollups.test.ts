@@ -1,6 +1,8 @@
-import { appendFile, cp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { appendFile, cp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { parseSyncArgs, syncCommand } from '../../src/cli/sync.ts';
 import type { Io } from '../../src/cli/io.ts';
 import { loadRollupRows, renderRollups } from '../../src/cli/rollups-show.ts';
@@ -60,6 +62,25 @@ describe('rollups/run (real Elasticsearch)', () => {
     expect(none.every((r) => r.kind === 'rank')).toBe(true);
     expect(text).toContain('Learning rate × LoRA rank, image/sd15: mean final loss (runs)');
     expect(text).toMatch(/1e-4\.\.3e-4 +0\.0412 \(1\)\*/);
+  });
+
+  it('rollups show colours the heat map on a terminal (a pseudo-terminal from util-linux script) and not when piped', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+    await runRollups(app.ctx);
+    const config = path.join(app.root, 'cli.yaml');
+    await writeFile(config, `elasticsearch:\n  url: ${inject('esUrl')}\nindices:\n  runs: ${app.config.indices.runs}\n  rollups: ${app.config.indices.rollups}\n  sync_runs: ${app.config.indices.sync_runs}\n  leases: ${app.config.indices.leases}\n`);
+    const main = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
+    const args = [process.execPath, main, 'rollups', 'show', '--family', 'sd15', '--config', config];
+    const run = promisify(execFile);
+
+    const tty = (await run('script', ['-q', '-e', '-c', `stty cols 120 rows 50; ${args.map((a) => `'${a}'`).join(' ')}`, '/dev/null'], { timeout: 60_000 })).stdout;
+    const piped = (await run(args[0] as string, args.slice(1), { timeout: 60_000 })).stdout;
+
+    expect(tty).toContain('\u001b[48;5;');
+    expect(tty).toContain('green = lowest, red = highest of this family');
+    expect(piped).not.toContain('\u001b[');
+    expect(piped).toMatch(/1e-4\.\.3e-4 +· +0\.0412 \(1\)\*/);
   });
 
   it('an incremental rollup of the touched buckets equals a full recomputation', async () => {

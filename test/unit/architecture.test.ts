@@ -67,7 +67,12 @@ describe('architecture', () => {
   it('finds the imports it checks (the walk itself works)', () => {
     expect(edges.some((e) => e.from === 'src/cli/main.ts' && e.to.startsWith('src/'))).toBe(true);
     expect(layerOf('src/cli/main.ts')).toBeGreaterThan(layerOf('src/errors.ts'));
-    expect(cycles([{ from: 'a', to: 'b' }, { from: 'b', to: 'a' }])).toEqual([['a', 'b']]);
+    expect(
+      cycles([
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'a' },
+      ]),
+    ).toEqual([['a', 'b']]);
   });
 });
 
@@ -100,9 +105,9 @@ function listDirs(dir: string): string[] {
 /** Relative imports of a file, resolved to repository paths: `import … from '…'`, `export … from '…'`, `import('…')` and worker URLs. */
 function importsOf(file: string): string[] {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"]([^'"]+\.ts)['"]/g)].map(
-    (m) => m[1] ?? m[2] ?? m[3] ?? '',
-  );
+  const specs = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"]([^'"]+\.ts)['"]/g),
+  ].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
   return specs.filter((s) => s.startsWith('.') && s.endsWith('.ts')).map((s) => path.posix.normalize(path.posix.join(path.posix.dirname(file), s)));
 }
 

@@ -74,11 +74,31 @@ describe('src/text/tolerant-json', () => {
     const unit = fc.constantFrom(...'{}[]",:\\ NaInfity-0123.e\r\n\uFEFFtrulsf'.split(''));
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit, maxLength: 100 })), (text) => {
+        const strict = strictJson(text.replace(/^\uFEFF/, ''));
+
         const result = parseTolerantJson(text);
 
-        expect(typeof result.ok).toBe('boolean');
+        if (strict.ok) {
+          expect(result).toEqual({ ok: true, value: strict.value, nonFinite: 0 });
+        } else if (result.ok) {
+          // Only the non-finite tokens may have made it parse, and they became nulls that JSON can carry.
+          expect(result.nonFinite).toBeGreaterThan(0);
+          expect(JSON.parse(JSON.stringify(result.value))).toEqual(result.value);
+        } else {
+          expect(result.message).not.toBe('');
+        }
       }),
       { numRuns: 3000 },
     );
   });
 });
+
+// --- internal ---
+
+function strictJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}

@@ -2,7 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { readSafetensorsHeader, type RangeReader } from '../../../../src/formats/common/safetensors.ts';
+import { parseTolerantJson } from '../../../../src/text/tolerant-json.ts';
 import type { ByteRange } from '../../../../src/sources/types.ts';
+
+const ERROR_CODES = ['not-found', 'lfs-pointer', 'too-small', 'absurd-length', 'truncated', 'bad-utf8', 'bad-json', 'bad-header'];
 
 describe('formats/common/safetensors', () => {
   it('reads metadata and counts tensors of a small file in one read', async () => {
@@ -94,7 +97,18 @@ describe('formats/common/safetensors', () => {
       fc.asyncProperty(arbitrary, async (file) => {
         const result = await readSafetensorsHeader(reader(file), file.length, { maxHeaderBytes: 4096 });
 
-        expect(typeof result.ok).toBe('boolean');
+        if (!result.ok) {
+          expect(ERROR_CODES).toContain(result.code);
+          return;
+        }
+        // Accepted only when the stated length fits the file and its bytes are a JSON object.
+        const length = headerLength(file);
+        expect(result.headerBytes).toBe(length);
+        expect(8 + length).toBeLessThanOrEqual(file.length);
+        const header = parseTolerantJson(new TextDecoder().decode(file.subarray(8, 8 + length)));
+        expect(header.ok).toBe(true);
+        const keys = Object.keys(header.ok ? (header.value as object) : {});
+        expect(result.tensorCount).toBe(keys.filter((k) => k !== '__metadata__').length);
       }),
       { numRuns: 1500 },
     );
