@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { tuneThreadPool } from '../config/env.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -148,6 +147,7 @@ export async function main(argv: string[]): Promise<number> {
         return await syncCommand(ctx, syncArgs as NonNullable<typeof syncArgs>, io);
       case 'rollups': {
         if (args[0] === 'show') {
+          const { rollupsShowCommand } = await import('./rollups-show.ts');
           return await rollupsShowCommand(ctx, args.slice(1), io);
         }
         const report = await runRollups(ctx, { full: args.includes('--full') });
@@ -243,32 +243,6 @@ if (import.meta.main) {
       process.exit(1);
     },
   );
-}
-
-/** `rollups show [--family f] [--rank n]`: the rollup tables and the lr × rank heat map. */
-async function rollupsShowCommand(ctx: AppContext, args: string[], io: Io): Promise<number> {
-  const { loadRollupRows, renderRollups, ROLLUPS_SHOW_USAGE } = await import('./rollups-show.ts');
-  let values;
-  try {
-    ({ values } = parseArgs({ args: args.filter((a) => a !== '--json'), options: { family: { type: 'string' }, rank: { type: 'string' } }, allowPositionals: false }));
-  } catch (err) {
-    io.stderr(`lora-catalog rollups show: ${errorMessage(err)}\n\n${ROLLUPS_SHOW_USAGE}`);
-    return 2;
-  }
-  const rank = values.rank === undefined ? undefined : Number(values.rank);
-  if (rank !== undefined && !Number.isInteger(rank)) {
-    io.stderr(`lora-catalog rollups show: --rank must be an integer, got ${values.rank}`);
-    return 2;
-  }
-  const rows = await loadRollupRows(ctx.client, ctx.config.indices.rollups, { ...(values.family === undefined ? {} : { family: values.family }), ...(rank === undefined ? {} : { rank }) });
-  if (io.json) {
-    io.stdout(JSON.stringify({ buckets: rows }, null, 2));
-  } else if (rows.length === 0) {
-    io.stdout('no rollup buckets match (no runs synced yet? run `lora-catalog sync`; or loosen --family/--rank)');
-  } else {
-    io.stdout(renderRollups(rows, { colour: io.tty, columns: io.tty ? (process.stdout.columns ?? 120) : null }));
-  }
-  return rows.length > 0 ? 0 : 1;
 }
 
 /** The engine answered, but the catalogue's index (or alias) does not exist: nothing was synced yet. */
