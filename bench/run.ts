@@ -1,4 +1,5 @@
-// npm run bench [-- --runs 100000 --naive-runs 10000 --dir /var/tmp/lora-bench --heap 1g]
+// npm run bench [-- --runs 100000 --naive-runs 10000 --article-runs 10000 --only article --dir /var/tmp/lora-bench --heap 1g]
+// First the article's format (bench/article.ts: its exporter verbatim, the backfill, the ceiling; warm), then:
 // Generates N synthetic runs (all four formats), starts the embedded Elasticsearch, and measures side by
 // side on the same tree and engine: full backfill, the ceiling (cat of what the sync reads + raw _bulk of
 // the same documents), a no-op resync vs a stat-only walk, the naive one-request-per-run exporter, and
@@ -16,6 +17,7 @@ import { enginePathsFromEnv } from '../src/engine/paths.ts';
 import { applyIndices } from '../src/es/indices.ts';
 import { scanPages } from '../src/es/pit.ts';
 import { parseConfig } from '../src/config/load.ts';
+import { articleComparison, articleTable } from './article.ts';
 import { generateRuns } from './generate.ts';
 
 const sh = promisify(execFile);
@@ -26,14 +28,18 @@ const { values } = parseArgs({
     dir: { type: 'string', default: '/var/tmp/lora-bench' },
     warm: { type: 'boolean', default: false },
     heap: { type: 'string', default: '1g' },
+    'article-runs': { type: 'string', default: '10000' },
+    only: { type: 'string' },
   },
 });
+const ARTICLE = Number(values['article-runs']);
+const ONLY_ARTICLE = values.only === 'article';
 const N = Number(values.runs);
 const NAIVE = Number(values['naive-runs'] ?? Math.min(N, 10_000));
 const repo = path.resolve(import.meta.dirname, '..');
 
-const treeBig = await ensureTree(path.join(values.dir, `runs-${N}`), N);
-const treeSmall = await ensureTree(path.join(values.dir, `runs-${N / 10}`), N / 10);
+const treeBig = ONLY_ARTICLE ? '' : await ensureTree(path.join(values.dir, `runs-${N}`), N);
+const treeSmall = ONLY_ARTICLE ? '' : await ensureTree(path.join(values.dir, `runs-${N / 10}`), N / 10);
 const env = readEngineEnv();
 const paths = enginePathsFromEnv(env);
 const home = await ensureElasticsearchInstalled({ ...paths, repositoryUrl: env.mavenRepository });
@@ -41,61 +47,72 @@ const esDir = path.join(os.tmpdir(), `lora-bench-es-${process.pid}`);
 const es = await startElasticsearch({ home, dataDir: path.join(esDir, 'data'), logsDir: path.join(esDir, 'logs'), configDir: path.join(esDir, 'config'), heap: { min: values.heap, max: values.heap }, env: env.childEnv, timeoutMs: 240_000 });
 const client = new Client({ node: es.url, requestTimeout: 300_000 });
 const rows: string[][] = [];
+let articleSection = '';
 const results: Record<string, unknown> = { runs: N, naiveRuns: NAIVE, cores: os.cpus().length, heap: values.heap, node: process.version, date: new Date().toISOString() };
 try {
-  const cacheNote = (await dropCaches()) ? 'page cache dropped before each step (cold)' : values.warm ? 'warm page cache (--warm; the tree is read once first)' : 'warm page cache (dropping caches is not permitted here)';
-  if (values.warm) {
-    await timed(`find ${q(treeBig)} -type f -print0 | xargs -0 cat > /dev/null; find ${q(treeSmall)} -type f -print0 | xargs -0 cat > /dev/null`);
+  if (ARTICLE > 0) {
+    // The article's format first, on a fresh engine: its exporter, the backfill and the ceiling in the same run.
+    const article = await articleComparison({ n: ARTICLE, dir: values.dir, esUrl: es.url, esPid: es.pid });
+    results.article = article;
+    articleSection = articleTable(article);
+    process.stderr.write(`${articleSection}\n`);
   }
-  results.cache = cacheNote;
+  if (!ONLY_ARTICLE) {
+    const cacheNote = (await dropCaches()) ? 'page cache dropped before each step (cold)' : values.warm ? 'warm page cache (--warm; the tree is read once first)' : 'warm page cache (dropping caches is not permitted here)';
+    if (values.warm) {
+      await timed(`find ${q(treeBig)} -type f -print0 | xargs -0 cat > /dev/null; find ${q(treeSmall)} -type f -print0 | xargs -0 cat > /dev/null`);
+    }
+    results.cache = cacheNote;
 
-  const main = config('bench-main', treeBig);
-  await dropCaches();
-  const backfill = await child('backfill', main);
-  results.backfill = backfill;
-  const backfillS = backfill.wallMs / 1000;
+    const main = config('bench-main', treeBig);
+    await dropCaches();
+    const backfill = await child('backfill', main);
+    results.backfill = backfill;
+    const backfillS = backfill.wallMs / 1000;
 
-  await dropCaches();
-  const catS = await timed(`find ${q(treeBig)} -type f ! -name '*.safetensors' -print0 | xargs -0 cat > /dev/null; find ${q(treeBig)} -type f -name '*.safetensors' -print0 | xargs -0 head -q -c 65536 > /dev/null`);
-  const rawBulkS = await rawBulk(main);
-  results.ceiling = { catS, rawBulkS };
+    await dropCaches();
+    const catS = await timed(`find ${q(treeBig)} -type f ! -name '*.safetensors' -print0 | xargs -0 cat > /dev/null; find ${q(treeBig)} -type f -name '*.safetensors' -print0 | xargs -0 head -q -c 65536 > /dev/null`);
+    const rawBulkS = await rawBulk(main);
+    results.ceiling = { catS, rawBulkS };
 
-  await dropCaches();
-  const noop = await child('full', main);
-  results.noop = noop;
-  await dropCaches();
-  const walkS = await timed(`find ${q(treeBig)} -type f -printf '%s %T@\\n' > /dev/null`);
-  results.statWalkS = walkS;
+    await dropCaches();
+    const noop = await child('full', main);
+    results.noop = noop;
+    await dropCaches();
+    const walkS = await timed(`find ${q(treeBig)} -type f -printf '%s %T@\\n' > /dev/null`);
+    results.statWalkS = walkS;
 
-  const naive = await child('naive', config('bench-naive', treeBig), NAIVE);
-  results.naive = naive;
+    const naive = await child('naive', config('bench-naive', treeBig), NAIVE);
+    results.naive = naive;
 
-  const small = await child('backfill', config('bench-small', treeSmall));
-  results.small = small;
+    const small = await child('backfill', config('bench-small', treeSmall));
+    results.small = small;
 
-  const ceiling = catS + rawBulkS;
-  rows.push(['full backfill (sync --backfill)', `${backfillS.toFixed(1)} s`, `${rate(N, backfillS)} runs/s`, `${backfill.maxRssMb} MB`, `${(backfillS / ceiling).toFixed(2)}× the ceiling (target ≤ 1.5×)`]);
-  rows.push(['ceiling: cat of the files read + raw _bulk of the same docs', `${ceiling.toFixed(1)} s (cat ${catS.toFixed(1)} + bulk ${rawBulkS.toFixed(1)})`, `${rate(N, ceiling)} runs/s`, '—', '']);
-  rows.push(['no-op resync (sync, nothing changed)', `${(noop.wallMs / 1000).toFixed(1)} s`, `${rate(N, noop.wallMs / 1000)} runs/s`, `${noop.maxRssMb} MB`, `${noop.counts.written} writes; ${(noop.wallMs / 1000 / walkS).toFixed(2)}× the stat walk (target ≤ 1.5×)`]);
-  rows.push(["stat-only walk: find -type f -printf '%s %T@'", `${walkS.toFixed(1)} s`, `${rate(N, walkS)} runs/s`, '—', '']);
-  rows.push([`naive exporter (one index request per run, first ${NAIVE} runs)`, `${(naive.wallMs / 1000).toFixed(1)} s`, `${rate(naive.counts.found, naive.wallMs / 1000)} runs/s`, `${naive.maxRssMb} MB`, `${(N / backfillS / (naive.counts.found / (naive.wallMs / 1000))).toFixed(1)}× slower than the backfill per run`]);
-  rows.push([`full backfill at N/10 = ${N / 10} runs`, `${(small.wallMs / 1000).toFixed(1)} s`, `${rate(N / 10, small.wallMs / 1000)} runs/s`, `${small.maxRssMb} MB`, `peak RSS at N / at N/10 = ${(backfill.maxRssMb / small.maxRssMb).toFixed(2)} (target ≤ 1.3)`]);
+    const ceiling = catS + rawBulkS;
+    rows.push(['full backfill (sync --backfill)', `${backfillS.toFixed(1)} s`, `${rate(N, backfillS)} runs/s`, `${backfill.maxRssMb} MB`, `${(backfillS / ceiling).toFixed(2)}× the ceiling (target ≤ 1.5×)`]);
+    rows.push(['ceiling: cat of the files read + raw _bulk of the same docs', `${ceiling.toFixed(1)} s (cat ${catS.toFixed(1)} + bulk ${rawBulkS.toFixed(1)})`, `${rate(N, ceiling)} runs/s`, '—', '']);
+    rows.push(['no-op resync (sync, nothing changed)', `${(noop.wallMs / 1000).toFixed(1)} s`, `${rate(N, noop.wallMs / 1000)} runs/s`, `${noop.maxRssMb} MB`, `${noop.counts.written} writes; ${(noop.wallMs / 1000 / walkS).toFixed(2)}× the stat walk (target ≤ 1.5×)`]);
+    rows.push(["stat-only walk: find -type f -printf '%s %T@'", `${walkS.toFixed(1)} s`, `${rate(N, walkS)} runs/s`, '—', '']);
+    rows.push([`naive exporter (one index request per run, first ${NAIVE} runs)`, `${(naive.wallMs / 1000).toFixed(1)} s`, `${rate(naive.counts.found, naive.wallMs / 1000)} runs/s`, `${naive.maxRssMb} MB`, `${(N / backfillS / (naive.counts.found / (naive.wallMs / 1000))).toFixed(1)}× slower than the backfill per run`]);
+    rows.push([`full backfill at N/10 = ${N / 10} runs`, `${(small.wallMs / 1000).toFixed(1)} s`, `${rate(N / 10, small.wallMs / 1000)} runs/s`, `${small.maxRssMb} MB`, `peak RSS at N / at N/10 = ${(backfill.maxRssMb / small.maxRssMb).toFixed(2)} (target ≤ 1.3)`]);
+  }
 } finally {
   await client.close();
   await es.stop();
   await rm(esDir, { recursive: true, force: true });
 }
-const table = [
+const mixedTable = [
   `lora-catalog benchmark — ${N} runs, ${os.cpus().length} cores, Elasticsearch heap ${values.heap}, Node ${process.version}, ${results.cache}`,
   '',
   '| measurement | wall time | throughput | peak RSS | vs target |',
   '|---|---|---|---|---|',
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ].join('\n');
+const table = [articleSection, ONLY_ARTICLE ? '' : mixedTable].filter(Boolean).join('\n\n');
 process.stdout.write(`${table}\n`);
 await mkdir(path.join(repo, 'bench', 'results'), { recursive: true });
 const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19);
-await writeFile(path.join(repo, 'bench', 'results', `${stamp}-${N}.md`), `${table}\n\n\`\`\`json\n${JSON.stringify(results, null, 2)}\n\`\`\`\n`);
+await writeFile(path.join(repo, 'bench', 'results', `${stamp}-${ONLY_ARTICLE ? `article-${ARTICLE}` : N}.md`), `${table}\n\n\`\`\`json\n${JSON.stringify(results, null, 2)}\n\`\`\`\n`);
 
 // --- internal ---
 

@@ -4,6 +4,8 @@ import { createPool } from '../pool.ts';
 export type BulkOp =
   /** `fallback`: the document to write instead when the engine refuses this one as malformed (a 400), given the engine's reason. */
   | { op: 'index'; id: string; doc: Record<string, unknown>; fallback?: (reason: string) => object }
+  /** A document already serialised (by a parse worker): sent as is. `fallback` as for `index`. */
+  | { op: 'index-json'; id: string; json: string; fallback?: (reason: string) => object }
   | { op: 'delete'; id: string }
   | { op: 'update'; id: string; doc: Record<string, unknown>; ifSeqNo?: number; ifPrimaryTerm?: number };
 
@@ -168,6 +170,11 @@ interface PreparedOp {
 function prepare(index: string, op: BulkOp): PreparedOp {
   if (op.op === 'delete') {
     return serialise(op.id, [{ delete: { _index: index, _id: op.id } }], false);
+  }
+  if (op.op === 'index-json') {
+    const ndjson = `${JSON.stringify({ index: { _index: index, _id: op.id } })}\n${op.json}\n`;
+    const prepared: PreparedOp = { id: op.id, ndjson, bytes: Buffer.byteLength(ndjson), conditional: false };
+    return op.fallback ? { ...prepared, fallback: op.fallback } : prepared;
   }
   if (op.op === 'index') {
     const prepared = serialise(op.id, [{ index: { _index: index, _id: op.id } }, op.doc], false);

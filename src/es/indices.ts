@@ -44,9 +44,10 @@ export function aliasFor(config: Config, role: IndexRole): string {
 /** Creates templates and the versioned indices behind their aliases where missing. Idempotent. */
 export async function applyIndices(client: Client, config: Config, caps?: AnalysisCapabilities): Promise<IndexStatus[]> {
   const capabilities = caps ?? (await detectCapabilities(client));
+  const replicas = await replicasFor(client);
   for (const role of ROLES) {
     const alias = aliasFor(config, role);
-    const body = definition(role, capabilities);
+    const body = definition(role, capabilities, replicas);
     // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-index-template
     await client.indices.putIndexTemplate({
       name: `${alias}-template`,
@@ -69,7 +70,7 @@ export async function ensureIndex(client: Client, alias: string, role: IndexRole
   if (await client.indices.exists({ index: alias })) {
     return;
   }
-  await createIndexQuietly(client, `${alias}-v${MAPPING_VERSION}`, alias, definition(role, caps));
+  await createIndexQuietly(client, `${alias}-v${MAPPING_VERSION}`, alias, definition(role, caps, await replicasFor(client)));
 }
 
 export async function indicesStatus(client: Client, config: Config): Promise<IndexStatus[]> {
@@ -104,7 +105,7 @@ export async function migrateIndex(client: Client, config: Config, role: IndexRo
   if (from === to || from === null) {
     return { from, to, copied: 0 };
   }
-  await createIndexQuietly(client, to, null, definition(role, caps));
+  await createIndexQuietly(client, to, null, definition(role, caps, await replicasFor(client)));
   const copied = await copyAll(client, from, to);
   // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-update-aliases
   await client.indices.updateAliases({
@@ -129,10 +130,20 @@ const ROLES: readonly IndexRole[] = ['runs', 'rollups', 'sync_runs', 'leases'];
 /** Only the built-in analyzers (what the minimal engine has). */
 const NO_EXTRAS: AnalysisCapabilities = { cjk: false, ik: false };
 
-function definition(role: IndexRole, caps: AnalysisCapabilities): { settings: estypes.IndicesIndexSettings; mappings: estypes.MappingTypeMapping } {
+/**
+ * Replicas for a new index: none on a single-node cluster, where a replica can never be assigned (the
+ * index would stay yellow) and only costs the engine work; one where there is a node to hold it.
+ */
+export async function replicasFor(client: Client): Promise<number> {
+  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-cluster-health
+  const health = await client.cluster.health();
+  return health.number_of_nodes > 1 ? 1 : 0;
+}
+
+function definition(role: IndexRole, caps: AnalysisCapabilities, replicas: number): { settings: estypes.IndicesIndexSettings; mappings: estypes.MappingTypeMapping } {
   const mappings = { runs: () => runsMappings(caps), rollups: rollupsMappings, sync_runs: syncRunsMappings, leases: leasesMappings }[role]();
   return {
-    settings: { ...INDEX_SETTINGS, number_of_shards: 1 },
+    settings: { ...INDEX_SETTINGS, number_of_shards: 1, number_of_replicas: replicas },
     mappings: { ...mappings, _meta: { mapping_version: MAPPING_VERSION, analysis: caps } },
   };
 }

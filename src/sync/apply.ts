@@ -6,10 +6,10 @@ import type { Pool } from '../pool.ts';
 import { PARSER_VERSION } from '../record/schema.ts';
 import { writeStamp } from '../rollups/keys.ts';
 import type { SourceDriver } from '../sources/types.ts';
-import { rejectedDocFactory, toRunDoc } from './doc.ts';
+import { rejectedDocFactory, type RunDoc } from './doc.ts';
 import type { IdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
-import type { ParsePool } from './parse-pool.ts';
+import { withIdentity, type ParsePool } from './parse-pool.ts';
 import type { CrawledRun, PlannedAction } from './plan.ts';
 import { addError, addSample, SAMPLE_SIZE, touch, type SyncReport } from './report.ts';
 import { confirmStatus } from './restatus.ts';
@@ -130,23 +130,25 @@ async function updateStatus(a: ApplyInput, action: PlannedAction): Promise<void>
 async function parseAndWrite(a: ApplyInput, action: PlannedAction, crawled: CrawledRun): Promise<void> {
   const { report, now } = a;
   const parseStart = Date.now();
-  const parsed = await a.parser.parse(a.source, crawled.run, now);
-  const identity = action.indexed?.run_id === parsed.run_id ? { runId: parsed.run_id, copyOf: null } : await a.guard.resolve(parsed);
-  const record = { ...parsed, run_id: identity.runId };
+  const parsed = await a.parser.parse(a.source, crawled.run, { now, firstSeenAt: action.indexed?.first_seen_at ?? null });
+  const identity =
+    action.indexed?.run_id === parsed.runId ? { runId: parsed.runId, copyOf: null } : await a.guard.resolve({ run_id: parsed.runId, source: parsed });
   report.durations_ms.parse += Date.now() - parseStart;
-  if (record.status === 'parse_error') {
+  if (parsed.status === 'parse_error') {
     report.counts.parse_errors += 1;
-    if (record.parse_error && report.parse_error_sample.length < SAMPLE_SIZE) {
-      report.parse_error_sample.push({ location: record.source.uri, file: record.parse_error.file, message: record.parse_error.message });
+    if (parsed.parseError && report.parse_error_sample.length < SAMPLE_SIZE) {
+      report.parse_error_sample.push(parsed.parseError);
     }
   }
-  const doc = toRunDoc(record, { now, firstSeenAt: action.indexed?.first_seen_at ?? null, copyOf: identity.copyOf });
-  for (const key of [...doc.rollup_keys, ...(action.indexed?.rollup_keys ?? []), `run:${doc.run_id}`]) {
+  const runId = identity.runId;
+  for (const key of [...parsed.rollupKeys, ...(action.indexed?.rollup_keys ?? []), `run:${runId}`]) {
     touch(a.touched, key);
   }
-  a.opts.onRun?.(doc.run_id, action.class);
-  await a.writer.add({ op: 'index', id: doc.run_id, doc: doc as unknown as Record<string, unknown>, fallback: rejectedDocFactory(doc) });
-  if (action.indexed && action.indexed.run_id !== doc.run_id) {
+  a.opts.onRun?.(runId, action.class);
+  const json = withIdentity(parsed, identity.runId, identity.copyOf);
+  // Rare (the engine refused the document): rebuilt from the JSON only then.
+  await a.writer.add({ op: 'index-json', id: runId, json, fallback: (reason) => rejectedDocFactory(JSON.parse(json) as RunDoc)(reason) });
+  if (action.indexed && action.indexed.run_id !== runId) {
     // Same folder, new identity (its config or run-id file changed): the old document is superseded.
     touch(a.touched, `run:${action.indexed.run_id}`);
     await a.writer.add({

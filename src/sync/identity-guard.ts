@@ -8,13 +8,19 @@ export interface Location {
   path: string;
 }
 
+/** What the guard reads of a parsed run. */
+export interface GuardedRun {
+  run_id: string;
+  source: Pick<RunRecord['source'], 'root' | 'path'>;
+}
+
 export interface IdentityGuard {
   /**
    * Decides the id a freshly parsed run is written under. A content identity already held by another
    * location that still exists is a copy: it gets its own id (v5 of the original id and its location)
    * and `copy_of`. If the other location is gone, the run moved, and keeps the id.
    */
-  resolve(record: RunRecord): Promise<{ runId: string; copyOf: string | null }>;
+  resolve(record: GuardedRun): Promise<{ runId: string; copyOf: string | null }>;
 }
 
 /** Ids written recently in this sync, with their locations (covers bulk items still in flight). */
@@ -35,7 +41,7 @@ export function createIdentityGuard(opts: { client: Client; index: string; drive
   const lookup = createLocationLoader(opts.client, opts.index);
   // Runs are parsed concurrently: decisions about one id are serialised so two copies cannot both claim it.
   const inFlight = new Map<string, Promise<unknown>>();
-  async function decide(record: RunRecord): Promise<{ runId: string; copyOf: string | null }> {
+  async function decide(record: GuardedRun): Promise<{ runId: string; copyOf: string | null }> {
     const here = { root: record.source.root, path: record.source.path };
     // Documents of earlier syncs are visible to a non-realtime GET (cheap: no refresh is forced, which
     // matters while a backfill runs with refresh off). An id written earlier in this sync may not be

@@ -3,9 +3,11 @@ import type { SourceConfig } from '../config/schema.ts';
 import type { DiscoveredRun } from './discover.ts';
 import type { DirListing } from '../sources/types.ts';
 import { parseRun } from '../formats/parse-run.ts';
-import type { FormatId, RunRecord } from '../record/schema.ts';
-import { createDriver, createDriverCache, rootInfo } from '../sources/index.ts';
+import type { FormatId, RunStatus } from '../record/schema.ts';
+import { createDriver, rootInfo } from '../sources/index.ts';
+import type { SourceDriver } from '../sources/types.ts';
 import { MODULE_EXT } from '../module-ext.ts';
+import { toRunDoc } from './doc.ts';
 
 export interface ParseRequest {
   id: number;
@@ -13,9 +15,27 @@ export interface ParseRequest {
   listing: DirListing;
   adapters: FormatId[];
   now: number;
+  firstSeenAt: string | null;
 }
 
-export type ParseResponse = { id: number; record: RunRecord } | { id: number; error: string };
+/**
+ * A parsed run as the main thread needs it: the few fields the merge decides on, and the whole run
+ * document already serialised. A string crosses threads as one copy; a record object would be
+ * structured-cloned field by field on both sides, then serialised again for `_bulk`.
+ */
+export interface ParsedRun {
+  runId: string;
+  root: string;
+  path: string;
+  status: RunStatus;
+  rollupKeys: string[];
+  /** Where and why a run became a parse_error record (for the sync summary), else null. */
+  parseError: { location: string; file: string; message: string } | null;
+  /** The run document (`toRunDoc`) as JSON, `copy_of: null`. */
+  json: string;
+}
+
+export type ParseResponse = { id: number; parsed: ParsedRun } | { id: number; error: string };
 
 /**
  * A worker's live heap is small (one run at a time per slot), but V8 lets an unbounded heap grow with
@@ -27,8 +47,14 @@ const WORKER_LIMITS = { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 1
 /** How long closing waits for the workers to stop. */
 const CLOSE_WAIT_MS = 5000;
 
+export interface ParseOptions {
+  now: Date;
+  /** `first_seen_at` of the run's current document, if it has one. */
+  firstSeenAt: string | null;
+}
+
 export interface ParsePool {
-  parse(source: SourceConfig, run: DiscoveredRun, now: Date): Promise<RunRecord>;
+  parse(source: SourceConfig, run: DiscoveredRun, opts: ParseOptions): Promise<ParsedRun>;
   close(): Promise<void>;
 }
 
@@ -39,21 +65,24 @@ export interface ParsePool {
  */
 export function createParsePool(opts: { sources: SourceConfig[]; workers: number }): ParsePool {
   if (opts.workers === 0) {
-    return inProcessPool(opts.sources);
+    return inProcessPool();
   }
   const workers = Array.from({ length: opts.workers }, () => new Worker(new URL(`./parse-worker${MODULE_EXT}`, import.meta.url), { workerData: { sources: opts.sources }, resourceLimits: WORKER_LIMITS }));
-  const waiting = new Map<number, { resolve: (r: RunRecord) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (r: ParsedRun) => void; reject: (e: Error) => void }>();
   const load = workers.map(() => 0);
   let nextId = 0;
   workers.forEach((worker, i) => {
-    worker.on('message', (response: ParseResponse) => {
-      load[i] = (load[i] ?? 1) - 1;
-      const pending = waiting.get(response.id);
-      waiting.delete(response.id);
-      if ('record' in response) {
-        pending?.resolve(response.record);
-      } else {
-        pending?.reject(new Error(response.error));
+    // A worker answers in batches: every run it finished in one turn of its event loop.
+    worker.on('message', (responses: ParseResponse[]) => {
+      for (const response of responses) {
+        load[i] = (load[i] ?? 1) - 1;
+        const pending = waiting.get(response.id);
+        waiting.delete(response.id);
+        if ('parsed' in response) {
+          pending?.resolve(response.parsed);
+        } else {
+          pending?.reject(new Error(response.error));
+        }
       }
     });
     worker.on('error', (err) => {
@@ -64,11 +93,11 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
     });
   });
   return {
-    parse(source, run, now) {
+    parse(source, run, parseOpts) {
       const id = nextId++;
       const target = load.indexOf(Math.min(...load));
       load[target] = (load[target] ?? 0) + 1;
-      const request: ParseRequest = { id, source: source.name, listing: run.listing, adapters: run.adapters.map((a) => a.id), now: now.getTime() };
+      const request: ParseRequest = { id, source: source.name, listing: run.listing, adapters: run.adapters.map((a) => a.id), now: parseOpts.now.getTime(), firstSeenAt: parseOpts.firstSeenAt };
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
         workers[target]?.postMessage(request);
@@ -81,14 +110,34 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
   };
 }
 
+/** Parses one run and serialises its document: the work of a parse worker, also used in-process. */
+export async function parseToDoc(run: DiscoveredRun, source: SourceConfig, driver: SourceDriver, opts: ParseOptions): Promise<ParsedRun> {
+  const record = await parseRun(run, { driver, root: rootInfo(source), now: opts.now });
+  const doc = toRunDoc(record, { now: opts.now, firstSeenAt: opts.firstSeenAt });
+  const parseError = record.parse_error ? { location: record.source.uri, file: record.parse_error.file, message: record.parse_error.message } : null;
+  return { runId: doc.run_id, root: doc.source.root, path: doc.source.path, status: doc.status, rollupKeys: doc.rollup_keys, parseError, json: JSON.stringify(doc) };
+}
+
+/** The document of `parsed` under another id (a copy of a run indexed elsewhere); rare, so re-parsing the JSON is fine. */
+export function withIdentity(parsed: ParsedRun, runId: string, copyOf: string | null): string {
+  if (runId === parsed.runId && copyOf === null) {
+    return parsed.json;
+  }
+  return JSON.stringify({ ...(JSON.parse(parsed.json) as Record<string, unknown>), run_id: runId, copy_of: copyOf });
+}
+
 // --- internal ---
 
-function inProcessPool(sources: readonly SourceConfig[]): ParsePool {
-  const drivers = createDriverCache(sources);
+function inProcessPool(): ParsePool {
+  const drivers = new Map<string, SourceDriver>();
   return {
-    async parse(source, run, now) {
-      const driver = drivers.get(source.name) ?? createDriver(source);
-      return parseRun(run, { driver, root: rootInfo(source), now });
+    async parse(source, run, opts) {
+      let driver = drivers.get(source.name);
+      if (!driver) {
+        driver = createDriver(source);
+        drivers.set(source.name, driver);
+      }
+      return parseToDoc(run, source, driver, opts);
     },
     async close() {},
   };

@@ -4,28 +4,49 @@ import type { SourceConfig } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import type { DiscoveredRun } from './discover.ts';
 import { adapters } from '../formats/index.ts';
-import { parseRun } from '../formats/parse-run.ts';
-import { createDriverCache, rootInfo } from '../sources/index.ts';
-import type { ParseRequest, ParseResponse } from './parse-pool.ts';
+import { createDriver } from '../sources/index.ts';
+import type { SourceDriver } from '../sources/types.ts';
+import { parseToDoc, type ParseRequest, type ParseResponse } from './parse-pool.ts';
 
-const sources = (workerData as { sources: SourceConfig[] }).sources;
-const drivers = createDriverCache(sources);
+const sources = new Map((workerData as { sources: SourceConfig[] }).sources.map((s) => [s.name, s]));
+const drivers = new Map<string, SourceDriver>();
 const byId = new Map(adapters.map((a) => [a.id, a]));
 
+// Answers are sent in batches: one message per turn of the event loop, not one per run.
+let outbox: ParseResponse[] = [];
+let scheduled = false;
+
 parentPort?.on('message', (request: ParseRequest) => {
-  void handle(request).then((response) => parentPort?.postMessage(response));
+  void handle(request).then((response) => {
+    outbox.push(response);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(sendOutbox);
+    }
+  });
 });
+
+function sendOutbox(): void {
+  scheduled = false;
+  const batch = outbox;
+  outbox = [];
+  parentPort?.postMessage(batch);
+}
 
 async function handle(request: ParseRequest): Promise<ParseResponse> {
   try {
-    const driver = drivers.get(request.source);
-    const source = sources.find((s) => s.name === request.source);
-    if (!driver || !source) {
+    const source = sources.get(request.source);
+    if (!source) {
       throw new Error(`unknown source ${request.source}`);
     }
+    let driver = drivers.get(source.name);
+    if (!driver) {
+      driver = createDriver(source);
+      drivers.set(source.name, driver);
+    }
     const run: DiscoveredRun = { kind: 'run', listing: request.listing, adapters: request.adapters.map((id) => byId.get(id)).filter((a) => a !== undefined) };
-    const record = await parseRun(run, { driver, root: rootInfo(source), now: new Date(request.now) });
-    return { id: request.id, record };
+    const parsed = await parseToDoc(run, source, driver, { now: new Date(request.now), firstSeenAt: request.firstSeenAt });
+    return { id: request.id, parsed };
   } catch (err) {
     return { id: request.id, error: errorMessage(err) };
   }

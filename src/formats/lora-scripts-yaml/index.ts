@@ -4,8 +4,9 @@ import { yamlErrorMessage } from '../../text/parse-error-message.ts';
 import type { Artifact, StatusInputs } from '../../record/schema.ts';
 import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../kit/run-status.ts';
 import { FileError } from '../../errors.ts';
+import { parseFlatYaml } from '../common/flat-yaml.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
-import { aggregateTextLoss } from './log-text.ts';
+import { aggregateTextLoss, aggregateTextLossOf } from './log-text.ts';
 import { LoraScriptsConfig, SIGNATURE_KEYS } from './schema.ts';
 
 /** Config files in the order they are tried: the backup the trainer copies into its output wins over a working copy. */
@@ -16,6 +17,8 @@ const WEIGHTS_NAME = /\.safetensors$/;
 const OTHER_FORMAT = /^(trainer_log\.jsonl|training_args\.yaml|llamaboard_config\.yaml|adapter_config\.json|trainer_state\.json|[^/]+\.toml)$/;
 /** YAML aliases allowed while parsing a config; a billion-laughs file has thousands. */
 const MAX_YAML_ALIASES = 50;
+/** Logs up to this size are read whole; larger ones are streamed line by line. */
+const SMALL_LOG = 1024 * 1024;
 
 export const loraScriptsYaml: FormatAdapter = {
   id: 'lora-scripts-yaml',
@@ -104,7 +107,9 @@ async function readConfig(ctx: ParseContext): Promise<FoundConfig | null> {
     }
     let values: unknown;
     try {
-      values = parseYaml(text.replace(/^\uFEFF/, ''), { maxAliasCount: MAX_YAML_ALIASES, prettyErrors: true });
+      const source = text.replace(/^\uFEFF/, '');
+      // Flat `key: value` configs (the article's) take a fast path with identical values; anything else the full parser.
+      values = parseFlatYaml(source) ?? parseYaml(source, { maxAliasCount: MAX_YAML_ALIASES, prettyErrors: true });
     } catch (err) {
       firstError ??= new FileError(key, yamlErrorMessage(err), { cause: err });
       continue;
@@ -125,7 +130,16 @@ async function readLoss(ctx: ParseContext) {
   if (!preferred) {
     return null;
   }
-  const lines = await ctx.readLines(join(ctx.listing.dir, preferred));
+  const key = join(ctx.listing.dir, preferred);
+  const size = ctx.listing.entries[ctx.listing.names.indexOf(preferred)]?.size ?? Infinity;
+  if (size <= SMALL_LOG) {
+    // A small log is read whole and split in memory (no promise per line); one not valid as UTF-8 is streamed, which replaces bad bytes.
+    const text = await ctx.readText(key, SMALL_LOG).catch(() => undefined);
+    if (text !== undefined) {
+      return text === null ? null : { ...aggregateTextLossOf(text), file: preferred };
+    }
+  }
+  const lines = await ctx.readLines(key);
   return lines ? { ...(await aggregateTextLoss(lines)), file: preferred } : null;
 }
 

@@ -31,6 +31,34 @@ const FINISHED = /training (?:complete|completed|finished|done)|finished trainin
  * Lines without an epoch belong to the last epoch announced; fractional epochs (HF style) round up.
  */
 export async function aggregateTextLoss(lines: AsyncIterable<string>): Promise<TextLossResult> {
+  const aggregator = createTextLossAggregator();
+  for await (const line of lines) {
+    aggregator.add(line);
+  }
+  return aggregator.result();
+}
+
+/** The same over lines already in memory (a small log read whole): no promise per line. */
+export function aggregateTextLossOf(text: string): TextLossResult {
+  const aggregator = createTextLossAggregator();
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) {
+      end = text.length;
+    }
+    // Same lines as the streaming splitter: `\r\n` endings lose the `\r`, long lines are cut.
+    const line = text.slice(start, Math.min(end, start + MAX_LINE));
+    aggregator.add(line.endsWith('\r') ? line.slice(0, -1) : line);
+    start = end + 1;
+  }
+  return aggregator.result();
+}
+
+/** Cap on one log line, as in the streaming reader. */
+const MAX_LINE = 64 * 1024;
+
+function createTextLossAggregator(): { add(line: string): void; result(): TextLossResult } {
   const epochs = new Map<number, { sum: number; n: number; last: number; min: number }>();
   let current = 0;
   let lossFinal: number | null = null;
@@ -43,51 +71,55 @@ export async function aggregateTextLoss(lines: AsyncIterable<string>): Promise<T
   let firstTime: string | null = null;
   let lastTime: string | null = null;
   let lastTimeZoneless = false;
-  for await (const line of lines) {
-    count += 1;
-    const time = parseTimestamp(line);
-    if (time) {
-      firstTime ??= time.iso;
-      lastTime = time.iso;
-      lastTimeZoneless = time.zoneless;
-    }
-    const epochMatch = EPOCH.exec(line);
-    if (epochMatch) {
-      const value = Number(epochMatch[1]);
-      current = Number.isInteger(value) ? value : Math.ceil(value);
-    }
-    const stepMatch = STEP.exec(line);
-    if (stepMatch) {
-      lastStep = Number(stepMatch[1]);
-    }
-    if (FAILURE.test(line)) {
-      failure = line.trim().slice(0, 300);
-    }
-    if (FINISHED.test(line)) {
-      finished = true;
-    }
-    const lossMatch = LOSS.exec(line);
-    if (!lossMatch) {
-      continue;
-    }
-    const loss = Number(lossMatch[1]);
-    if (!Number.isFinite(loss)) {
-      continue;
-    }
-    points += 1;
-    lossFinal = loss;
-    lossMin = lossMin === null ? loss : Math.min(lossMin, loss);
-    const bucket = epochs.get(current) ?? { sum: 0, n: 0, last: loss, min: loss };
-    bucket.sum += loss;
-    bucket.n += 1;
-    bucket.last = loss;
-    bucket.min = Math.min(bucket.min, loss);
-    epochs.set(current, bucket);
-  }
-  const perEpoch = [...epochs.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([epoch, b]) => ({ epoch, mean: round(b.sum / b.n), last: b.last, min: b.min, steps: b.n }));
-  return { perEpoch, lossFinal, lossMin, points, lines: count, failure, finished, lastStep, firstTime, lastTime, lastTimeZoneless };
+  return {
+    add(line) {
+      count += 1;
+      const time = parseTimestamp(line);
+      if (time) {
+        firstTime ??= time.iso;
+        lastTime = time.iso;
+        lastTimeZoneless = time.zoneless;
+      }
+      const epochMatch = EPOCH.exec(line);
+      if (epochMatch) {
+        const value = Number(epochMatch[1]);
+        current = Number.isInteger(value) ? value : Math.ceil(value);
+      }
+      const stepMatch = STEP.exec(line);
+      if (stepMatch) {
+        lastStep = Number(stepMatch[1]);
+      }
+      if (FAILURE.test(line)) {
+        failure = line.trim().slice(0, 300);
+      }
+      if (FINISHED.test(line)) {
+        finished = true;
+      }
+      const lossMatch = LOSS.exec(line);
+      if (!lossMatch) {
+        return;
+      }
+      const loss = Number(lossMatch[1]);
+      if (!Number.isFinite(loss)) {
+        return;
+      }
+      points += 1;
+      lossFinal = loss;
+      lossMin = lossMin === null ? loss : Math.min(lossMin, loss);
+      const bucket = epochs.get(current) ?? { sum: 0, n: 0, last: loss, min: loss };
+      bucket.sum += loss;
+      bucket.n += 1;
+      bucket.last = loss;
+      bucket.min = Math.min(bucket.min, loss);
+      epochs.set(current, bucket);
+    },
+    result() {
+      const perEpoch = [...epochs.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([epoch, b]) => ({ epoch, mean: round(b.sum / b.n), last: b.last, min: b.min, steps: b.n }));
+      return { perEpoch, lossFinal, lossMin, points, lines: count, failure, finished, lastStep, firstTime, lastTime, lastTimeZoneless };
+    },
+  };
 }
 
 function parseTimestamp(line: string): { iso: string; zoneless: boolean } | null {

@@ -1,13 +1,13 @@
 import type { SourceConfig } from '../../config/schema.ts';
 import { discoverRuns, type DiscoveredRun } from '../discover.ts';
 import { adapters } from '../../formats/index.ts';
-import type { RunRecord } from '../../record/schema.ts';
 import { createDriver } from '../../sources/index.ts';
-import { createParsePool, type ParsePool } from '../parse-pool.ts';
+import { createParsePool, type ParsedRun, type ParsePool } from '../parse-pool.ts';
 
 export interface ReadRun {
   run: DiscoveredRun;
-  record: RunRecord;
+  /** The run as a sync would write it (its document as JSON, `first_seen_at` of a first sighting). */
+  parsed: ParsedRun;
 }
 
 /** Share of the time left that the first, complete read of the run may take; the rest is for a reduced read and Elasticsearch. */
@@ -37,12 +37,12 @@ export async function readReportedRun(source: SourceConfig, prefix: string, now:
   const large = run.listing.entries.filter((e) => e.size > REDUCED_READ_MAX_BYTES);
   if (large.length === 0) {
     // Small files only: read right here (a worker's start-up would cost more than the parse).
-    return { run, record: await within(parseInProcess(source, run, now), deadlineAt, 'reading the run') };
+    return { run, parsed: await within(parseInProcess(source, run, now), deadlineAt, 'reading the run') };
   }
   const fullBy = Date.now() + Math.max(1, (deadlineAt - Date.now()) * FULL_READ_SHARE);
   const full = await parseOnWorker(source, run, now, fullBy);
   if (full !== null) {
-    return { run, record: full };
+    return { run, parsed: full };
   }
   // `names` are `entries` relative to the run dir, in the same order: drop both together.
   const kept = run.listing.entries.map((e) => e.size <= REDUCED_READ_MAX_BYTES);
@@ -53,7 +53,7 @@ export async function readReportedRun(source: SourceConfig, prefix: string, now:
   warnings.push(
     `reading the run took longer than its share of the deadline; read again without ${large.map((e) => `${e.key} (${Math.round(e.size / 1048576)} MB)`).join(', ')}: their loss is missing until the next sync reads the run completely`,
   );
-  return { run: reduced, record: await within(parseInProcess(source, reduced, now), deadlineAt, 'reading the run') };
+  return { run: reduced, parsed: await within(parseInProcess(source, reduced, now), deadlineAt, 'reading the run') };
 }
 
 // --- internal ---
@@ -72,24 +72,24 @@ async function findRun(driver: ReturnType<typeof createDriver>, prefix: string):
   return best;
 }
 
-async function parseInProcess(source: SourceConfig, run: DiscoveredRun, now: Date): Promise<RunRecord> {
+async function parseInProcess(source: SourceConfig, run: DiscoveredRun, now: Date): Promise<ParsedRun> {
   const pool = createParsePool({ sources: [source], workers: 0 });
   try {
-    return await pool.parse(source, run, now);
+    return await pool.parse(source, run, { now, firstSeenAt: null });
   } finally {
     await pool.close();
   }
 }
 
 /** The record, or null when the parse did not finish by `by` (the worker is terminated then). */
-async function parseOnWorker(source: SourceConfig, run: DiscoveredRun, now: Date, by: number): Promise<RunRecord | null> {
+async function parseOnWorker(source: SourceConfig, run: DiscoveredRun, now: Date, by: number): Promise<ParsedRun | null> {
   const pool: ParsePool = createParsePool({ sources: [source], workers: 1 });
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), Math.max(1, by - Date.now()));
   });
   try {
-    return await Promise.race([pool.parse(source, run, now), late]);
+    return await Promise.race([pool.parse(source, run, { now, firstSeenAt: null }), late]);
   } finally {
     clearTimeout(timer);
     await pool.close();

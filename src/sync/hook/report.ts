@@ -2,9 +2,8 @@ import type { AppContext } from '../../context.ts';
 import { errorMessage } from '../../errors.ts';
 import type { SourceConfig } from '../../config/schema.ts';
 import { uuidV5 } from '../../record/identity.ts';
-import { PARSER_VERSION } from '../../record/schema.ts';
 import { createParsePool, type ParsePool } from '../parse-pool.ts';
-import { toRunDoc } from '../doc.ts';
+import type { RunDoc } from '../doc.ts';
 import { runSync } from '../run.ts';
 import { resolveOutboxDir, spool } from './outbox.ts';
 import { readReportedRun, type ReadRun } from './report-read.ts';
@@ -85,7 +84,7 @@ export async function reportRun(ctx: AppContext, opts: ReportOptions): Promise<R
     warnings.push(`Elasticsearch did not take the run (${errorMessage(err)}); spooled for the next sync`);
   }
   const index = ctx.config.indices.runs;
-  const doc = toRunDoc(read.record, { now: ctx.now(), firstSeenAt: null });
+  const doc = JSON.parse(read.parsed.json) as RunDoc;
   try {
     // One outbox file per location (a copy has the same content id as its original); the flush gives it its real id.
     const id = uuidV5(`outbox:${doc.source.root}:${doc.source.path}`);
@@ -132,7 +131,7 @@ async function syncOne(ctx: AppContext, source: SourceConfig, prefix: string, re
       throw new Error(report.errors[0]?.message ?? `sync ${report.status}`);
     }
     // The run itself is the doc whose fingerprint is the one read; nested runs may come along.
-    const own = read.record.run_id;
+    const own = read.parsed.runId;
     const runId = [...ids.keys()].find((id) => id === own) ?? [...ids.keys()][0];
     if (runId === undefined) {
       throw new Error('the sync did not find the run');
@@ -148,12 +147,13 @@ async function syncOne(ctx: AppContext, source: SourceConfig, prefix: string, re
 function preparedParser(read: ReadRun): ParsePool {
   let rest: ParsePool | null = null;
   return {
-    async parse(source, run, now) {
-      if (run.listing.dir === read.run.listing.dir && read.record.parser_version === PARSER_VERSION) {
-        return read.record;
+    async parse(source, run, opts) {
+      if (run.listing.dir === read.run.listing.dir) {
+        // Read before the sync knew the run's document: keep the first sighting it already has.
+        return opts.firstSeenAt === null ? read.parsed : { ...read.parsed, json: JSON.stringify({ ...(JSON.parse(read.parsed.json) as RunDoc), first_seen_at: opts.firstSeenAt }) };
       }
       rest ??= createParsePool({ sources: [source], workers: 0 });
-      return rest.parse(source, run, now);
+      return rest.parse(source, run, opts);
     },
     async close() {
       await rest?.close();

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { aggregateTextLoss, aggregateTextLossOf } from '../../../../src/formats/lora-scripts-yaml/log-text.ts';
 import { REDACTED } from '../../../../src/record/redact.ts';
 import { crawl } from '../../../helpers/crawl.ts';
 import { tempTrees } from '../../../helpers/temp-tree.ts';
@@ -134,5 +135,26 @@ describe('formats/lora-scripts-yaml', () => {
     const [record] = await crawl(dir, { now: new Date() });
 
     expect(record).toMatchObject({ status: 'interrupted', status_inputs: { last_step: 2, max_steps: 30, last_activity_source: 'log-text', last_activity_at: '2025-03-02T23:10:00.000Z' } });
+  });
+
+  it('reads a small log whole with the same result as streaming it, and streams one with bytes that are not UTF-8', async () => {
+    const crlf = LOG.replaceAll('\n', '\r\n');
+    const bad = Buffer.concat([Buffer.from('epoch 1/2 step 1 loss 0.5\n'), Buffer.from([0xff, 0xfe, 0x0a]), Buffer.from('epoch 2/2 step 2 loss 0.25')]);
+    const dir = await tree({ 'a/config.yaml': CONFIG, 'a/logs/train.log': crlf, 'b/config.yaml': CONFIG, 'b/logs/train.log': bad });
+
+    const records = await crawl(dir, { now: NOW });
+
+    const streamed = await aggregateTextLoss((async function* () {
+      yield* LOG.split('\n').slice(0, -1);
+    })());
+    expect(records.find((r) => r.source.path === 'a')).toMatchObject({ loss_per_epoch: streamed.perEpoch, loss_final: streamed.lossFinal, started_at: streamed.firstTime });
+    expect(aggregateTextLossOf(crlf)).toEqual(streamed);
+    expect(records.find((r) => r.source.path === 'b')).toMatchObject({
+      loss_final: 0.25,
+      loss_per_epoch: [
+        { epoch: 1, mean: 0.5, last: 0.5, min: 0.5, steps: 1 },
+        { epoch: 2, mean: 0.25, last: 0.25, min: 0.25, steps: 1 },
+      ],
+    });
   });
 });
