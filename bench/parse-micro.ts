@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { discoverRuns, type DiscoveredRun } from '../src/formats/discover.ts';
+import { discoverRuns, type DiscoveredRun } from '../src/sync/discover.ts';
 import { adapters } from '../src/formats/index.ts';
 import { parseRun } from '../src/formats/parse-run.ts';
 import type { RootInfo } from '../src/formats/types.ts';

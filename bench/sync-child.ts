@@ -25,7 +25,7 @@ await client.close();
 /** The naive exporter: crawl and parse the same way, then one index request per run (refresh default). */
 async function naive(): Promise<Record<string, unknown>> {
   const { createDriver, rootInfo } = await import('../src/sources/index.ts');
-  const { discoverRuns } = await import('../src/formats/discover.ts');
+  const { discoverRuns } = await import('../src/sync/discover.ts');
   const { adapters } = await import('../src/formats/index.ts');
   const { parseRun } = await import('../src/formats/parse-run.ts');
   const { toRunDoc } = await import('../src/sync/doc.ts');

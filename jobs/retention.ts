@@ -1,6 +1,6 @@
 import type { AppContext } from '../src/context.ts';
 import { PipelineError } from '../src/errors.ts';
-import { runRetention, type RetentionReport } from '../src/jobs/retention.ts';
+import { runRetention, type RetentionReport } from '../src/scheduler/retention.ts';
 
 /** Scheduled retention: fails (so the scheduler retries) when any delete failed. */
 export async function retention(ctx: AppContext): Promise<RetentionReport> {

@@ -1,8 +1,8 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AppContext } from '../src/context.ts';
-import { catchUp, createJobRunner, type RunOutcome, type ScheduledJobName, type SchedulerJobs } from '../src/jobs/job-runner.ts';
+import { catchUp, createJobRunner, type RunOutcome, type ScheduledJobName, type SchedulerJobs } from '../src/scheduler/job-runner.ts';
 
-export type { SchedulerJobs } from '../src/jobs/job-runner.ts';
+export type { SchedulerJobs } from '../src/scheduler/job-runner.ts';
 
 export interface SchedulerOptions {
   /** Cron expressions per job (5 or 6 fields, node-cron syntax); default config.schedule. Tests use every-second ones. */

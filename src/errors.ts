@@ -40,6 +40,16 @@ export class PipelineError extends Error {
 export class ConfigError extends PipelineError {}
 export class StorageError extends PipelineError {}
 export class AdapterError extends PipelineError {}
+
+/** An adapter-side failure tied to one file; the record's parse_error names it. */
+export class FileError extends AdapterError {
+  readonly file: string;
+
+  constructor(file: string, message: string, options: { cause?: unknown } = {}) {
+    super('adapter-parse-failed', `${file}: ${message}`, options);
+    this.file = file;
+  }
+}
 export class ReconcileError extends PipelineError {}
 export class EngineError extends PipelineError {}
 export class QueryError extends PipelineError {

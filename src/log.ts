@@ -1,4 +1,4 @@
-import { maskUrlCredentials } from './record/redact/shapes.ts';
+import { maskUrlCredentials } from './secrets/shapes.ts';
 
 /** Structured logger: JSON lines on stderr when not a TTY (for log shippers), short human lines on a TTY. */
 export interface Logger {

@@ -1,4 +1,4 @@
-import { maskUrlCredentials } from '../record/redact/shapes.ts';
+import { maskUrlCredentials } from '../secrets/shapes.ts';
 
 /** How a command talks to the terminal; tests pass their own. */
 export interface Io {

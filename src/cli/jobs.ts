@@ -6,9 +6,9 @@ import type { AppContext } from '../context.ts';
 import { DEFAULT_ES_PORT } from '../engine/es-daemon.ts';
 import { createEsClient } from '../es/client.ts';
 import { errorMessage } from '../errors.ts';
-import { DEFAULT_REPORT_DEADLINE_MS, reportRun } from '../jobs/report.ts';
-import { settleWithin } from '../jobs/timing.ts';
-import { runRetention } from '../jobs/retention.ts';
+import { DEFAULT_REPORT_DEADLINE_MS, reportRun } from '../sync/hook/report.ts';
+import { settleWithin } from '../lease/timing.ts';
+import { runRetention } from '../scheduler/retention.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 
 export type JobsCommand = 'schedule' | 'report' | 'retention';

@@ -1,14 +1,13 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { tuneThreadPool } from '../config/env.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { errorMessage, PipelineError } from '../errors.ts';
-import { applyIndices, indicesStatus, migrateIndex, type IndexRole } from '../es/indices.ts';
 import { createLogger } from '../log.ts';
 import { runRollups } from '../rollups/run.ts';
 import { connect, describeConnectFailure, type Connection } from './connect.ts';
+import { indicesCommand, INDICES_USAGE } from './indices.ts';
 import { maskingIo, processIo, type Io } from './io.ts';
 import { exitProcess, installStopHandlers } from './signals.ts';
 import { exampleConfig, parseSyncArgs, SYNC_USAGE, syncCommand } from './sync.ts';
@@ -148,6 +147,7 @@ export async function main(argv: string[]): Promise<number> {
         return await syncCommand(ctx, syncArgs as NonNullable<typeof syncArgs>, io);
       case 'rollups': {
         if (args[0] === 'show') {
+          const { rollupsShowCommand } = await import('./rollups-show.ts');
           return await rollupsShowCommand(ctx, args.slice(1), io);
         }
         const report = await runRollups(ctx, { full: args.includes('--full') });
@@ -219,31 +219,6 @@ async function delegateHelp(command: string, rest: string[], io: Io): Promise<nu
   return runJobsCommand(command as (typeof JOB_COMMANDS)[number], ['--help'], { ctx: null as never, io });
 }
 
-const INDICES_USAGE = `Usage: lora-catalog indices <apply|status|migrate> [--json]
-
-  apply     create index templates and versioned indices behind their aliases (idempotent)
-  status    each alias, the index behind it, its mapping version and document count
-  migrate   move every alias whose mapping is older to a new versioned index (copy + atomic alias swap)`;
-
-async function indicesCommand(ctx: AppContext, args: string[], io: Io): Promise<number> {
-  const sub = args.find((a) => !a.startsWith('-'));
-  if (sub === 'apply' || sub === 'status') {
-    const status = sub === 'apply' ? await applyIndices(ctx.client, ctx.config) : await indicesStatus(ctx.client, ctx.config);
-    io.stdout(io.json ? JSON.stringify(status, null, 2) : status.map((s) => (s.index === null ? `${s.alias.padEnd(18)} → (none yet: \`lora-catalog sync\` or \`indices apply\` creates it)` : `${s.alias.padEnd(18)} → ${s.index.padEnd(22)} v${s.version ?? '-'}  ${s.docs ?? 0} docs${s.needsMigration ? '  needs migrate' : ''}`)).join('\n'));
-    return 0;
-  }
-  if (sub === 'migrate') {
-    const results = [];
-    for (const role of ['runs', 'rollups', 'sync_runs', 'leases'] satisfies IndexRole[]) {
-      results.push({ role, ...(await migrateIndex(ctx.client, ctx.config, role)) });
-    }
-    io.stdout(io.json ? JSON.stringify(results, null, 2) : results.map((r) => `${r.role}: ${r.from ?? '(none)'} → ${r.to}, ${r.copied} docs copied`).join('\n'));
-    return 0;
-  }
-  io.stderr(INDICES_USAGE);
-  return 2;
-}
-
 function extractConfigFlag(args: string[]): { configFile: string | undefined; args: string[] } {
   const out: string[] = [];
   let configFile: string | undefined;
@@ -268,32 +243,6 @@ if (import.meta.main) {
       process.exit(1);
     },
   );
-}
-
-/** `rollups show [--family f] [--rank n]`: the rollup tables and the lr × rank heat map. */
-async function rollupsShowCommand(ctx: AppContext, args: string[], io: Io): Promise<number> {
-  const { loadRollupRows, renderRollups, ROLLUPS_SHOW_USAGE } = await import('./rollups-show.ts');
-  let values;
-  try {
-    ({ values } = parseArgs({ args: args.filter((a) => a !== '--json'), options: { family: { type: 'string' }, rank: { type: 'string' } }, allowPositionals: false }));
-  } catch (err) {
-    io.stderr(`lora-catalog rollups show: ${errorMessage(err)}\n\n${ROLLUPS_SHOW_USAGE}`);
-    return 2;
-  }
-  const rank = values.rank === undefined ? undefined : Number(values.rank);
-  if (rank !== undefined && !Number.isInteger(rank)) {
-    io.stderr(`lora-catalog rollups show: --rank must be an integer, got ${values.rank}`);
-    return 2;
-  }
-  const rows = await loadRollupRows(ctx.client, ctx.config.indices.rollups, { ...(values.family === undefined ? {} : { family: values.family }), ...(rank === undefined ? {} : { rank }) });
-  if (io.json) {
-    io.stdout(JSON.stringify({ buckets: rows }, null, 2));
-  } else if (rows.length === 0) {
-    io.stdout('no rollup buckets match (no runs synced yet? run `lora-catalog sync`; or loosen --family/--rank)');
-  } else {
-    io.stdout(renderRollups(rows, { colour: io.tty, columns: io.tty ? (process.stdout.columns ?? 120) : null }));
-  }
-  return rows.length > 0 ? 0 : 1;
 }
 
 /** The engine answered, but the catalogue's index (or alias) does not exist: nothing was synced yet. */

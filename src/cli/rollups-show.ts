@@ -1,4 +1,8 @@
+import { parseArgs } from 'node:util';
 import type { Client, estypes } from '@elastic/elasticsearch';
+import type { AppContext } from '../context.ts';
+import { errorMessage } from '../errors.ts';
+import type { Io } from './io.ts';
 import { renderTable, type TableColumn } from './text-table.ts';
 
 /** One rollup bucket as `rollups show` reads it (the fields of src/rollups/compute.ts documents it uses). */
@@ -111,6 +115,31 @@ export function heatMap(cells: RollupRow[], colour: boolean): string {
   }
   lines.push(`* lowest mean final loss of its rank; · no run${colour ? '; green = lowest, red = highest of this family' : ''}`);
   return lines.join('\n');
+}
+
+/** `rollups show [--family f] [--rank n]`: the rollup tables and the lr × rank heat map. */
+export async function rollupsShowCommand(ctx: AppContext, args: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: args.filter((a) => a !== '--json'), options: { family: { type: 'string' }, rank: { type: 'string' } }, allowPositionals: false }));
+  } catch (err) {
+    io.stderr(`lora-catalog rollups show: ${errorMessage(err)}\n\n${ROLLUPS_SHOW_USAGE}`);
+    return 2;
+  }
+  const rank = values.rank === undefined ? undefined : Number(values.rank);
+  if (rank !== undefined && !Number.isInteger(rank)) {
+    io.stderr(`lora-catalog rollups show: --rank must be an integer, got ${values.rank}`);
+    return 2;
+  }
+  const rows = await loadRollupRows(ctx.client, ctx.config.indices.rollups, { ...(values.family === undefined ? {} : { family: values.family }), ...(rank === undefined ? {} : { rank }) });
+  if (io.json) {
+    io.stdout(JSON.stringify({ buckets: rows }, null, 2));
+  } else if (rows.length === 0) {
+    io.stdout('no rollup buckets match (no runs synced yet? run `lora-catalog sync`; or loosen --family/--rank)');
+  } else {
+    io.stdout(renderRollups(rows, { colour: io.tty, columns: io.tty ? (process.stdout.columns ?? 120) : null }));
+  }
+  return rows.length > 0 ? 0 : 1;
 }
 
 // --- internal ---

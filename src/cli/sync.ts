@@ -2,18 +2,19 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { durationMs, type Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
-import { runRollups, type RollupReport } from '../rollups/run.ts';
 import { errorMessage } from '../errors.ts';
-import { runSync, type SyncOptions } from '../sync/run.ts';
+import { syncJob } from '../sync/job.ts';
+import type { SyncOptions } from '../sync/run.ts';
 import type { SyncReport } from '../sync/report.ts';
 import { randomUUID } from 'node:crypto';
 import { ensureIndex } from '../es/indices.ts';
-import { flushOutbox } from '../jobs/outbox.ts';
 import { packageRoot } from './package-root.ts';
-import { LeaseHeldError } from '../jobs/lease.ts';
+import { LeaseHeldError } from '../lease/lease.ts';
 import { indexableReport, skippedReport } from '../sync/report.ts';
-import { withSyncLeases } from '../sync/sync-lease.ts';
 import type { Io } from './io.ts';
+import { EXIT_INCOMPLETE_LISTING, formatReport, recordRollupPhase, rollupPhase, unmarkedRoots, type RollupOutcome } from './sync-report.ts';
+
+export { EXIT_INCOMPLETE_LISTING, formatReport, rollupPhase, unmarkedRoots, type RollupOutcome } from './sync-report.ts';
 
 export const SYNC_USAGE = `Usage: lora-catalog sync [options]
 
@@ -46,9 +47,6 @@ could not list a root completely (listing warnings: permission denied, vanished 
 of its runs was marked vanished, 143/130 stopped by SIGTERM/SIGINT. A sync skipped because another sync
 of an overlapping set of sources holds their lease exits 0 and prints "skipped: lease … held by <owner>
 until <time>" (recorded in the sync-runs index with status skipped).`;
-
-/** Exit code of a full sync that wrote everything but could not list some root completely (no vanish marks there). */
-export const EXIT_INCOMPLETE_LISTING = 6;
 
 /** The reference article's query: prompts about cyberpunk with a final loss under 0.05. */
 export const ARTICLE_QUERY = {
@@ -139,22 +137,13 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
     ...(progress ? { onProgress: (p) => io.progress(progressLine(p)) } : {}),
   };
   let report: SyncReport;
-  if (args.options.dryRun) {
-    report = await runSync(ctx, options);
-  } else {
-    try {
-      await flushOutbox(ctx);
-    } catch (err) {
-      ctx.log.warn({ err }, 'Outbox flush failed; the spooled runs stay for the next sync');
+  try {
+    report = await syncJob(ctx, options);
+  } catch (err) {
+    if (err instanceof LeaseHeldError) {
+      return recordSkipped(ctx, args.options, err, io);
     }
-    try {
-      report = await withSyncLeases(ctx, args.options, async (signal) => runSync({ ...ctx, signal }, options));
-    } catch (err) {
-      if (err instanceof LeaseHeldError) {
-        return recordSkipped(ctx, args.options, err, io);
-      }
-      throw err;
-    }
+    throw err;
   }
   io.progress('');
   // Rollups run after a failed sync too: they recompute whatever was written (the watermark says what).
@@ -191,83 +180,6 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
   return unmarkedRoots(report).length > 0 ? EXIT_INCOMPLETE_LISTING : 0;
 }
 
-/** Roots a full sync should have checked for vanished runs but could not (incomplete listing). */
-export function unmarkedRoots(report: SyncReport): SyncReport['sources'] {
-  return report.mode === 'full' && !report.dry_run ? report.sources.filter((s) => !s.complete) : [];
-}
-
-/** The rollup phase's result as the sync reports it: a failure fails the sync's exit code and says so. */
-export type RollupOutcome = ({ status: 'ok' } & RollupReport) | { status: 'failed'; phase: 'rollups'; error: string };
-
-export async function rollupPhase(ctx: AppContext, full: boolean): Promise<RollupOutcome> {
-  try {
-    return { status: 'ok', ...(await runRollups(ctx, { full })) };
-  } catch (err) {
-    ctx.log.error({ err }, 'Rollups failed; the next sync or `lora-catalog rollups` catches up');
-    return { status: 'failed', phase: 'rollups', error: errorMessage(err) };
-  }
-}
-
-/** The sync's record in the sync-runs index learns how the rollup phase went (pipeline-health reads it). */
-async function recordRollupPhase(ctx: AppContext, report: SyncReport, rollups: RollupOutcome): Promise<void> {
-  const failed = rollups.status === 'failed';
-  if (failed) {
-    report.status = 'failed';
-    report.failed_phase = 'rollups';
-  }
-  try {
-    await ctx.client.update({
-      index: ctx.config.indices.sync_runs,
-      id: report.sync_id,
-      doc: { durations_ms: { rollups: report.durations_ms.rollups }, ...(failed ? { status: 'failed', failed_phase: 'rollups' } : {}) },
-      refresh: true,
-    });
-  } catch (err) {
-    ctx.log.warn({ err, syncId: report.sync_id }, 'Could not record the rollup phase in the sync report');
-  }
-}
-
-export function formatReport(report: SyncReport, rollups: RollupOutcome | null): string {
-  const c = report.counts;
-  const lines = [
-    `${report.dry_run ? 'Dry run (nothing written)' : 'Sync'} ${report.status} in ${(report.duration_ms / 1000).toFixed(1)} s (${report.mode}${report.shard ? `, shard ${report.shard}` : ''})`,
-    `  runs found ${c.found}   indexed ${report.dry_run ? `(would) ${c.new + c.changed + c.reappeared}` : c.indexed}   errors ${c.parse_errors + c.failed} (${c.parse_errors} parse errors, ${c.failed} write failures)`,
-    `  new ${c.new}   changed ${c.changed}   unchanged ${c.unchanged}   status updated ${c.status_updated}   vanished ${c.vanished}   reappeared ${c.reappeared}   retired (kept out) ${c.retired}`,
-  ];
-  for (const s of report.sources) {
-    lines.push(`  source ${s.name} (${s.kind}): ${s.runs} runs, ${s.complete ? 'listed completely' : `listing incomplete: ${s.error ?? `${s.warnings} warnings`}`}`);
-  }
-  for (const [cls, ids] of Object.entries(report.sample)) {
-    if (ids && ids.length > 0 && (report.dry_run || cls === 'vanished')) {
-      lines.push(`  ${cls}: ${ids.join(', ')}${ids.length >= 10 ? ', …' : ''}`);
-    }
-  }
-  for (const s of unmarkedRoots(report)) {
-    lines.push(`  warning: source ${s.name} was not listed completely, so runs missing from it were NOT marked vanished (exit ${EXIT_INCOMPLETE_LISTING}); see the listing warnings in the log`);
-  }
-  for (const e of report.parse_error_sample ?? []) {
-    lines.push(`  parse error ${e.location}: ${e.message.split('\n')[0]}`);
-  }
-  if (c.parse_errors > (report.parse_error_sample ?? []).length) {
-    lines.push(`  … ${c.parse_errors - report.parse_error_sample.length} more parse errors (search: status:parse_error)`);
-  }
-  for (const e of report.errors.slice(0, 10)) {
-    lines.push(`  error ${e.code} ${e.run_id}: ${e.message}`);
-  }
-  if (report.errors_total > 10) {
-    lines.push(`  … ${report.errors_total - 10} more errors (see the lora-sync-runs index, sync_id ${report.sync_id})`);
-  }
-  if (rollups?.status === 'ok') {
-    lines.push(`  rollups (${rollups.mode}): ${rollups.dirtyRuns} runs since the last rollup, ${rollups.buckets} buckets, ${rollups.runEpochDocs} loss-per-epoch docs, ${rollups.deleted} removed`);
-  } else if (rollups) {
-    lines.push(`  FAILED phase rollups: ${rollups.error}`);
-  }
-  return lines.join('\n');
-}
-
-// --- internal ---
-
-/** `source: 41200 runs, 1830 written, 1450 runs/s, ETA 0:48` — the ETA only when the catalogue already knows roughly how many runs there are. */
 function progressLine(p: { source: string; found: number; written: number; expected: number; elapsedMs: number }): string {
   const rate = (p.found / Math.max(1, p.elapsedMs)) * 1000;
   const left = p.expected - p.found;

@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, YAMLError } from 'yaml';
-import { yamlErrorMessage } from '../formats/common/parse-error-message.ts';
+import { yamlErrorMessage } from '../text/parse-error-message.ts';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { Config } from './schema.ts';

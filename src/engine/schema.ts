@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Json } from '../json.ts';
+import { Json } from '../text/json.ts';
 
 /** What `es start` leaves in `<stateDir>/es.json` for `es status` and `es stop`. */
 export const EsState = z.object({

@@ -1,3 +1,5 @@
+// The format adapters: one folder per training tool's layout (detect + parse), the shared readers in common/ and kit/,
+// and the core that runs them (parse-run.ts). This file is the registry.
 import type { FormatAdapter } from './types.ts';
 import { hfPeft } from './hf-peft/index.ts';
 import { kohya } from './kohya/index.ts';

@@ -1,9 +1,8 @@
-import { AdapterError, errorMessage } from '../errors.ts';
+import { AdapterError, errorMessage, FileError } from '../errors.ts';
 import { buildRecord, parseErrorRecord } from '../record/build.ts';
 import type { RunRecord } from '../record/schema.ts';
 import type { SourceDriver } from '../sources/types.ts';
-import type { DiscoveredRun } from './discover.ts';
-import type { ParseContext, RootInfo } from './types.ts';
+import type { DiscoveredRun, ParseContext, RootInfo } from './types.ts';
 
 export interface ParseRunOptions {
   driver: SourceDriver;
@@ -49,16 +48,6 @@ export async function parseRun(run: DiscoveredRun, opts: ParseRunOptions): Promi
     // systemic ones (auth, outage) already failed the listing before any run was parsed.
     const file = err instanceof FileError ? err.file : run.listing.dir || '.';
     return parseErrorRecord({ format: adapter.id, root, listing: run.listing, file, message: errorMessage(err), warnings });
-  }
-}
-
-/** An adapter-side failure tied to one file; the record's parse_error names it. */
-export class FileError extends AdapterError {
-  readonly file: string;
-
-  constructor(file: string, message: string, options: { cause?: unknown } = {}) {
-    super('adapter-parse-failed', `${file}: ${message}`, options);
-    this.file = file;
   }
 }
 

@@ -1,26 +1,10 @@
-import type { SourceDriver, SourceEntry } from '../sources/types.ts';
-import type { FormatId, RunRecord } from '../record/schema.ts';
+import type { RunDraft } from '../record/draft.ts';
+import type { FormatId } from '../record/schema.ts';
+import type { DirListing, RootInfo, SourceDriver } from '../sources/types.ts';
 
-/**
- * A candidate run directory as the crawler saw it: its own files plus the files of sub-folders
- * that were not runs themselves (checkpoint-N/, logs/, samples…). Keys are relative to the source root.
- */
-export interface DirListing {
-  /** Directory key relative to the root (`''` = root), no trailing slash. */
-  dir: string;
-  /** Every entry under `dir` that belongs to it, in byte order of key. */
-  entries: SourceEntry[];
-  /** `entries` keys relative to `dir` (same order), e.g. `checkpoint-100/trainer_state.json`. */
-  names: string[];
-}
-
-/** What a parser knows about the root it reads from. */
-export interface RootInfo {
-  name: string;
-  kind: 'fs' | 's3';
-  /** Absolute path or `s3://bucket/prefix` of the root, no trailing slash. */
-  uri: string;
-}
+// The adapter contract names these; they live where they are made (the listing in sources/, the draft in record/).
+export type { RunDraft, RunIdentity } from '../record/draft.ts';
+export type { DirListing, RootInfo } from '../sources/types.ts';
 
 export interface ParseContext {
   driver: SourceDriver;
@@ -36,18 +20,13 @@ export interface ParseContext {
   warn(message: string): void;
 }
 
-/** Evidence for the run's identity; the core turns it into run_id. */
-export interface RunIdentity {
-  /** A UUID the run carries (run-id file, `run_id` key, UUID in folder name). */
-  explicit?: string | null;
-  /** Content evidence that survives a move/rename, e.g. kohya `ss_session_id` + start time. */
-  content?: string | null;
+/** The runs discovery hands to the parser: a directory's listing and the adapters whose `detect` matched. */
+export interface DiscoveredRun {
+  kind: 'run';
+  listing: DirListing;
+  /** The adapters whose `detect` matched: one normally, several = ambiguous layout (becomes a parse error). */
+  adapters: FormatAdapter[];
 }
-
-/** What an adapter returns; the core adds identity, source, fingerprint, config_hash, redaction and validation. */
-export type RunDraft = Partial<
-  Omit<RunRecord, 'run_id' | 'run_id_basis' | 'source' | 'format' | 'fingerprint' | 'parser_version' | 'config_hash' | 'parse_warnings'>
-> & { identity: RunIdentity };
 
 export interface FormatAdapter {
   id: FormatId;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { DirListing, RootInfo, RunDraft } from '../formats/types.ts';
+import type { DirListing, RootInfo } from '../sources/types.ts';
+import type { RunDraft } from './draft.ts';
 import { configHash, findUuid, listingFingerprint, uuidV5 } from './identity.ts';
 import { redactCollect, redactConfigText, redactString, scrubSecrets } from './redact.ts';
 import { PARSER_VERSION, RunRecord, type FormatId } from './schema.ts';

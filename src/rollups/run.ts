@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.ts';
 import { ensureIndex } from '../es/indices.ts';
 import { PipelineError } from '../errors.ts';
-import { createBulkWriter, type BulkWriter } from '../sync/bulk.ts';
+import { createBulkWriter, type BulkWriter } from '../es/bulk.ts';
 import { BucketAccumulator, runEpochDocs, runMemberDoc, WATERMARK_ID, watermarkDoc } from './compute.ts';
 import { writeStamp } from './keys.ts';
 import { collectIds, COUNTED_RUNS, isCounted, readMembers, readWatermark, scanRunPages, type Membership, type ScannedRun } from './store.ts';

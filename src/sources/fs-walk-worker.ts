@@ -1,7 +1,7 @@
 // Runs an fs listing on its own thread (see FsDriverOptions.walkInWorker): the walk's system calls and
 // I/O waits overlap with the main thread's work on the entries already listed.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createFsDriver, type FsDriverOptions } from './drivers/fs.ts';
+import { walkTree, type FsWalkOptions } from './fs-walk.ts';
 import type { SourceEntry, SourceWarning } from './types.ts';
 
 /** Entries per message: big enough to amortise the message, small enough to keep the pipe short. */
@@ -11,7 +11,7 @@ const MAX_UNACKED = 4;
 
 export type WalkMessage = { items: Array<SourceEntry | SourceWarning> } | { done: true } | { error: { message: string; code: string } };
 
-const { options, prefix } = workerData as { options: FsDriverOptions; prefix: string };
+const { options, prefix } = workerData as { options: FsWalkOptions; prefix: string };
 let unacked = 0;
 let wake: (() => void) | null = null;
 parentPort?.on('message', () => {
@@ -21,7 +21,7 @@ parentPort?.on('message', () => {
 
 try {
   let batch: Array<SourceEntry | SourceWarning> = [];
-  for await (const item of createFsDriver({ ...options, walkInWorker: false }).list(prefix)) {
+  for await (const item of walkTree(options, prefix)) {
     batch.push(item);
     if (batch.length >= BATCH) {
       await send({ items: batch });

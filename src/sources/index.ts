@@ -1,6 +1,7 @@
+// Storage sources: the driver contract (types.ts), the fs and s3 drivers (drivers/), the fs walk, key order, and this registry.
 import path from 'node:path';
 import { durationMs, type FsSourceConfig, type S3SourceConfig, type SourceConfig } from '../config/schema.ts';
-import type { RootInfo } from '../formats/types.ts';
+import type { RootInfo } from './types.ts';
 import { createFsDriver } from './drivers/fs.ts';
 import { createS3Driver } from './drivers/s3.ts';
 import type { SourceDriver } from './types.ts';
@@ -12,6 +13,36 @@ export type DriverFactory = (opts: never) => SourceDriver;
 
 /** One entry per file in `drivers/`; a unit test keeps the two in step. */
 export const drivers = { fs: createFsDriver, s3: createS3Driver } satisfies Record<DriverName, DriverFactory>;
+
+/** Drivers of configured sources by name, each created on first use and kept (SDK clients, read modes are per driver). */
+export interface DriverCache {
+  /** The driver of the source named `name`; `null` when no such source is configured. */
+  get(name: string): SourceDriver | null;
+  dispose(): Promise<void>;
+}
+
+export function createDriverCache(sources: readonly SourceConfig[]): DriverCache {
+  const made = new Map<string, SourceDriver>();
+  return {
+    get(name) {
+      const cached = made.get(name);
+      if (cached) {
+        return cached;
+      }
+      const source = sources.find((s) => s.name === name);
+      if (!source) {
+        return null;
+      }
+      const driver = createDriver(source);
+      made.set(name, driver);
+      return driver;
+    },
+    async dispose() {
+      await Promise.all([...made.values()].map((d) => d.dispose?.()));
+      made.clear();
+    },
+  };
+}
 
 /** The driver of a configured source root. A relative fs path resolves against the working directory. */
 export function createDriver(config: SourceConfig, opts: { longListings?: boolean } = {}): SourceDriver {

@@ -54,3 +54,30 @@ export interface SourceDriver {
 export function isWarning(item: SourceEntry | SourceWarning): item is SourceWarning {
   return 'kind' in item && item.kind === 'warning';
 }
+
+/**
+ * A candidate run directory as the crawler saw it: its own files plus the files of sub-folders
+ * that were not runs themselves (checkpoint-N/, logs/, samples…). Keys are relative to the source root.
+ */
+export interface DirListing {
+  /** Directory key relative to the root (`''` = root), no trailing slash. */
+  dir: string;
+  /** Every entry under `dir` that belongs to it, in byte order of key. */
+  entries: SourceEntry[];
+  /** `entries` keys relative to `dir` (same order), e.g. `checkpoint-100/trainer_state.json`. */
+  names: string[];
+}
+
+/** What a parser knows about the root it reads from. */
+export interface RootInfo {
+  name: string;
+  kind: 'fs' | 's3';
+  /** Absolute path or `s3://bucket/prefix` of the root, no trailing slash. */
+  uri: string;
+}
+
+/** The listing of a directory from its entries (keys relative to the root). */
+export function toListing(dir: string, entries: SourceEntry[]): DirListing {
+  const cut = dir === '' ? 0 : dir.length + 1;
+  return { dir, entries, names: entries.map((entry) => entry.key.slice(cut)) };
+}

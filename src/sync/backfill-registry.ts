@@ -1,5 +1,5 @@
 import { errors, type Client } from '@elastic/elasticsearch';
-import { ensureLeaseIndex } from '../jobs/lease.ts';
+import { ensureLeaseIndex } from '../lease/lease.ts';
 
 /** Index settings as they were before the first shard of a backfill changed them. */
 export interface OriginalSettings {

@@ -1,4 +1,4 @@
-import { shardBucket } from '../formats/discover.ts';
+import { shardBucket } from './discover.ts';
 import { emptyFields } from '../record/build.ts';
 import type { RunRecord } from '../record/schema.ts';
 import { runSortKey } from '../sources/order.ts';

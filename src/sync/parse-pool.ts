@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { SourceConfig } from '../config/schema.ts';
-import type { DiscoveredRun } from '../formats/discover.ts';
-import type { DirListing } from '../formats/types.ts';
+import type { DiscoveredRun } from './discover.ts';
+import type { DirListing } from '../sources/types.ts';
 import { parseRun } from '../formats/parse-run.ts';
 import type { FormatId, RunStatus } from '../record/schema.ts';
 import { createDriver, rootInfo } from '../sources/index.ts';

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SourceConfig } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
-import type { DiscoveredRun } from '../formats/discover.ts';
+import type { DiscoveredRun } from './discover.ts';
 import { adapters } from '../formats/index.ts';
 import { createDriver } from '../sources/index.ts';
 import type { SourceDriver } from '../sources/types.ts';

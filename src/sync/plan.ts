@@ -1,6 +1,6 @@
-import type { DiscoveredRun } from '../formats/discover.ts';
+import type { DiscoveredRun } from './discover.ts';
 import { compareKeys } from '../sources/order.ts';
-import type { DerivedStatus } from '../formats/common/run-status.ts';
+import type { DerivedStatus } from '../formats/kit/run-status.ts';
 import { rederiveStatus } from './restatus.ts';
 import type { IndexedRun } from './scan.ts';
 

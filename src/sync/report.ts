@@ -112,3 +112,13 @@ export function indexableReport(report: SyncReport): Record<string, unknown> {
   const { sample: _sample, touched: _touched, parse_error_sample: _parseErrors, ...rest } = report;
   return rest;
 }
+
+/** Beyond this many touched rollup buckets an incremental rollup is no cheaper than a full one. */
+export const MAX_TOUCHED = 50_000;
+
+/** Records a touched rollup bucket; past MAX_TOUCHED the set stops growing (the rollup will be a full one anyway). */
+export function touch(touched: Set<string>, key: string): void {
+  if (touched.size <= MAX_TOUCHED) {
+    touched.add(key);
+  }
+}

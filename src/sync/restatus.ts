@@ -1,4 +1,4 @@
-import { deriveStatus, type DerivedStatus } from '../formats/common/run-status.ts';
+import { deriveStatus, type DerivedStatus } from '../formats/kit/run-status.ts';
 import type { StatusInputs } from '../record/schema.ts';
 import type { SourceDriver } from '../sources/types.ts';
 

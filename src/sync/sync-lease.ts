@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
-import { withLeases } from '../jobs/lease-set.ts';
+import { withLeases } from '../lease/lease-set.ts';
 import type { SyncOptions } from './run.ts';
 
 /**

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { adapters } from '../../src/formats/index.ts';
-import { discoverRuns } from '../../src/formats/discover.ts';
+import { discoverRuns } from '../../src/sync/discover.ts';
 import { parseRun } from '../../src/formats/parse-run.ts';
 import type { FormatAdapter } from '../../src/formats/types.ts';
 import type { RunRecord } from '../../src/record/schema.ts';

@@ -1,7 +1,7 @@
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createBulkWriter, type BulkWriterOptions } from '../../src/sync/bulk.ts';
+import { createBulkWriter, type BulkWriterOptions } from '../../src/es/bulk.ts';
 import { startBulkFaultProxy, type BulkFault, type BulkFaultProxy, type BulkItem } from './es-bulk-fault-proxy.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 
@@ -27,7 +27,7 @@ afterAll(async () => {
   await es.close();
 });
 
-describe('sync/bulk (against the real engine)', () => {
+describe('es/bulk (against the real engine)', () => {
   it('reports a conditional update on a document changed since it was read as a conflict: not written, not retried, not failed', async () => {
     await es.index({ index, id: 'moved', document: { name: 'first', n: 1 }, refresh: true });
     const read = await es.get({ index, id: 'moved' });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import type { AppContext } from '../../src/context.ts';
-import { acquireLease, ensureLeaseIndex, releaseLease, renewLease, withLease, type Lease } from '../../src/jobs/lease.ts';
+import { acquireLease, ensureLeaseIndex, releaseLease, renewLease, withLease, type Lease } from '../../src/lease/lease.ts';
 import { silentLogger } from '../../src/log.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 
@@ -21,7 +21,7 @@ afterEach(async () => {
   await deleteIndexQuietly(client, index);
 });
 
-describe('src/jobs/lease', () => {
+describe('src/lease/lease', () => {
   it('lets exactly one of many concurrent acquirers win (same process)', async () => {
     const now = new Date();
     await ensureLeaseIndex(client, index);
@@ -100,7 +100,7 @@ describe('src/jobs/lease', () => {
   });
 });
 
-describe('src/jobs/lease withLease', () => {
+describe('src/lease/lease withLease', () => {
   it('renews while fn runs past the ttl, then releases', async () => {
     const ctx = ctxFor();
     const seen: string[] = [];

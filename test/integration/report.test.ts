@@ -9,8 +9,8 @@ import { runJobsCommand } from '../../src/cli/jobs.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { AppContext } from '../../src/context.ts';
 import { INDEX_SETTINGS, runsMappings } from '../../src/es/mappings.ts';
-import { flushOutbox, spool } from '../../src/jobs/outbox.ts';
-import { reportRun } from '../../src/jobs/report.ts';
+import { flushOutbox, spool } from '../../src/sync/hook/outbox.ts';
+import { reportRun } from '../../src/sync/hook/report.ts';
 import { silentLogger } from '../../src/log.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 
@@ -35,7 +35,7 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-describe('src/jobs/report + src/jobs/outbox', () => {
+describe('src/sync/hook/report + src/sync/hook/outbox', () => {
   it('spools to the outbox and exits 0 quickly when Elasticsearch is down, then flush indexes it', async () => {
     const down = await closedPortUrl();
     const lines: string[] = [];

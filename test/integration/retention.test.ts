@@ -8,7 +8,7 @@ import { createTestApp } from './app-context.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { AppContext } from '../../src/context.ts';
 import { INDEX_SETTINGS, runsMappings } from '../../src/es/mappings.ts';
-import { detectIlm, runRetention } from '../../src/jobs/retention.ts';
+import { detectIlm, runRetention } from '../../src/scheduler/retention.ts';
 import { silentLogger } from '../../src/log.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 
@@ -44,7 +44,7 @@ afterEach(async () => {
   await deleteIndexQuietly(client, runs);
 });
 
-describe('src/jobs/retention', () => {
+describe('src/scheduler/retention', () => {
   it('retires exactly the expired debug/test runs app-side, in pages, keeping their documents as tombstones', async () => {
     const report = await runRetention(ctxFor(), { batchSize: 2 });
     const left = await client.search<{ state?: string; retired_at?: string; retired_reason?: string }>({ index: runs, size: 100 });

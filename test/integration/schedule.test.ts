@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startScheduler, type SchedulerJobs } from '../../jobs/schedule.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { AppContext } from '../../src/context.ts';
-import { readLastRun, writeLastRun } from '../../src/jobs/last-run.ts';
+import { readLastRun, writeLastRun } from '../../src/scheduler/last-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { deleteIndexQuietly, esClient, uniqueName } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_INCOMPLETE_LISTING, syncCommand } from '../../src/cli/sync.ts';
 import type { Io } from '../../src/cli/io.ts';
 import { applyIndices } from '../../src/es/indices.ts';
-import { createBulkWriter } from '../../src/sync/bulk.ts';
+import { createBulkWriter } from '../../src/es/bulk.ts';
 import { rejectedDocFactory, toRunDoc } from '../../src/sync/doc.ts';
 import { DEPTH_MARKER, MAX_EPOCH_POINTS } from '../../src/sync/doc-bounds.ts';
 import { runSync } from '../../src/sync/run.ts';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readSafetensorsHeader } from '../../src/formats/common/safetensors.ts';
 import { isDatasetDoc, parseTomlText } from '../../src/formats/kohya/config.ts';
 import { kohya, parseDatasetToml, parseKohyaGuiJson, parseKohyaMetadata, parseKohyaTrainingToml } from '../../src/formats/kohya/index.ts';
-import { discoverRuns } from '../../src/formats/discover.ts';
+import { discoverRuns } from '../../src/sync/discover.ts';
 import { eventFile, readLoss } from '../../src/formats/kohya/loss.ts';
 import { parseRun } from '../../src/formats/parse-run.ts';
 import { createFsDriver } from '../../src/sources/drivers/fs.ts';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { parsePyLiteral } from '../../src/formats/common/py-literal.ts';
 import { readSafetensorsHeader, type RangeReader } from '../../src/formats/common/safetensors.ts';
-import { parseTolerantJson } from '../../src/formats/common/tolerant-json.ts';
+import { parseTolerantJson } from '../../src/text/tolerant-json.ts';
 import type { ByteRange } from '../../src/sources/types.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');

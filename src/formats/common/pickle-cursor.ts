@@ -1,4 +1,31 @@
-import type { PyValue } from './pickle.ts';
+/** A value as the pickle describes it (see pickle.ts): plain data, or an inert description of an object. */
+export interface PyObject {
+  kind: 'object';
+  /** `module.qualname` of the callable or class; `'?'` when the callable was not a global. */
+  cls: string;
+  /** Arguments of the REDUCE/NEWOBJ, as pickled. */
+  args: PyValue[];
+  /** NEWOBJ (`cls.__new__`) rather than REDUCE (a call). */
+  newobj: boolean;
+  /** The BUILD argument (usually the `__dict__`), null when none. */
+  state: PyValue;
+  /** Items appended (APPENDS on a list subclass) or set (SETITEMS on e.g. an `OrderedDict`) on the object. */
+  items: PyValue[];
+  entries: [PyValue, PyValue][];
+}
+
+export type PyValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | { kind: 'list' | 'tuple' | 'set'; items: PyValue[] }
+  | { kind: 'dict'; entries: [PyValue, PyValue][] }
+  | { kind: 'global'; name: string }
+  | { kind: 'bytes'; length: number }
+  | { kind: 'persistent' }
+  | PyObject;
 
 /** A pickle that is malformed, too large or uses an opcode this reader does not interpret. */
 export class PickleError extends Error {

@@ -4,37 +4,10 @@
  * `torch.save` (protocol 2) and protocols up to 5 emit for plain data; anything else is an error that names the
  * opcode and its offset. See pickle-plain.ts for turning the result into JSON-like values.
  */
-import { Cursor, PickleError } from './pickle-cursor.ts';
+import { Cursor, PickleError, type PyObject, type PyValue } from './pickle-cursor.ts';
 
 export { PickleError };
-
-export interface PyObject {
-  kind: 'object';
-  /** `module.qualname` of the callable or class; `'?'` when the callable was not a global. */
-  cls: string;
-  /** Arguments of the REDUCE/NEWOBJ, as pickled. */
-  args: PyValue[];
-  /** NEWOBJ (`cls.__new__`) rather than REDUCE (a call). */
-  newobj: boolean;
-  /** The BUILD argument (usually the `__dict__`), null when none. */
-  state: PyValue;
-  /** Items appended (APPENDS on a list subclass) or set (SETITEMS on e.g. an `OrderedDict`) on the object. */
-  items: PyValue[];
-  entries: [PyValue, PyValue][];
-}
-
-export type PyValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | { kind: 'list' | 'tuple' | 'set'; items: PyValue[] }
-  | { kind: 'dict'; entries: [PyValue, PyValue][] }
-  | { kind: 'global'; name: string }
-  | { kind: 'bytes'; length: number }
-  | { kind: 'persistent' }
-  | PyObject;
+export type { PyObject, PyValue };
 
 export interface PickleLimits {
   /** Largest pickle accepted, in bytes. */

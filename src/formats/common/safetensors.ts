@@ -1,5 +1,5 @@
 import type { ByteRange } from '../../sources/types.ts';
-import { JsonText } from './tolerant-json.ts';
+import { JsonText } from '../../text/tolerant-json.ts';
 
 export type SafetensorsErrorCode =
   | 'not-found'

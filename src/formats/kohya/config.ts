@@ -1,9 +1,10 @@
 import { parse as parseToml } from 'smol-toml';
 import type { DatasetDir } from '../../record/schema.ts';
-import { tomlErrorMessage } from '../common/parse-error-message.ts';
-import { parseTolerantJson } from '../common/tolerant-json.ts';
+import { tomlErrorMessage } from '../../text/parse-error-message.ts';
+import { parseTolerantJson } from '../../text/tolerant-json.ts';
 import { baseModelFamily } from './family.ts';
 import { DatasetEntry, DatasetSubset, DatasetToml, KohyaTrainingValues, isTable } from './schema.ts';
+import type { ParseResult } from '../kit/result.ts';
 
 /** Run fields a kohya file tells; `undefined` = this file does not say. Metadata and config facts are merged later. */
 export interface KohyaFacts {
@@ -40,7 +41,7 @@ export interface KohyaTrainingConfig {
   gradient_accumulation_steps?: number;
 }
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
+export type { ParseResult };
 
 /** Keys only a training config has; a TOML without any of them is a dataset config or something else. */
 const TRAINING_KEYS = ['network_module', 'pretrained_model_name_or_path', 'network_dim', 'output_dir', 'output_name', 'learning_rate', 'unet_lr', 'optimizer_type', 'max_train_epochs', 'max_train_steps'];

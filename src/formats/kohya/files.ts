@@ -1,5 +1,5 @@
 import type { Artifact, StatusInputs } from '../../record/schema.ts';
-import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../kit/run-status.ts';
 import type { DirListing } from '../types.ts';
 import type { EventFile } from './loss.ts';
 import { eventFile } from './loss.ts';

@@ -1,5 +1,5 @@
 import { readSafetensorsHeader } from '../common/safetensors.ts';
-import { FileError } from '../parse-run.ts';
+import { FileError } from '../../errors.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import type { KohyaFacts } from './config.ts';
 import { collectArtifacts, decideStatus, scanFiles, type RunFiles, type WeightsFile } from './files.ts';

@@ -1,4 +1,4 @@
-import { parseTolerantJson } from '../common/tolerant-json.ts';
+import { parseTolerantJson } from '../../text/tolerant-json.ts';
 import { parseTomlText } from './config.ts';
 import { isTable } from './schema.ts';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { denoiseFloat32 } from '../common/float32.ts';
 import { parsePyLiteral } from '../common/py-literal.ts';
-import { parseTolerantJson } from '../common/tolerant-json.ts';
+import { parseTolerantJson } from '../../text/tolerant-json.ts';
 
 /**
  * Permissive input schemas of the raw kohya files. Every field is optional and coerced: kohya values are TOML

@@ -1,16 +1,17 @@
 import type { LearningRateSource, RunRecord } from '../../record/schema.ts';
 import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
-import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence, type RunKindEvidence } from '../hf-trainer/args-facts.ts';
-import { modelFamily } from '../hf-trainer/adapter-config.ts';
-import { digest, isoOf, readRunIdFile } from '../hf-trainer/identity.ts';
-import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, trainerArtifacts } from '../hf-trainer/listing.ts';
-import { readParsedFile, readTrainerFiles, type TrainerFiles } from '../hf-trainer/read-run.ts';
-import type { FileParse } from '../hf-trainer/trainer-state.ts';
+import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence, type RunKindEvidence } from '../common/hf-trainer/args-facts.ts';
+import { modelFamily } from '../common/hf-trainer/adapter-config.ts';
+import { digest, isoOf, readRunIdFile } from '../common/hf-trainer/identity.ts';
+import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, trainerArtifacts } from '../common/hf-trainer/listing.ts';
+import { readParsedFile, readTrainerFiles, type TrainerFiles } from '../common/hf-trainer/read-run.ts';
+
 import { detectLlamaFactory } from './detect.ts';
 import { parseRunningLog, type RunningLogSummary } from './running-log.ts';
 import { llamaFactoryStatus } from './status.ts';
 import { parseTrainerLogLines, type TrainerLogSummary } from './trainer-log.ts';
 import { parseLlamaboardConfig, parseTrainingArgsYaml, type LlamaboardInfo, type TrainingArgsInfo } from './training-args.ts';
+import type { ParseResult } from '../kit/result.ts';
 
 /** LLaMA-Factory output dirs (CLI and LlamaBoard web UI). See readme.md. */
 export const llamaFactory: FormatAdapter = {
@@ -145,7 +146,7 @@ async function readRunningLog(ctx: ParseContext): Promise<RunningLogSummary | nu
   return lines === null ? null : parseRunningLog(lines);
 }
 
-async function readYaml<T>(ctx: ParseContext, name: string, parse: (text: string) => FileParse<T>): Promise<{ file: string; text: string; info: T } | null> {
+async function readYaml<T>(ctx: ParseContext, name: string, parse: (text: string) => ParseResult<T>): Promise<{ file: string; text: string; info: T } | null> {
   return hasFile(ctx.listing, name) ? readParsedFile(ctx, name, parse, 1024 * 1024) : null;
 }
 

@@ -1,5 +1,5 @@
 import { parsePyDictLine } from '../common/py-literal.ts';
-import { createLossAggregator, type LossSummary } from '../hf-trainer/epoch-loss.ts';
+import { createLossAggregator, type LossSummary } from '../common/hf-trainer/epoch-loss.ts';
 
 /** What the web UI's `running_log.txt` says. */
 export interface RunningLogSummary {

@@ -1,31 +1,10 @@
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { yamlErrorMessage } from '../common/parse-error-message.ts';
-import { NumOrNull, StrOrNull } from '../hf-trainer/schema.ts';
+import { NumOrNull, StrOrNull } from '../common/hf-trainer/schema.ts';
 
-export { AdapterConfig, ResultsJson, TrainerState } from '../hf-trainer/schema.ts';
-
-/** Real configs use no aliases at all; a handful is plenty and stops "billion laughs" expansion. */
-export const MAX_YAML_ALIASES = 20;
+export { AdapterConfig, ResultsJson, TrainerState } from '../common/hf-trainer/schema.ts';
 
 /** Python `str(timedelta)`: `0:32:48`, `1 day, 0:08:23`, `9 days, 21:39:23`, with optional microseconds. */
 const DURATION = /^(?:(\d+) days?, )?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/;
-
-/** YAML text parsed safely (alias expansion capped); a syntax error or an alias bomb is a zod issue, never a throw. */
-export const YamlText = z.string().transform((text, ctx): unknown => {
-  const doc = parseDocument(text, { uniqueKeys: false });
-  if (doc.errors.length > 0) {
-    ctx.addIssue({ code: 'custom', message: yamlErrorMessage(doc.errors[0]), input: text });
-    return z.NEVER;
-  }
-  try {
-    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown;
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err), input: text });
-    return z.NEVER;
-  }
-});
-export type YamlText = z.infer<typeof YamlText>;
 
 /** Seconds of a Python timedelta string, or null. */
 export const Duration = z

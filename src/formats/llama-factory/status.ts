@@ -1,5 +1,5 @@
 import type { StatusInputs } from '../../record/schema.ts';
-import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../kit/run-status.ts';
 import type { RunningLogSummary } from './running-log.ts';
 import type { TrainerLogSummary } from './trainer-log.ts';
 

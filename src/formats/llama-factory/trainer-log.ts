@@ -1,5 +1,5 @@
-import { parseTolerantJson } from '../common/tolerant-json.ts';
-import { createLossAggregator, type LossAggregator, type LossSummary } from '../hf-trainer/epoch-loss.ts';
+import { parseTolerantJson } from '../../text/tolerant-json.ts';
+import { createLossAggregator, type LossAggregator, type LossSummary } from '../common/hf-trainer/epoch-loss.ts';
 import { toTrainerLogLine, type TrainerLogLine } from './schema.ts';
 
 /** What a `trainer_log.jsonl` says about its (last) run. */

@@ -1,5 +1,6 @@
-import type { FileParse } from '../hf-trainer/trainer-state.ts';
-import { LlamaboardConfig, TrainingArgsYaml, YamlText } from './schema.ts';
+import { Yaml } from '../../text/yaml.ts';
+import { LlamaboardConfig, TrainingArgsYaml } from './schema.ts';
+import type { ParseResult } from '../kit/result.ts';
 
 export interface TrainingArgsInfo {
   args: TrainingArgsYaml;
@@ -13,7 +14,7 @@ export interface LlamaboardInfo {
 }
 
 /** Parses `training_args.yaml` (aliases capped, see MAX_YAML_ALIASES). Never throws. */
-export function parseTrainingArgsYaml(text: string): FileParse<TrainingArgsInfo> {
+export function parseTrainingArgsYaml(text: string): ParseResult<TrainingArgsInfo> {
   const values = parseYamlMapping(text);
   if (!values.ok) {
     return values;
@@ -23,7 +24,7 @@ export function parseTrainingArgsYaml(text: string): FileParse<TrainingArgsInfo>
 }
 
 /** Parses `llamaboard_config.yaml`. Never throws. */
-export function parseLlamaboardConfig(text: string): FileParse<LlamaboardInfo> {
+export function parseLlamaboardConfig(text: string): ParseResult<LlamaboardInfo> {
   const values = parseYamlMapping(text);
   if (!values.ok) {
     return values;
@@ -34,8 +35,8 @@ export function parseLlamaboardConfig(text: string): FileParse<LlamaboardInfo> {
 
 // --- internal ---
 
-function parseYamlMapping(text: string): FileParse<Record<string, unknown>> {
-  const parsed = YamlText.safeParse(text);
+function parseYamlMapping(text: string): ParseResult<Record<string, unknown>> {
+  const parsed = Yaml.safeParse(text);
   if (!parsed.success) {
     return { ok: false, message: parsed.error.issues[0]?.message ?? 'invalid YAML' };
   }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { yamlErrorMessage } from '../common/parse-error-message.ts';
+import { yamlErrorMessage } from '../../text/parse-error-message.ts';
 import type { Artifact, StatusInputs } from '../../record/schema.ts';
-import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../common/run-status.ts';
+import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../kit/run-status.ts';
+import { FileError } from '../../errors.ts';
 import { parseFlatYaml } from '../common/flat-yaml.ts';
-import { FileError } from '../parse-run.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import { aggregateTextLoss, aggregateTextLossOf } from './log-text.ts';
 import { LoraScriptsConfig, SIGNATURE_KEYS } from './schema.ts';

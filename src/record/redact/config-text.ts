@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { parseTolerantJson } from '../../formats/common/tolerant-json.ts';
-import { redactString } from './shapes.ts';
+import { parseTolerantJson } from '../../text/tolerant-json.ts';
+import { redactString } from '../../secrets/shapes.ts';
 import { redactCollect, scrubSecrets } from './values.ts';
 import { applyEdits, yamlRedactionEdits } from './yaml-ranges.ts';
 

@@ -1,5 +1,5 @@
-import { isSecretKey } from './keys.ts';
-import { REDACTED, redactString } from './shapes.ts';
+import { isSecretKey } from '../../secrets/keys.ts';
+import { REDACTED, redactString } from '../../secrets/shapes.ts';
 
 /** Shorter secrets are not scrubbed from unrelated text: `pass: abc` must not blank every "abc" in a record. */
 export const MIN_SCRUB_LENGTH = 6;

@@ -1,6 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
-import { isSecretKey } from './keys.ts';
-import { REDACTED, redactString } from './shapes.ts';
+import { isSecretKey } from '../../secrets/keys.ts';
+import { REDACTED, redactString } from '../../secrets/shapes.ts';
 
 /** One source range to replace, with the text that goes in its place. */
 export interface Edit {

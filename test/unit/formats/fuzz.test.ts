@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { discoverRuns } from '../../../src/formats/discover.ts';
+import { discoverRuns } from '../../../src/sync/discover.ts';
 import { adapters } from '../../../src/formats/index.ts';
 import { parseRun } from '../../../src/formats/parse-run.ts';
 import { memoryDriver } from '../../helpers/memory-driver.ts';

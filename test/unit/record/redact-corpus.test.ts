@@ -1,9 +1,9 @@
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTolerantJson } from '../../../src/formats/common/tolerant-json.ts';
+import { parseTolerantJson } from '../../../src/text/tolerant-json.ts';
 import { parseTomlText } from '../../../src/formats/kohya/config.ts';
-import { YamlText } from '../../../src/formats/llama-factory/schema.ts';
+import { Yaml as YamlText } from '../../../src/text/yaml.ts';
 import { isSecretKey, maskUrlCredentials, redactCollect, redactConfigText, redactString, scrubSecrets } from '../../../src/record/redact.ts';
 import { crawl } from '../../helpers/crawl.ts';
 import { tempTrees } from '../../helpers/temp-tree.ts';

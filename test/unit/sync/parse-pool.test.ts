@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
-import { discoverRuns, type DiscoveredRun } from '../../../src/formats/discover.ts';
+import { discoverRuns, type DiscoveredRun } from '../../../src/sync/discover.ts';
 import { adapters } from '../../../src/formats/index.ts';
 import { parseRun } from '../../../src/formats/parse-run.ts';
 import { createDriver, rootInfo } from '../../../src/sources/index.ts';

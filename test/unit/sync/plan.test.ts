@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DiscoveredRun } from '../../../src/formats/discover.ts';
+import type { DiscoveredRun } from '../../../src/sync/discover.ts';
 import { runSortKey } from '../../../src/sources/order.ts';
 import { planActions, type CrawledRun } from '../../../src/sync/plan.ts';
 import type { IndexedRun } from '../../../src/sync/scan.ts';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { readSafetensorsHeader, type RangeReader } from '../../../../src/formats/common/safetensors.ts';
-import { parseTolerantJson } from '../../../../src/formats/common/tolerant-json.ts';
+import { parseTolerantJson } from '../../../../src/text/tolerant-json.ts';
 import type { ByteRange } from '../../../../src/sources/types.ts';
 
 const ERROR_CODES = ['not-found', 'lfs-pointer', 'too-small', 'absurd-length', 'truncated', 'bad-utf8', 'bad-json', 'bad-header'];

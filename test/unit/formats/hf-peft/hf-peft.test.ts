@@ -3,8 +3,10 @@ import { utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempTrees } from '../../../helpers/temp-tree.ts';
+import { detectAdapters } from '../../../../src/formats/detect.ts';
 import { detectHfPeft } from '../../../../src/formats/hf-peft/index.ts';
-import { toListing } from '../../../../src/formats/discover.ts';
+import { adapters } from '../../../../src/formats/index.ts';
+import { toListing } from '../../../../src/sources/types.ts';
 import { encodeEventFile } from '../common/tfevents-encoder.ts';
 import { crawl, LATER, REPO_ROOT } from '../../../helpers/crawl.ts';
 
@@ -23,11 +25,18 @@ describe('src/formats/hf-peft', () => {
     [['trainer_state.json'], true],
     [['checkpoint-10/trainer_state.json'], true],
     [['last-checkpoint/trainer_state.json'], true],
-    [['adapter_config.json', 'trainer_log.jsonl'], false],
-    [['trainer_state.json', 'running_log.txt'], false],
     [['README.md', 'checkpoint-10/optimizer.pt'], false],
   ])('detect(%j) = %s', (names, expected) => {
     expect(detectHfPeft(listing(names))).toBe(expected);
+  });
+
+  it.each([
+    [['adapter_config.json'], ['hf-peft']],
+    [['adapter_config.json', 'trainer_log.jsonl'], ['llama-factory']],
+    [['trainer_state.json', 'running_log.txt'], ['llama-factory']],
+    [['checkpoint-10/trainer_state.json', 'training_args.yaml'], ['llama-factory']],
+  ])('the core gives %j to %j (LLaMA-Factory outranks the HF Trainer files it also writes)', (names, expected) => {
+    expect(detectAdapters(listing(names), adapters).map((a) => a.id)).toEqual(expected);
   });
 
   it('parses a completed PEFT run with checkpoints as one run', async () => {

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { discoverRuns } from '../../../../src/formats/discover.ts';
+import { discoverRuns } from '../../../../src/sync/discover.ts';
 import { adapters } from '../../../../src/formats/index.ts';
 import { kohya } from '../../../../src/formats/kohya/index.ts';
 import { parseRun } from '../../../../src/formats/parse-run.ts';

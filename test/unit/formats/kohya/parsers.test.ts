@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { toListing } from '../../../../src/formats/discover.ts';
+import { toListing } from '../../../../src/sources/types.ts';
 import { parseDatasetToml, parseKohyaMetadata, parseKohyaTrainingToml, parseSamplePrompts } from '../../../../src/formats/kohya/index.ts';
 import { candidateDirs } from '../../../../src/formats/kohya/log-link.ts';
 import { isKohyaRun, parseWeightsName } from '../../../../src/formats/kohya/names.ts';

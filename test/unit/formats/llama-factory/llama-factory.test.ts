@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempTrees } from '../../../helpers/temp-tree.ts';
-import { toListing } from '../../../../src/formats/discover.ts';
+import { toListing } from '../../../../src/sources/types.ts';
 import { detectLlamaFactory } from '../../../../src/formats/llama-factory/detect.ts';
 import { durationSeconds, toTrainerLogLine, TrainerLogLine } from '../../../../src/formats/llama-factory/schema.ts';
 import { parseTrainerLogLines } from '../../../../src/formats/llama-factory/trainer-log.ts';

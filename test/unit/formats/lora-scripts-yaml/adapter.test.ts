@@ -30,7 +30,23 @@ const CONFIG = [
 
 const LOG = ['[2025-03-02 09:00:00] start', 'epoch 1/3 step 1 loss 0.30', 'epoch 1/3 step 2 loss 0.20', 'epoch 2/3 step 3 loss 0.10', "{'loss': 0.08, 'epoch': 3.0}", '[2025-03-02 10:00:00] training complete', ''].join('\n');
 
+const FIXTURE = path.join(import.meta.dirname, '../../../fixtures/layouts/lora-scripts-yaml');
+
 describe('formats/lora-scripts-yaml', () => {
+  it('reads the laid-out fixture run (test/fixtures/layouts/lora-scripts-yaml/completed)', async () => {
+    const records = await crawl(FIXTURE, { now: NOW });
+
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      format: 'lora-scripts-yaml',
+      status: 'completed',
+      lora_rank: 8,
+      learning_rate: 0.0002,
+      batch_size: 4,
+      source: { path: 'completed' },
+    });
+  });
+
   it('reads the article format by value: hyperparameters, loss per epoch from text logs, status, redaction', async () => {
     const dir = await tree({ 'r1/config.yaml': CONFIG, 'r1/logs/train.log': LOG, 'r1/pytorch_lora_weights.safetensors': 'x' });
 

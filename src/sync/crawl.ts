@@ -1,0 +1,41 @@
+import type { AppContext } from '../context.ts';
+import { adapters } from '../formats/index.ts';
+import { listingFingerprint } from '../record/identity.ts';
+import { compareKeys, runSortKey } from '../sources/order.ts';
+import type { SourceDriver } from '../sources/types.ts';
+import { discoverRuns, SHARD_BUCKETS } from './discover.ts';
+import type { SyncOptions } from './options.ts';
+import type { CrawledRun } from './plan.ts';
+import type { SourceReport } from './report.ts';
+
+/** The runs under each prefix, in reconcile order, with their listing fingerprint; listing warnings make the source incomplete. */
+export async function* crawlRuns(
+  driver: SourceDriver,
+  prefixes: string[],
+  opts: SyncOptions,
+  sourceReport: SourceReport,
+  log: AppContext['log'],
+): AsyncGenerator<CrawledRun> {
+  for (const prefix of prefixes) {
+    for await (const item of discoverRuns(driver, prefix, adapters, opts.shard ? { shard: opts.shard } : {})) {
+      if (item.kind === 'warning') {
+        sourceReport.warnings += 1;
+        sourceReport.complete = false;
+        log.warn({ key: item.key, code: item.code, detail: item.message }, 'Listing warning');
+        continue;
+      }
+      const newestMtime = item.listing.entries.reduce((max, e) => Math.max(max, e.mtime), 0);
+      yield { sortKey: runSortKey(item.listing.dir), fingerprint: listingFingerprint(item.listing.dir, item.listing.entries), newestMtime, run: item };
+    }
+  }
+}
+
+/** The shard buckets a sharded sync owns (all when not sharded). */
+export function shardBuckets(shard: SyncOptions['shard']): number[] | undefined {
+  return shard ? Array.from({ length: SHARD_BUCKETS }, (_, b) => b).filter((b) => b % shard.count === shard.index) : undefined;
+}
+
+/** Incremental prefixes without slashes at either end, deduplicated, in reconcile order. */
+export function sortPrefixes(prefixes: string[]): string[] {
+  return [...new Set(prefixes.map((p) => p.replace(/^\/+|\/+$/g, '')))].sort((a, b) => compareKeys(runSortKey(a), runSortKey(b)));
+}

@@ -1,0 +1,114 @@
+import type { AppContext } from '../context.ts';
+import { durationMs, type SourceConfig } from '../config/schema.ts';
+import { errorMessage } from '../errors.ts';
+import { createPool } from '../pool.ts';
+import { PARSER_VERSION } from '../record/schema.ts';
+import { createDriver } from '../sources/index.ts';
+import { createApplier } from './apply.ts';
+import { crawlRuns, shardBuckets, sortPrefixes } from './crawl.ts';
+import type { IdentityGuard } from './identity-guard.ts';
+import type { SyncOptions } from './options.ts';
+import type { ParsePool } from './parse-pool.ts';
+import { planActions } from './plan.ts';
+import type { SourceReport, SyncReport } from './report.ts';
+import { countActiveRuns, scanIndexedRuns, type IndexedRun } from './scan.ts';
+import { applyVanishMarks } from './vanish.ts';
+import { createRunWriter, flushRunWriter } from './write.ts';
+
+/** What the sources of one sync share. */
+export interface SyncShared {
+  touched: Set<string>;
+  guard: IdentityGuard;
+  parser: ParsePool;
+}
+
+/** Syncs one source: crawl, merge with its indexed runs (plan), apply each action, mark what vanished, flush. */
+export async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptions, report: SyncReport, shared: SyncShared): Promise<SourceReport> {
+  const { config, client, log } = ctx;
+  // The crawl lists a whole root: worth a listing thread (the parsers' short listings are not).
+  const driver = createDriver(source, { longListings: true });
+  const sourceReport: SourceReport = { name: source.name, kind: source.kind, complete: true, runs: 0, warnings: 0, error: null };
+  const buckets = shardBuckets(opts.shard);
+  const prefixes = opts.mode === 'incremental' && opts.prefixes?.length ? sortPrefixes(opts.prefixes) : undefined;
+  const scanOpts = { index: config.indices.runs, root: source.name, ...(prefixes ? { prefixes } : {}), ...(buckets ? { buckets } : {}) };
+  const activeBefore = await countActiveRuns(client, scanOpts);
+  const writer = createRunWriter(client, config);
+  // Only a full listing of a whole root can tell that a run is gone.
+  const marksVanished = opts.mode === 'full' && !opts.prefixes?.length;
+  const vanishMarks: IndexedRun[] = [];
+  const now = ctx.now();
+  const pool = createPool(config.sync.parse_concurrency);
+  const apply = createApplier({
+    source,
+    opts,
+    report,
+    driver,
+    writer,
+    parser: shared.parser,
+    guard: shared.guard,
+    pool,
+    touched: shared.touched,
+    now,
+    marksVanished,
+    vanishMarks,
+  });
+  const startedMs = Date.now();
+  let lastProgress = 0;
+
+  const crawl = crawlRuns(driver, prefixes ?? [''], opts, sourceReport, log);
+  const indexed = scanIndexedRuns(client, scanOpts);
+  try {
+    for await (const action of planActions(crawl, indexed, { parserVersion: PARSER_VERSION, now })) {
+      if (ctx.signal.aborted) {
+        report.status = 'aborted';
+        sourceReport.complete = false;
+        break;
+      }
+      if (action.crawled) {
+        report.counts.found += 1;
+        sourceReport.runs += 1;
+      }
+      await apply(action);
+      if (opts.onProgress && Date.now() - lastProgress > 1000) {
+        lastProgress = Date.now();
+        opts.onProgress({
+          source: source.name,
+          found: sourceReport.runs,
+          written: writer.stats.written,
+          expected: activeBefore,
+          elapsedMs: Date.now() - startedMs,
+        });
+      }
+    }
+  } catch (err) {
+    sourceReport.complete = false;
+    sourceReport.error = errorMessage(err);
+    log.error({ source: source.name, err }, 'Source listing failed; nothing will be marked vanished');
+  }
+  await pool.drain();
+  report.durations_ms.list += Date.now() - startedMs;
+
+  if (marksVanished) {
+    if (sourceReport.complete && sourceReport.runs === 0 && activeBefore > 0) {
+      sourceReport.complete = false;
+      sourceReport.error = `listed empty but the catalogue holds ${activeBefore} active runs of this root (stale mount or wrong path?); nothing marked vanished`;
+    }
+    const vanishStart = Date.now();
+    await applyVanishMarks(ctx, {
+      source,
+      sourceReport,
+      report,
+      opts,
+      activeBefore,
+      vanishMarks,
+      writer,
+      graceMs: durationMs(config.sync.vanish_grace),
+      now,
+      touched: shared.touched,
+    });
+    report.durations_ms.vanish += Date.now() - vanishStart;
+  }
+  await flushRunWriter(writer, report);
+  await driver.dispose?.();
+  return sourceReport;
+}
