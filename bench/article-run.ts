@@ -21,14 +21,30 @@ const { values } = parseArgs({
 const env = readEngineEnv();
 const home = await ensureElasticsearchInstalled({ ...enginePathsFromEnv(env), repositoryUrl: env.mavenRepository });
 const esDir = path.join(os.tmpdir(), `lora-article-es-${process.pid}`);
-const es = await startElasticsearch({ home, dataDir: path.join(esDir, 'data'), logsDir: path.join(esDir, 'logs'), configDir: path.join(esDir, 'config'), heap: { min: values.heap, max: values.heap }, env: env.childEnv, timeoutMs: 240_000 });
+const es = await startElasticsearch({
+  home,
+  dataDir: path.join(esDir, 'data'),
+  logsDir: path.join(esDir, 'logs'),
+  configDir: path.join(esDir, 'config'),
+  heap: { min: values.heap, max: values.heap },
+  env: env.childEnv,
+  timeoutMs: 240_000,
+});
 try {
   // Several --project checkouts: each measured in turn on the same engine and tree (A/B), under its own index names.
   const projects = values.project ?? [path.resolve(import.meta.dirname, '..')];
   const tables: string[] = [];
   const results = [];
   for (const [i, project] of projects.entries()) {
-    const result = await articleComparison({ n: Number(values.runs), dir: values.dir, esUrl: es.url, esPid: es.pid as number, project, prefix: `article${i}`, backfillOnly: values['backfill-only'] });
+    const result = await articleComparison({
+      n: Number(values.runs),
+      dir: values.dir,
+      esUrl: es.url,
+      esPid: es.pid as number,
+      project,
+      prefix: `article${i}`,
+      backfillOnly: values['backfill-only'],
+    });
     results.push({ project, ...result });
     tables.push(`${project}\n\n${articleTable(result)}`);
     process.stderr.write(`${tables.at(-1)}\n`);
@@ -39,7 +55,10 @@ try {
   const repo = path.resolve(import.meta.dirname, '..');
   await mkdir(path.join(repo, 'bench', 'results'), { recursive: true });
   const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19);
-  await writeFile(path.join(repo, 'bench', 'results', `${stamp}-article-${values.runs}.md`), `${table}\n\n\`\`\`json\n${JSON.stringify(result, null, 2)}\n\`\`\`\n`);
+  await writeFile(
+    path.join(repo, 'bench', 'results', `${stamp}-article-${values.runs}.md`),
+    `${table}\n\n\`\`\`json\n${JSON.stringify(result, null, 2)}\n\`\`\`\n`,
+  );
 } finally {
   await es.stop();
   await rm(esDir, { recursive: true, force: true });

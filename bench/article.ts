@@ -53,16 +53,31 @@ export async function articleComparison(opts: {
     const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 
     const skipped: Measured = { wallS: NaN, cpuS: NaN, esCpuS: NaN, maxRssMb: NaN, stdout: '' };
-    const exporter = opts.backfillOnly ? skipped : await measured(opts.esPid, ['/usr/bin/python3', path.join(PERF_DIR, 'seed_exporter_run.py'), tree, '--es', opts.esUrl]);
+    const exporter = opts.backfillOnly
+      ? skipped
+      : await measured(opts.esPid, ['/usr/bin/python3', path.join(PERF_DIR, 'seed_exporter_run.py'), tree, '--es', opts.esUrl]);
     const statWalkS = opts.backfillOnly ? NaN : (await measured(null, ['find', tree, '-type', 'f', '-printf', '%s %T@\\n'])).wallS;
     const catS = opts.backfillOnly ? NaN : (await measured(null, ['sh', '-c', `find '${tree}' -type f -print0 | xargs -0 cat > /dev/null`])).wallS;
-    const cli = [process.execPath, '--max-old-space-size=256', '--max-semi-space-size=8', path.join(opts.project ?? repo, 'src', 'cli', 'main.ts'), 'sync', '--config', cfg, '--json'];
+    const cli = [
+      process.execPath,
+      '--max-old-space-size=256',
+      '--max-semi-space-size=8',
+      path.join(opts.project ?? repo, 'src', 'cli', 'main.ts'),
+      'sync',
+      '--config',
+      cfg,
+      '--json',
+    ];
     const backfill = await measured(opts.esPid, [...cli, '--backfill']);
     // The sync report's own status (the first one printed; the rollup report follows it).
     const report = { status: /"status":\s*"(\w+)"/.exec(backfill.stdout)?.[1] ?? 'unknown' };
     const noop = opts.backfillOnly ? skipped : await measured(null, cli);
     const esCpuBefore = await treeCpuS(opts.esPid);
-    const bulk = opts.backfillOnly ? [NaN] : (await sh('python3', [path.join(PERF_DIR, 'raw_bulk.py'), opts.esUrl, indices.runs, `${prefix}-ceiling-runs`], { maxBuffer: 1 << 20 })).stdout.trim().split(' ');
+    const bulk = opts.backfillOnly
+      ? [NaN]
+      : (await sh('python3', [path.join(PERF_DIR, 'raw_bulk.py'), opts.esUrl, indices.runs, `${prefix}-ceiling-runs`], { maxBuffer: 1 << 20 })).stdout
+          .trim()
+          .split(' ');
     const ceilingEsCpuS = (await treeCpuS(opts.esPid)) - esCpuBefore;
     const docs = await catIndices(opts.esUrl);
     const count = async (index: string) => ((await (await fetch(`${opts.esUrl}/${index}/_count`)).json()) as { count: number }).count;
@@ -92,7 +107,13 @@ export async function articleComparison(opts: {
 export function articleTable(r: ArticleResult): string {
   const ceiling = r.ceiling.catS + r.ceiling.bulkS;
   const rows = [
-    [`article's exporter, verbatim (one es.index per run)`, `${r.exporter.wallS.toFixed(1)} s`, rate(r.runs, r.exporter.wallS), `${r.exporter.cpuS.toFixed(1)} + ES ${r.exporter.esCpuS.toFixed(1)}`, `${r.exporter.docs} docs`],
+    [
+      `article's exporter, verbatim (one es.index per run)`,
+      `${r.exporter.wallS.toFixed(1)} s`,
+      rate(r.runs, r.exporter.wallS),
+      `${r.exporter.cpuS.toFixed(1)} + ES ${r.exporter.esCpuS.toFixed(1)}`,
+      `${r.exporter.docs} docs`,
+    ],
     [
       'lora-catalog sync --backfill (CLI, rollups included)',
       `${r.backfill.wallS.toFixed(1)} s`,
@@ -100,8 +121,20 @@ export function articleTable(r: ArticleResult): string {
       `${r.backfill.cpuS.toFixed(1)} + ES ${r.backfill.esCpuS.toFixed(1)}`,
       `${r.backfill.runsDocs} runs = ${r.backfill.luceneDocs} Lucene docs (${(r.backfill.luceneDocs / r.backfill.runsDocs).toFixed(1)}/run), rollups ${r.backfill.rollupLuceneDocs}; RSS ${r.backfill.maxRssMb} MB; ${r.backfill.status}`,
     ],
-    [`ceiling: cat of every file + raw _bulk of the same docs, same mapping`, `${ceiling.toFixed(1)} s (cat ${r.ceiling.catS.toFixed(1)} + bulk ${r.ceiling.bulkS.toFixed(1)})`, rate(r.runs, ceiling), `ES ${r.ceiling.esCpuS.toFixed(1)} (bulk)`, `${r.ceiling.luceneDocs} Lucene docs`],
-    ['no-op resync', `${r.noop.wallS.toFixed(1)} s`, rate(r.runs, r.noop.wallS), r.noop.cpuS.toFixed(1), `${(r.noop.wallS / r.statWalkS).toFixed(2)}× the stat walk (${r.statWalkS.toFixed(1)} s)`],
+    [
+      `ceiling: cat of every file + raw _bulk of the same docs, same mapping`,
+      `${ceiling.toFixed(1)} s (cat ${r.ceiling.catS.toFixed(1)} + bulk ${r.ceiling.bulkS.toFixed(1)})`,
+      rate(r.runs, ceiling),
+      `ES ${r.ceiling.esCpuS.toFixed(1)} (bulk)`,
+      `${r.ceiling.luceneDocs} Lucene docs`,
+    ],
+    [
+      'no-op resync',
+      `${r.noop.wallS.toFixed(1)} s`,
+      rate(r.runs, r.noop.wallS),
+      r.noop.cpuS.toFixed(1),
+      `${(r.noop.wallS / r.statWalkS).toFixed(2)}× the stat walk (${r.statWalkS.toFixed(1)} s)`,
+    ],
   ];
   return [
     `Article format, ${r.runs} runs, warm page cache, load average ${r.load} at the start`,
@@ -135,7 +168,9 @@ async function measured(esPid: number | null, argv: string[]): Promise<Measured>
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
-    child.on('exit', (code) => (code === 0 || argv.includes('--json') ? resolve(out) : reject(new Error(`${argv.join(' ')} exited ${code}: ${out.slice(-500)}`))));
+    child.on('exit', (code) =>
+      code === 0 || argv.includes('--json') ? resolve(out) : reject(new Error(`${argv.join(' ')} exited ${code}: ${out.slice(-500)}`)),
+    );
   });
   const wallS = (performance.now() - started) / 1000;
   const esCpuS = esPid === null ? 0 : (await treeCpuS(esPid)) - esBefore;

@@ -9,7 +9,10 @@ import { parseArgs } from 'node:util';
 import { createFsDriver } from '../src/sources/drivers/fs.ts';
 import { isWarning, type SourceEntry } from '../src/sources/types.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { concurrency: { type: 'string', default: '8' }, rounds: { type: 'string', default: '3' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { concurrency: { type: 'string', default: '8' }, rounds: { type: 'string', default: '3' } },
+});
 const root = positionals[0];
 if (!root) {
   throw new Error('usage: node bench/fs-read.ts <dir> [--concurrency 8] [--rounds 3]');
@@ -58,6 +61,8 @@ for (let round = 0; round < Number(values.rounds); round++) {
     );
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    process.stdout.write(`${name.padEnd(30)} ${ms.toFixed(0).padStart(6)} ms wall  ${((used.user + used.system) / 1000).toFixed(0).padStart(6)} ms cpu (main thread + pool)  ${((ms * 1000) / entries.length).toFixed(1)} µs/file  ${(bytes / 1e6).toFixed(1)} MB\n`);
+    process.stdout.write(
+      `${name.padEnd(30)} ${ms.toFixed(0).padStart(6)} ms wall  ${((used.user + used.system) / 1000).toFixed(0).padStart(6)} ms cpu (main thread + pool)  ${((ms * 1000) / entries.length).toFixed(1)} µs/file  ${(bytes / 1e6).toFixed(1)} MB\n`,
+    );
   }
 }

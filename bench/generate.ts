@@ -15,7 +15,13 @@ export interface GenerateOptions {
 export type GeneratedFormat = 'lora-scripts-yaml' | 'kohya' | 'hf-peft' | 'llama-factory';
 
 const FORMATS: readonly GeneratedFormat[] = ['lora-scripts-yaml', 'kohya', 'hf-peft', 'llama-factory'];
-const PROMPTS = ['cyberpunk city at night, 赛博朋克 建筑', '水墨山水 ink wash landscape', 'anime portrait, soft light', 'product photo, studio lighting', '宇宙飞船 spaceship interior'];
+const PROMPTS = [
+  'cyberpunk city at night, 赛博朋克 建筑',
+  '水墨山水 ink wash landscape',
+  'anime portrait, soft light',
+  'product photo, studio lighting',
+  '宇宙飞船 spaceship interior',
+];
 const RANKS = [4, 8, 16, 32, 64];
 
 /**
@@ -34,7 +40,15 @@ export async function generateRuns(opts: GenerateOptions): Promise<{ formats: Re
       const i = next++;
       const format = FORMATS[i % FORMATS.length] as GeneratedFormat;
       const isBroken = rand() < (opts.brokenShare ?? 0.01);
-      const spec = { i, rank: RANKS[Math.floor(rand() * RANKS.length)] as number, lr: [1e-4, 2e-4, 3e-4, 5e-5][Math.floor(rand() * 4)] as number, prompt: PROMPTS[Math.floor(rand() * PROMPTS.length)] as string, loss: 0.02 + rand() * 0.1, epochs: 2 + Math.floor(rand() * 8), broken: isBroken };
+      const spec = {
+        i,
+        rank: RANKS[Math.floor(rand() * RANKS.length)] as number,
+        lr: [1e-4, 2e-4, 3e-4, 5e-5][Math.floor(rand() * 4)] as number,
+        prompt: PROMPTS[Math.floor(rand() * PROMPTS.length)] as string,
+        loss: 0.02 + rand() * 0.1,
+        epochs: 2 + Math.floor(rand() * 8),
+        broken: isBroken,
+      };
       const dir = path.join(opts.root, String(2016 + (i % 10)), `team-${i % 37}`, `${format}-run-${String(i).padStart(7, '0')}`);
       await WRITERS[format](dir, spec);
       counts[format] += 1;
@@ -63,7 +77,10 @@ const WRITERS: Record<GeneratedFormat, (dir: string, spec: Spec) => Promise<void
       'config.yaml': s.broken
         ? 'lora_rank: 8\n  batch_size: [4\n'
         : `train_data_dir: "./data/set-${s.i % 50}"\nbase_model: "./models/v1-5-pruned.safetensors"\nlora_rank: ${s.rank}\nbatch_size: 4\nepochs: ${s.epochs}\nlearning_rate: ${s.lr}\noutput_dir: "./output/run-${s.i}"\nsave_steps: 100\nprompt_example: "${s.prompt}"\n`,
-      'logs/train.log': lossLines(s, (e, step, loss) => `[2025-01-01 10:${String(step % 60).padStart(2, '0')}:00] epoch ${e}/${s.epochs} step ${step} loss ${loss.toFixed(4)}`),
+      'logs/train.log': lossLines(
+        s,
+        (e, step, loss) => `[2025-01-01 10:${String(step % 60).padStart(2, '0')}:00] epoch ${e}/${s.epochs} step ${step} loss ${loss.toFixed(4)}`,
+      ),
       'pytorch_lora_weights.safetensors': safetensors({ format: 'pt' }),
       'checkpoints/pytorch_lora_weights_step_100.safetensors': safetensors({ format: 'pt' }),
     });
@@ -86,7 +103,9 @@ const WRITERS: Record<GeneratedFormat, (dir: string, spec: Spec) => Promise<void
       ss_tag_frequency: JSON.stringify({ [`10_set${s.i % 50}`]: { cyberpunk: 12, city: 9, night: 4 } }),
     };
     await files(dir, {
-      [`config_lora-20250101-120000.toml`]: s.broken ? 'network_dim = [16\n' : `pretrained_model_name_or_path = "v1-5-pruned.safetensors"\noutput_name = "${name}"\nnetwork_module = "networks.lora"\nnetwork_dim = ${s.rank}\nlearning_rate = ${s.lr}\nmax_train_epochs = ${s.epochs}\n`,
+      [`config_lora-20250101-120000.toml`]: s.broken
+        ? 'network_dim = [16\n'
+        : `pretrained_model_name_or_path = "v1-5-pruned.safetensors"\noutput_name = "${name}"\nnetwork_module = "networks.lora"\nnetwork_dim = ${s.rank}\nlearning_rate = ${s.lr}\nmax_train_epochs = ${s.epochs}\n`,
       [`${name}.safetensors`]: safetensors(meta),
       [`${name}-000001.safetensors`]: safetensors({ ...meta, ss_epoch: '1' }),
       'sample_prompts.txt': `${s.prompt} --n lowres\n`,
@@ -98,10 +117,42 @@ const WRITERS: Record<GeneratedFormat, (dir: string, spec: Spec) => Promise<void
     for (let step = 5; step <= steps; step += 5) {
       history.push({ epoch: step / 10, step, loss: Number((s.loss + 0.5 / step).toFixed(4)), learning_rate: s.lr, grad_norm: 1.1 });
     }
-    history.push({ epoch: s.epochs, step: steps, train_loss: s.loss + 0.05, train_runtime: 100.5, train_samples_per_second: 3.2, train_steps_per_second: 0.4, total_flos: 1e15 });
-    const state = JSON.stringify({ best_metric: null, best_model_checkpoint: null, epoch: s.epochs, global_step: steps, max_steps: steps, num_train_epochs: s.epochs, log_history: history, train_batch_size: 4 }, null, 2);
+    history.push({
+      epoch: s.epochs,
+      step: steps,
+      train_loss: s.loss + 0.05,
+      train_runtime: 100.5,
+      train_samples_per_second: 3.2,
+      train_steps_per_second: 0.4,
+      total_flos: 1e15,
+    });
+    const state = JSON.stringify(
+      {
+        best_metric: null,
+        best_model_checkpoint: null,
+        epoch: s.epochs,
+        global_step: steps,
+        max_steps: steps,
+        num_train_epochs: s.epochs,
+        log_history: history,
+        train_batch_size: 4,
+      },
+      null,
+      2,
+    );
     await files(dir, {
-      'adapter_config.json': JSON.stringify({ peft_type: 'LORA', task_type: 'CAUSAL_LM', base_model_name_or_path: 'meta-llama/Llama-2-7b-hf', r: s.rank, lora_alpha: s.rank * 2, target_modules: ['q_proj', 'v_proj'] }, null, 2),
+      'adapter_config.json': JSON.stringify(
+        {
+          peft_type: 'LORA',
+          task_type: 'CAUSAL_LM',
+          base_model_name_or_path: 'meta-llama/Llama-2-7b-hf',
+          r: s.rank,
+          lora_alpha: s.rank * 2,
+          target_modules: ['q_proj', 'v_proj'],
+        },
+        null,
+        2,
+      ),
       'trainer_state.json': s.broken ? '{"log_history": [' : state,
       'train_results.json': JSON.stringify({ epoch: s.epochs, train_loss: s.loss + 0.05, train_runtime: 100.5 }),
       'adapter_model.safetensors': safetensors({ format: 'pt' }),
@@ -113,10 +164,23 @@ const WRITERS: Record<GeneratedFormat, (dir: string, spec: Spec) => Promise<void
     const total = s.epochs * 10;
     const lines = [];
     for (let step = 5; step <= total; step += 5) {
-      lines.push(JSON.stringify({ current_steps: step, total_steps: total, loss: Number((s.loss + 0.5 / step).toFixed(4)), lr: s.lr, epoch: step / 10, percentage: Math.round((step / total) * 10000) / 100, elapsed_time: '0:01:00', remaining_time: '0:00:10' }));
+      lines.push(
+        JSON.stringify({
+          current_steps: step,
+          total_steps: total,
+          loss: Number((s.loss + 0.5 / step).toFixed(4)),
+          lr: s.lr,
+          epoch: step / 10,
+          percentage: Math.round((step / total) * 10000) / 100,
+          elapsed_time: '0:01:00',
+          remaining_time: '0:00:10',
+        }),
+      );
     }
     await files(dir, {
-      'training_args.yaml': s.broken ? 'lora_rank: &a [*a\n' : `model_name_or_path: Qwen/Qwen2.5-7B-Instruct\nstage: sft\nfinetuning_type: lora\nlora_rank: ${s.rank}\nlearning_rate: ${s.lr}\nnum_train_epochs: ${s.epochs}.0\nper_device_train_batch_size: 2\ndataset: alpaca_zh\noutput_dir: saves/qwen/lora/train_${webuiTime(s.i)}\n`,
+      'training_args.yaml': s.broken
+        ? 'lora_rank: &a [*a\n'
+        : `model_name_or_path: Qwen/Qwen2.5-7B-Instruct\nstage: sft\nfinetuning_type: lora\nlora_rank: ${s.rank}\nlearning_rate: ${s.lr}\nnum_train_epochs: ${s.epochs}.0\nper_device_train_batch_size: 2\ndataset: alpaca_zh\noutput_dir: saves/qwen/lora/train_${webuiTime(s.i)}\n`,
       'trainer_log.jsonl': `${lines.join('\n')}\n`,
       'train_results.json': JSON.stringify({ epoch: s.epochs, train_loss: s.loss + 0.05 }),
       'adapter_config.json': JSON.stringify({ peft_type: 'LORA', base_model_name_or_path: 'Qwen/Qwen2.5-7B-Instruct', r: s.rank, lora_alpha: s.rank * 2 }),

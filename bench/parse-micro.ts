@@ -36,7 +36,10 @@ const mixedTree = values.tree ?? (await ensureMixedTree(path.join(values.dir, 'm
 const seedTree = values.seed ?? (await ensureSeedTree(path.join(values.dir, 'micro-seed-2000'), 2000));
 
 const groups = new Map<string, { root: string; runs: DiscoveredRun[] }>();
-for (const [label, root] of [['article (config.yaml + logs/train.log)', seedTree], ['mixed', mixedTree]] as const) {
+for (const [label, root] of [
+  ['article (config.yaml + logs/train.log)', seedTree],
+  ['mixed', mixedTree],
+] as const) {
   for await (const item of discoverRuns(createFsDriver({ root }), '', adapters)) {
     if (item.kind !== 'run' || item.adapters.length !== 1) {
       continue;
@@ -60,7 +63,15 @@ for (const [format, { root, runs }] of groups) {
   const info: RootInfo = { name: 'micro', kind: 'fs', uri: root };
   const inMemory = await measure(runs, memory, info);
   const fromDisk = values['no-fs'] ? { parseUs: NaN, serialiseUs: NaN } : await measure(runs, fs, info);
-  rows.push({ format, runs: runs.length, parseUs: inMemory.parseUs, serialiseUs: inMemory.serialiseUs, totalUs: inMemory.parseUs + inMemory.serialiseUs, fsTotalUs: fromDisk.parseUs + fromDisk.serialiseUs, bytesPerRun: inMemory.bytes });
+  rows.push({
+    format,
+    runs: runs.length,
+    parseUs: inMemory.parseUs,
+    serialiseUs: inMemory.serialiseUs,
+    totalUs: inMemory.parseUs + inMemory.serialiseUs,
+    fsTotalUs: fromDisk.parseUs + fromDisk.serialiseUs,
+    bytesPerRun: inMemory.bytes,
+  });
 }
 if (values.json) {
   process.stdout.write(`${JSON.stringify(rows)}\n`);

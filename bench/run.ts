@@ -44,11 +44,26 @@ const env = readEngineEnv();
 const paths = enginePathsFromEnv(env);
 const home = await ensureElasticsearchInstalled({ ...paths, repositoryUrl: env.mavenRepository });
 const esDir = path.join(os.tmpdir(), `lora-bench-es-${process.pid}`);
-const es = await startElasticsearch({ home, dataDir: path.join(esDir, 'data'), logsDir: path.join(esDir, 'logs'), configDir: path.join(esDir, 'config'), heap: { min: values.heap, max: values.heap }, env: env.childEnv, timeoutMs: 240_000 });
+const es = await startElasticsearch({
+  home,
+  dataDir: path.join(esDir, 'data'),
+  logsDir: path.join(esDir, 'logs'),
+  configDir: path.join(esDir, 'config'),
+  heap: { min: values.heap, max: values.heap },
+  env: env.childEnv,
+  timeoutMs: 240_000,
+});
 const client = new Client({ node: es.url, requestTimeout: 300_000 });
 const rows: string[][] = [];
 let articleSection = '';
-const results: Record<string, unknown> = { runs: N, naiveRuns: NAIVE, cores: os.cpus().length, heap: values.heap, node: process.version, date: new Date().toISOString() };
+const results: Record<string, unknown> = {
+  runs: N,
+  naiveRuns: NAIVE,
+  cores: os.cpus().length,
+  heap: values.heap,
+  node: process.version,
+  date: new Date().toISOString(),
+};
 try {
   if (ARTICLE > 0) {
     // The article's format first, on a fresh engine: its exporter, the backfill and the ceiling in the same run.
@@ -58,7 +73,11 @@ try {
     process.stderr.write(`${articleSection}\n`);
   }
   if (!ONLY_ARTICLE) {
-    const cacheNote = (await dropCaches()) ? 'page cache dropped before each step (cold)' : values.warm ? 'warm page cache (--warm; the tree is read once first)' : 'warm page cache (dropping caches is not permitted here)';
+    const cacheNote = (await dropCaches())
+      ? 'page cache dropped before each step (cold)'
+      : values.warm
+        ? 'warm page cache (--warm; the tree is read once first)'
+        : 'warm page cache (dropping caches is not permitted here)';
     if (values.warm) {
       await timed(`find ${q(treeBig)} -type f -print0 | xargs -0 cat > /dev/null; find ${q(treeSmall)} -type f -print0 | xargs -0 cat > /dev/null`);
     }
@@ -71,7 +90,9 @@ try {
     const backfillS = backfill.wallMs / 1000;
 
     await dropCaches();
-    const catS = await timed(`find ${q(treeBig)} -type f ! -name '*.safetensors' -print0 | xargs -0 cat > /dev/null; find ${q(treeBig)} -type f -name '*.safetensors' -print0 | xargs -0 head -q -c 65536 > /dev/null`);
+    const catS = await timed(
+      `find ${q(treeBig)} -type f ! -name '*.safetensors' -print0 | xargs -0 cat > /dev/null; find ${q(treeBig)} -type f -name '*.safetensors' -print0 | xargs -0 head -q -c 65536 > /dev/null`,
+    );
     const rawBulkS = await rawBulk(main);
     results.ceiling = { catS, rawBulkS };
 
@@ -89,12 +110,42 @@ try {
     results.small = small;
 
     const ceiling = catS + rawBulkS;
-    rows.push(['full backfill (sync --backfill)', `${backfillS.toFixed(1)} s`, `${rate(N, backfillS)} runs/s`, `${backfill.maxRssMb} MB`, `${(backfillS / ceiling).toFixed(2)}× the ceiling (target ≤ 1.5×)`]);
-    rows.push(['ceiling: cat of the files read + raw _bulk of the same docs', `${ceiling.toFixed(1)} s (cat ${catS.toFixed(1)} + bulk ${rawBulkS.toFixed(1)})`, `${rate(N, ceiling)} runs/s`, '—', '']);
-    rows.push(['no-op resync (sync, nothing changed)', `${(noop.wallMs / 1000).toFixed(1)} s`, `${rate(N, noop.wallMs / 1000)} runs/s`, `${noop.maxRssMb} MB`, `${noop.counts.written} writes; ${(noop.wallMs / 1000 / walkS).toFixed(2)}× the stat walk (target ≤ 1.5×)`]);
+    rows.push([
+      'full backfill (sync --backfill)',
+      `${backfillS.toFixed(1)} s`,
+      `${rate(N, backfillS)} runs/s`,
+      `${backfill.maxRssMb} MB`,
+      `${(backfillS / ceiling).toFixed(2)}× the ceiling (target ≤ 1.5×)`,
+    ]);
+    rows.push([
+      'ceiling: cat of the files read + raw _bulk of the same docs',
+      `${ceiling.toFixed(1)} s (cat ${catS.toFixed(1)} + bulk ${rawBulkS.toFixed(1)})`,
+      `${rate(N, ceiling)} runs/s`,
+      '—',
+      '',
+    ]);
+    rows.push([
+      'no-op resync (sync, nothing changed)',
+      `${(noop.wallMs / 1000).toFixed(1)} s`,
+      `${rate(N, noop.wallMs / 1000)} runs/s`,
+      `${noop.maxRssMb} MB`,
+      `${noop.counts.written} writes; ${(noop.wallMs / 1000 / walkS).toFixed(2)}× the stat walk (target ≤ 1.5×)`,
+    ]);
     rows.push(["stat-only walk: find -type f -printf '%s %T@'", `${walkS.toFixed(1)} s`, `${rate(N, walkS)} runs/s`, '—', '']);
-    rows.push([`naive exporter (one index request per run, first ${NAIVE} runs)`, `${(naive.wallMs / 1000).toFixed(1)} s`, `${rate(naive.counts.found, naive.wallMs / 1000)} runs/s`, `${naive.maxRssMb} MB`, `${(N / backfillS / (naive.counts.found / (naive.wallMs / 1000))).toFixed(1)}× slower than the backfill per run`]);
-    rows.push([`full backfill at N/10 = ${N / 10} runs`, `${(small.wallMs / 1000).toFixed(1)} s`, `${rate(N / 10, small.wallMs / 1000)} runs/s`, `${small.maxRssMb} MB`, `peak RSS at N / at N/10 = ${(backfill.maxRssMb / small.maxRssMb).toFixed(2)} (target ≤ 1.3)`]);
+    rows.push([
+      `naive exporter (one index request per run, first ${NAIVE} runs)`,
+      `${(naive.wallMs / 1000).toFixed(1)} s`,
+      `${rate(naive.counts.found, naive.wallMs / 1000)} runs/s`,
+      `${naive.maxRssMb} MB`,
+      `${(N / backfillS / (naive.counts.found / (naive.wallMs / 1000))).toFixed(1)}× slower than the backfill per run`,
+    ]);
+    rows.push([
+      `full backfill at N/10 = ${N / 10} runs`,
+      `${(small.wallMs / 1000).toFixed(1)} s`,
+      `${rate(N / 10, small.wallMs / 1000)} runs/s`,
+      `${small.maxRssMb} MB`,
+      `peak RSS at N / at N/10 = ${(backfill.maxRssMb / small.maxRssMb).toFixed(2)} (target ≤ 1.3)`,
+    ]);
   }
 } finally {
   await client.close();
@@ -112,7 +163,10 @@ const table = [articleSection, ONLY_ARTICLE ? '' : mixedTable].filter(Boolean).j
 process.stdout.write(`${table}\n`);
 await mkdir(path.join(repo, 'bench', 'results'), { recursive: true });
 const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19);
-await writeFile(path.join(repo, 'bench', 'results', `${stamp}-${ONLY_ARTICLE ? `article-${ARTICLE}` : N}.md`), `${table}\n\n\`\`\`json\n${JSON.stringify(results, null, 2)}\n\`\`\`\n`);
+await writeFile(
+  path.join(repo, 'bench', 'results', `${stamp}-${ONLY_ARTICLE ? `article-${ARTICLE}` : N}.md`),
+  `${table}\n\n\`\`\`json\n${JSON.stringify(results, null, 2)}\n\`\`\`\n`,
+);
 
 // --- internal ---
 
@@ -164,7 +218,10 @@ async function child(mode: string, cfg: Record<string, unknown>, naiveLimit?: nu
 /** Exports the backfilled documents as prebuilt NDJSON, then times posting it raw with _bulk (5 MB requests, 2 in flight, like the sync). */
 async function rawBulk(cfg: Record<string, unknown>): Promise<number> {
   const source = (cfg.indices as { runs: string }).runs;
-  const target = parseConfig({ ...cfg, indices: { runs: 'bench-raw-runs', rollups: 'bench-raw-rollups', sync_runs: 'bench-raw-syncs', leases: 'bench-raw-leases' } });
+  const target = parseConfig({
+    ...cfg,
+    indices: { runs: 'bench-raw-runs', rollups: 'bench-raw-rollups', sync_runs: 'bench-raw-syncs', leases: 'bench-raw-leases' },
+  });
   await applyIndices(client, target);
   await client.indices.putSettings({ index: 'bench-raw-runs', settings: { index: { refresh_interval: '-1', number_of_replicas: 0 } } });
   const chunks: string[] = [];

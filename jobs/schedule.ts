@@ -68,9 +68,12 @@ export function startScheduler(ctx: AppContext, jobs: SchedulerJobs, opts: Sched
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
-  const caughtUp = opts.catchUp === false ? Promise.resolve() : catchUp(ctx, runner, schedules, timezone).catch((err: unknown) => {
-    ctx.log.error({ err }, 'Catch-up failed');
-  });
+  const caughtUp =
+    opts.catchUp === false
+      ? Promise.resolve()
+      : catchUp(ctx, runner, schedules, timezone).catch((err: unknown) => {
+          ctx.log.error({ err }, 'Catch-up failed');
+        });
 
   async function stop(): Promise<void> {
     stopping ??= (async () => {

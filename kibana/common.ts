@@ -155,12 +155,7 @@ export function panelTexts(title: string, description: string, key: DataViewKey)
 }
 
 /** Envelope with the safe version stamps; `attributes` and `references` as given. */
-export function savedObject(
-  type: SavedObjectType,
-  id: string,
-  attributes: Record<string, unknown>,
-  references: SavedObjectReference[] = [],
-): SavedObject {
+export function savedObject(type: SavedObjectType, id: string, attributes: Record<string, unknown>, references: SavedObjectReference[] = []): SavedObject {
   return {
     id,
     type,

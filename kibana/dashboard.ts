@@ -1,4 +1,14 @@
-import { NO_TIME_FILTER_REASON, NO_TIME_FILTER_TITLE, describe, emptySearchSource, followsTimePicker, savedObject, type PanelQuery, type QueryOptions, type SavedObject } from './common.ts';
+import {
+  NO_TIME_FILTER_REASON,
+  NO_TIME_FILTER_TITLE,
+  describe,
+  emptySearchSource,
+  followsTimePicker,
+  savedObject,
+  type PanelQuery,
+  type QueryOptions,
+  type SavedObject,
+} from './common.ts';
 import { lensObject, lensQuery, type LensPanel } from './lens.ts';
 import { vegaObject, vegaQuery, type VegaPanel } from './vega.ts';
 

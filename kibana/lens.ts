@@ -156,7 +156,9 @@ export function breakdownNotes(chart: LensChart): string[] {
       return [`${b.label ?? b.field}: the first ${b.size} values in ascending order, ${rest}.`];
     }
     const by = metrics.find((m) => m.id === b.orderBy?.column);
-    return [`${b.label ?? b.field}: top ${b.size} by ${by?.label ?? b.orderBy.column} (${b.orderBy.direction === 'desc' ? 'largest' : 'smallest'} first), ${rest}.`];
+    return [
+      `${b.label ?? b.field}: top ${b.size} by ${by?.label ?? b.orderBy.column} (${b.orderBy.direction === 'desc' ? 'largest' : 'smallest'} first), ${rest}.`,
+    ];
   });
 }
 
@@ -167,13 +169,24 @@ function lensColumn(column: BucketColumn | MetricColumn): Record<string, unknown
   switch (column.op) {
     case 'date_histogram':
       return {
-        label: column.field, ...label, dataType: 'date', operationType: 'date_histogram', sourceField: column.field,
-        isBucketed: true, scale: 'interval', params: { interval: column.interval, includeEmptyRows: true, dropPartials: false },
+        label: column.field,
+        ...label,
+        dataType: 'date',
+        operationType: 'date_histogram',
+        sourceField: column.field,
+        isBucketed: true,
+        scale: 'interval',
+        params: { interval: column.interval, includeEmptyRows: true, dropPartials: false },
       };
     case 'terms':
       return {
-        label: `Top ${column.size} values of ${column.field}`, ...label, dataType: column.dataType, operationType: 'terms',
-        sourceField: column.field, isBucketed: true, scale: 'ordinal',
+        label: `Top ${column.size} values of ${column.field}`,
+        ...label,
+        dataType: column.dataType,
+        operationType: 'terms',
+        sourceField: column.field,
+        isBucketed: true,
+        scale: 'ordinal',
         params: {
           size: column.size,
           orderBy: column.orderBy === undefined ? { type: 'alphabetical', fallback: false } : { type: 'column', columnId: column.orderBy.column },
@@ -185,13 +198,25 @@ function lensColumn(column: BucketColumn | MetricColumn): Record<string, unknown
       };
     case 'count':
       return {
-        label: 'Count of records', ...label, dataType: 'number', operationType: 'count', sourceField: '___records___',
-        isBucketed: false, scale: 'ratio', params: { emptyAsNull: true },
+        label: 'Count of records',
+        ...label,
+        dataType: 'number',
+        operationType: 'count',
+        sourceField: '___records___',
+        isBucketed: false,
+        scale: 'ratio',
+        params: { emptyAsNull: true },
       };
     default:
       return {
-        label: `${column.op[0]?.toUpperCase()}${column.op.slice(1)} of ${requireField(column)}`, ...label, dataType: 'number',
-        operationType: column.op, sourceField: requireField(column), isBucketed: false, scale: 'ratio', params: { emptyAsNull: true },
+        label: `${column.op[0]?.toUpperCase()}${column.op.slice(1)} of ${requireField(column)}`,
+        ...label,
+        dataType: 'number',
+        operationType: column.op,
+        sourceField: requireField(column),
+        isBucketed: false,
+        scale: 'ratio',
+        params: { emptyAsNull: true },
       };
   }
 }
@@ -255,9 +280,7 @@ function metricAggs(metrics: MetricColumn[]): Record<string, unknown> {
       continue;
     }
     aggs[metric.id] =
-      metric.op === 'median'
-        ? { percentiles: { field: requireField(metric), percents: [50] } }
-        : { [ES_METRIC[metric.op]]: { field: requireField(metric) } };
+      metric.op === 'median' ? { percentiles: { field: requireField(metric), percents: [50] } } : { [ES_METRIC[metric.op]]: { field: requireField(metric) } };
   }
   return aggs;
 }

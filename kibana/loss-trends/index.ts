@@ -31,7 +31,8 @@ export function lossPerEpochByRank(): LensPanel {
     kind: 'lens',
     id: 'lora-catalog-loss-trends-epoch-by-rank',
     title: 'Loss per epoch by base-model family',
-    description: 'Mean of the per-epoch loss over runs (rollups kind run_epoch), one line per family_group (task/base_model_family); filter lora_rank or run_id to narrow.',
+    description:
+      'Mean of the per-epoch loss over runs (rollups kind run_epoch), one line per family_group (task/base_model_family); filter lora_rank or run_id to narrow.',
     dataView: 'rollups',
     filter: rollupQuery('run_epoch'),
     chart: {

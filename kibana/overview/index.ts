@@ -36,7 +36,8 @@ export function weeklyOutcomes(): LensPanel {
     kind: 'lens',
     id: 'lora-catalog-overview-weekly-outcomes',
     title: 'Completed and failed runs per week (weekly rollups)',
-    description: 'Sum of completed and failed over the week rollups (kind week, one per ISO week and format), placed at week_start; follows the time picker on week_start.',
+    description:
+      'Sum of completed and failed over the week rollups (kind week, one per ISO week and format), placed at week_start; follows the time picker on week_start.',
     dataView: 'rollupsWeekly',
     filter: rollupQuery('week'),
     chart: {

@@ -12,7 +12,8 @@ export function lrRankHeatmap(): VegaPanel {
     kind: 'vega',
     id: 'lora-catalog-ranks-lr-heatmap',
     title: 'Learning rate × LoRA rank per base-model family: mean final loss',
-    description: 'One cell per lr_band, family_group and lora_rank (rollups kind lr_rank); colour = mean final loss, tooltip = runs. Compare colours within one family only. Bands and ranks in ascending order, up to 50 of each: 50 half-decade bands span every practical learning rate; Vega has no "Other" bucket, so ranks beyond the 50th are not drawn.',
+    description:
+      'One cell per lr_band, family_group and lora_rank (rollups kind lr_rank); colour = mean final loss, tooltip = runs. Compare colours within one family only. Bands and ranks in ascending order, up to 50 of each: 50 half-decade bands span every practical learning rate; Vega has no "Other" bucket, so ranks beyond the 50th are not drawn.',
     dataView: 'rollups',
     filter: rollupQuery('lr_rank'),
     body: {

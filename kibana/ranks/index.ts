@@ -17,13 +17,22 @@ export function rankSummaryTable(): LensPanel {
     kind: 'lens',
     id: 'lora-catalog-ranks-summary',
     title: 'LoRA ranks per base-model family: runs and loss',
-    description: 'Per family_group (task/base_model_family) and lora_rank (rollups kind base_rank): runs, mean/best/median final loss, success rate, epochs to best.',
+    description:
+      'Per family_group (task/base_model_family) and lora_rank (rollups kind base_rank): runs, mean/best/median final loss, success rate, epochs to best.',
     dataView: 'rollups',
     filter: rollupQuery('base_rank'),
     chart: {
       type: 'table',
       rows: [
-        { op: 'terms', id: 'family', field: 'family_group', size: 20, dataType: 'string', label: 'Family group', orderBy: { column: 'runs', direction: 'desc' } },
+        {
+          op: 'terms',
+          id: 'family',
+          field: 'family_group',
+          size: 20,
+          dataType: 'string',
+          label: 'Family group',
+          orderBy: { column: 'runs', direction: 'desc' },
+        },
         { op: 'terms', id: 'rank', field: 'lora_rank', size: 50, dataType: 'number', label: 'LoRA rank', orderBy: { column: 'runs', direction: 'desc' } },
       ],
       metrics: [
@@ -70,7 +79,15 @@ export function baseModelRankTable(): LensPanel {
     chart: {
       type: 'table',
       rows: [
-        { op: 'terms', id: 'family', field: 'base_model_family', size: 20, dataType: 'string', label: 'Base model family', orderBy: { column: 'runs', direction: 'desc' } },
+        {
+          op: 'terms',
+          id: 'family',
+          field: 'base_model_family',
+          size: 20,
+          dataType: 'string',
+          label: 'Base model family',
+          orderBy: { column: 'runs', direction: 'desc' },
+        },
         { op: 'terms', id: 'rank', field: 'lora_rank', size: 50, dataType: 'number', label: 'LoRA rank', orderBy: { column: 'runs', direction: 'desc' } },
       ],
       metrics: [

@@ -50,7 +50,10 @@ export function renderComparison(runs: StoredRun[], opts: CompareOptions): strin
     { header: 'KEY', width: 36, min: 12, cell: (k) => k.key },
     ...runs.map((r, i) => ({ header: `${shortId(r.run_id)} ${runName(r.source)}`, width: 40, min: 10, cell: (k: ComparedKey) => k.values[i] ?? '' })),
   ];
-  const table = keys.length > 0 ? renderTable(columns, keys, { columns: opts.columns }) : `no differences in ${SUMMARY_KEYS.length} summary keys and the config${opts.all ? '' : ' (--all lists every key)'}`;
+  const table =
+    keys.length > 0
+      ? renderTable(columns, keys, { columns: opts.columns })
+      : `no differences in ${SUMMARY_KEYS.length} summary keys and the config${opts.all ? '' : ' (--all lists every key)'}`;
   const chart = lossChart(
     runs.map((r) => ({ label: `${shortId(r.run_id)} ${runName(r.source)}`, points: r.loss_per_epoch.map((e) => ({ epoch: e.epoch, loss: e.mean })) })),
     { width: opts.columns ?? 100, color: opts.color },

@@ -34,7 +34,9 @@ No config file yet? lora-catalog init writes a commented one.`;
  */
 export async function configCheck(loaded: LoadedConfig, io: Io): Promise<number> {
   if (loaded.file === null) {
-    io.stderr('lora-catalog config check: no config file (looked for ./lora-catalog.yaml; none given with --config or LORA_CATALOG_CONFIG). `lora-catalog init` writes a commented one.');
+    io.stderr(
+      'lora-catalog config check: no config file (looked for ./lora-catalog.yaml; none given with --config or LORA_CATALOG_CONFIG). `lora-catalog init` writes a commented one.',
+    );
     return 2;
   }
   const { config } = loaded;
@@ -108,7 +110,12 @@ async function checkSource(source: SourceConfig, key: string): Promise<CheckResu
       return { key, ok: true, detail: `${source.path} exists and is readable` };
     } catch (err) {
       const code = (err as { code?: string }).code;
-      return { key, ok: false, detail: `${source.path}: ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'not readable by this user' : errorMessage(err)}`, exitCode: 2 };
+      return {
+        key,
+        ok: false,
+        detail: `${source.path}: ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'not readable by this user' : errorMessage(err)}`,
+        exitCode: 2,
+      };
     }
   }
   const where = `s3://${source.bucket}/${source.prefix}`;
@@ -119,7 +126,9 @@ async function checkSource(source: SourceConfig, key: string): Promise<CheckResu
     return { key, ok: true, detail: `${where} answers` };
   } catch (err) {
     const name = (err as { name?: string; cause?: { name?: string } }).cause?.name ?? (err as { name?: string }).name ?? '';
-    const configProblem = /NoSuchBucket|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|PermanentRedirect|AuthorizationHeaderMalformed/.test(`${name} ${errorMessage(err)}`);
+    const configProblem = /NoSuchBucket|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|PermanentRedirect|AuthorizationHeaderMalformed/.test(
+      `${name} ${errorMessage(err)}`,
+    );
     return { key, ok: false, detail: `${where}: ${errorMessage(err)}`, exitCode: configProblem ? 2 : 4 };
   }
 }

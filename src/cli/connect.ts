@@ -57,7 +57,9 @@ export async function connect(config: Config, log: (line: string) => void): Prom
   }
   log(`Starting the local Elasticsearch ${ES_VERSION} (fetched once from ${local.repository}, then cached; data in ${path.join(paths.stateDir, 'es')})…`);
   const { state } = await startDetachedElasticsearch({ paths, env, port: local.port, idleTimeoutMs, heap, repositoryUrl: local.repository });
-  log(`Elasticsearch is up at ${state.url}; it stays up for the next commands and stops after ${local.idle_timeout} unused (lora-catalog es stop stops it now).`);
+  log(
+    `Elasticsearch is up at ${state.url}; it stays up for the next commands and stops after ${local.idle_timeout} unused (lora-catalog es stop stops it now).`,
+  );
   return localConnection(state.url, paths.stateDir, 'local-started', async () => undefined);
 }
 

@@ -175,7 +175,10 @@ async function reportCommand(argv: string[], deps: JobsCommandDeps): Promise<num
   } finally {
     if (!deps.ctx) {
       // Requests still hanging end at the deadline (their timeout); never wait past it to close.
-      await settleWithin(ctx.client.close().catch(() => undefined), Math.max(0, deadlineAt - Date.now()));
+      await settleWithin(
+        ctx.client.close().catch(() => undefined),
+        Math.max(0, deadlineAt - Date.now()),
+      );
     }
   }
   return 0;
@@ -194,10 +197,17 @@ async function retentionCommand(argv: string[], deps: JobsCommandDeps): Promise<
     if (args.values.json === true || deps.io.json === true) {
       deps.io.stdout(JSON.stringify(report));
     } else {
-      const ilm = report.mode === 'ilm' ? `ILM available: policy ${report.ilm.policy ?? '(dry run: not applied)'} covers time-based indices` : 'ILM not available on this cluster';
-      deps.io.stdout(`retention mode ${report.mode} (${ilm}); per-run retention ran app-side: ${report.dryRun ? 'would retire' : 'retired'} ${report.dryRun ? report.matched : report.retired} runs tagged ${report.tags.join('/')} created before ${report.cutoff}${report.failed > 0 ? `, ${report.failed} failed` : ''}`);
+      const ilm =
+        report.mode === 'ilm'
+          ? `ILM available: policy ${report.ilm.policy ?? '(dry run: not applied)'} covers time-based indices`
+          : 'ILM not available on this cluster';
+      deps.io.stdout(
+        `retention mode ${report.mode} (${ilm}); per-run retention ran app-side: ${report.dryRun ? 'would retire' : 'retired'} ${report.dryRun ? report.matched : report.retired} runs tagged ${report.tags.join('/')} created before ${report.cutoff}${report.failed > 0 ? `, ${report.failed} failed` : ''}`,
+      );
       for (const run of report.runs) {
-        deps.io.stdout(`  ${report.dryRun ? 'would retire' : 'retired'} ${run.id.slice(0, 8)}  ${run.created_at?.slice(0, 10) ?? '-'}  ${run.location ?? '(no location)'}`);
+        deps.io.stdout(
+          `  ${report.dryRun ? 'would retire' : 'retired'} ${run.id.slice(0, 8)}  ${run.created_at?.slice(0, 10) ?? '-'}  ${run.location ?? '(no location)'}`,
+        );
       }
       if (report.matched > report.runs.length) {
         deps.io.stdout(`  … ${report.matched - report.runs.length} more (--json lists the first ${report.runs.length})`);

@@ -130,7 +130,11 @@ async function send(conn: KibanaConnection, apiPath: string, body: FormData | st
 function failure(url: string, status: number, upstream: string, conn: KibanaConnection): KibanaError {
   const where = `[kibana] POST ${url}: ${status} ${upstream}`;
   if (status === 401) {
-    return new KibanaError('auth', status, `${where}\nAuthentication failed: pass --api-key <encoded> (the "encoded" value of an API key) or --username/--password.`);
+    return new KibanaError(
+      'auth',
+      status,
+      `${where}\nAuthentication failed: pass --api-key <encoded> (the "encoded" value of an API key) or --username/--password.`,
+    );
   }
   if (status === 403) {
     return new KibanaError(

@@ -134,11 +134,7 @@ function connection(values: Flags): KibanaConnection | string {
     return '--username and --password go together';
   }
   const authorization =
-    apiKey !== undefined
-      ? `ApiKey ${apiKey}`
-      : basic
-        ? `Basic ${Buffer.from(`${values.username}:${values.password}`).toString('base64')}`
-        : undefined;
+    apiKey !== undefined ? `ApiKey ${apiKey}` : basic ? `Basic ${Buffer.from(`${values.username}:${values.password}`).toString('base64')}` : undefined;
   return { url: values.url, space: values.space, ...(authorization === undefined ? {} : { authorization }) };
 }
 
@@ -156,7 +152,9 @@ async function deploy(io: KibanaCommandIo, conn: KibanaConnection, configFile: s
   (ok ? io.stdout : io.stderr)(`kibana deploy: ${written} object(s) imported, ${result.errors.length} error(s)\n`);
   for (const e of result.errors) {
     const refs = e.error.references?.map((r) => `${r.type}:${r.id}`).join(', ');
-    io.stderr(`  ${e.type}:${e.id}${e.title === undefined ? '' : ` "${e.title}"`}: ${e.error.type}${e.error.message === undefined ? '' : ` ${e.error.message}`}${refs ? ` (missing ${refs})` : ''}\n`);
+    io.stderr(
+      `  ${e.type}:${e.id}${e.title === undefined ? '' : ` "${e.title}"`}: ${e.error.type}${e.error.message === undefined ? '' : ` ${e.error.message}`}${refs ? ` (missing ${refs})` : ''}\n`,
+    );
   }
   if (nothingWritten) {
     io.stderr('  Kibana wrote nothing: resolve the errors above and deploy again.\n');
@@ -176,7 +174,9 @@ async function exportObjects(io: KibanaCommandIo, conn: KibanaConnection, out: s
   }
   const ok = missing === 0;
   if (io.json) {
-    io.stdout(`${JSON.stringify({ ok, exportedCount: result.exportedCount, expected: objects.length, out: out ?? null, missingReferences: result.missingReferences, ...(out === undefined ? { ndjson: result.ndjson } : {}) })}\n`);
+    io.stdout(
+      `${JSON.stringify({ ok, exportedCount: result.exportedCount, expected: objects.length, out: out ?? null, missingReferences: result.missingReferences, ...(out === undefined ? { ndjson: result.ndjson } : {}) })}\n`,
+    );
     return ok ? 0 : 1;
   }
   if (out === undefined) {

@@ -55,7 +55,9 @@ export async function main(argv: string[]): Promise<number> {
   const io = maskingIo(processIo(json));
   if (argv.includes('--version') || command === '-V' || command === 'version') {
     const { packageVersion } = await import('./package-root.ts');
-    io.stdout(json ? JSON.stringify({ version: packageVersion(), node: process.versions.node }) : `lora-catalog ${packageVersion()} (Node.js ${process.version})`);
+    io.stdout(
+      json ? JSON.stringify({ version: packageVersion(), node: process.versions.node }) : `lora-catalog ${packageVersion()} (Node.js ${process.version})`,
+    );
     return 0;
   }
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -65,12 +67,19 @@ export async function main(argv: string[]): Promise<number> {
   // Commands load their modules on demand: a post-training `report` should not pay for the dashboards.
   if (command === 'es') {
     const { runEsCommand } = await import('./es.ts');
-    return runEsCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });
+    return runEsCommand(
+      rest.filter((a) => a !== '--json'),
+      { stdout: io.stdout, stderr: io.stderr, json },
+    );
   }
   if (command === 'report') {
     // A training script's post-run hook: never wait for a health check or start an engine here.
     const { runJobsCommand } = await import('./jobs.ts');
-    return runJobsCommand('report', rest.filter((a) => a !== '--json'), { io });
+    return runJobsCommand(
+      'report',
+      rest.filter((a) => a !== '--json'),
+      { io },
+    );
   }
   if (command === 'init') {
     const { runInit, INIT_USAGE } = await import('./init.ts');
@@ -78,11 +87,17 @@ export async function main(argv: string[]): Promise<number> {
       io.stdout(INIT_USAGE);
       return 0;
     }
-    return runInit(rest.filter((a) => a !== '--json'), io);
+    return runInit(
+      rest.filter((a) => a !== '--json'),
+      io,
+    );
   }
   if (command === 'kibana') {
     const { runKibanaCommand } = await import('./kibana.ts');
-    return runKibanaCommand(rest.filter((a) => a !== '--json'), { stdout: io.stdout, stderr: io.stderr, json });
+    return runKibanaCommand(
+      rest.filter((a) => a !== '--json'),
+      { stdout: io.stdout, stderr: io.stderr, json },
+    );
   }
   const known = ['sync', 'rollups', 'indices', 'config', ...SEARCH_COMMANDS, ...JOB_COMMANDS];
   if (!known.includes(command)) {
@@ -151,7 +166,11 @@ export async function main(argv: string[]): Promise<number> {
           return await rollupsShowCommand(ctx, args.slice(1), io);
         }
         const report = await runRollups(ctx, { full: args.includes('--full') });
-        io.stdout(json ? JSON.stringify(report) : `rollups (${report.mode}): ${report.dirtyRuns} runs written since the last rollup, ${report.buckets} buckets, ${report.runEpochDocs} loss-per-epoch docs, ${report.deleted} removed`);
+        io.stdout(
+          json
+            ? JSON.stringify(report)
+            : `rollups (${report.mode}): ${report.dirtyRuns} runs written since the last rollup, ${report.buckets} buckets, ${report.runEpochDocs} loss-per-epoch docs, ${report.deleted} removed`,
+        );
         return 0;
       }
       case 'indices':
@@ -160,7 +179,11 @@ export async function main(argv: string[]): Promise<number> {
         return await delegate(command, args, ctx, io);
     }
   } catch (err) {
-    io.stderr(isMissingIndex(err) ? `lora-catalog ${command}: no catalogue yet in ${conn.url.replace(/\/\/[^@/]*@/, '//')}: run \`lora-catalog sync\` (or \`lora-catalog sync --example\` for the bundled runs)` : `lora-catalog ${command}: ${errorMessage(err)}`);
+    io.stderr(
+      isMissingIndex(err)
+        ? `lora-catalog ${command}: no catalogue yet in ${conn.url.replace(/\/\/[^@/]*@/, '//')}: run \`lora-catalog sync\` (or \`lora-catalog sync --example\` for the bundled runs)`
+        : `lora-catalog ${command}: ${errorMessage(err)}`,
+    );
     return err instanceof PipelineError && err.code === 'mass-vanish' ? 3 : 1;
   } finally {
     stopHandlers.dispose();
@@ -173,19 +196,27 @@ export async function main(argv: string[]): Promise<number> {
 async function delegate(command: string, args: string[], ctx: AppContext, io: Io): Promise<number> {
   if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {
     const { runSearchCommands } = await import('./search.ts');
-    return runSearchCommands(command as (typeof SEARCH_COMMANDS)[number], args.filter((a) => a !== '--json'), {
-      client: ctx.client,
-      index: ctx.config.indices.runs,
-      now: ctx.now(),
-      stdout: io.stdout,
-      stderr: io.stderr,
-      json: io.json,
-      tty: io.tty,
-      columns: io.columns ?? undefined,
-    });
+    return runSearchCommands(
+      command as (typeof SEARCH_COMMANDS)[number],
+      args.filter((a) => a !== '--json'),
+      {
+        client: ctx.client,
+        index: ctx.config.indices.runs,
+        now: ctx.now(),
+        stdout: io.stdout,
+        stderr: io.stderr,
+        json: io.json,
+        tty: io.tty,
+        columns: io.columns ?? undefined,
+      },
+    );
   }
   const { runJobsCommand } = await import('./jobs.ts');
-  return runJobsCommand(command as (typeof JOB_COMMANDS)[number], args.filter((a) => a !== '--json'), { ctx, io });
+  return runJobsCommand(
+    command as (typeof JOB_COMMANDS)[number],
+    args.filter((a) => a !== '--json'),
+    { ctx, io },
+  );
 }
 
 async function delegateHelp(command: string, rest: string[], io: Io): Promise<number> {
@@ -208,12 +239,22 @@ async function delegateHelp(command: string, rest: string[], io: Io): Promise<nu
       io.stdout(ROLLUPS_SHOW_USAGE);
       return 0;
     }
-    io.stdout('Usage: lora-catalog rollups [--full] [--json] | rollups show (see rollups show --help)\nBrings the rollups up to date with every run written since they last completed (sync does this too);\n--full recomputes everything from the runs index. Exit 1 when a rollup document could not be written.');
+    io.stdout(
+      'Usage: lora-catalog rollups [--full] [--json] | rollups show (see rollups show --help)\nBrings the rollups up to date with every run written since they last completed (sync does this too);\n--full recomputes everything from the runs index. Exit 1 when a rollup document could not be written.',
+    );
     return 0;
   }
   if ((SEARCH_COMMANDS as readonly string[]).includes(command)) {
     const { runSearchCommands } = await import('./search.ts');
-    return runSearchCommands(command as (typeof SEARCH_COMMANDS)[number], ['--help'], { client: null as never, index: '', now: new Date(), stdout: io.stdout, stderr: io.stderr, json: false, tty: io.tty });
+    return runSearchCommands(command as (typeof SEARCH_COMMANDS)[number], ['--help'], {
+      client: null as never,
+      index: '',
+      now: new Date(),
+      stdout: io.stdout,
+      stderr: io.stderr,
+      json: false,
+      tty: io.tty,
+    });
   }
   const { runJobsCommand } = await import('./jobs.ts');
   return runJobsCommand(command as (typeof JOB_COMMANDS)[number], ['--help'], { ctx: null as never, io });

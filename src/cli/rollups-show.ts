@@ -67,12 +67,20 @@ export function renderRollups(rows: RollupRow[], opts: RollupsShowOptions): stri
   const baseRanks = rows.filter((r) => r.kind === 'base_rank').sort((a, b) => (a.family_group ?? '').localeCompare(b.family_group ?? '') || byRank(a, b));
   const lrRanks = rows.filter((r) => r.kind === 'lr_rank');
   const sections: string[] = [];
-  sections.push(`By LoRA rank (all families: counts only, losses of different families do not compare)\n${renderTable(RANK_COLUMNS, ranks, { columns: opts.columns })}`);
+  sections.push(
+    `By LoRA rank (all families: counts only, losses of different families do not compare)\n${renderTable(RANK_COLUMNS, ranks, { columns: opts.columns })}`,
+  );
   sections.push(`Base-model family × LoRA rank\n${renderTable(BASE_RANK_COLUMNS, baseRanks, { columns: opts.columns })}`);
   const groups = [...new Set(lrRanks.map((r) => r.family_group ?? 'unknown'))].sort();
   for (const group of groups) {
     const cells = lrRanks.filter((r) => (r.family_group ?? 'unknown') === group);
-    sections.push(`Learning rate × LoRA rank, ${group}: mean final loss (runs)\n${renderTable(LR_RANK_COLUMNS, [...cells].sort((a, b) => byRank(a, b) || (a.loss_mean ?? Infinity) - (b.loss_mean ?? Infinity)), { columns: opts.columns })}\n\n${heatMap(cells, opts.colour)}`);
+    sections.push(
+      `Learning rate × LoRA rank, ${group}: mean final loss (runs)\n${renderTable(
+        LR_RANK_COLUMNS,
+        [...cells].sort((a, b) => byRank(a, b) || (a.loss_mean ?? Infinity) - (b.loss_mean ?? Infinity)),
+        { columns: opts.columns },
+      )}\n\n${heatMap(cells, opts.colour)}`,
+    );
   }
   if (groups.length === 0) {
     sections.push('Learning rate × LoRA rank: no buckets (no run with a learning rate and a known family matches)');
@@ -121,7 +129,11 @@ export function heatMap(cells: RollupRow[], colour: boolean): string {
 export async function rollupsShowCommand(ctx: AppContext, args: string[], io: Io): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: args.filter((a) => a !== '--json'), options: { family: { type: 'string' }, rank: { type: 'string' } }, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args: args.filter((a) => a !== '--json'),
+      options: { family: { type: 'string' }, rank: { type: 'string' } },
+      allowPositionals: false,
+    }));
   } catch (err) {
     io.stderr(`lora-catalog rollups show: ${errorMessage(err)}\n\n${ROLLUPS_SHOW_USAGE}`);
     return 2;
@@ -131,7 +143,10 @@ export async function rollupsShowCommand(ctx: AppContext, args: string[], io: Io
     io.stderr(`lora-catalog rollups show: --rank must be an integer, got ${values.rank}`);
     return 2;
   }
-  const rows = await loadRollupRows(ctx.client, ctx.config.indices.rollups, { ...(values.family === undefined ? {} : { family: values.family }), ...(rank === undefined ? {} : { rank }) });
+  const rows = await loadRollupRows(ctx.client, ctx.config.indices.rollups, {
+    ...(values.family === undefined ? {} : { family: values.family }),
+    ...(rank === undefined ? {} : { rank }),
+  });
   if (io.json) {
     io.stdout(JSON.stringify({ buckets: rows }, null, 2));
   } else if (rows.length === 0) {

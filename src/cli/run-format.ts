@@ -9,7 +9,12 @@ export function num(n: number | null | undefined, digits = 4): string {
 
 /** A learning rate in short exponent form (`1e-4`, `2.5e-5`). */
 export function lr(n: number | null | undefined): string {
-  return n === null || n === undefined ? '' : n.toExponential().replace(/\.?0+e/, 'e').replace('e+', 'e');
+  return n === null || n === undefined
+    ? ''
+    : n
+        .toExponential()
+        .replace(/\.?0+e/, 'e')
+        .replace('e+', 'e');
 }
 
 export function day(iso: string | null | undefined): string {
@@ -21,7 +26,14 @@ export function day(iso: string | null | undefined): string {
  * weights extension, so a long path or hub id is not cut where it matters.
  */
 export function baseLabel(base: string | null | undefined, family: string | null | undefined): string {
-  const short = base ? (base.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? base).replace(/\.(safetensors|ckpt|pt|bin|pth)$/i, '') : '';
+  const short = base
+    ? (
+        base
+          .replace(/[\\/]+$/, '')
+          .split(/[\\/]/)
+          .pop() ?? base
+      ).replace(/\.(safetensors|ckpt|pt|bin|pth)$/i, '')
+    : '';
   if (family && short) {
     return short.toLowerCase() === family.toLowerCase() ? family : `${family} · ${short}`;
   }

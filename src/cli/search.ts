@@ -40,10 +40,12 @@ export const USAGE: Record<SearchCommand, string> = {
   search: `Usage: lora-catalog search <query…> [--size n] [--page n] [--include-vanished] [--json]\nShows --size hits (default ${DEFAULT_PAGE_SIZE}) from page --page (default 1). Runs marked vanished (no longer on storage) are left out unless --include-vanished, which adds a STATE column.\nText stays text when piped (untruncated); --json gives JSON.\n\n${describeSyntax()}`,
   show: 'Usage: lora-catalog show <run_id or its first characters> [--json]\nThe stored record of one run, with its loss per epoch as a chart.',
   reproduce:
-    'Usage: lora-catalog reproduce <run_id> [--json] > config.yaml\nPrints the run\'s original config (secrets redacted) in its own syntax, with a header saying where the run and its outputs are.\nFor JSON configs the header goes to stderr, so stdout stays valid JSON.',
+    "Usage: lora-catalog reproduce <run_id> [--json] > config.yaml\nPrints the run's original config (secrets redacted) in its own syntax, with a header saying where the run and its outputs are.\nFor JSON configs the header goes to stderr, so stdout stays valid JSON.",
   best: 'Usage: lora-catalog best [--base <family or model words>] [--rank n] [--top n] [--json]\nCompleted runs with the lowest final loss, one per config. Without --base: the best of each base-model\nfamily (default 3 each), since final losses of different families (SD ~0.03, LLMs ~1) do not compare.',
-  similar: 'Usage: lora-catalog similar <run_id> [--size n] [--json]\nRuns with similar prompts, tags and notes, boosted by the same rank, base family and a learning rate within ±50 %.\nEach hit shows its score and why it is similar.',
-  compare: 'Usage: lora-catalog compare <run_id> <run_id>… [--all] [--json]\nLines up the runs key by key (record summary, then config keys; only keys that differ unless --all) and overlays their loss curves.',
+  similar:
+    'Usage: lora-catalog similar <run_id> [--size n] [--json]\nRuns with similar prompts, tags and notes, boosted by the same rank, base family and a learning rate within ±50 %.\nEach hit shows its score and why it is similar.',
+  compare:
+    'Usage: lora-catalog compare <run_id> <run_id>… [--all] [--json]\nLines up the runs key by key (record summary, then config keys; only keys that differ unless --all) and overlays their loss curves.',
 };
 
 export async function runSearchCommands(cmd: SearchCommand, argv: string[], deps: SearchCommandDeps): Promise<number> {
@@ -64,7 +66,16 @@ export async function runSearchCommands(cmd: SearchCommand, argv: string[], deps
     case 'best': {
       if (args.base === undefined) {
         const families = await bestRunsPerFamily(deps.client, deps.index, { rank: args.rank, top: args.size });
-        deps.stdout(machine ? JSON.stringify({ families }) : families.map((f) => `base model family ${f.family ?? 'unknown (not comparable with any family)'}\n${renderTable(bestColumns(f.hits), f.hits, { columns })}`).join('\n\n'));
+        deps.stdout(
+          machine
+            ? JSON.stringify({ families })
+            : families
+                .map(
+                  (f) =>
+                    `base model family ${f.family ?? 'unknown (not comparable with any family)'}\n${renderTable(bestColumns(f.hits), f.hits, { columns })}`,
+                )
+                .join('\n\n'),
+        );
         return families.length > 0 ? 0 : 1;
       }
       const hits = await bestRuns(deps.client, deps.index, { base: args.base, rank: args.rank, top: args.size });
@@ -104,7 +115,13 @@ async function runSearch(args: SearchArgs, deps: SearchCommandDeps, machine: boo
       deps.stderr(hintMessage(text, hint));
     }
     const cjkFields = deps.cjkFields ?? (await hasCjkFields(deps.client, deps.index));
-    const result = await searchRuns(deps.client, deps.index, text, { now: deps.now, size, from: (page - 1) * size, cjkFields, includeVanished: args.includeVanished });
+    const result = await searchRuns(deps.client, deps.index, text, {
+      now: deps.now,
+      size,
+      from: (page - 1) * size,
+      cjkFields,
+      includeVanished: args.includeVanished,
+    });
     if (machine) {
       deps.stdout(JSON.stringify({ ...result, page, size }));
     } else {
@@ -167,7 +184,13 @@ async function findRun(cmd: SearchCommand, wanted: string, deps: SearchCommandDe
   return record;
 }
 
-async function runOneRunCommand(cmd: 'show' | 'reproduce' | 'similar', args: SearchArgs, deps: SearchCommandDeps, machine: boolean, columns: number | null): Promise<number> {
+async function runOneRunCommand(
+  cmd: 'show' | 'reproduce' | 'similar',
+  args: SearchArgs,
+  deps: SearchCommandDeps,
+  machine: boolean,
+  columns: number | null,
+): Promise<number> {
   const wanted = args.words[0];
   if (wanted === undefined || args.words.length > 1) {
     deps.stderr(`lora-catalog ${cmd}: expected one run id\n\n${USAGE[cmd]}`);

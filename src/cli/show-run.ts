@@ -34,7 +34,10 @@ export function describeRun(r: StoredRun, opts: DescribeOptions): string {
     ['tags', tagsText(r)],
     ['prompt', r.prompt_example],
     ['notes', r.notes],
-    ['created / started / finished', [r.created_at, r.started_at, r.finished_at].map((d) => d ?? '-').join(' / ') + (createdSource ? ` (created from ${createdSource})` : '')],
+    [
+      'created / started / finished',
+      [r.created_at, r.started_at, r.finished_at].map((d) => d ?? '-').join(' / ') + (createdSource ? ` (created from ${createdSource})` : ''),
+    ],
     ['loss final / min', r.loss_final !== null ? `${num(r.loss_final)} / ${num(r.loss_min)} (${r.loss_source})` : null],
     ['eval_loss', r.eval_metrics.eval_loss === undefined ? null : num(r.eval_metrics.eval_loss)],
     ['loss per epoch', r.loss_per_epoch.map((e) => `${e.epoch}:${num(e.mean)}`).join(' ')],
@@ -72,7 +75,10 @@ function artifactsText(r: StoredRun): string | null {
   if (n === 0) {
     return null;
   }
-  const listed = r.artifacts.slice(0, MAX_LISTED_ARTIFACTS).map((a) => a.path).join(', ');
+  const listed = r.artifacts
+    .slice(0, MAX_LISTED_ARTIFACTS)
+    .map((a) => a.path)
+    .join(', ');
   return n > MAX_LISTED_ARTIFACTS ? `${n}: ${listed}, … ${n - MAX_LISTED_ARTIFACTS} more` : `${n}: ${listed}`;
 }
 

@@ -127,7 +127,21 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
 
 /** Config for `--example`: the bundled runs as the only source. */
 export function exampleConfig(config: Config): Config {
-  return { ...config, sources: [{ name: 'examples', kind: 'fs', path: path.join(packageRoot(), 'examples', 'runs'), include: [], exclude: [], follow_symlinks: false, io: 'auto', read_timeout: '60s' }] };
+  return {
+    ...config,
+    sources: [
+      {
+        name: 'examples',
+        kind: 'fs',
+        path: path.join(packageRoot(), 'examples', 'runs'),
+        include: [],
+        exclude: [],
+        follow_symlinks: false,
+        io: 'auto',
+        read_timeout: '60s',
+      },
+    ],
+  };
 }
 
 export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io): Promise<number> {
@@ -156,7 +170,11 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
   }
   let example: { total: number; hits: Array<Record<string, unknown>> } | null = null;
   if (args.example) {
-    const res = await ctx.client.search<Record<string, unknown>>({ index: ctx.config.indices.runs, ...ARTICLE_QUERY, _source: ['run_id', 'prompt_example', 'loss_final', 'lora_rank', 'source.path'] });
+    const res = await ctx.client.search<Record<string, unknown>>({
+      index: ctx.config.indices.runs,
+      ...ARTICLE_QUERY,
+      _source: ['run_id', 'prompt_example', 'loss_final', 'lora_rank', 'source.path'],
+    });
     example = { total: typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0), hits: res.hits.hits.map((h) => h._source ?? {}) };
   }
   if (io.json) {
@@ -164,7 +182,9 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
   } else {
     io.stdout(formatReport(report, rollups));
     if (example) {
-      io.stdout(`\nExample search (the reference article's query: prompt_example matches "cyberpunk", loss_final < 0.05):\n${JSON.stringify(ARTICLE_QUERY)}\n→ ${example.total} run(s)`);
+      io.stdout(
+        `\nExample search (the reference article's query: prompt_example matches "cyberpunk", loss_final < 0.05):\n${JSON.stringify(ARTICLE_QUERY)}\n→ ${example.total} run(s)`,
+      );
       for (const hit of example.hits) {
         const src = hit as { run_id: string; loss_final: number; lora_rank: number; prompt_example: string; source: { path: string } };
         io.stdout(`  ${src.run_id}  rank ${src.lora_rank}  loss_final ${src.loss_final}  ${src.source.path}\n    "${src.prompt_example}"`);

@@ -2,9 +2,7 @@ import { availableParallelism } from 'node:os';
 import cron from 'node-cron';
 import { z } from 'zod';
 
-const Duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d|w)$/, 'expected a duration such as 90s, 15m, 12h, 7d or 2w');
+const Duration = z.string().regex(/^\d+(ms|s|m|h|d|w)$/, 'expected a duration such as 90s, 15m, 12h, 7d or 2w');
 
 const Globs = z.array(z.string().min(1)).default([]);
 
@@ -14,7 +12,9 @@ const CronExpression = z.string().refine((value) => cron.validate(value), {
 });
 
 /** An IANA time zone the runtime knows (e.g. Europe/Berlin, UTC). */
-const TimeZone = z.string().refine(isTimeZone, { error: (issue) => `unknown time zone: ${JSON.stringify(issue.input)} (an IANA name such as UTC or Europe/Berlin)` });
+const TimeZone = z
+  .string()
+  .refine(isTimeZone, { error: (issue) => `unknown time zone: ${JSON.stringify(issue.input)} (an IANA name such as UTC or Europe/Berlin)` });
 
 /**
  * An Elasticsearch index or alias name, by the engine's own rules (MetadataCreateIndexService): lowercase,
@@ -69,7 +69,10 @@ export const LocalEngineConfig = z.strictObject({
   repository: z.url().default('https://repo1.maven.org/maven2'),
   /** HTTP port of an engine started for one command; 0 = a free one (default, so it never clashes with a cluster on 9200). */
   port: z.number().int().min(0).max(65535).default(0),
-  heap: z.string().regex(/^\d+[mg]$/, 'expected a JVM heap size such as 512m or 1g').default('1g'),
+  heap: z
+    .string()
+    .regex(/^\d+[mg]$/, 'expected a JVM heap size such as 512m or 1g')
+    .default('1g'),
   /**
    * The engine a command starts stays up for the next commands and stops after this long unused
    * (default 30m); `0s` stops it when the command ends. An `es start` engine runs until `es stop`.
@@ -106,7 +109,11 @@ export const SyncConfig = z.strictObject({
   parse_concurrency: z.number().int().min(1).max(256).default(16),
   /** Worker threads that parse runs (0 = on the main thread). Default: the machine's cores. */
   parse_workers: z.number().int().min(0).max(64).default(availableParallelism()),
-  bulk_flush_bytes: z.number().int().min(1024).default(5 * 1024 * 1024),
+  bulk_flush_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(5 * 1024 * 1024),
   bulk_concurrency: z.number().int().min(1).max(16).default(2),
   bulk_retries: z.number().int().min(0).max(20).default(5),
 });
@@ -123,9 +130,7 @@ export const ScheduleConfig = z.strictObject({
    * Only slots after the scheduler's first start (or the job's last run) count: a first start is not a
    * missed run. Retention is off by default: its next slot does the same work.
    */
-  catch_up: z
-    .strictObject({ full: z.boolean().default(true), incremental: z.boolean().default(true), retention: z.boolean().default(false) })
-    .prefault({}),
+  catch_up: z.strictObject({ full: z.boolean().default(true), incremental: z.boolean().default(true), retention: z.boolean().default(false) }).prefault({}),
 });
 
 export const RetentionConfig = z.strictObject({

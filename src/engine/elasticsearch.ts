@@ -5,16 +5,7 @@ import { EngineError, errorMessage } from '../errors.ts';
 import { resolveJava } from './java.ts';
 import { fetchMavenArtifact, type MavenArtifact } from './maven.ts';
 import { isRoot } from './paths.ts';
-import {
-  chownRecursive,
-  freePort,
-  nobodyUser,
-  spawnService,
-  stopProcessGroup,
-  waitReady,
-  type RunningService,
-  type UnixUser,
-} from './process.ts';
+import { chownRecursive, freePort, nobodyUser, spawnService, stopProcessGroup, waitReady, type RunningService, type UnixUser } from './process.ts';
 import { extractZip } from './unzip.ts';
 
 export interface EnsureElasticsearchOptions {

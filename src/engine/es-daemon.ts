@@ -59,7 +59,11 @@ export async function startDetachedElasticsearch(opts: StartDetachedOptions): Pr
     if (existing.state !== null && existing.running) {
       await stopProcessGroup(existing.state.pid);
     }
-    const home = await ensureElasticsearchInstalled({ ...opts.paths, ...(opts.repositoryUrl === undefined ? {} : { repositoryUrl: opts.repositoryUrl }), ...(opts.env.mavenRepository === undefined ? {} : { repositoryUrl: opts.env.mavenRepository }) });
+    const home = await ensureElasticsearchInstalled({
+      ...opts.paths,
+      ...(opts.repositoryUrl === undefined ? {} : { repositoryUrl: opts.repositoryUrl }),
+      ...(opts.env.mavenRepository === undefined ? {} : { repositoryUrl: opts.env.mavenRepository }),
+    });
     const instanceDir = path.join(opts.paths.stateDir, 'es');
     const dataDir = path.join(instanceDir, 'data');
     const port = opts.port ?? DEFAULT_ES_PORT;
@@ -173,7 +177,10 @@ async function lockStart(stateDir: string): Promise<() => Promise<void>> {
       if ((err as { code?: string }).code !== 'EEXIST') {
         throw err;
       }
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > START_LOCK_STALE_MS) {
         await rm(lock, { recursive: true, force: true });
         continue;

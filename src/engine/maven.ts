@@ -49,10 +49,7 @@ export async function fetchMavenArtifact(artifact: MavenArtifact): Promise<strin
   try {
     const actual = await downloadHashing(url, tmp);
     if (actual !== expected) {
-      throw new EngineError(
-        'engine-checksum-mismatch',
-        `[maven] ${url}: SHA-512 ${actual} does not match the published ${expected}`,
-      );
+      throw new EngineError('engine-checksum-mismatch', `[maven] ${url}: SHA-512 ${actual} does not match the published ${expected}`);
     }
     await rename(tmp, target);
   } finally {

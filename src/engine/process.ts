@@ -56,10 +56,7 @@ export function spawnService(opts: SpawnServiceOptions): SpawnedService {
   const [command, args] =
     opts.runAs === undefined
       ? [opts.command, opts.args]
-      : [
-          'setpriv',
-          [`--reuid=${opts.runAs.uid}`, `--regid=${opts.runAs.gid}`, '--clear-groups', '--', opts.command, ...opts.args],
-        ];
+      : ['setpriv', [`--reuid=${opts.runAs.uid}`, `--regid=${opts.runAs.gid}`, '--clear-groups', '--', opts.command, ...opts.args]];
   const fd = openSync(opts.logFile, 'a');
   const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
@@ -149,7 +146,10 @@ export async function freePort(): Promise<number> {
 export async function tailFile(file: string, lines: number = LOG_TAIL_LINES): Promise<string> {
   try {
     const text = await readFile(file, 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n');
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch (err) {
     return `(no log: ${errorMessage(err)})`;
   }
@@ -200,8 +200,5 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 async function startFailure(opts: WaitReadyOptions, what: string): Promise<EngineError> {
   const tail = await tailFile(opts.logFile);
-  return new EngineError(
-    'engine-start-failed',
-    `[${opts.name}] ${what}; last ${LOG_TAIL_LINES} lines of ${opts.logFile}:\n${tail}`,
-  );
+  return new EngineError('engine-start-failed', `[${opts.name}] ${what}; last ${LOG_TAIL_LINES} lines of ${opts.logFile}:\n${tail}`);
 }

@@ -50,14 +50,7 @@ export async function startS3Mock(opts: StartS3MockOptions): Promise<RunningServ
   const spawned = spawnService({
     name: 's3mock',
     command: java.java,
-    args: [
-      '-Xmx512m',
-      '-jar',
-      opts.jarPath,
-      '--server.address=127.0.0.1',
-      '--server.port=0',
-      `--com.adobe.testing.s3mock.httpPort=${port}`,
-    ],
+    args: ['-Xmx512m', '-jar', opts.jarPath, '--server.address=127.0.0.1', '--server.port=0', `--com.adobe.testing.s3mock.httpPort=${port}`],
     env: { ...env, COM_ADOBE_TESTING_S3MOCK_STORE_ROOT: opts.storeRoot },
     cwd: logsDir,
     logFile,

@@ -119,10 +119,7 @@ async function readEntryData(handle: FileHandle, entry: ZipEntry, zipFile: strin
   const raw = await readAt(handle, dataOffset, entry.compressedSize);
   const data = entry.method === 0 ? raw : entry.method === 8 ? inflateRawSync(raw) : null;
   if (data === null || data.length !== entry.size) {
-    throw new EngineError(
-      'engine-download-failed',
-      `[unzip] ${zipFile}: cannot extract ${entry.name} (method ${entry.method})`,
-    );
+    throw new EngineError('engine-download-failed', `[unzip] ${zipFile}: cannot extract ${entry.name} (method ${entry.method})`);
   }
   return data;
 }

@@ -116,7 +116,9 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
         // Malformed for the engine: the same bytes would fail on every sync; write what the caller says instead, once.
         if (result.status === 400 && prepared.fallback) {
           stats.replaced.push(failure);
-          replace.push(prepare(opts.index, { op: 'index', id: prepared.id, doc: prepared.fallback(`${failure.type}: ${failure.reason}`) as Record<string, unknown> }));
+          replace.push(
+            prepare(opts.index, { op: 'index', id: prepared.id, doc: prepared.fallback(`${failure.type}: ${failure.reason}`) as Record<string, unknown> }),
+          );
           return;
         }
         stats.failed.push({ id: prepared.id, status: result.status, type: result.error.type, reason: String(result.error.reason ?? '').slice(0, 300) });

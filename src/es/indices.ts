@@ -1,14 +1,6 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Config } from '../config/schema.ts';
-import {
-  INDEX_SETTINGS,
-  leasesMappings,
-  MAPPING_VERSION,
-  rollupsMappings,
-  runsMappings,
-  syncRunsMappings,
-  type AnalysisCapabilities,
-} from './mappings.ts';
+import { INDEX_SETTINGS, leasesMappings, MAPPING_VERSION, rollupsMappings, runsMappings, syncRunsMappings, type AnalysisCapabilities } from './mappings.ts';
 import { scanPages } from './pit.ts';
 
 export type IndexRole = 'runs' | 'rollups' | 'sync_runs' | 'leases';
@@ -140,7 +132,11 @@ export async function replicasFor(client: Client): Promise<number> {
   return health.number_of_nodes > 1 ? 1 : 0;
 }
 
-function definition(role: IndexRole, caps: AnalysisCapabilities, replicas: number): { settings: estypes.IndicesIndexSettings; mappings: estypes.MappingTypeMapping } {
+function definition(
+  role: IndexRole,
+  caps: AnalysisCapabilities,
+  replicas: number,
+): { settings: estypes.IndicesIndexSettings; mappings: estypes.MappingTypeMapping } {
   const mappings = { runs: () => runsMappings(caps), rollups: rollupsMappings, sync_runs: syncRunsMappings, leases: leasesMappings }[role]();
   return {
     settings: { ...INDEX_SETTINGS, number_of_shards: 1, number_of_replicas: replicas },
@@ -160,7 +156,12 @@ async function addNewFields(client: Client, alias: string, mappings: estypes.Map
 async function createIndexQuietly(client: Client, index: string, alias: string | null, body: ReturnType<typeof definition>): Promise<void> {
   try {
     // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-create
-    await client.indices.create({ index, settings: body.settings, mappings: body.mappings, ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}) });
+    await client.indices.create({
+      index,
+      settings: body.settings,
+      mappings: body.mappings,
+      ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}),
+    });
   } catch (err) {
     // Two processes applying at once: the loser sees resource_already_exists_exception, which is fine.
     if ((err as { body?: { error?: { type?: string } } }).body?.error?.type !== 'resource_already_exists_exception') {

@@ -40,7 +40,14 @@ export async function parseRun(run: DiscoveredRun, opts: ParseRunOptions): Promi
   try {
     const draft = await adapter.parse(ctx);
     if (draft === null) {
-      return parseErrorRecord({ format: adapter.id, root, listing: run.listing, file: run.listing.dir || '.', message: 'not a readable run of this format', warnings });
+      return parseErrorRecord({
+        format: adapter.id,
+        root,
+        listing: run.listing,
+        file: run.listing.dir || '.',
+        message: 'not a readable run of this format',
+        warnings,
+      });
     }
     return buildRecord({ draft, format: adapter.id, root, listing: run.listing, warnings });
   } catch (err) {

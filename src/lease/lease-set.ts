@@ -6,7 +6,12 @@ import { withLease, type WithLeaseOptions } from './lease.ts';
  * overlapping sets cannot deadlock or both half-succeed) and released in reverse; when one is held
  * elsewhere, the ones already taken are released and its LeaseHeldError is thrown.
  */
-export async function withLeases<T>(ctx: AppContext, jobs: readonly string[], fn: (signal: AbortSignal) => Promise<T>, opts: WithLeaseOptions = {}): Promise<T> {
+export async function withLeases<T>(
+  ctx: AppContext,
+  jobs: readonly string[],
+  fn: (signal: AbortSignal) => Promise<T>,
+  opts: WithLeaseOptions = {},
+): Promise<T> {
   const sorted = [...new Set(jobs)].sort();
   return nested(ctx, sorted, fn, opts);
 }

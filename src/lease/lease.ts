@@ -18,9 +18,7 @@ export interface Lease {
   primaryTerm: number;
 }
 
-export type AcquireResult =
-  | { ok: true; lease: Lease; takeover: boolean }
-  | { ok: false; holder: string; expiresAt: Date };
+export type AcquireResult = { ok: true; lease: Lease; takeover: boolean } | { ok: false; holder: string; expiresAt: Date };
 
 export interface AcquireOptions {
   job: string;
@@ -193,25 +191,28 @@ export async function withLease<T>(
   }
   // The release must use the seq_no of the last renewal, so it waits for one still in flight.
   let renewing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewing = renewLease(ctx.client, lease, { ttlMs, now: ctx.now() }).then(
-      (renewed) => {
-        if (renewed) {
-          lease = renewed;
-          return;
-        }
-        ctx.log.error({ job }, 'Lease lost');
-        inner.abort(new PipelineError('lease-held', `[lease] ${job} was taken over by another owner`));
-      },
-      (err: unknown) => {
-        // A transient ES error: keep the job going, unless the lease has run out meanwhile.
-        ctx.log.warn({ job, err }, 'Lease renewal failed');
-        if (ctx.now().getTime() >= lease.expiresAt.getTime()) {
-          inner.abort(new PipelineError('lease-held', `[lease] ${job} expired while renewals failed`, { cause: err }));
-        }
-      },
-    );
-  }, Math.max(10, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      renewing = renewLease(ctx.client, lease, { ttlMs, now: ctx.now() }).then(
+        (renewed) => {
+          if (renewed) {
+            lease = renewed;
+            return;
+          }
+          ctx.log.error({ job }, 'Lease lost');
+          inner.abort(new PipelineError('lease-held', `[lease] ${job} was taken over by another owner`));
+        },
+        (err: unknown) => {
+          // A transient ES error: keep the job going, unless the lease has run out meanwhile.
+          ctx.log.warn({ job, err }, 'Lease renewal failed');
+          if (ctx.now().getTime() >= lease.expiresAt.getTime()) {
+            inner.abort(new PipelineError('lease-held', `[lease] ${job} expired while renewals failed`, { cause: err }));
+          }
+        },
+      );
+    },
+    Math.max(10, Math.floor(ttlMs / 3)),
+  );
   try {
     return await raceAbortGrace(fn(inner.signal, lease), ctx.signal, opts.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS);
   } finally {

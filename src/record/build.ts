@@ -64,7 +64,14 @@ export function buildRecord(input: BuildInput): RunRecord {
   if (parsed.success) {
     return parsed.data;
   }
-  return parseErrorRecord({ format, root, listing, file: listing.dir || '.', message: `record invalid: ${z.prettifyError(parsed.error)}`, warnings: input.warnings });
+  return parseErrorRecord({
+    format,
+    root,
+    listing,
+    file: listing.dir || '.',
+    message: `record invalid: ${z.prettifyError(parsed.error)}`,
+    warnings: input.warnings,
+  });
 }
 
 export interface ParseErrorInput {

@@ -5,7 +5,8 @@ import type { SourceEntry } from '../sources/types.ts';
 const RUN_NAMESPACE = '6f1d7b0e-3c1a-5f7e-9b2d-4c8a1e0f5d21';
 
 /** Keys left out of config_hash: they differ between repeats of one experiment (paths, names, seeds, trackers). */
-const RUN_SPECIFIC_KEYS = /^(output_dir|output_name|logging_dir|log_prefix|log_tracker_name|seed|run_name|run_id|resume.*|wandb.*|swanlab.*|hub_.*|push_to_hub|report_to|overwrite_output_dir|logging_steps|save_.*|sample_.*|tracker_.*|log_with|ddp_.*|dataloader_num_workers|preprocessing_num_workers)$/i;
+const RUN_SPECIFIC_KEYS =
+  /^(output_dir|output_name|logging_dir|log_prefix|log_tracker_name|seed|run_name|run_id|resume.*|wandb.*|swanlab.*|hub_.*|push_to_hub|report_to|overwrite_output_dir|logging_steps|save_.*|sample_.*|tracker_.*|log_with|ddp_.*|dataloader_num_workers|preprocessing_num_workers)$/i;
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/i;
 

@@ -22,7 +22,19 @@ export type RollupDoc = Record<string, unknown> & { kind: string; key: string; c
 export const WATERMARK_ID = 'rollup_watermark';
 
 /** Fields `_source`-filtered from run documents for rollups. */
-export const ROLLUP_RUN_FIELDS = ['run_id', 'status', 'format', 'lora_rank', 'base_model_family', 'learning_rate', 'loss_final', 'best_epoch', 'config_hash', 'created_at', 'loss_per_epoch'];
+export const ROLLUP_RUN_FIELDS = [
+  'run_id',
+  'status',
+  'format',
+  'lora_rank',
+  'base_model_family',
+  'learning_rate',
+  'loss_final',
+  'best_epoch',
+  'config_hash',
+  'created_at',
+  'loss_per_epoch',
+];
 
 /** Per-run loss curve docs, one per epoch: `run_epoch:<run_id>:<epoch>`. */
 export function runEpochDocs(run: RollupRun, now: Date): Array<{ id: string; doc: RollupDoc }> {
@@ -54,7 +66,10 @@ export function runEpochDocs(run: RollupRun, now: Date): Array<{ id: string; doc
  * `stamp` is the run write it counted: a run whose document still carries that stamp is counted already.
  */
 export function runMemberDoc(runId: string, keys: string[], now: Date, stamp: number | null = null): { id: string; doc: RollupDoc } {
-  return { id: `run:${runId}`, doc: { kind: 'run_member', key: `run:${runId}`, computed_at: now.toISOString(), run_id: runId, rollup_keys: [...keys].sort(), rollup_stamp: stamp } };
+  return {
+    id: `run:${runId}`,
+    doc: { kind: 'run_member', key: `run:${runId}`, computed_at: now.toISOString(), run_id: runId, rollup_keys: [...keys].sort(), rollup_stamp: stamp },
+  };
 }
 
 /** Rollups are complete for every run write stamped before `stamp` (ms, see sync/doc.ts `writeStamp`). */

@@ -52,7 +52,17 @@ export async function runRollups(ctx: AppContext, opts: RollupOptions = {}): Pro
   const index = config.indices.rollups;
   await ensureIndex(client, index, 'rollups');
   const writer = createBulkWriter({ client, index, flushBytes: config.sync.bulk_flush_bytes, concurrency: 1, retries: config.sync.bulk_retries });
-  const report: RollupReport = { mode: 'incremental', dirtyRuns: 0, buckets: 0, runEpochDocs: 0, deleted: 0, written: 0, failed: 0, watermark: new Date(stamp).toISOString(), durationMs: 0 };
+  const report: RollupReport = {
+    mode: 'incremental',
+    dirtyRuns: 0,
+    buckets: 0,
+    runEpochDocs: 0,
+    deleted: 0,
+    written: 0,
+    failed: 0,
+    watermark: new Date(stamp).toISOString(),
+    durationMs: 0,
+  };
   const watermark = opts.full ? null : await readWatermark(client, index);
   const incremental = watermark === null ? false : await recomputeDirty(ctx, writer, report, watermark - STAMP_OVERLAP_MS);
   if (!incremental) {
@@ -79,7 +89,11 @@ async function recomputeDirty(ctx: AppContext, writer: BulkWriter, report: Rollu
   const dirtyBuckets = new Set<string>();
   const members = new Map<string, { keys: string[] | null; stamp: number | null }>();
   for await (const scanned of scanRunPages(client, config.indices.runs, { range: { rollup_stamp: { gte: since } } })) {
-    const before = await readMembers(client, config.indices.rollups, scanned.map((run) => run.run_id));
+    const before = await readMembers(
+      client,
+      config.indices.rollups,
+      scanned.map((run) => run.run_id),
+    );
     // The overlap re-reads recent writes; one an earlier pass counted as it is now (same stamp, same
     // buckets) is not work: a no-op resync right after a backfill recomputes nothing.
     const page = scanned.filter((run) => !alreadyCounted(run, before.get(run.run_id)));
@@ -215,6 +229,9 @@ async function flushOrThrow(writer: BulkWriter, report: RollupReport, what: stri
   report.failed = stats.failed.length;
   if (stats.failed.length > 0) {
     const first = stats.failed[0];
-    throw new PipelineError('rollups-failed', `[rollups] ${stats.failed.length} ${what} not written (first: ${first?.id}: ${first?.status} ${first?.type}: ${first?.reason}); the watermark stays, the next sync or rollups run redoes the work`);
+    throw new PipelineError(
+      'rollups-failed',
+      `[rollups] ${stats.failed.length} ${what} not written (first: ${first?.id}: ${first?.status} ${first?.type}: ${first?.reason}); the watermark stays, the next sync or rollups run redoes the work`,
+    );
   }
 }

@@ -57,7 +57,11 @@ export async function readMembers(client: Client, index: string, runIds: string[
     return out;
   }
   // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-mget
-  const res = await client.mget<{ rollup_keys?: string[]; rollup_stamp?: number }>({ index, ids: runIds.map((id) => `run:${id}`), _source: ['rollup_keys', 'rollup_stamp'] });
+  const res = await client.mget<{ rollup_keys?: string[]; rollup_stamp?: number }>({
+    index,
+    ids: runIds.map((id) => `run:${id}`),
+    _source: ['rollup_keys', 'rollup_stamp'],
+  });
   for (const doc of res.docs) {
     if ('found' in doc && doc.found) {
       const stamp = doc._source?.rollup_stamp;

@@ -90,7 +90,10 @@ export async function runRetention(ctx: AppContext, opts: RetentionOptions = {})
       report.runs.push({ id: hit.id, location: hit.location, created_at: hit.createdAt });
     }
     if (!dryRun) {
-      await retireBatch(client, hits, report, { at: ctx.now().toISOString(), reason: `retention: tagged ${tags.join('/')}, created before ${cutoff.toISOString()}` });
+      await retireBatch(client, hits, report, {
+        at: ctx.now().toISOString(),
+        reason: `retention: tagged ${tags.join('/')}, created before ${cutoff.toISOString()}`,
+      });
     }
     if (ctx.signal.aborted) {
       report.aborted = true;

@@ -7,17 +7,7 @@ export type KeywordFilterName = 'base' | 'model' | 'tag' | 'optimizer' | 'id';
 export type DateFilterName = 'since' | 'before';
 export type RelativeUnit = 'h' | 'd' | 'w' | 'mo' | 'y';
 
-export type QueryNode =
-  | AllNode
-  | AndNode
-  | OrNode
-  | NotNode
-  | TextNode
-  | RangeNode
-  | KeywordNode
-  | FormatNode
-  | StatusNode
-  | DateNode;
+export type QueryNode = AllNode | AndNode | OrNode | NotNode | TextNode | RangeNode | KeywordNode | FormatNode | StatusNode | DateNode;
 
 /** The empty query: every run. */
 export interface AllNode {

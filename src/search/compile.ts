@@ -43,15 +43,7 @@ export const SEARCH_FIELDS = {
 } as const satisfies Record<string, SearchFieldType>;
 
 /** Free-text fields with boosts: a hit in what the run was trained to draw outranks one in a path or a note. */
-export const TEXT_FIELDS = [
-  'prompt_example^3',
-  'prompts^2',
-  'tag_text^2',
-  'tags^2',
-  'notes',
-  'dataset_text',
-  'output_name.text',
-] as const;
+export const TEXT_FIELDS = ['prompt_example^3', 'prompts^2', 'tag_text^2', 'tags^2', 'notes', 'dataset_text', 'output_name.text'] as const;
 
 /** Text fields that also get `.cjk` / `.ik` multi-fields when the cluster has those analyzers. */
 export const CJK_SUBFIELD_BASES = ['prompt_example', 'prompts', 'tag_text', 'notes'] as const;
@@ -190,10 +182,7 @@ function rangeQuery(node: RangeNode): estypes.QueryDslQueryContainer {
 }
 
 function dateQuery(node: DateNode, now: Date): estypes.QueryDslQueryContainer {
-  const at =
-    node.value.kind === 'at'
-      ? node.value.iso
-      : new Date(now.getTime() - node.value.amount * UNIT_MS[node.value.unit]).toISOString();
+  const at = node.value.kind === 'at' ? node.value.iso : new Date(now.getTime() - node.value.amount * UNIT_MS[node.value.unit]).toISOString();
   return { range: { [DATE_FIELD]: node.field === 'since' ? { gte: at } : { lt: at } } };
 }
 
@@ -206,10 +195,7 @@ function keywordQuery(node: KeywordNode): estypes.QueryDslQueryContainer {
         { match_phrase: { 'base_model.text': value } },
       ]);
     case 'model':
-      return anyOf([
-        { term: { base_model: { value, case_insensitive: true } } },
-        { match_phrase: { 'base_model.text': value } },
-      ]);
+      return anyOf([{ term: { base_model: { value, case_insensitive: true } } }, { match_phrase: { 'base_model.text': value } }]);
     case 'tag':
       return anyOf([{ term: { tags: { value, case_insensitive: true } } }, { match_phrase: { tag_text: value } }]);
     case 'optimizer':

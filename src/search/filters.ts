@@ -21,7 +21,11 @@ export const FILTER_FIELDS = {
   batch: { kind: 'number', example: 'batch:4, batch:2..8', meaning: 'batch size' },
   base: { kind: 'keyword', example: 'base:sd15, base:sdxl, base:flux', meaning: 'base model family (sd1.5, sd-xl… accepted), or words of the base model' },
   model: { kind: 'keyword', example: 'model:"stable-diffusion-v1-5"', meaning: 'base model name or path (exact, or its words)' },
-  format: { kind: 'format', example: 'format:kohya', meaning: 'kohya | hf-peft (hf, peft) | llama-factory (llamafactory) | lora-scripts-yaml (yaml, lora-scripts)' },
+  format: {
+    kind: 'format',
+    example: 'format:kohya',
+    meaning: 'kohya | hf-peft (hf, peft) | llama-factory (llamafactory) | lora-scripts-yaml (yaml, lora-scripts)',
+  },
   status: { kind: 'status', example: 'status:completed', meaning: RunStatus.options.join(' | ') },
   tag: { kind: 'keyword', example: 'tag:1girl, tag:"blue hair"', meaning: 'a run tag or a dataset caption tag' },
   optimizer: { kind: 'keyword', example: 'optimizer:adamw8bit', meaning: 'optimizer: short name (adamw8bit, adamw, prodigy…) or the stored value' },

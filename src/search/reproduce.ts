@@ -54,9 +54,7 @@ function dropNulls(value: unknown): unknown {
     return value.filter((v) => v !== null && v !== undefined).map(dropNulls);
   }
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).flatMap(([k, v]) => (v === null || v === undefined ? [] : [[k, dropNulls(v)]])),
-    );
+    return Object.fromEntries(Object.entries(value).flatMap(([k, v]) => (v === null || v === undefined ? [] : [[k, dropNulls(v)]])));
   }
   return value;
 }

@@ -123,7 +123,11 @@ export async function showRun(client: Client, index: string, runId: string): Pro
 /** Completed runs with the lowest final loss, one per config (by config_hash; runs without one stand alone). */
 export async function bestRuns(client: Client, index: string, opts: BestOptions): Promise<BestHit[]> {
   // Evaluation-only folders have no training loss to rank; must_not keeps documents indexed before run_kind existed.
-  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED, RETIRED, { term: { run_kind: 'evaluation' } }] } }];
+  const filter: estypes.QueryDslQueryContainer[] = [
+    { term: { status: 'completed' } },
+    { exists: { field: 'loss_final' } },
+    { bool: { must_not: [NOT_VANISHED, RETIRED, { term: { run_kind: 'evaluation' } }] } },
+  ];
   if (opts.base !== undefined) {
     filter.push(compileQuery({ kind: 'keyword', field: 'base', value: opts.base }, { now: new Date(0) }));
   }
@@ -131,7 +135,9 @@ export async function bestRuns(client: Client, index: string, opts: BestOptions)
     filter.push({ term: { lora_rank: opts.rank } });
   }
   if (opts.familyTerm !== undefined) {
-    filter.push(opts.familyTerm === null ? { bool: { must_not: [{ exists: { field: 'base_model_family' } }] } } : { term: { base_model_family: opts.familyTerm } });
+    filter.push(
+      opts.familyTerm === null ? { bool: { must_not: [{ exists: { field: 'base_model_family' } }] } } : { term: { base_model_family: opts.familyTerm } },
+    );
   }
   const top = opts.top ?? 10;
   const search = (extra: estypes.QueryDslQueryContainer, collapse?: estypes.SearchFieldCollapse) =>
@@ -175,12 +181,21 @@ const MAX_FAMILIES = 50;
  * Families in the order of their run counts; `top` is per family (default 3).
  */
 export async function bestRunsPerFamily(client: Client, index: string, opts: Omit<BestOptions, 'base'>): Promise<FamilyBest[]> {
-  const filter: estypes.QueryDslQueryContainer[] = [{ term: { status: 'completed' } }, { exists: { field: 'loss_final' } }, { bool: { must_not: [NOT_VANISHED, RETIRED, { term: { run_kind: 'evaluation' } }] } }];
+  const filter: estypes.QueryDslQueryContainer[] = [
+    { term: { status: 'completed' } },
+    { exists: { field: 'loss_final' } },
+    { bool: { must_not: [NOT_VANISHED, RETIRED, { term: { run_kind: 'evaluation' } }] } },
+  ];
   if (opts.rank !== undefined) {
     filter.push({ term: { lora_rank: opts.rank } });
   }
   const res = await request('search', () =>
-    client.search({ index, size: 0, query: { bool: { filter } }, aggs: { families: { terms: { field: 'base_model_family', size: MAX_FAMILIES, missing: UNKNOWN_FAMILY } } } }),
+    client.search({
+      index,
+      size: 0,
+      query: { bool: { filter } },
+      aggs: { families: { terms: { field: 'base_model_family', size: MAX_FAMILIES, missing: UNKNOWN_FAMILY } } },
+    }),
   );
   const buckets = (res.aggregations?.families as estypes.AggregationsStringTermsAggregate | undefined)?.buckets;
   const families = (Array.isArray(buckets) ? buckets : []).map((b) => String(b.key));
@@ -197,11 +212,7 @@ export async function bestRunsPerFamily(client: Client, index: string, opts: Omi
 /** Aggregation bucket of runs without a family (not a family name any adapter gives). */
 const UNKNOWN_FAMILY = '(unknown)';
 
-const BEST_SORT: estypes.SortCombinations[] = [
-  { loss_final: 'asc' },
-  { created_at: { order: 'desc', missing: '_last' } },
-  { run_id: 'asc' },
-];
+const BEST_SORT: estypes.SortCombinations[] = [{ loss_final: 'asc' }, { created_at: { order: 'desc', missing: '_last' } }, { run_id: 'asc' }];
 
 /** The same order as BEST_SORT, for merging the collapsed and the hash-less lists. */
 function byLossThenNewest(a: RunHit, b: RunHit): number {

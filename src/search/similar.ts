@@ -116,6 +116,9 @@ function learningRateReason(a: number | null | undefined, b: number | null | und
 /** Distinct lower-case terms of the prompt and tags, in order; CJK runs stay whole (one term per phrase). */
 function promptTerms(r: Partial<StoredRun>): string[] {
   const text = [r.prompt_example ?? '', ...(r.tags ?? []), ...(r.tag_summary ?? []).map((t) => t.tag)].join(', ');
-  const terms = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 1 && !STOP_WORDS.has(t));
+  const terms = text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((t) => t.length > 1 && !STOP_WORDS.has(t));
   return [...new Set(terms)];
 }

@@ -1,16 +1,75 @@
 /** Segments that make any key a secret wherever they sit (`db_password`, `client_secret_id`, `x-api-key` via apikey). */
-const SECRET_ANYWHERE = new Set(['password', 'passwd', 'pwd', 'passphrase', 'secret', 'secrets', 'apikey', 'credential', 'credentials', 'authorization', 'cookie', 'cookies']);
+const SECRET_ANYWHERE = new Set([
+  'password',
+  'passwd',
+  'pwd',
+  'passphrase',
+  'secret',
+  'secrets',
+  'apikey',
+  'credential',
+  'credentials',
+  'authorization',
+  'cookie',
+  'cookies',
+]);
 
 /** Segments that make a key a secret only as its last word: `db_pass`, `basic_auth`, `hub_token` — not `auth_type` or `session_id`. */
 const SECRET_LAST = new Set(['token', 'pass', 'auth', 'session', 'dsn']);
 
 /** `<qualifier>_key` pairs that name a secret (`api_key`, `private_key`, `wandb_key`); a bare `key` is not one. */
-const KEY_QUALIFIERS = new Set(['api', 'access', 'private', 'secret', 'ssh', 'signing', 'encryption', 'client', 'master', 'wandb', 'hf', 'openai', 'account', 'storage', 'license', 'session']);
+const KEY_QUALIFIERS = new Set([
+  'api',
+  'access',
+  'private',
+  'secret',
+  'ssh',
+  'signing',
+  'encryption',
+  'client',
+  'master',
+  'wandb',
+  'hf',
+  'openai',
+  'account',
+  'storage',
+  'license',
+  'session',
+]);
 
 /** Words before `token` that make it a vocabulary or budget hyperparameter (`pad_token`, `max_token`), not a secret. */
 const TOKEN_HYPERPARAMETER = new Set([
-  'pad', 'eos', 'bos', 'unk', 'sep', 'cls', 'mask', 'special', 'max', 'min', 'num', 'total', 'keep', 'class', 'extra', 'new', 'start',
-  'end', 'image', 'vision', 'video', 'audio', 'bot', 'eot', 'user', 'assistant', 'system', 'default', 'placeholder', 'trigger', 'init',
+  'pad',
+  'eos',
+  'bos',
+  'unk',
+  'sep',
+  'cls',
+  'mask',
+  'special',
+  'max',
+  'min',
+  'num',
+  'total',
+  'keep',
+  'class',
+  'extra',
+  'new',
+  'start',
+  'end',
+  'image',
+  'vision',
+  'video',
+  'audio',
+  'bot',
+  'eot',
+  'user',
+  'assistant',
+  'system',
+  'default',
+  'placeholder',
+  'trigger',
+  'init',
 ]);
 
 /**

@@ -128,7 +128,9 @@ async function* chunks(fd: number, key: string, opts: ReadOptions): AsyncGenerat
   try {
     for (;;) {
       const buf = Buffer.allocUnsafe(STREAM_CHUNK);
-      const n = await withDeadline(key, opts, () => call<number>((cb) => read(fd, buf, 0, STREAM_CHUNK, position, cb)).catch((err: unknown) => Promise.reject(readError(key, err))));
+      const n = await withDeadline(key, opts, () =>
+        call<number>((cb) => read(fd, buf, 0, STREAM_CHUNK, position, cb)).catch((err: unknown) => Promise.reject(readError(key, err))),
+      );
       if (n === 0) {
         return;
       }

@@ -33,7 +33,9 @@ try {
   }
   parentPort?.postMessage({ done: true } satisfies WalkMessage);
 } catch (err) {
-  parentPort?.postMessage({ error: { message: (err as Error).message, code: String((err as { code?: string }).code ?? 'storage-list-failed') } } satisfies WalkMessage);
+  parentPort?.postMessage({
+    error: { message: (err as Error).message, code: String((err as { code?: string }).code ?? 'storage-list-failed') },
+  } satisfies WalkMessage);
 }
 
 async function send(message: WalkMessage): Promise<void> {

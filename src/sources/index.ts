@@ -61,7 +61,15 @@ export function rootInfo(config: SourceConfig): RootInfo {
 // --- internal ---
 
 function fsDriver(config: FsSourceConfig, walkInWorker: boolean): SourceDriver {
-  return drivers.fs({ root: path.resolve(config.path), include: config.include, exclude: config.exclude, followSymlinks: config.follow_symlinks, io: config.io, walkInWorker, readTimeoutMs: durationMs(config.read_timeout) });
+  return drivers.fs({
+    root: path.resolve(config.path),
+    include: config.include,
+    exclude: config.exclude,
+    followSymlinks: config.follow_symlinks,
+    io: config.io,
+    walkInWorker,
+    readTimeoutMs: durationMs(config.read_timeout),
+  });
 }
 
 function s3Driver(config: S3SourceConfig): SourceDriver {

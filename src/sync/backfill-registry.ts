@@ -55,7 +55,9 @@ export async function joinBackfill(t: RegistryTarget, member: string, expiresAt:
 
 /** Extends `member`'s expiry (its heartbeat). */
 export async function heartbeatBackfill(t: RegistryTarget, member: string, expiresAt: Date): Promise<void> {
-  await update(t, (current) => (current === null ? null : { members: { ...current.members, [member]: expiresAt.toISOString() }, restoring: current.restoring }));
+  await update(t, (current) =>
+    current === null ? null : { members: { ...current.members, [member]: expiresAt.toISOString() }, restoring: current.restoring },
+  );
 }
 
 /**
@@ -87,7 +89,10 @@ export async function leaveBackfill(t: RegistryTarget, member: string | null, no
       return 'restored';
     }
     if (after.doc.backfill.restoring && Object.keys(after.doc.backfill.members).length === 0) {
-      await t.client.delete({ index: t.leases, id: docId(t), if_seq_no: after.seqNo, if_primary_term: after.primaryTerm, refresh: false }, { ignore: [404, 409] });
+      await t.client.delete(
+        { index: t.leases, id: docId(t), if_seq_no: after.seqNo, if_primary_term: after.primaryTerm, refresh: false },
+        { ignore: [404, 409] },
+      );
       return 'restored';
     }
     // A shard joined while we restored: it loads with refresh off, so its settings win again.
@@ -100,7 +105,11 @@ export async function leaveBackfill(t: RegistryTarget, member: string | null, no
 /** Live members right now (for crash recovery and tests). */
 export async function liveBackfillMembers(t: RegistryTarget, now: Date): Promise<string[]> {
   const got = await read(t);
-  return got === null ? [] : Object.entries(got.doc.backfill.members).filter(([, expiry]) => Date.parse(expiry) > now.getTime()).map(([id]) => id);
+  return got === null
+    ? []
+    : Object.entries(got.doc.backfill.members)
+        .filter(([, expiry]) => Date.parse(expiry) > now.getTime())
+        .map(([id]) => id);
 }
 
 /** The registry doc's original settings, or null when no backfill is registered. */

@@ -23,9 +23,12 @@ export async function withBackfillSettings<T>(b: BackfillContext, work: () => Pr
   if (legacy) {
     await clearLegacy(b.client, b.runs);
   }
-  const timer = setInterval(() => {
-    heartbeatBackfill(b, b.member, expiry(b)).catch((err: unknown) => b.log.warn({ err, member: b.member }, 'Backfill heartbeat failed'));
-  }, Math.max(10, Math.floor(b.ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      heartbeatBackfill(b, b.member, expiry(b)).catch((err: unknown) => b.log.warn({ err, member: b.member }, 'Backfill heartbeat failed'));
+    },
+    Math.max(10, Math.floor(b.ttlMs / 3)),
+  );
   try {
     return await work();
   } finally {

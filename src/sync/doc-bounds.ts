@@ -34,7 +34,9 @@ export function boundRecord(record: RunRecord): Bounded {
   if (record.loss_per_epoch.length > MAX_EPOCH_POINTS) {
     epochCount = record.loss_per_epoch.length;
     out = { ...out, loss_per_epoch: downsampleEpochs(record.loss_per_epoch) };
-    notes.push(`loss_per_epoch downsampled from ${epochCount} to ${out.loss_per_epoch.length} epochs for the index (first, last and best kept; loss_per_epoch_count has the exact count)`);
+    notes.push(
+      `loss_per_epoch downsampled from ${epochCount} to ${out.loss_per_epoch.length} epochs for the index (first, last and best kept; loss_per_epoch_count has the exact count)`,
+    );
   }
   for (const field of ['tag_summary', 'dataset_dirs', 'prompts', 'tags', 'target_modules'] as const) {
     const limit = field === 'tag_summary' || field === 'dataset_dirs' ? MAX_NESTED_ITEMS : MAX_LIST_ITEMS;

@@ -34,7 +34,12 @@ const BLOOM_HASHES = 7;
 const MGET_BATCH = 256;
 const MGET_WAIT_MS = 5;
 
-export function createIdentityGuard(opts: { client: Client; index: string; driverFor: (root: string) => SourceDriver | null; recentIds?: number }): IdentityGuard {
+export function createIdentityGuard(opts: {
+  client: Client;
+  index: string;
+  driverFor: (root: string) => SourceDriver | null;
+  recentIds?: number;
+}): IdentityGuard {
   const recentIds = opts.recentIds ?? RECENT_IDS;
   const recent = new Map<string, Location>();
   const bloom = new Uint8Array(BLOOM_BITS / 8);
@@ -92,7 +97,12 @@ function createLocationLoader(client: Client, index: string): LocationLoader {
       }
       try {
         // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-mget
-        const res = await client.mget<{ source?: { root?: string; path?: string }; state?: string }>({ index, ids: part.map((p) => p.id), _source: ['source.root', 'source.path', 'state'], realtime });
+        const res = await client.mget<{ source?: { root?: string; path?: string }; state?: string }>({
+          index,
+          ids: part.map((p) => p.id),
+          _source: ['source.root', 'source.path', 'state'],
+          realtime,
+        });
         res.docs.forEach((doc, i) => {
           const found = 'found' in doc && doc.found ? doc._source : undefined;
           const source = found?.state === 'vanished' ? undefined : found?.source;

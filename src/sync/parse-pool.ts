@@ -67,7 +67,10 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
   if (opts.workers === 0) {
     return inProcessPool();
   }
-  const workers = Array.from({ length: opts.workers }, () => new Worker(new URL(`./parse-worker${MODULE_EXT}`, import.meta.url), { workerData: { sources: opts.sources }, resourceLimits: WORKER_LIMITS }));
+  const workers = Array.from(
+    { length: opts.workers },
+    () => new Worker(new URL(`./parse-worker${MODULE_EXT}`, import.meta.url), { workerData: { sources: opts.sources }, resourceLimits: WORKER_LIMITS }),
+  );
   const waiting = new Map<number, { resolve: (r: ParsedRun) => void; reject: (e: Error) => void }>();
   const load = workers.map(() => 0);
   let nextId = 0;
@@ -97,7 +100,14 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
       const id = nextId++;
       const target = load.indexOf(Math.min(...load));
       load[target] = (load[target] ?? 0) + 1;
-      const request: ParseRequest = { id, source: source.name, listing: run.listing, adapters: run.adapters.map((a) => a.id), now: parseOpts.now.getTime(), firstSeenAt: parseOpts.firstSeenAt };
+      const request: ParseRequest = {
+        id,
+        source: source.name,
+        listing: run.listing,
+        adapters: run.adapters.map((a) => a.id),
+        now: parseOpts.now.getTime(),
+        firstSeenAt: parseOpts.firstSeenAt,
+      };
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
         workers[target]?.postMessage(request);
@@ -115,7 +125,15 @@ export async function parseToDoc(run: DiscoveredRun, source: SourceConfig, drive
   const record = await parseRun(run, { driver, root: rootInfo(source), now: opts.now });
   const doc = toRunDoc(record, { now: opts.now, firstSeenAt: opts.firstSeenAt });
   const parseError = record.parse_error ? { location: record.source.uri, file: record.parse_error.file, message: record.parse_error.message } : null;
-  return { runId: doc.run_id, root: doc.source.root, path: doc.source.path, status: doc.status, rollupKeys: doc.rollup_keys, parseError, json: JSON.stringify(doc) };
+  return {
+    runId: doc.run_id,
+    root: doc.source.root,
+    path: doc.source.path,
+    status: doc.status,
+    rollupKeys: doc.rollup_keys,
+    parseError,
+    json: JSON.stringify(doc),
+  };
 }
 
 /** The document of `parsed` under another id (a copy of a run indexed elsewhere); rare, so re-parsing the JSON is fine. */

@@ -39,11 +39,7 @@ export interface PlanOptions {
  * parser version are unchanged and cost nothing; a location only in the index is a vanish candidate
  * (the caller decides whether the listing was complete enough to act on it).
  */
-export async function* planActions(
-  crawl: AsyncIterable<CrawledRun>,
-  indexed: AsyncIterable<IndexedRun>,
-  opts: PlanOptions,
-): AsyncGenerator<PlannedAction> {
+export async function* planActions(crawl: AsyncIterable<CrawledRun>, indexed: AsyncIterable<IndexedRun>, opts: PlanOptions): AsyncGenerator<PlannedAction> {
   const left = crawl[Symbol.asyncIterator]();
   const right = indexed[Symbol.asyncIterator]();
   let a = await left.next();

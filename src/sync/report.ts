@@ -66,7 +66,20 @@ export const MAX_REPORT_ERRORS = 100;
 export const SAMPLE_SIZE = 10;
 
 export function emptyCounts(): SyncCounts {
-  return { found: 0, new: 0, changed: 0, unchanged: 0, status_updated: 0, vanished: 0, reappeared: 0, retired: 0, parse_errors: 0, failed: 0, written: 0, indexed: 0 };
+  return {
+    found: 0,
+    new: 0,
+    changed: 0,
+    unchanged: 0,
+    status_updated: 0,
+    vanished: 0,
+    reappeared: 0,
+    retired: 0,
+    parse_errors: 0,
+    failed: 0,
+    written: 0,
+    indexed: 0,
+  };
 }
 
 export function addError(report: SyncReport, error: SyncError): void {

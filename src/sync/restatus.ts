@@ -21,9 +21,10 @@ export function rederiveStatus(stored: StoredStatus, newestMtime: number, now: D
   if (inputs === null) {
     return null;
   }
-  const current = inputs.last_activity_source === 'mtime' && inputs.last_activity_at !== null && newestMtime > Date.parse(inputs.last_activity_at)
-    ? { ...inputs, last_activity_at: new Date(newestMtime).toISOString() }
-    : inputs;
+  const current =
+    inputs.last_activity_source === 'mtime' && inputs.last_activity_at !== null && newestMtime > Date.parse(inputs.last_activity_at)
+      ? { ...inputs, last_activity_at: new Date(newestMtime).toISOString() }
+      : inputs;
   const derived = deriveStatus(current, now);
   return derived.status === stored.status ? null : derived;
 }
@@ -33,7 +34,12 @@ export function rederiveStatus(stored: StoredStatus, newestMtime: number, now: D
  * folder itself may not change for an epoch. Only their mtimes are asked for (`stat`), never their content. Returns
  * the status to write, or null when the logs show the run is still as it was.
  */
-export async function confirmStatus(driver: Pick<SourceDriver, 'stat'>, stored: StoredStatus, derived: DerivedStatus, now: Date): Promise<DerivedStatus | null> {
+export async function confirmStatus(
+  driver: Pick<SourceDriver, 'stat'>,
+  stored: StoredStatus,
+  derived: DerivedStatus,
+  now: Date,
+): Promise<DerivedStatus | null> {
   const inputs = stored.status_inputs;
   if (inputs === null || inputs.external_logs.length === 0) {
     return derived;

@@ -32,7 +32,19 @@ export interface ScanOptions {
   pageSize?: number;
 }
 
-const SCAN_FIELDS = ['run_id', 'sort_key', 'source.path', 'fingerprint', 'parser_version', 'state', 'first_seen_at', 'missing_since', 'rollup_keys', 'status', 'status_inputs'];
+const SCAN_FIELDS = [
+  'run_id',
+  'sort_key',
+  'source.path',
+  'fingerprint',
+  'parser_version',
+  'state',
+  'first_seen_at',
+  'missing_since',
+  'rollup_keys',
+  'status',
+  'status_inputs',
+];
 
 /**
  * Streams the indexed runs of one root in reconcile order (sort_key ascending) with a point in time

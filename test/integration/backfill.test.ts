@@ -80,7 +80,10 @@ describe('src/sync/backfill-registry (real Elasticsearch)', () => {
     const { t } = await prepare();
     app = t;
     const index = t.config.indices.runs;
-    await t.ctx.client.indices.putMapping({ index, _meta: { mapping_version: 1, backfill: { refresh_interval: '5s', number_of_replicas: '0', started_at: new Date().toISOString() } } });
+    await t.ctx.client.indices.putMapping({
+      index,
+      _meta: { mapping_version: 1, backfill: { refresh_interval: '5s', number_of_replicas: '0', started_at: new Date().toISOString() } },
+    });
     await t.ctx.client.indices.putSettings({ index, settings: { index: { refresh_interval: '-1' } } });
 
     await runSync(t.ctx, { mode: 'full' });

@@ -65,8 +65,17 @@ describe('es/bulk (against the real engine)', () => {
     const stats = await writer.flush();
 
     expect(stats).toMatchObject({ written: 5, indexed: 5, failed: [], conflicts: [], retries: 2, requests: 2 });
-    expect(proxy?.bulks).toEqual([['a', 'b', 'c', 'd', 'e'], ['b', 'd']]);
-    expect(await sources(['a', 'b', 'c', 'd', 'e'])).toEqual({ a: { name: 'a', n: 0 }, b: { name: 'b', n: 1 }, c: { name: 'c', n: 2 }, d: { name: 'd', n: 3 }, e: { name: 'e', n: 4 } });
+    expect(proxy?.bulks).toEqual([
+      ['a', 'b', 'c', 'd', 'e'],
+      ['b', 'd'],
+    ]);
+    expect(await sources(['a', 'b', 'c', 'd', 'e'])).toEqual({
+      a: { name: 'a', n: 0 },
+      b: { name: 'b', n: 1 },
+      c: { name: 'c', n: 2 },
+      d: { name: 'd', n: 3 },
+      e: { name: 'e', n: 4 },
+    });
   });
 
   it('retries a whole bulk request refused with 429', async () => {
@@ -78,7 +87,10 @@ describe('es/bulk (against the real engine)', () => {
     const stats = await writer.flush();
 
     expect(stats).toMatchObject({ written: 2, failed: [], retries: 2, requests: 2 });
-    expect(proxy?.bulks).toEqual([['a', 'b'], ['a', 'b']]);
+    expect(proxy?.bulks).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
     expect(await sources(['a', 'b'])).toEqual({ a: { name: 'a', n: 1 }, b: { name: 'b', n: 2 } });
   });
 

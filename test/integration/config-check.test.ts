@@ -64,7 +64,11 @@ describe('cli: init and config check against the real services', () => {
     });
 
     const fromFile = await cli(['config', 'check', '--config', file], dir);
-    const fromEnv = await cli(['config', 'check', '--config', await writeConfigFile('env.yaml', { sources: [{ name: 'local', kind: 'fs', path: './runs' }] })], dir, { LORA_CATALOG_ES_URL: withCreds });
+    const fromEnv = await cli(
+      ['config', 'check', '--config', await writeConfigFile('env.yaml', { sources: [{ name: 'local', kind: 'fs', path: './runs' }] })],
+      dir,
+      { LORA_CATALOG_ES_URL: withCreds },
+    );
 
     expect(fromFile.code, fromFile.stdout + fromFile.stderr).toBe(0);
     expect(fromFile.stdout).toMatch(/ok {4}sources\[0\] \(local\): .*runs exists and is readable/);
@@ -77,8 +81,13 @@ describe('cli: init and config check against the real services', () => {
   });
 
   it('fails with exit 2 for a bucket that does not exist and exit 4 for a cluster that does not answer', async () => {
-    const noBucket = await writeConfigFile('nobucket.yaml', { sources: [{ name: 'b', kind: 's3', bucket: uniqueName('missing'), endpoint: inject('s3Endpoint'), force_path_style: true }] });
-    const noCluster = await writeConfigFile('nocluster.yaml', { sources: [{ name: 'local', kind: 'fs', path: './runs' }], elasticsearch: { url: 'http://127.0.0.1:9', request_timeout: '2s' } });
+    const noBucket = await writeConfigFile('nobucket.yaml', {
+      sources: [{ name: 'b', kind: 's3', bucket: uniqueName('missing'), endpoint: inject('s3Endpoint'), force_path_style: true }],
+    });
+    const noCluster = await writeConfigFile('nocluster.yaml', {
+      sources: [{ name: 'local', kind: 'fs', path: './runs' }],
+      elasticsearch: { url: 'http://127.0.0.1:9', request_timeout: '2s' },
+    });
 
     const bucketResult = await cli(['config', 'check', '--config', noBucket], dir);
     const clusterResult = await cli(['config', 'check', '--config', noCluster], dir);
@@ -100,8 +109,13 @@ describe('cli: init and config check against the real services', () => {
 
 function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { cwd, timeout: 90_000, env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { cwd, timeout: 90_000, env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1', ...env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }

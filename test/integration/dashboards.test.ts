@@ -114,23 +114,42 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
       'lora-catalog-overview-runs-by-status': nested(get('lora-catalog-overview-runs-by-status'), 'split', 'week', count),
       'lora-catalog-overview-runs-by-format': nested(get('lora-catalog-overview-runs-by-format'), 'split', 'week', count),
       'lora-catalog-overview-runs-by-base-model': nested(get('lora-catalog-overview-runs-by-base-model'), 'split', 'week', count),
-      'lora-catalog-overview-weekly-outcomes': flat(get('lora-catalog-overview-weekly-outcomes'), 'week', (b) => ({ completed: metric(b, 'completed'), failed: metric(b, 'failed') })),
+      'lora-catalog-overview-weekly-outcomes': flat(get('lora-catalog-overview-weekly-outcomes'), 'week', (b) => ({
+        completed: metric(b, 'completed'),
+        failed: metric(b, 'failed'),
+      })),
       'lora-catalog-loss-trends-final-by-rank': nested(get('lora-catalog-loss-trends-final-by-rank'), 'rank', 'week', value('loss')),
       'lora-catalog-loss-trends-epoch-by-rank': nested(get('lora-catalog-loss-trends-epoch-by-rank'), 'family', 'epoch', value('loss')),
-      'lora-catalog-loss-trends-best-per-week': flat(get('lora-catalog-loss-trends-best-per-week'), 'week', (b) => ({ best: metric(b, 'best'), median: median(b, 'median') })),
+      'lora-catalog-loss-trends-best-per-week': flat(get('lora-catalog-loss-trends-best-per-week'), 'week', (b) => ({
+        best: metric(b, 'best'),
+        median: median(b, 'median'),
+      })),
       'lora-catalog-ranks-summary': nested(get('lora-catalog-ranks-summary'), 'family', 'rank', (b) => ({
-        runs: metric(b, 'runs'), loss_mean: metric(b, 'loss_mean'), loss_min: metric(b, 'loss_min'), loss_p50: metric(b, 'loss_p50'),
-        success_rate: metric(b, 'success_rate'), epochs_to_best: metric(b, 'epochs_to_best'),
+        runs: metric(b, 'runs'),
+        loss_mean: metric(b, 'loss_mean'),
+        loss_min: metric(b, 'loss_min'),
+        loss_p50: metric(b, 'loss_p50'),
+        success_rate: metric(b, 'success_rate'),
+        epochs_to_best: metric(b, 'epochs_to_best'),
       })),
       'lora-catalog-ranks-mean-loss': nested(get('lora-catalog-ranks-mean-loss'), 'family', 'rank', value('loss_mean')),
       'lora-catalog-ranks-lr-heatmap': buckets(get('lora-catalog-ranks-lr-heatmap').aggregations, 'by_band').flatMap((band) =>
-        buckets(band, 'by_group').flatMap((group) => buckets(group, 'by_rank').map((cell) => [band.key, group.key, cell.key, metric(cell, 'loss_mean'), metric(cell, 'runs')])),
+        buckets(band, 'by_group').flatMap((group) =>
+          buckets(group, 'by_rank').map((cell) => [band.key, group.key, cell.key, metric(cell, 'loss_mean'), metric(cell, 'runs')]),
+        ),
       ),
       'lora-catalog-ranks-base-model': nested(get('lora-catalog-ranks-base-model'), 'family', 'rank', (b) => [metric(b, 'runs'), metric(b, 'loss_mean')]),
       'lora-catalog-pipeline-errors-total': metric(get('lora-catalog-pipeline-errors-total').aggregations as Doc, 'errors'),
       'lora-catalog-pipeline-syncs-by-status': nested(get('lora-catalog-pipeline-syncs-by-status'), 'status', 'day', count),
-      'lora-catalog-pipeline-duration': flat(get('lora-catalog-pipeline-duration'), 'day', (b) => ({ mean_ms: metric(b, 'mean_ms'), max_ms: metric(b, 'max_ms') })),
-      'lora-catalog-pipeline-counts': flat(get('lora-catalog-pipeline-counts'), 'day', (b) => ({ new: metric(b, 'new'), changed: metric(b, 'changed'), vanished: metric(b, 'vanished') })),
+      'lora-catalog-pipeline-duration': flat(get('lora-catalog-pipeline-duration'), 'day', (b) => ({
+        mean_ms: metric(b, 'mean_ms'),
+        max_ms: metric(b, 'max_ms'),
+      })),
+      'lora-catalog-pipeline-counts': flat(get('lora-catalog-pipeline-counts'), 'day', (b) => ({
+        new: metric(b, 'new'),
+        changed: metric(b, 'changed'),
+        vanished: metric(b, 'vanished'),
+      })),
       'lora-catalog-pipeline-errors-per-day': flat(get('lora-catalog-pipeline-errors-per-day'), 'day', value('errors')),
     };
 
@@ -141,12 +160,18 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
     const all = await responses({ timeRange: { from: '2025-01-13T00:00:00.000Z', to: '2025-01-19T23:59:59.999Z' } });
     const w02 = await responses({ timeRange: { from: '2025-01-06T00:00:00.000Z', to: '2025-01-12T23:59:59.999Z' } });
     const weekly = (r: Map<string, estypes.SearchResponse>): unknown =>
-      flat(r.get('lora-catalog-overview-weekly-outcomes') as estypes.SearchResponse, 'week', (b) => ({ completed: metric(b, 'completed'), failed: metric(b, 'failed') }));
+      flat(r.get('lora-catalog-overview-weekly-outcomes') as estypes.SearchResponse, 'week', (b) => ({
+        completed: metric(b, 'completed'),
+        failed: metric(b, 'failed'),
+      }));
 
     expect(total(all.get('lora-catalog-overview-runs-total') as estypes.SearchResponse)).toBe(3);
     expect(total(all.get('lora-catalog-overview-runs-failed') as estypes.SearchResponse)).toBe(1);
     expect(metric((all.get('lora-catalog-pipeline-errors-total') as estypes.SearchResponse).aggregations as Doc, 'errors')).toBe(0);
-    expect(nested(all.get('lora-catalog-ranks-mean-loss') as estypes.SearchResponse, 'family', 'rank', value('loss_mean'))).toEqual({ 'image/flux': { 16: 0.3 }, 'image/sdxl': { 8: 0.25, 32: 0.9 } });
+    expect(nested(all.get('lora-catalog-ranks-mean-loss') as estypes.SearchResponse, 'family', 'rank', value('loss_mean'))).toEqual({
+      'image/flux': { 16: 0.3 },
+      'image/sdxl': { 8: 0.25, 32: 0.9 },
+    });
     expect(weekly(all)).toEqual({});
     expect(weekly(w02)).toEqual({ [W02]: { completed: 2, failed: 1 } });
   });
@@ -216,7 +241,11 @@ describe('kibana dashboards: top-N breakdowns with more values than N (the "Othe
     // Ranks of zz-big by runs: 52 (5 runs) first, then 1…49; Other: ranks 50 and 51, mean (0.5 + 0.51) / 2.
     const big = roundAll(shown['zz-big']) as Record<string, unknown>;
     expect(Object.keys(big)).toEqual([...Array.from({ length: 49 }, (_, i) => String(i + 1)), '52', OTHER_KEY]);
-    expect([big['52'], big['1'], big[OTHER_KEY]]).toEqual([[5, 0.52], [1, 0.01], [2, 0.505]]);
+    expect([big['52'], big['1'], big[OTHER_KEY]]).toEqual([
+      [5, 0.52],
+      [1, 0.01],
+      [2, 0.505],
+    ]);
   });
 });
 
@@ -272,7 +301,11 @@ const NUMERIC = ['long', 'integer', 'double', 'float'];
 async function aggregatableFields(client: Client, index: string): Promise<Record<string, string>> {
   const response = await client.fieldCaps({ index, fields: '*' });
   return Object.fromEntries(
-    Object.entries(response.fields).flatMap(([field, types]) => Object.entries(types).filter(([, c]) => c.aggregatable).map(([type]) => [field, type])),
+    Object.entries(response.fields).flatMap(([field, types]) =>
+      Object.entries(types)
+        .filter(([, c]) => c.aggregatable)
+        .map(([type]) => [field, type]),
+    ),
   );
 }
 

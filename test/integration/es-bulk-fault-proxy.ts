@@ -86,7 +86,7 @@ export async function startBulkFaultProxy(target: string, fault: (n: number, ite
 function parseBulk(body: string): BulkItem[] {
   const lines = body.split('\n').filter((line) => line !== '');
   const items: BulkItem[] = [];
-  for (let i = 0; i < lines.length; ) {
+  for (let i = 0; i < lines.length;) {
     const actionLine = lines[i] as string;
     const [action, meta] = Object.entries(JSON.parse(actionLine) as Record<string, { _id: string }>)[0] as [BulkItem['action'], { _id: string }];
     const count = action === 'delete' ? 1 : 2;
@@ -100,7 +100,13 @@ function refusal(item: BulkItem, status: number): object {
   return { [item.action]: { _id: item.id, status, error: REJECTED } };
 }
 
-function forward(upstream: URL, req: http.IncomingMessage, body: string, res: http.ServerResponse, done: (status: number, text: string, headers: http.IncomingHttpHeaders) => void): void {
+function forward(
+  upstream: URL,
+  req: http.IncomingMessage,
+  body: string,
+  res: http.ServerResponse,
+  done: (status: number, text: string, headers: http.IncomingHttpHeaders) => void,
+): void {
   const headers = { ...req.headers, host: upstream.host, 'content-length': String(Buffer.byteLength(body)) };
   delete headers['accept-encoding'];
   const request = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {

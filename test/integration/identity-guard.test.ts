@@ -13,7 +13,15 @@ afterEach(async () => {
 });
 
 function record(runId: string, path: string): RunRecord {
-  return { ...emptyFields(), run_id: runId, run_id_basis: 'content', source: { kind: 'fs', root: 'lab', path, uri: `/lab/${path}` }, format: 'kohya', fingerprint: 'f', parser_version: '1' };
+  return {
+    ...emptyFields(),
+    run_id: runId,
+    run_id_basis: 'content',
+    source: { kind: 'fs', root: 'lab', path, uri: `/lab/${path}` },
+    format: 'kohya',
+    fingerprint: 'f',
+    parser_version: '1',
+  };
 }
 
 const ID = (n: number) => `00000000-0000-5000-8000-${String(n).padStart(12, '0')}`;

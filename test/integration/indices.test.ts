@@ -19,7 +19,10 @@ describe('es/indices (real Elasticsearch)', () => {
     base = uniqueName('it-idx');
     const config = parseConfig({ indices: { runs: `${base}-runs`, rollups: `${base}-rollups`, sync_runs: `${base}-syncs`, leases: `${base}-leases` } });
     await client.indices.create({ index: `${base}-runs-v0`, aliases: { [`${base}-runs`]: { is_write_index: true } } });
-    await client.bulk({ refresh: true, operations: [1, 2, 3].flatMap((n) => [{ index: { _index: `${base}-runs-v0`, _id: `r${n}` } }, { run_id: `r${n}`, lora_rank: n * 4 }]) });
+    await client.bulk({
+      refresh: true,
+      operations: [1, 2, 3].flatMap((n) => [{ index: { _index: `${base}-runs-v0`, _id: `r${n}` } }, { run_id: `r${n}`, lora_rank: n * 4 }]),
+    });
 
     const before = await indicesStatus(client, config);
     const result = await migrateIndex(client, config, 'runs');

@@ -39,11 +39,16 @@ describe('install: the README commands in a fresh clone, and the packed CLI', ()
     expect(quick.stdout).toMatch(/Sync ok/);
     expect(quick.stderr).toMatch(/bin\/lora-catalog search/);
 
-    const search = await run(path.join(clone, 'bin/lora-catalog'), ['search', 'cyberpunk loss<0.05', '--json'], { cwd: os.tmpdir(), env: newShellEnv(stateDir) });
+    const search = await run(path.join(clone, 'bin/lora-catalog'), ['search', 'cyberpunk loss<0.05', '--json'], {
+      cwd: os.tmpdir(),
+      env: newShellEnv(stateDir),
+    });
     const status = await run(path.join(clone, 'bin/lora-catalog'), ['es', 'status'], { cwd: clone, env: newShellEnv(stateDir) });
 
     expect(search.code, search.stderr).toBe(0);
-    expect((JSON.parse(search.stdout) as { hits: { source_uri: string }[] }).hits.map((h) => path.basename(h.source_uri))).toEqual(['2025-03-02-cyberpunk-city-r8']);
+    expect((JSON.parse(search.stdout) as { hits: { source_uri: string }[] }).hits.map((h) => path.basename(h.source_uri))).toEqual([
+      '2025-03-02-cyberpunk-city-r8',
+    ]);
     expect(search.stderr).not.toMatch(/Starting the local Elasticsearch/);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/healthy; data .*state\/es\/data; stops after 30 min unused/);
@@ -58,7 +63,10 @@ describe('install: the README commands in a fresh clone, and the packed CLI', ()
     const rollups = uniqueName('inst-rollups');
     const syncRuns = uniqueName('inst-sync');
     const leases = uniqueName('inst-leases');
-    await writeFile(path.join(elsewhere, 'lora-catalog.yaml'), `elasticsearch:\n  url: ${inject('esUrl')}\nindices:\n  runs: ${runs}\n  rollups: ${rollups}\n  sync_runs: ${syncRuns}\n  leases: ${leases}\n`);
+    await writeFile(
+      path.join(elsewhere, 'lora-catalog.yaml'),
+      `elasticsearch:\n  url: ${inject('esUrl')}\nindices:\n  runs: ${runs}\n  rollups: ${rollups}\n  sync_runs: ${syncRuns}\n  leases: ${leases}\n`,
+    );
 
     const pack = await run('npm', ['pack', '--pack-destination', packDir], { cwd: clone, env: process.env });
     expect(pack.code, pack.stderr.slice(-3000)).toBe(0);
@@ -89,7 +97,9 @@ describe('install: the README commands in a fresh clone, and the packed CLI', ()
 
 /** The files a fresh clone has: what git tracks plus what it would track (new, not ignored), as in the working tree. */
 async function copyWorkingTree(from: string, to: string): Promise<void> {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: from, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: from, encoding: 'utf8' })
+    .split('\0')
+    .filter(Boolean);
   for (const file of files) {
     const source = path.join(from, file);
     if (!existsSync(source)) {

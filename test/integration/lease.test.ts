@@ -105,12 +105,17 @@ describe('src/lease/lease withLease', () => {
     const ctx = ctxFor();
     const seen: string[] = [];
 
-    await withLease(ctx, 'long', async () => {
-      await sleep(1200);
-      const doc = await client.get<{ acquired_at: string; renewed_at: string; expires_at: string }>({ index, id: 'long' });
-      seen.push(doc._source?.renewed_at !== doc._source?.acquired_at ? 'renewed' : 'not-renewed');
-      seen.push(Date.parse(doc._source?.expires_at ?? '') > Date.now() ? 'valid' : 'expired');
-    }, { ttlMs: 300 });
+    await withLease(
+      ctx,
+      'long',
+      async () => {
+        await sleep(1200);
+        const doc = await client.get<{ acquired_at: string; renewed_at: string; expires_at: string }>({ index, id: 'long' });
+        seen.push(doc._source?.renewed_at !== doc._source?.acquired_at ? 'renewed' : 'not-renewed');
+        seen.push(Date.parse(doc._source?.expires_at ?? '') > Date.now() ? 'valid' : 'expired');
+      },
+      { ttlMs: 300 },
+    );
     const after = await client.get({ index, id: 'long' }, { ignore: [404] });
 
     expect(seen).toEqual(['renewed', 'valid']);
@@ -135,14 +140,29 @@ describe('src/lease/lease withLease', () => {
   it('aborts fn when the lease is taken over', async () => {
     const ctx = ctxFor();
 
-    const aborted = await withLease(ctx, 'stolen', async (signal, lease) => {
-      await client.index({ index, id: 'stolen', document: { job: 'stolen', owner: 'thief', acquired_at: lease.acquiredAt.toISOString(), renewed_at: new Date().toISOString(), expires_at: new Date(Date.now() + 60_000).toISOString() } });
-      await new Promise<void>((resolve) => {
-        signal.addEventListener('abort', () => resolve(), { once: true });
-        setTimeout(resolve, 3000);
-      });
-      return signal.aborted;
-    }, { ttlMs: 300 });
+    const aborted = await withLease(
+      ctx,
+      'stolen',
+      async (signal, lease) => {
+        await client.index({
+          index,
+          id: 'stolen',
+          document: {
+            job: 'stolen',
+            owner: 'thief',
+            acquired_at: lease.acquiredAt.toISOString(),
+            renewed_at: new Date().toISOString(),
+            expires_at: new Date(Date.now() + 60_000).toISOString(),
+          },
+        });
+        await new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => resolve(), { once: true });
+          setTimeout(resolve, 3000);
+        });
+        return signal.aborted;
+      },
+      { ttlMs: 300 },
+    );
     const doc = await client.get<{ owner: string }>({ index, id: 'stolen' });
 
     expect(aborted).toBe(true);

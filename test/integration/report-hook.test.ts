@@ -46,7 +46,10 @@ describe('report hook: deadline', () => {
     await writeFile(configFile, `elasticsearch:\n  url: ${hung.url}\noutbox_dir: ${outbox}\nindices:\n  runs: ${base}-runs\n  leases: ${base}-leases\n`);
     const t0 = Date.now();
 
-    const code = await runJobsCommand('report', [RUN_DIR, '--deadline', '2s'], { io: { stdout: () => {}, stderr: () => {} }, config: parseConfig({ elasticsearch: { url: hung.url }, indices: { runs: `${base}-runs` }, outbox_dir: outbox }) });
+    const code = await runJobsCommand('report', [RUN_DIR, '--deadline', '2s'], {
+      io: { stdout: () => {}, stderr: () => {} },
+      config: parseConfig({ elasticsearch: { url: hung.url }, indices: { runs: `${base}-runs` }, outbox_dir: outbox }),
+    });
     const inProcess = Date.now() - t0;
     const child = await runChild([configFile, RUN_DIR, '--deadline', '2s']);
     await hung.close();
@@ -107,7 +110,10 @@ describe('report hook: where a run belongs', () => {
     const same = await reportRun(app.ctx, { runDir: path.join(app.root, RUN), deadlineMs: SLOW_OK });
     const copy = await reportRun(app.ctx, { runDir: path.join(app.root, 'copy-of-ink'), deadlineMs: SLOW_OK });
     const original = await app.ctx.client.get<{ first_seen_at: string; source: { path: string } }>({ index: app.config.indices.runs, id: originalId });
-    const copyDoc = await app.ctx.client.get<{ copy_of: string; source: { root: string; path: string } }>({ index: app.config.indices.runs, id: copy.runId ?? '' });
+    const copyDoc = await app.ctx.client.get<{ copy_of: string; source: { root: string; path: string } }>({
+      index: app.config.indices.runs,
+      id: copy.runId ?? '',
+    });
     await rm(path.join(app.root, 'copy-of-ink'), { recursive: true });
     app.setNow(new Date('2025-09-10T00:00:00Z'));
     await runSync(app.ctx, { mode: 'full' });
@@ -140,7 +146,10 @@ describe('report hook: outbox', () => {
     const flush = await flushOutbox(app.ctx, { dir: outbox });
     await app.ctx.client.indices.refresh({ index: app.config.indices.runs });
     const original = await app.ctx.client.get<{ first_seen_at: string; source: { path: string } }>({ index: app.config.indices.runs, id: originalId });
-    const copies = await app.ctx.client.search<{ run_id: string; copy_of: string | null }>({ index: app.config.indices.runs, query: { term: { 'source.path': 'copy-of-ink' } } });
+    const copies = await app.ctx.client.search<{ run_id: string; copy_of: string | null }>({
+      index: app.config.indices.runs,
+      query: { term: { 'source.path': 'copy-of-ink' } },
+    });
 
     expect([same.outcome, copy.outcome]).toEqual(['spooled', 'spooled']);
     expect(flush).toMatchObject({ flushed: 2, failed: 0 });

@@ -141,7 +141,13 @@ function indicesFor(name: string): Record<string, string> {
 }
 
 function ctxFor(c: Client): AppContext {
-  return { config: parseConfig({ indices: indicesFor(runs), outbox_dir: outbox }), client: c, log: silentLogger, now: () => new Date(), signal: new AbortController().signal };
+  return {
+    config: parseConfig({ indices: indicesFor(runs), outbox_dir: outbox }),
+    client: c,
+    log: silentLogger,
+    now: () => new Date(),
+    signal: new AbortController().signal,
+  };
 }
 
 async function createRuns(): Promise<void> {

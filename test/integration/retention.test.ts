@@ -36,7 +36,10 @@ beforeEach(async () => {
   await client.indices.create({ index: runs, settings: INDEX_SETTINGS, mappings: runsMappings({ cjk: false, ik: false }) });
   await client.bulk({
     refresh: true,
-    operations: DOCS.flatMap((doc) => [{ index: { _index: runs, _id: doc.id } }, { run_id: doc.id, tags: doc.tags, created_at: doc.created_at, source: { uri: `/runs/${doc.id}` } }]),
+    operations: DOCS.flatMap((doc) => [
+      { index: { _index: runs, _id: doc.id } },
+      { run_id: doc.id, tags: doc.tags, created_at: doc.created_at, source: { uri: `/runs/${doc.id}` } },
+    ]),
   });
 });
 
@@ -52,7 +55,11 @@ describe('src/scheduler/retention', () => {
     expect(report).toMatchObject({ mode: 'app', ilm: { available: false, policy: null }, matched: 5, retired: 5, failed: 0, aborted: false });
     expect(left.hits.hits).toHaveLength(DOCS.length);
     const retired = left.hits.hits.filter((h) => h._source?.state === 'retired');
-    expect(retired.map((h) => h._id).sort()).toEqual(DOCS.filter((d) => d.expired).map((d) => d.id).sort());
+    expect(retired.map((h) => h._id).sort()).toEqual(
+      DOCS.filter((d) => d.expired)
+        .map((d) => d.id)
+        .sort(),
+    );
     expect(retired[0]?._source).toMatchObject({ retired_at: NOW.toISOString(), retired_reason: expect.stringMatching(/^retention: tagged debug\/test/) });
   });
 
@@ -62,7 +69,9 @@ describe('src/scheduler/retention', () => {
 
     expect(report).toMatchObject({ dryRun: true, matched: 5, retired: 0 });
     expect(report.runs.map((r) => [r.id, r.location, r.created_at]).sort()).toEqual(
-      DOCS.filter((d) => d.expired).map((d) => [d.id, `/runs/${d.id}`, d.created_at]).sort(),
+      DOCS.filter((d) => d.expired)
+        .map((d) => [d.id, `/runs/${d.id}`, d.created_at])
+        .sort(),
     );
     expect(count.count).toBe(DOCS.length);
   });

@@ -32,9 +32,25 @@ describe('rollups/run (real Elasticsearch)', () => {
     await runRollups(app.ctx);
 
     const docs = await rollupDocs(app);
-    expect(docs['rank:8']).toMatchObject({ kind: 'rank', lora_rank: 8, count: 1, completed: 1, failed: 0, loss_mean: 0.0412, loss_p50: 0.0412, success_rate: 1 });
+    expect(docs['rank:8']).toMatchObject({
+      kind: 'rank',
+      lora_rank: 8,
+      count: 1,
+      completed: 1,
+      failed: 0,
+      loss_mean: 0.0412,
+      loss_p50: 0.0412,
+      success_rate: 1,
+    });
     expect(docs['rank:none']).toMatchObject({ kind: 'rank', count: 1 });
-    expect(docs['base_rank:image/sd15|32']).toMatchObject({ base_model_family: 'sd15', task: 'image', family_group: 'image/sd15', lora_rank: 32, loss_mean: 0.0711, cross_family: false });
+    expect(docs['base_rank:image/sd15|32']).toMatchObject({
+      base_model_family: 'sd15',
+      task: 'image',
+      family_group: 'image/sd15',
+      lora_rank: 32,
+      loss_mean: 0.0711,
+      cross_family: false,
+    });
     expect(docs['lr_rank:image/sd15|1e-4..3e-4|8']).toMatchObject({ lr_band: '1e-4..3e-4', lr_band_low: 0.0001, lora_rank: 8, base_model_family: 'sd15' });
     expect(docs['week:2025-W09|lora-scripts-yaml']).toMatchObject({ kind: 'week', week_start: '2025-02-24T00:00:00.000Z', started: 1, completed: 1 });
     const epochs = Object.values(docs).filter((d) => d.kind === 'run_epoch' && d.epoch === 10);
@@ -69,12 +85,16 @@ describe('rollups/run (real Elasticsearch)', () => {
     await runSync(app.ctx, { mode: 'full' });
     await runRollups(app.ctx);
     const config = path.join(app.root, 'cli.yaml');
-    await writeFile(config, `elasticsearch:\n  url: ${inject('esUrl')}\nindices:\n  runs: ${app.config.indices.runs}\n  rollups: ${app.config.indices.rollups}\n  sync_runs: ${app.config.indices.sync_runs}\n  leases: ${app.config.indices.leases}\n`);
+    await writeFile(
+      config,
+      `elasticsearch:\n  url: ${inject('esUrl')}\nindices:\n  runs: ${app.config.indices.runs}\n  rollups: ${app.config.indices.rollups}\n  sync_runs: ${app.config.indices.sync_runs}\n  leases: ${app.config.indices.leases}\n`,
+    );
     const main = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
     const args = [process.execPath, main, 'rollups', 'show', '--family', 'sd15', '--config', config];
     const run = promisify(execFile);
 
-    const tty = (await run('script', ['-q', '-e', '-c', `stty cols 120 rows 50; ${args.map((a) => `'${a}'`).join(' ')}`, '/dev/null'], { timeout: 60_000 })).stdout;
+    const tty = (await run('script', ['-q', '-e', '-c', `stty cols 120 rows 50; ${args.map((a) => `'${a}'`).join(' ')}`, '/dev/null'], { timeout: 60_000 }))
+      .stdout;
     const piped = (await run(args[0] as string, args.slice(1), { timeout: 60_000 })).stdout;
 
     expect(tty).toContain('\u001b[48;5;');
@@ -106,7 +126,10 @@ describe('rollups/run (real Elasticsearch)', () => {
     await appendFile(path.join(app.root, '2025-06-08-cyberpunk-street-r32', 'logs', 'train.log'), '[2025-06-08 12:00:00] epoch 7/7 step 61 loss 0.0300\n');
     await rm(path.join(app.root, '2025-04-11-ink-wash-landscape-r16'), { recursive: true });
     await cp(path.join(app.root, '2025-03-02-cyberpunk-city-r8'), path.join(app.root, '2025-08-01-cyberpunk-city-r8-seed2'), { recursive: true });
-    await appendFile(path.join(app.root, '2025-08-01-cyberpunk-city-r8-seed2', 'logs', 'train.log'), '[2025-08-01 09:00:00] epoch 11/11 step 121 loss 0.0380\n');
+    await appendFile(
+      path.join(app.root, '2025-08-01-cyberpunk-city-r8-seed2', 'logs', 'train.log'),
+      '[2025-08-01 09:00:00] epoch 11/11 step 121 loss 0.0380\n',
+    );
     const report = await runSync({ ...app.ctx, config: { ...app.config, sync: { ...app.config.sync, max_vanish_share: 0.5 } } }, { mode: 'full' });
     expect(report.counts).toMatchObject({ new: 1, changed: 1, vanished: 1 });
 
@@ -158,7 +181,10 @@ describe('rollups/run (real Elasticsearch)', () => {
 
     expect(code).toBe(1);
     expect(failed.out.join('\n')).toMatch(/^Sync failed .*\n[\s\S]*FAILED phase rollups: \[rollups\]/);
-    const recorded = await app.ctx.client.search<{ status: string; failed_phase?: string }>({ index: app.config.indices.sync_runs, query: { term: { failed_phase: 'rollups' } } });
+    const recorded = await app.ctx.client.search<{ status: string; failed_phase?: string }>({
+      index: app.config.indices.sync_runs,
+      query: { term: { failed_phase: 'rollups' } },
+    });
     expect(recorded.hits.hits.map((h) => h._source?.status)).toEqual(['failed']);
     expect(after).toBe(watermark);
     expect(retried).toBe(0);

@@ -1,11 +1,4 @@
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { StorageError } from '../../src/errors.ts';
@@ -66,7 +59,7 @@ testStorageDriver('s3', makeS3Driver, () => {
       expect(proxy.requests.map((r) => r.faulted)).toEqual([true, false, true, false, false, false]);
     });
 
-    it('refuses S3Mock\'s UTF-16-ordered listing of keys whose UTF-8 order differs (real S3 lists them by bytes)', async () => {
+    it("refuses S3Mock's UTF-16-ordered listing of keys whose UTF-8 order differs (real S3 lists them by bytes)", async () => {
       const { root, driver } = await makeS3Driver(Object.fromEntries(UTF16_TRAP_KEYS.map((key) => [key, key])));
       const raw = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${root}/` }));
 
@@ -111,7 +104,13 @@ testStorageDriver('s3', makeS3Driver, () => {
 
     it('accepts wrong credentials (documents why auth is tested through the proxy)', async () => {
       const { root } = await upload({ 'a/1': 'x' });
-      const driver = createS3Driver({ bucket, prefix: root, endpoint: inject('s3Endpoint'), forcePathStyle: true, credentials: { accessKeyId: 'nobody', secretAccessKey: 'wrong' } });
+      const driver = createS3Driver({
+        bucket,
+        prefix: root,
+        endpoint: inject('s3Endpoint'),
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'nobody', secretAccessKey: 'wrong' },
+      });
 
       const listed = await collect(driver.list(''));
 
@@ -140,7 +139,12 @@ testStorageDriver('s3', makeS3Driver, () => {
       const listed = await collect(driver.list(''));
 
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${root}/run/log.txt` }));
-      const after = [await driver.read('run/log.txt'), await driver.read('run/log.txt', { start: 0, end: 2 }), await driver.stream('run/log.txt'), await driver.stat('run/log.txt')];
+      const after = [
+        await driver.read('run/log.txt'),
+        await driver.read('run/log.txt', { start: 0, end: 2 }),
+        await driver.stream('run/log.txt'),
+        await driver.stat('run/log.txt'),
+      ];
 
       expect(listed.filter((i) => !isWarning(i)).map((e) => e.key)).toEqual(['run/config.yaml', 'run/log.txt']);
       expect(after).toEqual([null, null, null, null]);

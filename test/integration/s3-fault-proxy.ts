@@ -43,13 +43,10 @@ export async function startFaultProxy(target: string, fault: (n: number, req: ht
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    const forward = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
+    const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
     forward.on('error', (err) => res.destroy(err));
     req.pipe(forward);
   });

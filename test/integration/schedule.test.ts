@@ -69,7 +69,12 @@ describe('jobs/schedule', () => {
     const now = new Date();
     const day = 86_400_000;
     // Down for three nights: the daily full sync missed three slots.
-    await writeLastRun(client, leases, { job: 'full', owner: 'x', startedAt: new Date(now.getTime() - 3 * day), finishedAt: new Date(now.getTime() - 3 * day) });
+    await writeLastRun(client, leases, {
+      job: 'full',
+      owner: 'x',
+      startedAt: new Date(now.getTime() - 3 * day),
+      finishedAt: new Date(now.getTime() - 3 * day),
+    });
     await writeLastRun(client, leases, { job: 'incremental', owner: 'x', startedAt: now, finishedAt: now });
     await writeLastRun(client, leases, { job: 'retention', owner: 'x', startedAt: now, finishedAt: now });
     const expressions = { full: '0 0 * * *', incremental: NEVER, retention: NEVER };
@@ -101,11 +106,19 @@ describe('jobs/schedule', () => {
     const t0 = new Date();
     const later = new Date(t0.getTime() + 2 * 86_400_000);
 
-    const first = startScheduler(ctxFor(() => t0), jobs, { expressions: daily });
+    const first = startScheduler(
+      ctxFor(() => t0),
+      jobs,
+      { expressions: daily },
+    );
     await first.caughtUp;
     await first.stop();
     const afterFirst = [...calls];
-    const second = startScheduler(ctxFor(() => later), jobs, { expressions: daily });
+    const second = startScheduler(
+      ctxFor(() => later),
+      jobs,
+      { expressions: daily },
+    );
     await second.caughtUp;
     await second.stop();
     const afterSecond = [...calls];

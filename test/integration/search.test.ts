@@ -113,9 +113,23 @@ describe('search (integration)', () => {
 
     expect(result.hits).toEqual([
       {
-        run_id: RUN_IDS.r1, name: 'r1', score: 0, format: 'lora-scripts-yaml', status: 'completed', base_model: 'runwayml/stable-diffusion-v1-5',
-        base_model_family: 'sd15', lora_rank: 8, learning_rate: 1e-4, loss_final: 0.04, eval_loss: null, created_at: '2025-06-25T10:00:00Z',
-        prompt_example: '赛博朋克 建筑 夜景, cyberpunk city', source_uri: '/mnt/lab/runs/r1', state: 'active', vanished_at: null, retired_at: null,
+        run_id: RUN_IDS.r1,
+        name: 'r1',
+        score: 0,
+        format: 'lora-scripts-yaml',
+        status: 'completed',
+        base_model: 'runwayml/stable-diffusion-v1-5',
+        base_model_family: 'sd15',
+        lora_rank: 8,
+        learning_rate: 1e-4,
+        loss_final: 0.04,
+        eval_loss: null,
+        created_at: '2025-06-25T10:00:00Z',
+        prompt_example: '赛博朋克 建筑 夜景, cyberpunk city',
+        source_uri: '/mnt/lab/runs/r1',
+        state: 'active',
+        vanished_at: null,
+        retired_at: null,
       },
     ]);
   });
@@ -191,59 +205,145 @@ describe('search (integration)', () => {
   });
 
   it.each<[string, SearchCommand, string[], boolean, number, (out: string) => void]>([
-    ['search as a table on a TTY', 'search', ['cyberpunk', '建筑', 'rank:8', 'loss<0.05'], true, 0, (out) => {
-      expect(out).toMatch(/^NAME\s+RUN\s+STATUS/);
-      expect(out).toMatch(new RegExp(`\\nr1\\s+${(RUN_IDS.r1 as string).slice(0, 8)}\\s+completed\\s+sd15 · stable-diffusion-v1-5\\s+8\\s+1e-4\\s+0\\.04`));
-      expect(out).toContain('赛博朋克 建筑 夜景');
-      expect(out.endsWith('\n2 run(s)')).toBe(true);
-    }],
-    ['search as text off a TTY too, uncut, with a paging footer', 'search', ['rank:8', 'OR', 'rank:16', '--size', '3', '--page', '2'], false, 0, (out) => {
-      expect(out.split('\n')).toHaveLength(5);
-      expect(out.split('\n')[0]).toMatch(/^NAME\s+RUN\s+STATUS\s+FORMAT\s+BASE\s+RANK\s+LR\s+LOSS\s+CREATED\s+PROMPT$/);
-      expect(out.endsWith('\nshowing 4-6 of 7 (--size/--page for more)')).toBe(true);
-    }],
-    ['search --json', 'search', ['rank:8', 'OR', 'rank:16', '--json'], false, 0, (out) => {
-      expect((JSON.parse(out) as { total: number }).total).toBe(7);
-    }],
+    [
+      'search as a table on a TTY',
+      'search',
+      ['cyberpunk', '建筑', 'rank:8', 'loss<0.05'],
+      true,
+      0,
+      (out) => {
+        expect(out).toMatch(/^NAME\s+RUN\s+STATUS/);
+        expect(out).toMatch(new RegExp(`\\nr1\\s+${(RUN_IDS.r1 as string).slice(0, 8)}\\s+completed\\s+sd15 · stable-diffusion-v1-5\\s+8\\s+1e-4\\s+0\\.04`));
+        expect(out).toContain('赛博朋克 建筑 夜景');
+        expect(out.endsWith('\n2 run(s)')).toBe(true);
+      },
+    ],
+    [
+      'search as text off a TTY too, uncut, with a paging footer',
+      'search',
+      ['rank:8', 'OR', 'rank:16', '--size', '3', '--page', '2'],
+      false,
+      0,
+      (out) => {
+        expect(out.split('\n')).toHaveLength(5);
+        expect(out.split('\n')[0]).toMatch(/^NAME\s+RUN\s+STATUS\s+FORMAT\s+BASE\s+RANK\s+LR\s+LOSS\s+CREATED\s+PROMPT$/);
+        expect(out.endsWith('\nshowing 4-6 of 7 (--size/--page for more)')).toBe(true);
+      },
+    ],
+    [
+      'search --json',
+      'search',
+      ['rank:8', 'OR', 'rank:16', '--json'],
+      false,
+      0,
+      (out) => {
+        expect((JSON.parse(out) as { total: number }).total).toBe(7);
+      },
+    ],
     ['search with no hit exits 1', 'search', ['tag:nothing-like-this'], false, 1, () => {}],
-    ['show by id prefix', 'show', [(RUN_IDS.r5 as string).slice(0, 8)], true, 0, (out) => {
-      expect(out).toMatch(/notes\s+中文 对话 微调 chat/);
-      expect(out).toMatch(/created \/ started \/ finished\s+2025-06-30T00:00:00Z \/ - \/ - \(created from mtime\)/);
-    }],
+    [
+      'show by id prefix',
+      'show',
+      [(RUN_IDS.r5 as string).slice(0, 8)],
+      true,
+      0,
+      (out) => {
+        expect(out).toMatch(/notes\s+中文 对话 微调 chat/);
+        expect(out).toMatch(/created \/ started \/ finished\s+2025-06-30T00:00:00Z \/ - \/ - \(created from mtime\)/);
+      },
+    ],
     ['show of an unknown run exits 1', 'show', ['00000000-0000-4000-8000-999999999999'], false, 1, () => {}],
     ['show of an ambiguous prefix exits 2', 'show', ['0'], false, 2, () => {}],
-    ['reproduce prints the config with its header', 'reproduce', [RUN_IDS.r1 as string], false, 0, (out) => {
-      expect(out).toMatch(/^# lora-catalog: config of run/);
-      expect(out).toContain('# output_dir: /out/cyber  output_name: cyber_city_r8');
-      expect(out.endsWith('\n\nnetwork_dim: 8\nlearning_rate: 1e-4')).toBe(true);
-    }],
-    ['best without --base: one table per family', 'best', ['--top', '1'], true, 0, (out) => {
-      expect(out.split('\n').filter((l) => l.startsWith('base model family'))).toEqual([
-        'base model family sd15', 'base model family sdxl', 'base model family unknown (not comparable with any family)', 'base model family llama',
-      ]);
-    }],
-    ['best as a table', 'best', ['--base', 'sd15', '--rank', '8'], true, 0, (out) => {
-      expect(out.split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual(['r4', 'r1', 'r2'].map((n) => [n, (RUN_IDS[n] as string).slice(0, 8)]));
-    }],
-    ['similar as JSON', 'similar', [RUN_IDS.r1 as string, '--size', '3', '--json'], false, 0, (out) => {
-      expect((JSON.parse(out) as { hits: Array<{ run_id: string }> }).hits[0]?.run_id).toBe(RUN_IDS.r8);
-    }],
-    ['similar with a score and why', 'similar', [RUN_IDS.r1 as string, '--size', '3'], false, 0, (out) => {
-      expect(out.split('\n')[0]).toMatch(/^NAME\s+RUN\s+SCORE\s+STATUS.*\sWHY$/);
-      expect(out.split('\n')[1]).toMatch(/^r8\s+08a0c0de\s+\d+\.\d\d\s.*same config; same rank 8; same family sd15; same lr 0\.0001; same data dir; shared prompt terms: 赛博朋克, 建筑, 夜景, cyberpunk, city, …$/);
-    }],
-    ['compare lines up the keys that differ', 'compare', [(RUN_IDS.r1 as string).slice(0, 8), (RUN_IDS.r2 as string).slice(0, 8)], false, 0, (out) => {
-      const lines = out.split('\n');
-      expect(lines[0]).toMatch(/^KEY\s+01a0c0de r1\s+02a0c0de r2$/);
-      expect(lines).toContainEqual(expect.stringMatching(/^learning_rate\s+1e-4\s+2e-4$/));
-      expect(lines).not.toContainEqual(expect.stringMatching(/^rank\s/));
-    }],
+    [
+      'reproduce prints the config with its header',
+      'reproduce',
+      [RUN_IDS.r1 as string],
+      false,
+      0,
+      (out) => {
+        expect(out).toMatch(/^# lora-catalog: config of run/);
+        expect(out).toContain('# output_dir: /out/cyber  output_name: cyber_city_r8');
+        expect(out.endsWith('\n\nnetwork_dim: 8\nlearning_rate: 1e-4')).toBe(true);
+      },
+    ],
+    [
+      'best without --base: one table per family',
+      'best',
+      ['--top', '1'],
+      true,
+      0,
+      (out) => {
+        expect(out.split('\n').filter((l) => l.startsWith('base model family'))).toEqual([
+          'base model family sd15',
+          'base model family sdxl',
+          'base model family unknown (not comparable with any family)',
+          'base model family llama',
+        ]);
+      },
+    ],
+    [
+      'best as a table',
+      'best',
+      ['--base', 'sd15', '--rank', '8'],
+      true,
+      0,
+      (out) => {
+        expect(
+          out
+            .split('\n')
+            .slice(1)
+            .map((l) => l.split(/\s+/).slice(0, 2)),
+        ).toEqual(['r4', 'r1', 'r2'].map((n) => [n, (RUN_IDS[n] as string).slice(0, 8)]));
+      },
+    ],
+    [
+      'similar as JSON',
+      'similar',
+      [RUN_IDS.r1 as string, '--size', '3', '--json'],
+      false,
+      0,
+      (out) => {
+        expect((JSON.parse(out) as { hits: Array<{ run_id: string }> }).hits[0]?.run_id).toBe(RUN_IDS.r8);
+      },
+    ],
+    [
+      'similar with a score and why',
+      'similar',
+      [RUN_IDS.r1 as string, '--size', '3'],
+      false,
+      0,
+      (out) => {
+        expect(out.split('\n')[0]).toMatch(/^NAME\s+RUN\s+SCORE\s+STATUS.*\sWHY$/);
+        expect(out.split('\n')[1]).toMatch(
+          /^r8\s+08a0c0de\s+\d+\.\d\d\s.*same config; same rank 8; same family sd15; same lr 0\.0001; same data dir; shared prompt terms: 赛博朋克, 建筑, 夜景, cyberpunk, city, …$/,
+        );
+      },
+    ],
+    [
+      'compare lines up the keys that differ',
+      'compare',
+      [(RUN_IDS.r1 as string).slice(0, 8), (RUN_IDS.r2 as string).slice(0, 8)],
+      false,
+      0,
+      (out) => {
+        const lines = out.split('\n');
+        expect(lines[0]).toMatch(/^KEY\s+01a0c0de r1\s+02a0c0de r2$/);
+        expect(lines).toContainEqual(expect.stringMatching(/^learning_rate\s+1e-4\s+2e-4$/));
+        expect(lines).not.toContainEqual(expect.stringMatching(/^rank\s/));
+      },
+    ],
   ])('cli: %s', async (_name, cmd, argv, tty, code, check) => {
     const out: string[] = [];
     const err: string[] = [];
 
     const exit = await runSearchCommands(cmd, argv, {
-      client, index, now: FIXTURE_NOW, stdout: (t) => out.push(t), stderr: (t) => err.push(t), json: false, tty,
+      client,
+      index,
+      now: FIXTURE_NOW,
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+      json: false,
+      tty,
     });
 
     expect({ exit, err }).toMatchObject({ exit: code });
@@ -264,9 +364,16 @@ describe('search (integration): canonical optimizer names and vanished runs, on 
     const records = [
       // As the runs store it: kohya's ss_optimizer is the class path, the HF Trainer's `optim` the enum value.
       makeRecord('r1', { optimizer: 'bitsandbytes.optim.adamw.AdamW8bit', lora_rank: 8, loss_per_epoch: [] }),
-      makeRecord('r2', { format: 'hf-peft', optimizer: 'adamw_torch', lora_rank: 8, config: { file: 'runs/r2/config.yaml', syntax: 'yaml', text: 'r: 8\n', values: { r: 8 } } }),
+      makeRecord('r2', {
+        format: 'hf-peft',
+        optimizer: 'adamw_torch',
+        lora_rank: 8,
+        config: { file: 'runs/r2/config.yaml', syntax: 'yaml', text: 'r: 8\n', values: { r: 8 } },
+      }),
       makeRecord('r3', {
-        optimizer: 'prodigyopt.Prodigy', lora_rank: 16, loss_source: 'tfevents',
+        optimizer: 'prodigyopt.Prodigy',
+        lora_rank: 16,
+        loss_source: 'tfevents',
         loss_per_epoch: [0.15, 0.11, 0.09, 0.085].map((mean, i) => ({ epoch: i + 1, mean, last: mean, min: mean, steps: 20 })),
         prompt_example: 'a very long prompt about a neon city at night in the rain with reflections on the wet street, cinematic lighting',
       }),
@@ -299,7 +406,15 @@ describe('search (integration): canonical optimizer names and vanished runs, on 
   async function cli(cmd: SearchCommand, argv: string[]) {
     const out: string[] = [];
     const err: string[] = [];
-    const exit = await runSearchCommands(cmd, argv, { client, index, now: NOW, stdout: (t) => out.push(t), stderr: (t) => err.push(t), json: false, tty: false });
+    const exit = await runSearchCommands(cmd, argv, {
+      client,
+      index,
+      now: NOW,
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+      json: false,
+      tty: false,
+    });
     return { exit, out: out.join('\n'), err: err.join('\n') };
   }
 

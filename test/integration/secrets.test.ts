@@ -46,14 +46,21 @@ describe('secrets never leave (real Elasticsearch, the CLI as a child process)',
     for (const id of ids) {
       outputs.push((await cli(['show', id, '--json', '--config', configFile], esUrl)).out, (await cli(['reproduce', id, '--config', configFile], esUrl)).out);
     }
-    const report = await cli(['report', path.join(app.root, 'yaml-run'), '--config', configFile], withCredentials(await closedPortUrl(), 'elastic', ES_PASSWORD));
+    const report = await cli(
+      ['report', path.join(app.root, 'yaml-run'), '--config', configFile],
+      withCredentials(await closedPortUrl(), 'elastic', ES_PASSWORD),
+    );
     outputs.push(report.out);
     const spooled = await Promise.all((await readdir(outbox)).map((f) => readFile(path.join(outbox, f), 'utf8')));
 
     expect(sync.code, sync.out).toBe(0);
     expect(check.code, check.out).toBe(0);
     expect(check.out).toMatch(/\/\/\[hidden\]@127\.0\.0\.1/);
-    expect(Object.fromEntries(Object.entries(indexed).map(([role, hits]) => [role, hits.length > 0]))).toMatchObject({ runs: true, rollups: true, sync_runs: true });
+    expect(Object.fromEntries(Object.entries(indexed).map(([role, hits]) => [role, hits.length > 0]))).toMatchObject({
+      runs: true,
+      rollups: true,
+      sync_runs: true,
+    });
     expect(ids).toHaveLength(5);
     expect(report.code, report.out).toBe(0);
     expect(spooled).toHaveLength(1);

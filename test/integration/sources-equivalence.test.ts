@@ -47,7 +47,9 @@ beforeAll(async () => {
   }
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const keys = await filesUnder(dir);
-  await Promise.all(keys.map(async (key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${ROOT_NAME}/${key}`, Body: await readFile(path.join(dir, key)) }))));
+  await Promise.all(
+    keys.map(async (key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${ROOT_NAME}/${key}`, Body: await readFile(path.join(dir, key)) }))),
+  );
   await alignMtimes(dir);
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
@@ -64,7 +66,14 @@ afterAll(async () => {
 describe('sources: fs and s3 equivalence', () => {
   it('discovers and parses the same runs into the same records', async () => {
     const fsConfig = FsSourceConfig.parse({ name: ROOT_NAME, kind: 'fs', path: dir });
-    const s3Config = S3SourceConfig.parse({ name: ROOT_NAME, kind: 's3', bucket, prefix: `${ROOT_NAME}/`, endpoint: inject('s3Endpoint'), force_path_style: true });
+    const s3Config = S3SourceConfig.parse({
+      name: ROOT_NAME,
+      kind: 's3',
+      bucket,
+      prefix: `${ROOT_NAME}/`,
+      endpoint: inject('s3Endpoint'),
+      force_path_style: true,
+    });
 
     const fromFs = await crawl(createDriver(fsConfig), rootInfo(fsConfig));
     const fromS3 = await crawl(createDriver(s3Config), rootInfo(s3Config));
@@ -85,7 +94,10 @@ describe('sources: fs and s3 equivalence', () => {
     expect(paths).toEqual(expect.arrayContaining(['inline/a-b/run', 'inline/a/run', 'inline/é 日本/😀-run', 'inline/broken']));
     expect(paths.indexOf('inline/a-b/run')).toBeLessThan(paths.indexOf('inline/a/run'));
     expect([...new Set(records.map((r) => r.run_id_basis))]).toEqual(expect.arrayContaining(['explicit', 'location']));
-    expect(records.find((r) => r.source.path === 'inline/é 日本/😀-run')).toMatchObject({ run_id: '0b6a3f8e-2c1d-4e5f-9a7b-1c2d3e4f5a6b', run_id_basis: 'explicit' });
+    expect(records.find((r) => r.source.path === 'inline/é 日本/😀-run')).toMatchObject({
+      run_id: '0b6a3f8e-2c1d-4e5f-9a7b-1c2d3e4f5a6b',
+      run_id_basis: 'explicit',
+    });
     expect(records.find((r) => r.source.path === 'inline/a/run')).toMatchObject({ run_id_basis: 'location' });
     expect(records.find((r) => r.source.path === 'inline/broken')).toMatchObject({ status: 'parse_error' });
     expect(records.length).toBeGreaterThan(Object.keys(INLINE).length / 2);

@@ -24,7 +24,11 @@ async function write(root: string, name: string, content: string, mtime: Date): 
 }
 
 function trainerState(step: number, maxSteps: number): string {
-  return JSON.stringify({ global_step: step, max_steps: maxSteps, num_train_epochs: 3, log_history: [{ loss: 1.2, learning_rate: 1e-4, epoch: 0.5, step }] }, null, 2);
+  return JSON.stringify(
+    { global_step: step, max_steps: maxSteps, num_train_epochs: 3, log_history: [{ loss: 1.2, learning_rate: 1e-4, epoch: 0.5, step }] },
+    null,
+    2,
+  );
 }
 
 async function docsByPath(t: TestApp): Promise<Map<string, Record<string, unknown>>> {
@@ -52,13 +56,27 @@ describe('sync: time-dependent status (real Elasticsearch)', () => {
     expect(first.counts).toMatchObject({ found: 2, new: 2, status_updated: 0 });
     expect(atFirst.get('short')).toMatchObject({
       status: 'running',
-      status_inputs: { last_step: 40, max_steps: 100, final_artifact: null, terminal: null, last_activity_at: T0.toISOString(), last_activity_source: 'mtime', progressed: true },
+      status_inputs: {
+        last_step: 40,
+        max_steps: 100,
+        final_artifact: null,
+        terminal: null,
+        last_activity_at: T0.toISOString(),
+        last_activity_source: 'mtime',
+        progressed: true,
+      },
     });
     expect(atFirst.get('done')).toMatchObject({ status: 'completed' });
     expect(second.status).toBe('ok');
     expect(second.counts).toMatchObject({ found: 2, new: 0, changed: 0, reappeared: 0, unchanged: 1, status_updated: 1, written: 1, failed: 0 });
-    expect(atSecond.get('short')).toMatchObject({ status: 'interrupted', indexed_at: atFirst.get('short')?.indexed_at, fingerprint: atFirst.get('short')?.fingerprint });
-    expect(atSecond.get('short')?.status_evidence).toBe('stopped without final artifact or error; newest file modified 2 h ago (2026-03-01T12:00:00.000Z), 40/100 steps');
+    expect(atSecond.get('short')).toMatchObject({
+      status: 'interrupted',
+      indexed_at: atFirst.get('short')?.indexed_at,
+      fingerprint: atFirst.get('short')?.fingerprint,
+    });
+    expect(atSecond.get('short')?.status_evidence).toBe(
+      'stopped without final artifact or error; newest file modified 2 h ago (2026-03-01T12:00:00.000Z), 40/100 steps',
+    );
     expect(atSecond.get('done')).toEqual(atFirst.get('done'));
     expect(third.counts).toMatchObject({ unchanged: 2, status_updated: 0, written: 0 });
     expect(formatReport(second, null)).toContain('unchanged 1   status updated 1');

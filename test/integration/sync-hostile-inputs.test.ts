@@ -38,10 +38,21 @@ function byPath(docs: Map<string, Record<string, unknown>>, runPath: string): Re
 /** An HF Trainer/PEFT run as the Trainer writes it, with `log_history` of one entry per epoch. */
 async function writeHfRun(dir: string, opts: { epochs: number; adapterExtra?: unknown }): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const adapter = { base_model_name_or_path: 'Qwen/Qwen2.5-0.5B-Instruct', peft_type: 'LORA', r: 8, lora_alpha: 16, target_modules: ['q_proj'], task_type: 'CAUSAL_LM', ...(opts.adapterExtra === undefined ? {} : { extra: opts.adapterExtra }) };
+  const adapter = {
+    base_model_name_or_path: 'Qwen/Qwen2.5-0.5B-Instruct',
+    peft_type: 'LORA',
+    r: 8,
+    lora_alpha: 16,
+    target_modules: ['q_proj'],
+    task_type: 'CAUSAL_LM',
+    ...(opts.adapterExtra === undefined ? {} : { extra: opts.adapterExtra }),
+  };
   await writeFile(path.join(dir, 'adapter_config.json'), JSON.stringify(adapter));
   const history = Array.from({ length: opts.epochs }, (_, i) => ({ epoch: i + 1, learning_rate: 0.0002, loss: 2 / (i + 1), step: i + 1 }));
-  await writeFile(path.join(dir, 'trainer_state.json'), JSON.stringify({ epoch: opts.epochs, global_step: opts.epochs, max_steps: opts.epochs, num_train_epochs: opts.epochs, log_history: history }));
+  await writeFile(
+    path.join(dir, 'trainer_state.json'),
+    JSON.stringify({ epoch: opts.epochs, global_step: opts.epochs, max_steps: opts.epochs, num_train_epochs: opts.epochs, log_history: history }),
+  );
   await writeFile(path.join(dir, 'adapter_model.safetensors'), Buffer.alloc(16));
 }
 
@@ -89,7 +100,10 @@ describe('sync: runs the engine would refuse (real Elasticsearch)', () => {
     await writeHfRun(path.join(app.root, 'run'), { epochs: 2 });
     await applyIndices(app.ctx.client, app.config);
     const [record] = await crawl(app.root);
-    const doc = toRunDoc({ ...(record as NonNullable<typeof record>), source: { kind: 'fs', root: 'local', path: 'run', uri: `${app.root}/run` } }, { now: new Date(), firstSeenAt: null });
+    const doc = toRunDoc(
+      { ...(record as NonNullable<typeof record>), source: { kind: 'fs', root: 'local', path: 'run', uri: `${app.root}/run` } },
+      { now: new Date(), firstSeenAt: null },
+    );
     const writer = createBulkWriter({ client: app.ctx.client, index: app.config.indices.runs, flushBytes: 1 << 20, concurrency: 1, retries: 0 });
 
     // A field the strict mapping does not know: the engine answers 400 strict_dynamic_mapping_exception.
@@ -100,7 +114,13 @@ describe('sync: runs the engine would refuse (real Elasticsearch)', () => {
     expect(stats.replaced).toHaveLength(1);
     expect(stats.replaced[0]).toMatchObject({ id: doc.run_id, status: 400 });
     const stored = byPath(await allDocs(app), 'run');
-    expect(stored).toMatchObject({ status: 'parse_error', fingerprint: doc.fingerprint, parser_version: doc.parser_version, source: doc.source, state: 'active' });
+    expect(stored).toMatchObject({
+      status: 'parse_error',
+      fingerprint: doc.fingerprint,
+      parser_version: doc.parser_version,
+      source: doc.source,
+      state: 'active',
+    });
     expect((stored.parse_error as { message: string }).message).toMatch(/^rejected by Elasticsearch: strict_dynamic_mapping_exception/);
   });
 });

@@ -26,7 +26,12 @@ async function docsById(app: TestApp): Promise<Map<string, Record<string, unknow
   const out = new Map<string, Record<string, unknown>>();
   let after: Array<string | number> | undefined;
   for (;;) {
-    const res = await client.search<Record<string, unknown>>({ index: app.config.indices.runs, size: 1000, sort: [{ run_id: 'asc' }], ...(after ? { search_after: after } : {}) });
+    const res = await client.search<Record<string, unknown>>({
+      index: app.config.indices.runs,
+      size: 1000,
+      sort: [{ run_id: 'asc' }],
+      ...(after ? { search_after: after } : {}),
+    });
     for (const hit of res.hits.hits) {
       const doc = { ...hit._source };
       for (const field of VOLATILE_FIELDS) {

@@ -29,7 +29,13 @@ describe('sync leases per source (real Elasticsearch)', () => {
     await cp(path.join(EXAMPLES, '2025-03-02-cyberpunk-city-r8'), path.join(other, 'r1'), { recursive: true });
     app = await createTestApp();
     const local = app.config.sources[0] as (typeof app.config.sources)[number];
-    const config = { ...app.config, sources: [{ ...local, name: 'a' }, { ...local, name: 'b', path: other }] };
+    const config = {
+      ...app.config,
+      sources: [
+        { ...local, name: 'a' },
+        { ...local, name: 'b', path: other },
+      ],
+    };
     const ctx = { ...app.ctx, config };
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => {
@@ -65,7 +71,13 @@ describe('sync leases per source (real Elasticsearch)', () => {
   it('releases the leases it took when a later one is held, so the free source is not blocked', async () => {
     app = await createTestApp();
     const local = app.config.sources[0] as (typeof app.config.sources)[number];
-    const config = { ...app.config, sources: [{ ...local, name: 'a' }, { ...local, name: 'b' }] };
+    const config = {
+      ...app.config,
+      sources: [
+        { ...local, name: 'a' },
+        { ...local, name: 'b' },
+      ],
+    };
     const ctx = { ...app.ctx, config };
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => {

@@ -34,7 +34,16 @@ describe('sync/run (real Elasticsearch)', () => {
     expect(broken).toMatchObject({ status: 'parse_error', parse_error: { file: '2025-07-14-broken-config/config.yaml' } });
     expect(String((broken?.parse_error as { message: string }).message)).toMatch(/invalid YAML/);
     const city = docs.find((d) => (d.source as { path: string }).path === '2025-03-02-cyberpunk-city-r8');
-    expect(city).toMatchObject({ lora_rank: 8, batch_size: 4, epochs: 10, learning_rate: 0.0002, loss_final: 0.0412, status: 'completed', base_model_family: 'sd15', state: 'active' });
+    expect(city).toMatchObject({
+      lora_rank: 8,
+      batch_size: 4,
+      epochs: 10,
+      learning_rate: 0.0002,
+      loss_final: 0.0412,
+      status: 'completed',
+      base_model_family: 'sd15',
+      state: 'active',
+    });
     const syncDoc = await app.ctx.client.get({ index: app.config.indices.sync_runs, id: report.sync_id });
     expect(syncDoc.found).toBe(true);
   });
@@ -158,7 +167,10 @@ describe('sync/run (real Elasticsearch)', () => {
   it('no secret from a training config reaches the index', async () => {
     app = await createTestApp();
     const config = path.join(app.root, '2025-03-02-cyberpunk-city-r8', 'config.yaml');
-    await appendFile(config, 'hub_token: "hf_SECRETsecretSECRETsecretSECRETsecret12"\nwandb_api_key: 0123456789abcdef0123456789abcdef01234567\ndataset_url: "https://alice:pa55w0rd@data.example.com/set.tar"\n');
+    await appendFile(
+      config,
+      'hub_token: "hf_SECRETsecretSECRETsecretSECRETsecret12"\nwandb_api_key: 0123456789abcdef0123456789abcdef01234567\ndataset_url: "https://alice:pa55w0rd@data.example.com/set.tar"\n',
+    );
 
     await runSync(app.ctx, { mode: 'full' });
 
@@ -223,7 +235,10 @@ describe('sync/run (real Elasticsearch)', () => {
     app = await createTestApp();
     await runSync(app.ctx, { mode: 'full' });
     const index = app.config.indices.runs;
-    await app.ctx.client.indices.putMapping({ index, _meta: { mapping_version: 1, backfill: { refresh_interval: '7s', number_of_replicas: '0', started_at: new Date().toISOString() } } });
+    await app.ctx.client.indices.putMapping({
+      index,
+      _meta: { mapping_version: 1, backfill: { refresh_interval: '7s', number_of_replicas: '0', started_at: new Date().toISOString() } },
+    });
     await app.ctx.client.indices.putSettings({ index, settings: { index: { refresh_interval: '-1' } } });
 
     await runSync(app.ctx, { mode: 'full' });

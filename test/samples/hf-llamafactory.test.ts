@@ -17,7 +17,10 @@ const FORMATS = ['hf_trainer_peft', 'llamafactory'] as const;
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(SAMPLES, path.join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(SAMPLES, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 function lines(file: string): AsyncIterable<string> {
@@ -74,13 +77,25 @@ const RUNS: [string, [string, string, string, number | null][]][] = [
   ['llamafactory/CanerFk__Yelbegen', []],
   ['llamafactory/Jincheng05__HiHappy', []],
   ['llamafactory/LzZzZx328__finetune_LLM', [['', 'llama-factory', 'completed', 0.0067]]],
-  ['llamafactory/agosalvez__tfm-lora-specialized-adapter', [['models/lora_adapters', 'hf-peft', 'unknown', null], ['results', 'llama-factory', 'completed', 0.0707]]],
+  [
+    'llamafactory/agosalvez__tfm-lora-specialized-adapter',
+    [
+      ['models/lora_adapters', 'hf-peft', 'unknown', null],
+      ['results', 'llama-factory', 'completed', 0.0707],
+    ],
+  ],
   ['llamafactory/chandlerzuo__rlhf_recsys', [['outputs', 'llama-factory', 'completed', 0.1345]]],
   ['llamafactory/gi7014__SunXiaochuan-V1', [['', 'llama-factory', 'completed', null]]],
   ['llamafactory/hsc748NLP__NSLLM', [['', 'llama-factory', 'completed', 1.9787]]],
   ['llamafactory/hykun1989__360-LLaMA-Factory-grpo', [['', 'llama-factory', 'interrupted', 0.4962]]],
   ['llamafactory/mitaman__12_mitaman_NusAdil_AI', [['Model_Lora', 'llama-factory', 'completed', 0.6945]]],
-  ['llamafactory/nihappy213__law_LLM', [['saves/llama3-8b/lora/eval', 'llama-factory', 'completed', null], ['saves/llama3-8b/lora/sft', 'llama-factory', 'completed', 0.7186]]],
+  [
+    'llamafactory/nihappy213__law_LLM',
+    [
+      ['saves/llama3-8b/lora/eval', 'llama-factory', 'completed', null],
+      ['saves/llama3-8b/lora/sft', 'llama-factory', 'completed', 0.7186],
+    ],
+  ],
   ['llamafactory/rameyjm7__SFT-Training-LLM', [['', 'llama-factory', 'completed', 0.3716]]],
   ['llamafactory/suzushi-tw__luojiu-7b-base', [['', 'llama-factory', 'completed', 1.3703]]],
   ['llamafactory/syGOAT__Mistral-v0.2-Translator-bf16', [['', 'llama-factory', 'completed', 0.1333]]],
@@ -152,19 +167,38 @@ describe('samples: hf_trainer_peft + llamafactory', () => {
       seen[kind] = (seen[kind] ?? 0) + 1;
     }
 
-    expect(seen).toEqual({ 'trainer_state.json': 30, 'adapter_config.json': 16, results: 36, 'trainer_log.jsonl': 13, 'training_args.yaml': 5, 'llamaboard_config.yaml': 1, 'running_log.txt': 3, tfevents: 5 });
+    expect(seen).toEqual({
+      'trainer_state.json': 30,
+      'adapter_config.json': 16,
+      results: 36,
+      'trainer_log.jsonl': 13,
+      'training_args.yaml': 5,
+      'llamaboard_config.yaml': 1,
+      'running_log.txt': 3,
+      tfevents: 5,
+    });
   });
 
   it.each(Object.entries(STATES))('%s', async (file, [globalStep, maxSteps, hasSummary, earlyStopping, lossFinal]) => {
     const parsed = parseTrainerState(await text(file));
 
-    expect(parsed.ok && [parsed.value.globalStep, parsed.value.maxSteps, parsed.value.hasSummary, parsed.value.earlyStopping, parsed.value.loss.final]).toEqual([globalStep, maxSteps, hasSummary, earlyStopping, lossFinal]);
+    expect(parsed.ok && [parsed.value.globalStep, parsed.value.maxSteps, parsed.value.hasSummary, parsed.value.earlyStopping, parsed.value.loss.final]).toEqual(
+      [globalStep, maxSteps, hasSummary, earlyStopping, lossFinal],
+    );
   });
 
   it.each(Object.entries(LOGS))('%s', async (file, [totalSteps, lastStep, trainingLines, endLine, lossFinal, segments]) => {
     const log = await parseTrainerLogLines(lines(file));
 
-    expect([log.totalSteps, log.lastStep, log.trainingLines, log.endLine, log.loss.final, log.segments, log.badLines]).toEqual([totalSteps, lastStep, trainingLines, endLine, lossFinal, segments, 0]);
+    expect([log.totalSteps, log.lastStep, log.trainingLines, log.endLine, log.loss.final, log.segments, log.badLines]).toEqual([
+      totalSteps,
+      lastStep,
+      trainingLines,
+      endLine,
+      lossFinal,
+      segments,
+      0,
+    ]);
   });
 
   it('reads the string throughput of the Aug-2024 format as a number', async () => {
@@ -184,7 +218,12 @@ describe('samples: hf_trainer_peft + llamafactory', () => {
   ])('%s', async (file, baseModel, family, rank, alpha) => {
     const parsed = parseAdapterConfig(await text(file));
 
-    expect(parsed.ok && [parsed.value.baseModel, parsed.value.baseModelFamily, parsed.value.rank, parsed.value.alpha]).toEqual([baseModel, family, rank, alpha]);
+    expect(parsed.ok && [parsed.value.baseModel, parsed.value.baseModelFamily, parsed.value.rank, parsed.value.alpha]).toEqual([
+      baseModel,
+      family,
+      rank,
+      alpha,
+    ]);
   });
 
   it('reads the eval-only web-UI run and the running logs', async () => {
@@ -192,10 +231,18 @@ describe('samples: hf_trainer_peft + llamafactory', () => {
     const gi = await parseRunningLog(lines('llamafactory/gi7014__SunXiaochuan-V1/running_log.txt'));
     const lz = await parseRunningLog(lines('llamafactory/LzZzZx328__finetune_LLM/running_log.txt'));
 
-    expect(args.ok && [args.value.args.model_name_or_path, args.value.args.eval_dataset, args.value.args.do_train]).toEqual(['Qwen/Qwen2.5-3B-Instruct', ['sunxiaochuan'], null]);
+    expect(args.ok && [args.value.args.model_name_or_path, args.value.args.eval_dataset, args.value.args.do_train]).toEqual([
+      'Qwen/Qwen2.5-3B-Instruct',
+      ['sunxiaochuan'],
+      null,
+    ]);
     expect([gi.firstTime, gi.trainingStarted, gi.loss.points]).toEqual(['2025-03-06T08:42:56.000Z', false, 0]);
     expect(gi.completionMarker).toMatch(/^logging\.py:157 >> Saving prediction results to /);
-    expect([lz.firstTime, lz.trainingStarted, lz.completionMarker]).toEqual(['2024-11-26T22:07:06.000Z', true, 'logging.py:162 >> No metric eval_accuracy to plot.']);
+    expect([lz.firstTime, lz.trainingStarted, lz.completionMarker]).toEqual([
+      '2024-11-26T22:07:06.000Z',
+      true,
+      'logging.py:162 >> No metric eval_accuracy to plot.',
+    ]);
     expect(lz.loss.final).toBe(0.0067);
   });
 
@@ -208,7 +255,9 @@ describe('samples: hf_trainer_peft + llamafactory', () => {
   it('gives no learning rate for a log that ends while the rate still rises (warmup), and says why', async () => {
     const [run] = await crawl(path.join(SAMPLES, 'llamafactory/hykun1989__360-LLaMA-Factory-grpo'));
 
-    expect(run?.parse_warnings).toContain('learning_rate: not known; the learning_rate logged in trainer_log.jsonl still rises where the log ends (warmup), so its peak is not the configured rate');
+    expect(run?.parse_warnings).toContain(
+      'learning_rate: not known; the learning_rate logged in trainer_log.jsonl still rises where the log ends (warmup), so its peak is not the configured rate',
+    );
   });
 
   it.each(RUNS)('crawls %s, and judges it the same minutes after a fresh copy unless only file times speak', async (repo, expected) => {
@@ -216,7 +265,9 @@ describe('samples: hf_trainer_peft + llamafactory', () => {
 
     const fresh = await crawl(path.join(SAMPLES, repo), { now: new Date(newest + 5 * 60_000) });
 
-    expect(fresh.map((r) => [r.source.path, r.status])).toEqual(expected.map(([dir, , status]) => [dir, FRESH_COPY_RUNNING.has(`${repo}/${dir}`) ? 'running' : status]));
+    expect(fresh.map((r) => [r.source.path, r.status])).toEqual(
+      expected.map(([dir, , status]) => [dir, FRESH_COPY_RUNNING.has(`${repo}/${dir}`) ? 'running' : status]),
+    );
   });
 
   it.each(RUNS)('crawls %s', async (repo, expected) => {

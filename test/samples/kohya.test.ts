@@ -23,19 +23,62 @@ const LOKR = 'kohya_safetensors/KohakuBlueleaf__LyCORIS/result/smart_falcon_4_lo
 
 /** Per training TOML: network_dim, learning_rate (learning_rate, else unet_lr), output_name, family; `undefined` = not in the file. */
 const TRAINING: Record<string, { dim?: number; lr?: number; output?: string; family?: string; extra?: Record<string, unknown> }> = {
-  'kohya_toml/Alberto-Arias-x64__kohya-server/utils/kohya.toml': { dim: 128, lr: 6e-5, output: '[ID]', family: 'flux', extra: { epochs: 100, total_steps: 1000, resolution: '1024x1024' } },
-  'kohya_toml/AshenWitch96__ArchGen/training_config.toml': { dim: 32, lr: 0.0005, output: 'building_4040', extra: { lora_alpha: 16, batch_size: 2, epochs: 15 } },
-  'kohya_toml/NurlanBoranbay__Fine-tuning-diffusion-model-with-LoRA/training_config.toml': { dim: 32, lr: 1, output: 'miles_morales_spiderverse_lora', family: 'sdxl', extra: { optimizer: 'Prodigy', epochs: 16 } },
-  'kohya_toml/Off-Live__kohya-lora-training/setting.toml': { dim: 8, lr: 5e-5, extra: { total_steps: 3000, learning_rates: { learning_rate: 5e-5, unet_lr: 5e-5, text_encoder_lr: 2.5e-5 } } },
+  'kohya_toml/Alberto-Arias-x64__kohya-server/utils/kohya.toml': {
+    dim: 128,
+    lr: 6e-5,
+    output: '[ID]',
+    family: 'flux',
+    extra: { epochs: 100, total_steps: 1000, resolution: '1024x1024' },
+  },
+  'kohya_toml/AshenWitch96__ArchGen/training_config.toml': {
+    dim: 32,
+    lr: 0.0005,
+    output: 'building_4040',
+    extra: { lora_alpha: 16, batch_size: 2, epochs: 15 },
+  },
+  'kohya_toml/NurlanBoranbay__Fine-tuning-diffusion-model-with-LoRA/training_config.toml': {
+    dim: 32,
+    lr: 1,
+    output: 'miles_morales_spiderverse_lora',
+    family: 'sdxl',
+    extra: { optimizer: 'Prodigy', epochs: 16 },
+  },
+  'kohya_toml/Off-Live__kohya-lora-training/setting.toml': {
+    dim: 8,
+    lr: 5e-5,
+    extra: { total_steps: 3000, learning_rates: { learning_rate: 5e-5, unet_lr: 5e-5, text_encoder_lr: 2.5e-5 } },
+  },
   // A wrapper with one section per model: flattened like sd-scripts, the last section (SD3) wins.
-  'kohya_toml/chaoerlie__sdbench/configs/train_lora.toml': { dim: 4, lr: 1e-4, output: 'abstract', family: 'sd3', extra: { network_module: 'networks.lora_sd3' } },
+  'kohya_toml/chaoerlie__sdbench/configs/train_lora.toml': {
+    dim: 4,
+    lr: 1e-4,
+    output: 'abstract',
+    family: 'sd3',
+    extra: { network_module: 'networks.lora_sd3' },
+  },
   'kohya_toml/dxrkravehub__HackNU/training_config.toml': { dim: 8, lr: 0.0003, output: 'Aldar_Kose', family: 'sdxl', extra: { batch_size: 3, epochs: 10 } },
   'kohya_toml/evanhu1__easylora/lora_config.toml': { dim: 32, lr: 0.0002, output: 'name', extra: { network_module: 'lycoris.kohya', resolution: '512x512' } },
   'kohya_toml/gen8id__sd-scripts/config-24g.toml': { dim: 128, lr: 1, family: 'sdxl', extra: { lora_alpha: 64, epochs: 15 } },
-  'kohya_toml/l1934332574-maker__Kohya-LoRA-Tool/configs/style_lora_gui.toml': { dim: 16, lr: 0.00015, output: 'anime_style_lora', family: 'sdxl', extra: { total_steps: undefined, epochs: 8 } },
+  'kohya_toml/l1934332574-maker__Kohya-LoRA-Tool/configs/style_lora_gui.toml': {
+    dim: 16,
+    lr: 0.00015,
+    output: 'anime_style_lora',
+    family: 'sdxl',
+    extra: { total_steps: undefined, epochs: 8 },
+  },
   // The deprecated section's learning_rate comes last in the file and wins.
-  'kohya_toml/tzwm__sd-scripts/a31_char.toml': { dim: 8, lr: 0.0005, output: 'wusaqi', extra: { notes: 'neta_lora', learning_rates: { learning_rate: 0.0005, unet_lr: 1e-4, text_encoder_lr: 2e-5 } } },
-  'akegarasu_lora_scripts/Akegarasu__lora-scripts/config/default.toml': { dim: 32, lr: 1e-4, output: 'output_name', extra: { resolution: '512x512', epochs: 10 } },
+  'kohya_toml/tzwm__sd-scripts/a31_char.toml': {
+    dim: 8,
+    lr: 0.0005,
+    output: 'wusaqi',
+    extra: { notes: 'neta_lora', learning_rates: { learning_rate: 0.0005, unet_lr: 1e-4, text_encoder_lr: 2e-5 } },
+  },
+  'akegarasu_lora_scripts/Akegarasu__lora-scripts/config/default.toml': {
+    dim: 32,
+    lr: 1e-4,
+    output: 'output_name',
+    extra: { resolution: '512x512', epochs: 10 },
+  },
   'akegarasu_lora_scripts/Akegarasu__lora-scripts/config/lora.toml': { dim: 32, lr: 1e-4, output: 'output_name', extra: { lora_alpha: 16 } },
   'akegarasu_lora_scripts/Akegarasu__lora-scripts/config/presets/chroma.toml': { family: 'chroma' },
   'akegarasu_lora_scripts/Akegarasu__lora-scripts/config/presets/example.toml': { extra: { resolution: '768x768' } },
@@ -44,7 +87,12 @@ const TRAINING: Record<string, { dim?: number; lr?: number; output?: string; fam
 /** Per dataset TOML: [first image_dir, its repeats], number of subsets, resolution. */
 const DATASETS: Record<string, [string, number | null, number, string | undefined]> = {
   'kohya_toml/AshenWitch96__ArchGen/dataset_config.toml': ['/content/drive/MyDrive/Loras/building_4040/dataset', 15, 1, '1024x1024'],
-  'kohya_toml/MahitMehta__headshots-lora/train/dataset_config.toml': ['C:\\Users\\mahit\\Documents\\stable-diffusion\\train\\formatted_dataset\\images', 10, 1, '1024x1024'],
+  'kohya_toml/MahitMehta__headshots-lora/train/dataset_config.toml': [
+    'C:\\Users\\mahit\\Documents\\stable-diffusion\\train\\formatted_dataset\\images',
+    10,
+    1,
+    '1024x1024',
+  ],
   'kohya_toml/Off-Live__kohya-lora-training/dataset_config_man.toml': ['/home/nairb/Documents/works/ai/kohya-lora-training/images', 30, 2, '512x512'],
   'kohya_toml/SnowFox999__LoRa/dataset_config.toml': ['/home/nshevtsova/datasets/bcn_org/AK', 2, 7, '512x512'],
   'kohya_toml/chaoerlie__sdbench/configs/datasets.toml': ['train/datasets/Renwu', 8, 1, '1024x1024'],
@@ -271,13 +319,25 @@ describe('samples: formats/kohya', () => {
     afterEach(cleanup);
     const EVENTS = 'kohya_tfevents/NurlanBoranbay__Fine-tuning-diffusion-model-with-LoRA/logs/events.out.tfevents.1779400078.g004.irgetas.nu.edu.kz.1989074.0';
     /** Wall time of the `loss/epoch_average` point of each epoch in the real event file. */
-    const EPOCH_END: Record<number, number> = { 2: 1779400851.9308171, 4: 1779401621.9235919, 6: 1779402438.0170145, 8: 1779403214.0522885, 10: 1779404032.7406194, 12: 1779404805.471659, 14: 1779405621.063583 };
+    const EPOCH_END: Record<number, number> = {
+      2: 1779400851.9308171,
+      4: 1779401621.9235919,
+      6: 1779402438.0170145,
+      8: 1779403214.0522885,
+      10: 1779404032.7406194,
+      12: 1779404805.471659,
+      14: 1779405621.063583,
+    };
 
     it('is not running: its own last event is months old although every file was written a minute ago', async () => {
       // training_config.toml: output_dir ./output/model, logging_dir ./output/logs, log_prefix miles_morales, save_every_n_epochs 2, 16 epochs.
       const files: Record<string, string | Uint8Array> = {
-        'output/model/training_config.toml': readFileSync(path.join(samples, 'kohya_toml/NurlanBoranbay__Fine-tuning-diffusion-model-with-LoRA/training_config.toml')),
-        'output/logs/miles_morales20260521214758/network_train/events.out.tfevents.1779400078.g004.irgetas.nu.edu.kz.1989074.0': readFileSync(path.join(samples, EVENTS)),
+        'output/model/training_config.toml': readFileSync(
+          path.join(samples, 'kohya_toml/NurlanBoranbay__Fine-tuning-diffusion-model-with-LoRA/training_config.toml'),
+        ),
+        'output/logs/miles_morales20260521214758/network_train/events.out.tfevents.1779400078.g004.irgetas.nu.edu.kz.1989074.0': readFileSync(
+          path.join(samples, EVENTS),
+        ),
       };
       for (const [epoch, savedAt] of Object.entries(EPOCH_END)) {
         const meta = kohyaMetadata({

@@ -11,7 +11,8 @@ const KOHYA = 'kohya_tfevents/NurlanBoranbay__Fine-tuning-diffusion-model-with-L
 const T5_MAIN = 'hf_trainer_peft/10844110__t5-summarization-demo/runs/Mar24_22-23-40_DESKTOP-41L2EO3/events.out.tfevents.1742826235.DESKTOP-41L2EO3.107869.0';
 const T5_EVAL = 'hf_trainer_peft/10844110__t5-summarization-demo/runs/Mar24_22-23-40_DESKTOP-41L2EO3/events.out.tfevents.1742884204.DESKTOP-41L2EO3.107869.1';
 const LAIN_MAIN = 'hf_trainer_peft/Emon2358__serial-lain-ai/runs/Jun29_06-31-19_6a29ce405cda/events.out.tfevents.1719642696.6a29ce405cda.1269.0';
-const LAIN_HPARAMS = 'hf_trainer_peft/Emon2358__serial-lain-ai/runs/Jun29_06-31-19_6a29ce405cda/1719642696.8209522/events.out.tfevents.1719642696.6a29ce405cda.1269.1';
+const LAIN_HPARAMS =
+  'hf_trainer_peft/Emon2358__serial-lain-ai/runs/Jun29_06-31-19_6a29ce405cda/1719642696.8209522/events.out.tfevents.1719642696.6a29ce405cda.1269.1';
 
 // Expected values were cross-checked with an independent decoder (Python `struct`, not TensorFlow); float32 values
 // are their shortest round-tripping decimal (Python: the fewest `%.*g` digits whose struct '<f' packing is unchanged).

@@ -42,6 +42,9 @@ export class PickleError extends Error {
 const MAX_LONG_BYTES = 64;
 
 /** The byte-level half of the pickle machine: reads opcode arguments, bounds-checked, errors naming opcode and offset. */
+/** Returned by `Cursor.scalar` for an opcode that does more than read a value. */
+export const NOT_SCALAR: unique symbol = Symbol('not a scalar opcode');
+
 export class Cursor {
   protected pos: number;
   protected op = 0;
@@ -115,6 +118,56 @@ export class Cursor {
   protected rawBytes(n: number): PyValue {
     this.take(n);
     return { kind: 'bytes', length: n };
+  }
+
+  /** The value of an opcode that only reads bytes (numbers, strings, bytes, None, booleans); NOT_SCALAR for the others. */
+  protected scalar(name: string): PyValue | typeof NOT_SCALAR {
+    switch (name) {
+      case 'NONE':
+        return null;
+      case 'NEWTRUE':
+        return true;
+      case 'NEWFALSE':
+        return false;
+      case 'INT':
+        return this.textInt();
+      case 'LONG':
+        return this.textLong();
+      case 'FLOAT':
+        return Number(this.line());
+      case 'BININT':
+        return this.view.getInt32(this.advance(4), true);
+      case 'BININT1':
+        return this.view.getUint8(this.advance(1));
+      case 'BININT2':
+        return this.view.getUint16(this.advance(2), true);
+      case 'LONG1':
+        return this.long(this.view.getUint8(this.advance(1)));
+      case 'LONG4':
+        return this.long(this.view.getInt32(this.advance(4), true));
+      case 'BINFLOAT':
+        return this.view.getFloat64(this.advance(8), false);
+      case 'SHORT_BINUNICODE':
+        return this.text(this.view.getUint8(this.advance(1)));
+      case 'BINUNICODE':
+        return this.text(this.view.getUint32(this.advance(4), true));
+      case 'BINUNICODE8':
+        return this.text(this.u64());
+      case 'SHORT_BINSTRING':
+        return this.latin1(this.view.getUint8(this.advance(1)));
+      case 'BINSTRING':
+        return this.latin1(this.view.getInt32(this.advance(4), true));
+      case 'SHORT_BINBYTES':
+        return this.rawBytes(this.view.getUint8(this.advance(1)));
+      case 'BINBYTES':
+        return this.rawBytes(this.view.getUint32(this.advance(4), true));
+      case 'BINBYTES8':
+        return this.rawBytes(this.u64());
+      case 'BYTEARRAY8':
+        return this.rawBytes(this.u64());
+      default:
+        return NOT_SCALAR;
+    }
   }
 
   protected textInt(): PyValue {

@@ -4,7 +4,8 @@
  * `torch.save` (protocol 2) and protocols up to 5 emit for plain data; anything else is an error that names the
  * opcode and its offset. See pickle-plain.ts for turning the result into JSON-like values.
  */
-import { Cursor, PickleError, type PyObject, type PyValue } from './pickle-cursor.ts';
+import { Cursor, NOT_SCALAR, PickleError, type PyObject, type PyValue } from './pickle-cursor.ts';
+import { OPCODES } from './pickle-opcodes.ts';
 
 export { PickleError };
 export type { PyObject, PyValue };
@@ -39,19 +40,6 @@ export function readPickleAt(bytes: Uint8Array, offset: number, limits: PickleLi
 const MARK: unique symbol = Symbol('mark');
 type Slot = PyValue | typeof MARK;
 
-/** Opcode byte → name, for messages and dispatch. Only the interpreted ones; see pickletools for the full table. */
-const OPCODES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT',
-  0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE',
-  0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x58: 'BINUNICODE', 0x61: 'APPEND', 0x62: 'BUILD', 0x63: 'GLOBAL',
-  0x64: 'DICT', 0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET', 0x6a: 'LONG_BINGET', 0x6c: 'LIST',
-  0x5d: 'EMPTY_LIST', 0x70: 'PUT', 0x71: 'BINPUT', 0x72: 'LONG_BINPUT', 0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE',
-  0x75: 'SETITEMS', 0x47: 'BINFLOAT', 0x80: 'PROTO', 0x81: 'NEWOBJ', 0x85: 'TUPLE1', 0x86: 'TUPLE2', 0x87: 'TUPLE3',
-  0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES', 0x43: 'SHORT_BINBYTES',
-  0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET',
-  0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME', 0x96: 'BYTEARRAY8',
-};
-
 class Machine extends Cursor {
   private stack: Slot[] = [];
   private marks: number[] = [];
@@ -84,64 +72,126 @@ class Machine extends Cursor {
   }
 
   private step(name: string): void {
+    const scalar = this.scalar(name);
+    if (scalar !== NOT_SCALAR) {
+      this.push(scalar);
+      return;
+    }
     switch (name) {
-      case 'PROTO': this.take(1); return;
-      case 'FRAME': this.take(8); return;
-      case 'MARK': this.marks.push(this.stack.length); return;
-      case 'POP': this.pop(); return;
-      case 'POP_MARK': this.popMark(); return;
-      case 'DUP': this.push(this.peek()); return;
-      case 'NONE': this.push(null); return;
-      case 'NEWTRUE': this.push(true); return;
-      case 'NEWFALSE': this.push(false); return;
-      case 'INT': this.push(this.textInt()); return;
-      case 'LONG': this.push(this.textLong()); return;
-      case 'FLOAT': this.push(Number(this.line())); return;
-      case 'BININT': this.push(this.view.getInt32(this.advance(4), true)); return;
-      case 'BININT1': this.push(this.view.getUint8(this.advance(1))); return;
-      case 'BININT2': this.push(this.view.getUint16(this.advance(2), true)); return;
-      case 'LONG1': this.push(this.long(this.view.getUint8(this.advance(1)))); return;
-      case 'LONG4': this.push(this.long(this.view.getInt32(this.advance(4), true))); return;
-      case 'BINFLOAT': this.push(this.view.getFloat64(this.advance(8), false)); return;
-      case 'SHORT_BINUNICODE': this.push(this.text(this.view.getUint8(this.advance(1)))); return;
-      case 'BINUNICODE': this.push(this.text(this.view.getUint32(this.advance(4), true))); return;
-      case 'BINUNICODE8': this.push(this.text(this.u64())); return;
-      case 'SHORT_BINSTRING': this.push(this.latin1(this.view.getUint8(this.advance(1)))); return;
-      case 'BINSTRING': this.push(this.latin1(this.view.getInt32(this.advance(4), true))); return;
-      case 'SHORT_BINBYTES': this.push(this.rawBytes(this.view.getUint8(this.advance(1)))); return;
-      case 'BINBYTES': this.push(this.rawBytes(this.view.getUint32(this.advance(4), true))); return;
-      case 'BINBYTES8': case 'BYTEARRAY8': this.push(this.rawBytes(this.u64())); return;
-      case 'EMPTY_LIST': this.push({ kind: 'list', items: [] }); return;
-      case 'EMPTY_TUPLE': this.push({ kind: 'tuple', items: [] }); return;
-      case 'EMPTY_DICT': this.push({ kind: 'dict', entries: [] }); return;
-      case 'EMPTY_SET': this.push({ kind: 'set', items: [] }); return;
-      case 'LIST': this.push({ kind: 'list', items: this.popMark() }); return;
-      case 'TUPLE': this.push({ kind: 'tuple', items: this.popMark() }); return;
-      case 'FROZENSET': this.push({ kind: 'set', items: this.popMark() }); return;
-      case 'TUPLE1': this.push({ kind: 'tuple', items: this.popN(1) }); return;
-      case 'TUPLE2': this.push({ kind: 'tuple', items: this.popN(2) }); return;
-      case 'TUPLE3': this.push({ kind: 'tuple', items: this.popN(3) }); return;
-      case 'DICT': this.push({ kind: 'dict', entries: pairs(this.popMark()) }); return;
-      case 'APPEND': this.append(this.popN(1)); return;
-      case 'APPENDS': case 'ADDITEMS': this.append(this.popMark()); return;
-      case 'SETITEM': this.setItems(pairs(this.popN(2))); return;
-      case 'SETITEMS': this.setItems(pairs(this.popMark())); return;
-      case 'GLOBAL': this.push({ kind: 'global', name: `${this.line()}.${this.line()}` }); return;
-      case 'STACK_GLOBAL': this.stackGlobal(); return;
-      case 'REDUCE': this.construct(false); return;
-      case 'NEWOBJ': this.construct(true); return;
-      case 'NEWOBJ_EX': this.pop(); this.construct(true); return;
-      case 'BUILD': this.build(); return;
-      case 'PERSID': this.line(); this.push({ kind: 'persistent' }); return;
-      case 'BINPERSID': this.pop(); this.push({ kind: 'persistent' }); return;
-      case 'PUT': this.memo.set(this.memoKey(this.line()), this.peek()); return;
-      case 'BINPUT': this.memo.set(this.view.getUint8(this.advance(1)), this.peek()); return;
-      case 'LONG_BINPUT': this.memo.set(this.view.getUint32(this.advance(4), true), this.peek()); return;
-      case 'MEMOIZE': this.memo.set(this.memo.size, this.peek()); return;
-      case 'GET': this.push(this.recall(this.memoKey(this.line()))); return;
-      case 'BINGET': this.push(this.recall(this.view.getUint8(this.advance(1)))); return;
-      case 'LONG_BINGET': this.push(this.recall(this.view.getUint32(this.advance(4), true))); return;
-      default: throw this.error('unsupported opcode');
+      case 'PROTO':
+        this.take(1);
+        return;
+      case 'FRAME':
+        this.take(8);
+        return;
+      case 'MARK':
+        this.marks.push(this.stack.length);
+        return;
+      case 'POP':
+        this.pop();
+        return;
+      case 'POP_MARK':
+        this.popMark();
+        return;
+      case 'DUP':
+        this.push(this.peek());
+        return;
+      case 'EMPTY_LIST':
+        this.push({ kind: 'list', items: [] });
+        return;
+      case 'EMPTY_TUPLE':
+        this.push({ kind: 'tuple', items: [] });
+        return;
+      case 'EMPTY_DICT':
+        this.push({ kind: 'dict', entries: [] });
+        return;
+      case 'EMPTY_SET':
+        this.push({ kind: 'set', items: [] });
+        return;
+      case 'LIST':
+        this.push({ kind: 'list', items: this.popMark() });
+        return;
+      case 'TUPLE':
+        this.push({ kind: 'tuple', items: this.popMark() });
+        return;
+      case 'FROZENSET':
+        this.push({ kind: 'set', items: this.popMark() });
+        return;
+      case 'TUPLE1':
+        this.push({ kind: 'tuple', items: this.popN(1) });
+        return;
+      case 'TUPLE2':
+        this.push({ kind: 'tuple', items: this.popN(2) });
+        return;
+      case 'TUPLE3':
+        this.push({ kind: 'tuple', items: this.popN(3) });
+        return;
+      case 'DICT':
+        this.push({ kind: 'dict', entries: pairs(this.popMark()) });
+        return;
+      case 'APPEND':
+        this.append(this.popN(1));
+        return;
+      case 'APPENDS':
+      case 'ADDITEMS':
+        this.append(this.popMark());
+        return;
+      case 'SETITEM':
+        this.setItems(pairs(this.popN(2)));
+        return;
+      case 'SETITEMS':
+        this.setItems(pairs(this.popMark()));
+        return;
+      case 'GLOBAL':
+        this.push({ kind: 'global', name: `${this.line()}.${this.line()}` });
+        return;
+      case 'STACK_GLOBAL':
+        this.stackGlobal();
+        return;
+      case 'REDUCE':
+        this.construct(false);
+        return;
+      case 'NEWOBJ':
+        this.construct(true);
+        return;
+      case 'NEWOBJ_EX':
+        this.pop();
+        this.construct(true);
+        return;
+      case 'BUILD':
+        this.build();
+        return;
+      case 'PERSID':
+        this.line();
+        this.push({ kind: 'persistent' });
+        return;
+      case 'BINPERSID':
+        this.pop();
+        this.push({ kind: 'persistent' });
+        return;
+      case 'PUT':
+        this.memo.set(this.memoKey(this.line()), this.peek());
+        return;
+      case 'BINPUT':
+        this.memo.set(this.view.getUint8(this.advance(1)), this.peek());
+        return;
+      case 'LONG_BINPUT':
+        this.memo.set(this.view.getUint32(this.advance(4), true), this.peek());
+        return;
+      case 'MEMOIZE':
+        this.memo.set(this.memo.size, this.peek());
+        return;
+      case 'GET':
+        this.push(this.recall(this.memoKey(this.line())));
+        return;
+      case 'BINGET':
+        this.push(this.recall(this.view.getUint8(this.advance(1))));
+        return;
+      case 'LONG_BINGET':
+        this.push(this.recall(this.view.getUint32(this.advance(4), true)));
+        return;
+      default:
+        throw this.error('unsupported opcode');
     }
   }
 

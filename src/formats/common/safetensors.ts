@@ -1,15 +1,7 @@
 import type { ByteRange } from '../../sources/types.ts';
 import { JsonText } from '../../text/tolerant-json.ts';
 
-export type SafetensorsErrorCode =
-  | 'not-found'
-  | 'lfs-pointer'
-  | 'too-small'
-  | 'absurd-length'
-  | 'truncated'
-  | 'bad-utf8'
-  | 'bad-json'
-  | 'bad-header';
+export type SafetensorsErrorCode = 'not-found' | 'lfs-pointer' | 'too-small' | 'absurd-length' | 'truncated' | 'bad-utf8' | 'bad-json' | 'bad-header';
 
 export type SafetensorsHeaderResult =
   | {
@@ -45,11 +37,7 @@ const LFS_PREFIX = 'version https://git-lfs.github.com/spec/v1';
  * Never throws for bad content (it returns `{ ok: false, code }`); errors thrown by `read` (storage failures)
  * propagate.
  */
-export async function readSafetensorsHeader(
-  read: RangeReader,
-  size: number,
-  opts: SafetensorsHeaderOptions = {},
-): Promise<SafetensorsHeaderResult> {
+export async function readSafetensorsHeader(read: RangeReader, size: number, opts: SafetensorsHeaderOptions = {}): Promise<SafetensorsHeaderResult> {
   const maxHeaderBytes = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   const probe = await readExactly(read, 0, Math.min(size, PROBE_BYTES));
   if (probe === null) {

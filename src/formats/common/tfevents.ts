@@ -65,10 +65,7 @@ const MAX_PLUGIN_MEMO = 10_000;
  * the `scalars` plugin). The generator's return value holds the stats. Never throws because of the bytes;
  * errors thrown by `chunks` (storage failures) propagate.
  */
-export async function* readTfEventScalars(
-  chunks: AsyncIterable<Uint8Array>,
-  opts: TfScalarOptions = {},
-): AsyncGenerator<TfScalar, TfScanStats, undefined> {
+export async function* readTfEventScalars(chunks: AsyncIterable<Uint8Array>, opts: TfScalarOptions = {}): AsyncGenerator<TfScalar, TfScanStats, undefined> {
   const stats = emptyStats();
   for await (const batch of scalarBatches(chunks, opts, stats)) {
     for (const point of batch) {
@@ -125,11 +122,7 @@ function emptyStats(): TfScanStats {
 }
 
 /** Decodes record batches into scalar batches, so per-point work stays synchronous; fills `stats` as it goes. */
-async function* scalarBatches(
-  chunks: AsyncIterable<Uint8Array>,
-  opts: TfScalarOptions,
-  stats: TfScanStats,
-): AsyncGenerator<TfScalar[], void, undefined> {
+async function* scalarBatches(chunks: AsyncIterable<Uint8Array>, opts: TfScalarOptions, stats: TfScanStats): AsyncGenerator<TfScalar[], void, undefined> {
   const plugins = new Map<string, string>();
   for await (const items of readTfRecords(chunks, opts)) {
     const out: TfScalar[] = [];
@@ -147,14 +140,7 @@ async function* scalarBatches(
   }
 }
 
-function collectScalars(
-  data: Uint8Array,
-  offset: number,
-  opts: TfScalarOptions,
-  stats: TfScanStats,
-  plugins: Map<string, string>,
-  out: TfScalar[],
-): void {
+function collectScalars(data: Uint8Array, offset: number, opts: TfScalarOptions, stats: TfScanStats, plugins: Map<string, string>, out: TfScalar[]): void {
   let event: TfEvent;
   try {
     event = decodeEvent(data);

@@ -32,10 +32,7 @@ const FOOTER_BYTES = 4;
  * (file still being written) is reported as `truncated`. Never throws because of the bytes; errors thrown by
  * `chunks` itself (storage failures) propagate.
  */
-export async function* readTfRecords(
-  chunks: AsyncIterable<Uint8Array>,
-  opts: TfRecordOptions = {},
-): AsyncGenerator<TfRecordItem[], void, undefined> {
+export async function* readTfRecords(chunks: AsyncIterable<Uint8Array>, opts: TfRecordOptions = {}): AsyncGenerator<TfRecordItem[], void, undefined> {
   const maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const queue = new ByteQueue(chunks[Symbol.asyncIterator]());
   try {

@@ -11,7 +11,12 @@ import { markerMatcher } from '../kit/markers.ts';
 import { hfStatus } from './status.ts';
 
 /** What transformers.Trainer writes; a run that kept only its checkpoints still is one (`checkpoint-N/`, the hub's `last-checkpoint/`). */
-const HF_TRAINER_MARKERS = ['adapter_config.json', 'trainer_state.json', 'checkpoint-+([0-9])/trainer_state.json', 'last-checkpoint/trainer_state.json'] as const;
+const HF_TRAINER_MARKERS = [
+  'adapter_config.json',
+  'trainer_state.json',
+  'checkpoint-+([0-9])/trainer_state.json',
+  'last-checkpoint/trainer_state.json',
+] as const;
 
 const hasTrainerFiles = markerMatcher(HF_TRAINER_MARKERS);
 
@@ -140,4 +145,3 @@ function tagsOf(files: TrainerFiles): string[] {
   }
   return tags;
 }
-

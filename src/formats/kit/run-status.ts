@@ -47,7 +47,9 @@ export function lastActivity(logTimes: readonly LogTime[], newestMtime: number |
   if (best === null && newestMtime !== null && newestMtime > 0 && newestMtime < MAX_DATE_MS) {
     best = { at: newestMtime, source: 'mtime' };
   }
-  return best === null ? { last_activity_at: null, last_activity_source: null } : { last_activity_at: new Date(best.at).toISOString(), last_activity_source: best.source };
+  return best === null
+    ? { last_activity_at: null, last_activity_source: null }
+    : { last_activity_at: new Date(best.at).toISOString(), last_activity_source: best.source };
 }
 
 /**
@@ -113,7 +115,10 @@ function activityText(inputs: StatusInputs, now: Date): { ageMs: number; text: s
     return null;
   }
   const ageMs = Math.max(0, now.getTime() - at);
-  const what = inputs.last_activity_source === 'mtime' || inputs.last_activity_source === null ? 'newest file modified' : `last ${SOURCE_NAMES[inputs.last_activity_source]}`;
+  const what =
+    inputs.last_activity_source === 'mtime' || inputs.last_activity_source === null
+      ? 'newest file modified'
+      : `last ${SOURCE_NAMES[inputs.last_activity_source]}`;
   return { ageMs, text: `${what} ${duration(ageMs)} ago (${inputs.last_activity_at})` };
 }
 

@@ -44,7 +44,18 @@ export interface KohyaTrainingConfig {
 export type { ParseResult };
 
 /** Keys only a training config has; a TOML without any of them is a dataset config or something else. */
-const TRAINING_KEYS = ['network_module', 'pretrained_model_name_or_path', 'network_dim', 'output_dir', 'output_name', 'learning_rate', 'unet_lr', 'optimizer_type', 'max_train_epochs', 'max_train_steps'];
+const TRAINING_KEYS = [
+  'network_module',
+  'pretrained_model_name_or_path',
+  'network_dim',
+  'output_dir',
+  'output_name',
+  'learning_rate',
+  'unet_lr',
+  'optimizer_type',
+  'max_train_epochs',
+  'max_train_steps',
+];
 
 /**
  * Parses a `--config_file` TOML the way `library/train_util.py:read_config_from_file` does: every table is

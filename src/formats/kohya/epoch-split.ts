@@ -109,7 +109,9 @@ function byFileOrder(points: LossPoints, warnings: string[]): Map<number, number
     if (end > from && file === files - 1) {
       groups.set(lastEpoch + 1, range(from, end));
     } else if (end > from) {
-      warnings.push(`loss/current: ${end - from} step points after the last epoch of event file ${file + 1} (an interrupted epoch, repeated after resuming) left out`);
+      warnings.push(
+        `loss/current: ${end - from} step points after the last epoch of event file ${file + 1} (an interrupted epoch, repeated after resuming) left out`,
+      );
     }
   }
   return groups;
@@ -230,4 +232,3 @@ function scalarsOnly(scalarOf: ReadonlyMap<number, number>): EpochLoss[] {
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
-

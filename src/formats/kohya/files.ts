@@ -119,7 +119,10 @@ export function decideStatus(input: StatusInput): DerivedStatus & { inputs: Stat
     ...lastActivity(logTimes, newestMtime > 0 ? newestMtime : null),
   };
   const derived = deriveStatus(inputs, input.now);
-  const epochs = inputs.final_artifact !== null && input.finalEpoch !== undefined && input.numEpochs !== undefined ? ` (epoch ${input.finalEpoch} of ${input.numEpochs})` : '';
+  const epochs =
+    inputs.final_artifact !== null && input.finalEpoch !== undefined && input.numEpochs !== undefined
+      ? ` (epoch ${input.finalEpoch} of ${input.numEpochs})`
+      : '';
   return { ...derived, evidence: `${derived.evidence}${epochs}`, inputs };
 }
 

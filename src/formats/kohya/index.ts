@@ -51,7 +51,9 @@ export const kohya: FormatAdapter = {
             meta?.startedAt ?? firstMtime(files),
           );
     const logFiles = local.length > 0 ? local : linked;
-    const stepsPerEpoch = meta?.numBatchesPerEpoch ? Math.ceil(meta.numBatchesPerEpoch / (meta.gradientAccumulationSteps ?? config?.gradient_accumulation_steps ?? 1)) : null;
+    const stepsPerEpoch = meta?.numBatchesPerEpoch
+      ? Math.ceil(meta.numBatchesPerEpoch / (meta.gradientAccumulationSteps ?? config?.gradient_accumulation_steps ?? 1))
+      : null;
     const loss =
       logFiles.length > 0
         ? await readLoss(ctx, logFiles, { stepsPerEpoch, checkpointSteps: async () => readCheckpointSteps(ctx, files, meta?.fromFinal ? meta : null) })
@@ -171,7 +173,23 @@ async function readMetadata(
 function mergeFacts(meta: KohyaFacts | undefined, config: KohyaFacts | undefined, configs: FoundConfigs): KohyaFacts {
   const dataset = configs.dataset?.info;
   const merged: KohyaFacts = { learning_rates: { ...config?.learning_rates, ...meta?.learning_rates }, dataset_dirs: [] };
-  const keys = ['base_model', 'base_model_family', 'lora_rank', 'lora_alpha', 'learning_rate', 'batch_size', 'epochs', 'total_steps', 'optimizer', 'resolution', 'network_module', 'data_dir', 'output_dir', 'output_name', 'notes'] as const;
+  const keys = [
+    'base_model',
+    'base_model_family',
+    'lora_rank',
+    'lora_alpha',
+    'learning_rate',
+    'batch_size',
+    'epochs',
+    'total_steps',
+    'optimizer',
+    'resolution',
+    'network_module',
+    'data_dir',
+    'output_dir',
+    'output_name',
+    'notes',
+  ] as const;
   for (const key of keys) {
     const value = meta?.[key] ?? config?.[key];
     if (value !== undefined) {

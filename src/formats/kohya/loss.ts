@@ -114,7 +114,9 @@ export async function readLoss(ctx: ParseContext, files: readonly EventFile[], e
       }
       const first = next.value.issues[0];
       if (first) {
-        ctx.warn(`tfevents ${file.key}: ${next.value.issues.length + next.value.issuesOmitted} unreadable part(s), first at byte ${first.offset}: ${first.message}`);
+        ctx.warn(
+          `tfevents ${file.key}: ${next.value.issues.length + next.value.issuesOmitted} unreadable part(s), first at byte ${first.offset}: ${first.message}`,
+        );
       }
     } catch (err) {
       ctx.warn(`tfevents ${file.key}: ${err instanceof Error ? err.message : String(err)}`);

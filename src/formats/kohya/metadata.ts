@@ -34,7 +34,11 @@ export const MAX_TAGS = 50;
 export function parseKohyaMetadata(record: Record<string, string>): KohyaMetadata {
   const m = SsMetadata.parse(record);
   const learning_rates: Record<string, number> = {};
-  for (const [key, rate] of [['learning_rate', m.ss_learning_rate], ['unet_lr', m.ss_unet_lr], ['text_encoder_lr', m.ss_text_encoder_lr]] as const) {
+  for (const [key, rate] of [
+    ['learning_rate', m.ss_learning_rate],
+    ['unet_lr', m.ss_unet_lr],
+    ['text_encoder_lr', m.ss_text_encoder_lr],
+  ] as const) {
     if (rate !== undefined) {
       learning_rates[key] = rate;
     }
@@ -152,9 +156,7 @@ function tagCounts(frequency: unknown, datasets: unknown): TagCount[] {
       }
     }
   }
-  return [...totals]
-    .map(([tag, count]) => ({ tag, count }))
-    .sort((a, b) => b.count - a.count || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  return [...totals].map(([tag, count]) => ({ tag, count })).sort((a, b) => b.count - a.count || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
 }
 
 function finite(value: unknown): number | null {

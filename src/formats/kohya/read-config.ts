@@ -1,6 +1,15 @@
 import { isWarning } from '../../sources/types.ts';
 import type { ParseContext } from '../types.ts';
-import { isDatasetDoc, isTrainingValues, parseDatasetToml, parseKohyaGuiJson, parseKohyaTrainingToml, parseTomlText, type DatasetInfo, type KohyaTrainingConfig } from './config.ts';
+import {
+  isDatasetDoc,
+  isTrainingValues,
+  parseDatasetToml,
+  parseKohyaGuiJson,
+  parseKohyaTrainingToml,
+  parseTomlText,
+  type DatasetInfo,
+  type KohyaTrainingConfig,
+} from './config.ts';
 import type { RunFile } from './files.ts';
 
 /** The training config a run was started with, as found next to its weights (or one folder up). */

@@ -11,34 +11,52 @@ import { parseTolerantJson } from '../../text/tolerant-json.ts';
  */
 
 /** A finite number from a number or a numeric string; `""`, `"None"` and text are `undefined`. */
-export const Num = z.unknown().transform((value) => toNumber(value)).optional();
+export const Num = z
+  .unknown()
+  .transform((value) => toNumber(value))
+  .optional();
 /**
  * A metadata number: Python `str()` of a float64, except when a float32 was widened on its way (`"0.05999999865889549"`
  * for 0.06), which is stored as its shortest float32 decimal (see common/float32.ts).
  */
-export const SsNum = z.unknown().transform((value) => {
-  const n = toNumber(value);
-  return n === undefined ? undefined : denoiseFloat32(n);
-}).optional();
+export const SsNum = z
+  .unknown()
+  .transform((value) => {
+    const n = toNumber(value);
+    return n === undefined ? undefined : denoiseFloat32(n);
+  })
+  .optional();
 /** A non-empty trimmed string (numbers are stringified); empty and `"None"` are `undefined`. */
-export const Str = z.unknown().transform((value) => toText(value)).optional();
+export const Str = z
+  .unknown()
+  .transform((value) => toText(value))
+  .optional();
 /** `true`/`false`, `"True"`/`"False"`, `"true"`/`"false"`. */
-export const Bool = z.unknown().transform((value) => toBool(value)).optional();
+export const Bool = z
+  .unknown()
+  .transform((value) => toBool(value))
+  .optional();
 /** A number, or the first number of a list (`text_encoder_lr = [1e-5, 2e-5]` for several text encoders). */
 export const NumOrFirst = z
   .unknown()
   .transform((value) => (Array.isArray(value) ? toNumber(value[0]) : toNumber(value)))
   .optional();
 /** `512`, `"512,512"`, `"1024"`, `[1024, 1024]`, `"(768, 768)"` → `"WxH"`. */
-export const Resolution = z.unknown().transform((value) => toResolution(value)).optional();
+export const Resolution = z
+  .unknown()
+  .transform((value) => toResolution(value))
+  .optional();
 /** A string holding JSON (ss_* metadata) or an already-parsed value; unparsable text is `undefined`. */
-export const JsonInString = z.unknown().transform((value): unknown => {
-  if (typeof value !== 'string') {
-    return value ?? undefined;
-  }
-  const parsed = parseTolerantJson(value);
-  return parsed.ok ? parsed.value : undefined;
-}).optional();
+export const JsonInString = z
+  .unknown()
+  .transform((value): unknown => {
+    if (typeof value !== 'string') {
+      return value ?? undefined;
+    }
+    const parsed = parseTolerantJson(value);
+    return parsed.ok ? parsed.value : undefined;
+  })
+  .optional();
 
 /** The keys of a flattened `--config_file` TOML (or kohya_ss GUI JSON) that the adapter reads. */
 export const KohyaTrainingValues = z.looseObject({
@@ -92,7 +110,10 @@ export const DatasetSubset = z.looseObject({
 export type DatasetSubset = z.infer<typeof DatasetSubset>;
 
 /** Drops list items that are not tables instead of failing the whole file. */
-const TableList = z.unknown().transform((value) => (Array.isArray(value) ? value.filter(isTable) : [])).optional();
+const TableList = z
+  .unknown()
+  .transform((value) => (Array.isArray(value) ? value.filter(isTable) : []))
+  .optional();
 
 export const DatasetEntry = z.looseObject({
   resolution: Resolution,
@@ -104,7 +125,10 @@ export type DatasetEntry = z.infer<typeof DatasetEntry>;
 
 /** `--dataset_config` TOML: `[general]` defaults, `[[datasets]]`, `[[datasets.subsets]]` (`library/config_util.py`). */
 export const DatasetToml = z.looseObject({
-  general: z.unknown().transform((value) => (isTable(value) ? value : {})).optional(),
+  general: z
+    .unknown()
+    .transform((value) => (isTable(value) ? value : {}))
+    .optional(),
   datasets: TableList,
 });
 export type DatasetToml = z.infer<typeof DatasetToml>;

@@ -5,7 +5,14 @@ import type { DirListing } from '../types.ts';
 export const LLAMA_FACTORY_MARKERS = ['trainer_log.jsonl', 'training_args.yaml', 'llamaboard_config.yaml', 'running_log.txt'] as const;
 
 /** Files that show training (or evaluation) happened; a folder holding only a saved config is not a run. */
-const RUN_EVIDENCE = ['trainer_log.jsonl', 'running_log.txt', 'trainer_state.json', 'adapter_config.json', '+([a-z])_results.json', 'checkpoint-+([0-9])/**/*'] as const;
+const RUN_EVIDENCE = [
+  'trainer_log.jsonl',
+  'running_log.txt',
+  'trainer_state.json',
+  'adapter_config.json',
+  '+([a-z])_results.json',
+  'checkpoint-+([0-9])/**/*',
+] as const;
 
 const hasMarker = markerMatcher(LLAMA_FACTORY_MARKERS);
 const hasRunEvidence = markerMatcher(RUN_EVIDENCE);

@@ -68,12 +68,21 @@ export async function parseLlamaFactory(ctx: ParseContext): Promise<RunDraft> {
     status_evidence: kind.kind === 'evaluation' ? `evaluation only (${kind.evidence}); ${evidence}` : evidence,
     status_inputs: inputs,
     base_model: baseModel,
-    base_model_family: baseModel === null ? null : (adapter?.baseModel === baseModel ? adapter.baseModelFamily : modelFamily(baseModel)),
+    base_model_family: baseModel === null ? null : adapter?.baseModel === baseModel ? adapter.baseModelFamily : modelFamily(baseModel),
     lora_rank: args?.lora_rank ?? adapter?.rank ?? null,
     lora_alpha: args?.lora_alpha ?? adapter?.alpha ?? null,
     target_modules: adapter && adapter.targetModules.length > 0 ? adapter.targetModules : splitNames(args?.lora_target ?? null),
     network_module: args?.finetuning_type ?? board?.info.board['top.finetuning_type'] ?? adapter?.peftType ?? null,
-    ...pickLearningRate(rateCandidates, kind.kind === 'training' ? [...statePeak(files.state), { value: log?.peakLearningRate ?? null, rising: log?.learningRateRising ?? false, file: 'trainer_log.jsonl', source: 'trainer_log-peak' }] : [], ctx.warn),
+    ...pickLearningRate(
+      rateCandidates,
+      kind.kind === 'training'
+        ? [
+            ...statePeak(files.state),
+            { value: log?.peakLearningRate ?? null, rising: log?.learningRateRising ?? false, file: 'trainer_log.jsonl', source: 'trainer_log-peak' },
+          ]
+        : [],
+      ctx.warn,
+    ),
     batch_size: args?.per_device_train_batch_size ?? savedFacts.batch_size ?? state?.trainBatchSize ?? null,
     epochs: args?.num_train_epochs ?? savedFacts.epochs ?? state?.numTrainEpochs ?? null,
     total_steps: log?.totalSteps ?? state?.maxSteps ?? args?.max_steps ?? savedFacts.total_steps ?? null,
@@ -173,7 +182,13 @@ function contentIdentity(dirName: string, webui: boolean, log: TrainerLogSummary
   return null;
 }
 
-function kindEvidence(listing: DirListing, files: TrainerFiles, args: Record<string, unknown> | null, log: TrainerLogSummary | null, runningLog: RunningLogSummary | null): RunKindEvidence {
+function kindEvidence(
+  listing: DirListing,
+  files: TrainerFiles,
+  args: Record<string, unknown> | null,
+  log: TrainerLogSummary | null,
+  runningLog: RunningLogSummary | null,
+): RunKindEvidence {
   const evidence = trainerKindEvidence({ listing, results: files.results, state: files.state?.info ?? null, args });
   if (log && log.trainingLines > 0) {
     evidence.training.push('trainer_log.jsonl logs training steps');
@@ -197,7 +212,12 @@ function evalMetrics(files: TrainerFiles, log: TrainerLogSummary | null): Record
   return { ...metrics, ...files.results };
 }
 
-function configOf(ctx: ParseContext, training: { file: string; text: string; info: TrainingArgsInfo } | null, board: { file: string; text: string; info: LlamaboardInfo } | null, files: TrainerFiles): RunRecord['config'] {
+function configOf(
+  ctx: ParseContext,
+  training: { file: string; text: string; info: TrainingArgsInfo } | null,
+  board: { file: string; text: string; info: LlamaboardInfo } | null,
+  files: TrainerFiles,
+): RunRecord['config'] {
   if (training) {
     return { file: keyOf(ctx.listing, training.file), syntax: 'yaml', text: training.text, values: training.info.values };
   }
@@ -206,7 +226,12 @@ function configOf(ctx: ParseContext, training: { file: string; text: string; inf
   }
   if (files.trainingArgs) {
     const saved = files.trainingArgs;
-    return { file: keyOf(ctx.listing, saved.file), syntax: saved.text === null ? 'none' : 'json', text: saved.text, values: { ...saved.values, ...files.adapter?.info.values } };
+    return {
+      file: keyOf(ctx.listing, saved.file),
+      syntax: saved.text === null ? 'none' : 'json',
+      text: saved.text,
+      values: { ...saved.values, ...files.adapter?.info.values },
+    };
   }
   if (files.adapter) {
     return { file: keyOf(ctx.listing, files.adapter.file), syntax: 'json', text: files.adapter.text, values: files.adapter.info.values };
@@ -216,7 +241,12 @@ function configOf(ctx: ParseContext, training: { file: string; text: string; inf
 
 function tagsOf(args: TrainingArgsInfo['args'] | null, board: LlamaboardInfo | null): string[] {
   const tags = new Set<string>();
-  for (const name of [...(args?.dataset ?? []), ...(args?.eval_dataset ?? []), ...(board?.board['train.dataset'] ?? []), ...(board?.board['eval.dataset'] ?? [])]) {
+  for (const name of [
+    ...(args?.dataset ?? []),
+    ...(args?.eval_dataset ?? []),
+    ...(board?.board['train.dataset'] ?? []),
+    ...(board?.board['eval.dataset'] ?? []),
+  ]) {
     tags.add(`dataset:${name}`);
   }
   if (args?.stage) {
@@ -234,5 +264,10 @@ function lastSegment(path: string): string {
 }
 
 function splitNames(text: string | null): string[] {
-  return text === null ? [] : text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return text === null
+    ? []
+    : text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
 }

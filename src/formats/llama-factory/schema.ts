@@ -60,7 +60,10 @@ export const TrainingArgsYaml = z.object({
   finetuning_type: StrOrNull,
   lora_rank: NumOrNull,
   lora_alpha: NumOrNull,
-  lora_target: z.union([z.string(), z.array(z.string()).transform((l) => l.join(','))]).nullable().catch(null),
+  lora_target: z
+    .union([z.string(), z.array(z.string()).transform((l) => l.join(','))])
+    .nullable()
+    .catch(null),
   dataset: NameList,
   eval_dataset: NameList,
   dataset_dir: StrOrNull,

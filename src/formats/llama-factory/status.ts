@@ -34,7 +34,9 @@ export function llamaFactoryStatusInputs(input: Omit<LlamaFactoryStatusInput, 'n
   const completed = completionEvidence(input);
   const failure = completed === null && runningLog?.failure ? `running_log.txt: "${runningLog.failure}"` : null;
   const logTimes: LogTime[] =
-    runningLog?.lastTime === null || runningLog?.lastTime === undefined ? [] : [{ at: Date.parse(runningLog.lastTime), source: 'running-log', zoneless: true, fileMtime: input.runningLogMtime }];
+    runningLog?.lastTime === null || runningLog?.lastTime === undefined
+      ? []
+      : [{ at: Date.parse(runningLog.lastTime), source: 'running-log', zoneless: true, fileMtime: input.runningLogMtime }];
   return {
     max_steps: stepCount(log?.totalSteps),
     last_step: stepCount(log?.lastStep),

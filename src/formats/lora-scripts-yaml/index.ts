@@ -28,7 +28,11 @@ export const loraScriptsYaml: FormatAdapter = {
     }
     const hasConfig = listing.names.some((name) => CONFIG_NAME.test(name) && !name.startsWith('data/'));
     const hasRunEvidence = listing.names.some(
-      (name) => LOG_NAME.test(name) || name.startsWith('checkpoints/') || (WEIGHTS_NAME.test(name) && !name.includes('/')) || name.startsWith('logs/events.out.tfevents'),
+      (name) =>
+        LOG_NAME.test(name) ||
+        name.startsWith('checkpoints/') ||
+        (WEIGHTS_NAME.test(name) && !name.includes('/')) ||
+        name.startsWith('logs/events.out.tfevents'),
     );
     return hasConfig && hasRunEvidence;
   },
@@ -48,7 +52,10 @@ export const loraScriptsYaml: FormatAdapter = {
     const status = decideStatus(ctx, artifacts, loss, config.max_train_steps);
     const draft: RunDraft = {
       // Config text + the first logged time survive a move or rsync; two launches of one config differ in their start time.
-      identity: { explicit: config.run_id ?? null, content: loss?.firstTime ? `${createHash('sha256').update(text).digest('hex').slice(0, 16)}@${loss.firstTime}` : null },
+      identity: {
+        explicit: config.run_id ?? null,
+        content: loss?.firstTime ? `${createHash('sha256').update(text).digest('hex').slice(0, 16)}@${loss.firstTime}` : null,
+      },
       status: status.status,
       status_evidence: status.evidence,
       status_inputs: status.inputs,
@@ -171,7 +178,9 @@ function decideStatus(
   const finalWeights = artifacts.find((a) => a.kind === 'weights');
   const newest = ctx.listing.entries.reduce<number | null>((max, entry) => Math.max(max ?? entry.mtime, entry.mtime), null);
   const logMtime = loss ? (ctx.listing.entries[ctx.listing.names.indexOf(loss.file)]?.mtime ?? null) : null;
-  const logTimes: LogTime[] = loss?.lastTime ? [{ at: Date.parse(loss.lastTime), source: 'log-text', zoneless: loss.lastTimeZoneless, fileMtime: logMtime }] : [];
+  const logTimes: LogTime[] = loss?.lastTime
+    ? [{ at: Date.parse(loss.lastTime), source: 'log-text', zoneless: loss.lastTimeZoneless, fileMtime: logMtime }]
+    : [];
   const inputs: StatusInputs = {
     max_steps: stepCount(maxSteps),
     last_step: stepCount(loss?.lastStep),

@@ -4,7 +4,16 @@ const num = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && Num
 const optNum = num.optional().catch(undefined);
 const optStr = z.string().optional().catch(undefined);
 const strList = z
-  .preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string()))
+  .preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(z.string()),
+  )
   .optional()
   .catch(undefined);
 

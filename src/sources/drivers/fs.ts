@@ -28,7 +28,8 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
   const follow = opts.followSymlinks ?? false;
   let readOpts: ReadOptions | undefined;
   /** Reads use plain system calls on a local disk, the thread pool (with its deadline) on a network mount; decided once, on first use. */
-  const readOptions = async (): Promise<ReadOptions> => (readOpts ??= { noFollow: !follow, timeoutMs: opts.readTimeoutMs ?? READ_TIMEOUT_MS, sync: await isLocal(root, opts.io ?? 'auto') });
+  const readOptions = async (): Promise<ReadOptions> =>
+    (readOpts ??= { noFollow: !follow, timeoutMs: opts.readTimeoutMs ?? READ_TIMEOUT_MS, sync: await isLocal(root, opts.io ?? 'auto') });
 
   return {
     name: DRIVER_NAME,
@@ -55,7 +56,10 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
 // --- internal ---
 
 async function* walkInWorker(opts: FsDriverOptions, prefix: string): AsyncGenerator<SourceEntry | SourceWarning> {
-  const worker = new Worker(new URL(`../fs-walk-worker${MODULE_EXT}`, import.meta.url), { workerData: { options: { ...opts, walkInWorker: false }, prefix }, resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 } });
+  const worker = new Worker(new URL(`../fs-walk-worker${MODULE_EXT}`, import.meta.url), {
+    workerData: { options: { ...opts, walkInWorker: false }, prefix },
+    resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 },
+  });
   const queue: WalkMessage[] = [];
   let wake: (() => void) | null = null;
   worker.on('message', (message: WalkMessage) => {

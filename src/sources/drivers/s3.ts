@@ -1,11 +1,4 @@
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-  type GetObjectCommandOutput,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type GetObjectCommandOutput, type S3ClientConfig } from '@aws-sdk/client-s3';
 import picomatch from 'picomatch';
 import { StorageError, type ErrorCode } from '../../errors.ts';
 import { compareKeys } from '../order.ts';
@@ -158,7 +151,10 @@ async function* listAll(opts: ListOptions): AsyncGenerator<SourceEntry> {
         continue;
       }
       if (previous !== undefined && !isAscending(previous, fullKey)) {
-        throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] ${where}: the store lists ${JSON.stringify(fullKey)} after ${JSON.stringify(previous)}, not in UTF-8 byte order`);
+        throw new StorageError(
+          'storage-list-failed',
+          `[${DRIVER_NAME}] ${where}: the store lists ${JSON.stringify(fullKey)} after ${JSON.stringify(previous)}, not in UTF-8 byte order`,
+        );
       }
       previous = fullKey;
       const key = fullKey.slice(opts.root.length);
@@ -177,7 +173,13 @@ async function* listAll(opts: ListOptions): AsyncGenerator<SourceEntry> {
 }
 
 /** `null` = no such key; `'unsatisfiable'` = the range starts at or past the end (416). */
-async function getObject(client: S3Client, bucket: string, fullKey: string, key: string, range?: ByteRange): Promise<GetObjectCommandOutput | 'unsatisfiable' | null> {
+async function getObject(
+  client: S3Client,
+  bucket: string,
+  fullKey: string,
+  key: string,
+  range?: ByteRange,
+): Promise<GetObjectCommandOutput | 'unsatisfiable' | null> {
   try {
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html (Range: RFC 9110 byte range, end inclusive)
     return await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey, Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }));

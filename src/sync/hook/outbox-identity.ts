@@ -34,7 +34,9 @@ export function createOutboxIdentity(ctx: AppContext): (entry: OutboxEntry) => P
     const res = await ctx.client.search<{ run_id: string; first_seen_at?: string }>({
       index: entry.index,
       size: 1,
-      query: { bool: { filter: [{ term: { 'source.root': source.root } }, { term: { 'source.path': source.path } }], must_not: [{ term: { state: 'vanished' } }] } },
+      query: {
+        bool: { filter: [{ term: { 'source.root': source.root } }, { term: { 'source.path': source.path } }], must_not: [{ term: { state: 'vanished' } }] },
+      },
       _source: ['run_id', 'first_seen_at'],
     });
     const here = res.hits.hits[0]?._source;

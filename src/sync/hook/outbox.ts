@@ -184,7 +184,10 @@ async function flushBatch(ctx: AppContext, claims: Claim[], report: FlushReport)
     // https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-bulk
     const res = await ctx.client.bulk({
       // A run doc is stamped when it reaches the index, not when it was spooled: rollups look for writes since their watermark.
-      operations: claims.flatMap((c) => [{ index: { _index: c.entry.index, _id: c.entry.id } }, 'rollup_stamp' in c.entry.doc ? { ...c.entry.doc, rollup_stamp: writeStamp() } : c.entry.doc]),
+      operations: claims.flatMap((c) => [
+        { index: { _index: c.entry.index, _id: c.entry.id } },
+        'rollup_stamp' in c.entry.doc ? { ...c.entry.doc, rollup_stamp: writeStamp() } : c.entry.doc,
+      ]),
       refresh: false,
     });
     items = res.items;

@@ -62,7 +62,9 @@ export async function reportRun(ctx: AppContext, opts: ReportOptions): Promise<R
     ms: Date.now() - started,
   });
   if (where.adHoc) {
-    warnings.push(`${where.source.path} is outside every configured source: recorded under the ad-hoc source ${where.source.name} (no sync lists it, so it is never marked vanished)`);
+    warnings.push(
+      `${where.source.path} is outside every configured source: recorded under the ad-hoc source ${where.source.name} (no sync lists it, so it is never marked vanished)`,
+    );
   }
 
   let read: ReadRun | null;
@@ -88,7 +90,13 @@ export async function reportRun(ctx: AppContext, opts: ReportOptions): Promise<R
   try {
     // One outbox file per location (a copy has the same content id as its original); the flush gives it its real id.
     const id = uuidV5(`outbox:${doc.source.root}:${doc.source.path}`);
-    const file = await spool(opts.outboxDir ?? resolveOutboxDir(ctx.config), { version: 1, index, id, doc: doc as unknown as Record<string, unknown>, spooled_at: ctx.now().toISOString() });
+    const file = await spool(opts.outboxDir ?? resolveOutboxDir(ctx.config), {
+      version: 1,
+      index,
+      id,
+      doc: doc as unknown as Record<string, unknown>,
+      spooled_at: ctx.now().toISOString(),
+    });
     return done('spooled', doc.run_id, file);
   } catch (err) {
     warnings.push(`could not spool to the outbox: ${errorMessage(err)}`);
@@ -150,7 +158,9 @@ function preparedParser(read: ReadRun): ParsePool {
     async parse(source, run, opts) {
       if (run.listing.dir === read.run.listing.dir) {
         // Read before the sync knew the run's document: keep the first sighting it already has.
-        return opts.firstSeenAt === null ? read.parsed : { ...read.parsed, json: JSON.stringify({ ...(JSON.parse(read.parsed.json) as RunDoc), first_seen_at: opts.firstSeenAt }) };
+        return opts.firstSeenAt === null
+          ? read.parsed
+          : { ...read.parsed, json: JSON.stringify({ ...(JSON.parse(read.parsed.json) as RunDoc), first_seen_at: opts.firstSeenAt }) };
       }
       rest ??= createParsePool({ sources: [source], workers: 0 });
       return rest.parse(source, run, opts);

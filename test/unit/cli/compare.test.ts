@@ -5,12 +5,22 @@ import { makeRecord } from '../../fixtures/search/runs.ts';
 const epochs = (...means: number[]) => means.map((mean, i) => ({ epoch: i + 1, mean, last: mean, min: mean, steps: 10 }));
 
 const A = makeRecord('r1', {
-  base_model: 'stabilityai/stable-diffusion-xl-base-1.0', base_model_family: 'sdxl', lora_rank: 8, learning_rate: 1e-4, optimizer: 'AdamW8bit',
-  loss_per_epoch: epochs(0.12, 0.1, 0.09), config: { file: 'a.toml', syntax: 'toml', text: null, values: { network_dim: 8, learning_rate: 1e-4, seed: 42, noise_offset: 0.05 } },
+  base_model: 'stabilityai/stable-diffusion-xl-base-1.0',
+  base_model_family: 'sdxl',
+  lora_rank: 8,
+  learning_rate: 1e-4,
+  optimizer: 'AdamW8bit',
+  loss_per_epoch: epochs(0.12, 0.1, 0.09),
+  config: { file: 'a.toml', syntax: 'toml', text: null, values: { network_dim: 8, learning_rate: 1e-4, seed: 42, noise_offset: 0.05 } },
 });
 const B = makeRecord('r2', {
-  base_model: 'stabilityai/stable-diffusion-xl-base-1.0', base_model_family: 'sdxl', lora_rank: 16, learning_rate: 1e-4, optimizer: 'AdamW8bit',
-  loss_per_epoch: epochs(0.13, 0.11, 0.08, 0.07), config: { file: 'b.toml', syntax: 'toml', text: null, values: { network_dim: 16, learning_rate: 1e-4, seed: 42 } },
+  base_model: 'stabilityai/stable-diffusion-xl-base-1.0',
+  base_model_family: 'sdxl',
+  lora_rank: 16,
+  learning_rate: 1e-4,
+  optimizer: 'AdamW8bit',
+  loss_per_epoch: epochs(0.13, 0.11, 0.08, 0.07),
+  config: { file: 'b.toml', syntax: 'toml', text: null, values: { network_dim: 16, learning_rate: 1e-4, seed: 42 } },
 });
 
 describe('cli/compare', () => {

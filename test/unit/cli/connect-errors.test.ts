@@ -89,7 +89,11 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 describe('cli/main: sync --source must name a configured source', { timeout: 60_000 }, () => {
   it('exits 2 before connecting, naming the unknown source and the configured ones', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'sync-source-'));
-    const config = await writeConfig(dir, 'c.yaml', `sources:\n  - name: nfs-runs\n    kind: fs\n    path: ${dir}\nelasticsearch:\n  url: http://127.0.0.1:9\n`);
+    const config = await writeConfig(
+      dir,
+      'c.yaml',
+      `sources:\n  - name: nfs-runs\n    kind: fs\n    path: ${dir}\nelasticsearch:\n  url: http://127.0.0.1:9\n`,
+    );
 
     const { code, stderr } = await run(['sync', '--source', 'nope', '--config', config]);
 

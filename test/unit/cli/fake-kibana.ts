@@ -88,7 +88,14 @@ export function parseMultipart(contentType: string | undefined, body: string): A
 
 type Reply = (status: number, payload: unknown, type?: string) => void;
 
-function handleImport(fake: FakeKibana, headers: IncomingHttpHeaders, body: string, query: string, objects: Map<string, Record<string, unknown>>, reply: Reply): void {
+function handleImport(
+  fake: FakeKibana,
+  headers: IncomingHttpHeaders,
+  body: string,
+  query: string,
+  objects: Map<string, Record<string, unknown>>,
+  reply: Reply,
+): void {
   const file = parseMultipart(headers['content-type'], body).find((p) => p.name === 'file');
   if (file === undefined || file.filename === null || !file.filename.endsWith('.ndjson')) {
     reply(400, { statusCode: 400, error: 'Bad Request', message: `Invalid file extension ${file?.filename ?? ''}` });
@@ -98,7 +105,10 @@ function handleImport(fake: FakeKibana, headers: IncomingHttpHeaders, body: stri
     reply(200, fake.importResponse);
     return;
   }
-  const lines = file.content.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = file.content
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const overwrite = new URLSearchParams(query.replace(/^\?/, '')).get('overwrite') === 'true';
   const successResults = lines.map((o) => {
     const key = `${String(o.type)}:${String(o.id)}`;

@@ -6,10 +6,24 @@ import type { RunHit } from '../../../src/search/run.ts';
 
 function hit(fields: Partial<RunHit>): RunHit {
   return {
-    run_id: '01a0c0de-0000-4000-8000-000000000001', name: '2025-06-01-neon-city-r8', score: null, format: 'kohya', status: 'completed',
-    base_model: '/models/sdxl/animagine-xl-3.1.safetensors', base_model_family: 'sdxl', lora_rank: 8, learning_rate: 1e-4, loss_final: 0.0612,
-    created_at: '2025-06-01T00:00:00Z', prompt_example: 'neon city at night', eval_loss: null, source_uri: '/mnt/runs/2025-06-01-neon-city-r8',
-    state: 'active', vanished_at: null, retired_at: null, ...fields,
+    run_id: '01a0c0de-0000-4000-8000-000000000001',
+    name: '2025-06-01-neon-city-r8',
+    score: null,
+    format: 'kohya',
+    status: 'completed',
+    base_model: '/models/sdxl/animagine-xl-3.1.safetensors',
+    base_model_family: 'sdxl',
+    lora_rank: 8,
+    learning_rate: 1e-4,
+    loss_final: 0.0612,
+    created_at: '2025-06-01T00:00:00Z',
+    prompt_example: 'neon city at night',
+    eval_loss: null,
+    source_uri: '/mnt/runs/2025-06-01-neon-city-r8',
+    state: 'active',
+    vanished_at: null,
+    retired_at: null,
+    ...fields,
   };
 }
 
@@ -30,7 +44,9 @@ describe('cli/hit-columns', () => {
     const lines = renderTable(hitColumns([hit({})], { state: false }), [hit({})], { columns: 140 }).split('\n');
 
     expect(lines[0]).toMatch(/^NAME\s+RUN\s+STATUS\s+FORMAT\s+BASE\s+RANK\s+LR\s+LOSS\s+CREATED\s+PROMPT$/);
-    expect(lines[1]).toMatch(/^2025-06-01-neon-city-r8\s+01a0c0de\s+completed\s+kohya\s+sdxl · animagine-xl-3\.1\s+8\s+1e-4\s+0\.0612\s+2025-06-01\s+neon city at night$/);
+    expect(lines[1]).toMatch(
+      /^2025-06-01-neon-city-r8\s+01a0c0de\s+completed\s+kohya\s+sdxl · animagine-xl-3\.1\s+8\s+1e-4\s+0\.0612\s+2025-06-01\s+neon city at night$/,
+    );
     expect(lines.every((l) => l.length <= 140)).toBe(true);
   });
 

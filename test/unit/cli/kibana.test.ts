@@ -100,7 +100,16 @@ describe('src/cli/kibana.ts', () => {
   it.each([
     [401, { statusCode: 401, error: 'Unauthorized', message: '[security_exception] unable to authenticate' }, 'auth', 'Authentication failed'],
     [403, { statusCode: 403, error: 'Forbidden', message: 'Unable to bulk_create dashboard' }, 'forbidden', 'lacks privileges'],
-    [422, { statusCode: 422, error: 'Unprocessable Entity', message: 'Document "lora-catalog-ranks" belongs to a more recent version of Kibana [10.2.0] when the last known version is [10.1.0].' }, 'version', 'Version mismatch'],
+    [
+      422,
+      {
+        statusCode: 422,
+        error: 'Unprocessable Entity',
+        message: 'Document "lora-catalog-ranks" belongs to a more recent version of Kibana [10.2.0] when the last known version is [10.1.0].',
+      },
+      'version',
+      'Version mismatch',
+    ],
     [400, { statusCode: 400, error: 'Bad Request', message: 'unsupported version' }, 'version', 'Version mismatch'],
     [500, { statusCode: 500, error: 'Internal Server Error', message: 'Migration function for version 8.9.0 threw an error' }, 'version', 'Version mismatch'],
     [400, { statusCode: 400, error: 'Bad Request', message: 'Non-unique import objects detected: [lens:x]' }, 'bad-request', 'Non-unique'],
@@ -121,7 +130,14 @@ describe('src/cli/kibana.ts', () => {
       success: false,
       successCount: 2,
       successResults: [],
-      errors: [{ type: 'lens', id: 'lora-catalog-ranks-summary', meta: { title: 'LoRA ranks' }, error: { type: 'missing_references', references: [{ type: 'index-pattern', id: 'lora-catalog-dv-rollups' }] } }],
+      errors: [
+        {
+          type: 'lens',
+          id: 'lora-catalog-ranks-summary',
+          meta: { title: 'LoRA ranks' },
+          error: { type: 'missing_references', references: [{ type: 'index-pattern', id: 'lora-catalog-dv-rollups' }] },
+        },
+      ],
     };
 
     const result = await run(['deploy', '--url', kibana.url]);

@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { heatMap, renderRollups, type RollupRow } from '../../../src/cli/rollups-show.ts';
 
 function lr(rank: number, band: string, low: number, loss: number | null, count = 2): RollupRow {
-  return { kind: 'lr_rank', lora_rank: rank, family_group: 'image/sdxl', lr_band: band, lr_band_low: low, count, completed: count, failed: 0, loss_mean: loss, loss_min: loss, success_rate: 1 };
+  return {
+    kind: 'lr_rank',
+    lora_rank: rank,
+    family_group: 'image/sdxl',
+    lr_band: band,
+    lr_band_low: low,
+    count,
+    completed: count,
+    failed: 0,
+    loss_mean: loss,
+    loss_min: loss,
+    success_rate: 1,
+  };
 }
 
 const CELLS = [lr(16, '1e-4..3e-4', 1e-4, 0.031), lr(16, '3e-4..1e-3', 3e-4, 0.027), lr(8, '1e-4..3e-4', 1e-4, 0.04), lr(8, '3e-5..1e-4', 3e-5, 0.05)];
@@ -27,7 +39,17 @@ describe('src/cli/rollups-show', () => {
 
   it('never shows a loss for a bucket that spans families, and gives one heat map per family group', () => {
     const rows: RollupRow[] = [
-      { kind: 'rank', lora_rank: 16, count: 3, completed: 3, failed: 0, cross_family: true, families: ['image/sdxl', 'text/qwen'], loss_mean: null, success_rate: 1 },
+      {
+        kind: 'rank',
+        lora_rank: 16,
+        count: 3,
+        completed: 3,
+        failed: 0,
+        cross_family: true,
+        families: ['image/sdxl', 'text/qwen'],
+        loss_mean: null,
+        success_rate: 1,
+      },
       ...CELLS,
       { ...lr(16, '1e-4..3e-4', 1e-4, 1.05), family_group: 'text/qwen' },
     ];
@@ -36,6 +58,8 @@ describe('src/cli/rollups-show', () => {
 
     expect(text).toContain('Learning rate × LoRA rank, image/sdxl');
     expect(text).toContain('Learning rate × LoRA rank, text/qwen');
-    expect(text).toMatch(/By LoRA rank \(all families: counts only[^\n]*\)\nRANK +RUNS +COMPLETED +FAILED +SUCCESS +FAMILIES\n +16 +3 +3 +0 +100% +image\/sdxl, text\/qwen/);
+    expect(text).toMatch(
+      /By LoRA rank \(all families: counts only[^\n]*\)\nRANK +RUNS +COMPLETED +FAILED +SUCCESS +FAMILIES\n +16 +3 +3 +0 +100% +image\/sdxl, text\/qwen/,
+    );
   });
 });

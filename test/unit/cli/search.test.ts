@@ -4,12 +4,27 @@ import { caretMessage, runSearchCommands, type SearchCommand } from '../../../sr
 import { QueryError } from '../../../src/errors.ts';
 
 /** These paths end before any request; a client that is touched fails the test. */
-const UNTOUCHABLE = new Proxy({}, { get: () => { throw new Error('client used'); } }) as Client;
+const UNTOUCHABLE = new Proxy(
+  {},
+  {
+    get: () => {
+      throw new Error('client used');
+    },
+  },
+) as Client;
 
 function capture() {
   const out: string[] = [];
   const err: string[] = [];
-  const deps = { client: UNTOUCHABLE, index: 'runs', now: new Date(0), stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), json: false, tty: true };
+  const deps = {
+    client: UNTOUCHABLE,
+    index: 'runs',
+    now: new Date(0),
+    stdout: (t: string) => out.push(t),
+    stderr: (t: string) => err.push(t),
+    json: false,
+    tty: true,
+  };
   return { out, err, deps };
 }
 
@@ -67,7 +82,9 @@ describe('cli/search', () => {
     const { err, deps } = capture();
 
     expect(await runSearchCommands('search', ['cyberpunk', '--sise', '5'], deps)).toBe(2);
-    expect(err.join('\n')).toMatch(/^lora-catalog search: unknown option --sise \(search takes --size, -n, --page, --include-vanished, --json, --help; to search for the text, write -- --sise\)/);
+    expect(err.join('\n')).toMatch(
+      /^lora-catalog search: unknown option --sise \(search takes --size, -n, --page, --include-vanished, --json, --help; to search for the text, write -- --sise\)/,
+    );
   });
 
   it('places the caret by display width, so it lines up under CJK text', () => {

@@ -19,7 +19,13 @@ describe('cli/show-run', () => {
   });
 
   it('prints each tag once when the run tags are the caption tags (kohya ss_tag_frequency)', () => {
-    const run = makeRecord('r1', { tags: ['1girl', 'solo'], tag_summary: [{ tag: '1girl', count: 40 }, { tag: 'solo', count: 31 }] });
+    const run = makeRecord('r1', {
+      tags: ['1girl', 'solo'],
+      tag_summary: [
+        { tag: '1girl', count: 40 },
+        { tag: 'solo', count: 31 },
+      ],
+    });
 
     expect(line(describeRun(run, OPTS), 'tags')).toBe(`${'tags'.padEnd(29)} 1girl(40), solo(31)`);
   });
@@ -29,7 +35,9 @@ describe('cli/show-run', () => {
 
     const text = line(describeRun(makeRecord('r1', { artifacts }), OPTS), 'artifacts');
 
-    expect(text).toBe(`${'artifacts'.padEnd(29)} 6: out/e1.safetensors, out/e2.safetensors, out/e3.safetensors, out/e4.safetensors, out/e5.safetensors, … 1 more`);
+    expect(text).toBe(
+      `${'artifacts'.padEnd(29)} 6: out/e1.safetensors, out/e2.safetensors, out/e3.safetensors, out/e4.safetensors, out/e5.safetensors, … 1 more`,
+    );
   });
 
   it('names the file of a parse error once and prints the whole message, continuation lines indented', () => {

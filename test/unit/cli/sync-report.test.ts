@@ -20,7 +20,11 @@ describe('src/cli/sync formatReport: parse errors', () => {
     const report = skippedReport({ syncId: 'x', mode: 'full', now: new Date(0), shard: null, message: '' });
     report.status = 'ok';
     report.counts = { ...emptyCounts(), found: 12, new: 12, parse_errors: 11, written: 12, indexed: 12 };
-    report.parse_error_sample = Array.from({ length: 10 }, (_, i) => ({ location: `/runs/broken-${i}`, file: 'config.yaml', message: `config.yaml: invalid YAML at line ${i + 1} column 3\n  more detail` }));
+    report.parse_error_sample = Array.from({ length: 10 }, (_, i) => ({
+      location: `/runs/broken-${i}`,
+      file: 'config.yaml',
+      message: `config.yaml: invalid YAML at line ${i + 1} column 3\n  more detail`,
+    }));
 
     const lines = formatReport(report, null).split('\n');
 

@@ -47,7 +47,12 @@ describe('cli/text-table', () => {
   });
 
   describe('fitted to a terminal', () => {
-    interface Row { name: string; n: string; prompt: string; day: string }
+    interface Row {
+      name: string;
+      n: string;
+      prompt: string;
+      day: string;
+    }
     const columns = [
       { header: 'NAME', width: 20, min: 6, cell: (r: Row) => r.name },
       { header: 'N', width: 3, align: 'right' as const, cell: (r: Row) => r.n },

@@ -35,7 +35,15 @@ describe('config/load', () => {
     [{ sync: { vanish_grace: 'soon' } }, /key sync\.vanish_grace: expected a duration/],
     [{ elasticsearch: { url: 'not a url' } }, /key elasticsearch\.url/],
     [{ indices: { runs: 'x' }, typo: 1 }, /typo/],
-    [{ sources: [{ name: 'a', kind: 'fs', path: '/a' }, { name: 'a', kind: 'fs', path: '/b' }] }, /key sources\[1\]\.name: duplicate/],
+    [
+      {
+        sources: [
+          { name: 'a', kind: 'fs', path: '/a' },
+          { name: 'a', kind: 'fs', path: '/b' },
+        ],
+      },
+      /key sources\[1\]\.name: duplicate/,
+    ],
     [{ schedule: { full: '61 2 * * *' } }, /key schedule\.full: not a valid cron expression: "61 2 \* \* \*"/],
     [{ schedule: { incremental: '0 2 * * 8' } }, /key schedule\.incremental: not a valid cron/],
     [{ schedule: { retention: 'nightly' } }, /key schedule\.retention: not a valid cron/],
@@ -58,7 +66,10 @@ describe('config/load', () => {
   });
 
   it('accepts valid cron expressions, time zones and index names', () => {
-    const config = parseConfig({ schedule: { full: '0 1 * * *', incremental: '*/10 * * * * *', timezone: 'Europe/Berlin' }, indices: { runs: 'team-a.lora-runs' } });
+    const config = parseConfig({
+      schedule: { full: '0 1 * * *', incremental: '*/10 * * * * *', timezone: 'Europe/Berlin' },
+      indices: { runs: 'team-a.lora-runs' },
+    });
 
     expect(config.schedule).toMatchObject({ full: '0 1 * * *', timezone: 'Europe/Berlin' });
     expect(config.indices.runs).toBe('team-a.lora-runs');

@@ -105,8 +105,6 @@ describe('engine/maven', () => {
     const s3mock = { groupId: 'com.adobe.testing', artifactId: 's3mock', version: '5.2.0', classifier: 'exec', extension: 'jar' };
 
     expect(mavenFileName(s3mock)).toBe('s3mock-5.2.0-exec.jar');
-    expect(mavenUrl({ ...s3mock, cacheDir })).toBe(
-      'https://repo1.maven.org/maven2/com/adobe/testing/s3mock/5.2.0/s3mock-5.2.0-exec.jar',
-    );
+    expect(mavenUrl({ ...s3mock, cacheDir })).toBe('https://repo1.maven.org/maven2/com/adobe/testing/s3mock/5.2.0/s3mock-5.2.0-exec.jar');
   });
 });

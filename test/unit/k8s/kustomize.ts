@@ -20,6 +20,7 @@ export function renderKustomization(dir: string): Manifest[] {
 
 /** The containers of a CronJob's or a Job's pod template (none for other kinds). */
 export function containersOf(doc: Manifest): { name: string; image: string; [key: string]: unknown }[] {
-  const spec = doc.spec as { template?: { spec?: { containers?: never[] } }; jobTemplate?: { spec?: { template?: { spec?: { containers?: never[] } } } } } | undefined;
+  const spec = doc.spec as
+    { template?: { spec?: { containers?: never[] } }; jobTemplate?: { spec?: { template?: { spec?: { containers?: never[] } } } } } | undefined;
   return spec?.jobTemplate?.spec?.template?.spec?.containers ?? spec?.template?.spec?.containers ?? [];
 }

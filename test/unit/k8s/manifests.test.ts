@@ -88,8 +88,12 @@ describe.each(Object.entries(BUILDS))('k8s/%s', (_name, [recurringDir, backfillD
   });
 
   it('binds the claim read-only to the NFS PersistentVolume (pods never mount nfs inline)', () => {
-    const pv = recurring.find((d) => d.kind === 'PersistentVolume') as Manifest & { spec: { nfs?: { readOnly?: boolean }; accessModes: string[]; storageClassName: string } };
-    const pvc = recurring.find((d) => d.kind === 'PersistentVolumeClaim') as Manifest & { spec: { volumeName: string; accessModes: string[]; storageClassName: string } };
+    const pv = recurring.find((d) => d.kind === 'PersistentVolume') as Manifest & {
+      spec: { nfs?: { readOnly?: boolean }; accessModes: string[]; storageClassName: string };
+    };
+    const pvc = recurring.find((d) => d.kind === 'PersistentVolumeClaim') as Manifest & {
+      spec: { volumeName: string; accessModes: string[]; storageClassName: string };
+    };
 
     expect(pv.spec.nfs?.readOnly).toBe(true);
     expect(pv.spec.accessModes).toEqual(['ReadOnlyMany']);
@@ -121,7 +125,10 @@ describe.each(Object.entries(BUILDS))('k8s/%s', (_name, [recurringDir, backfillD
     expect(volumes.runs?.persistentVolumeClaim).toEqual({ claimName: 'lora-catalog-runs', readOnly: true });
     for (const volume of pod.volumes ?? []) {
       const types = Object.keys(volume).filter((k) => k !== 'name');
-      expect(types.every((t) => RESTRICTED_VOLUME_TYPES.has(t)), `${volume.name}: ${types.join(',')}`).toBe(true);
+      expect(
+        types.every((t) => RESTRICTED_VOLUME_TYPES.has(t)),
+        `${volume.name}: ${types.join(',')}`,
+      ).toBe(true);
     }
     expect(mounts.runs?.readOnly).toBe(true);
     expect(mounts.config?.readOnly).toBe(true);
@@ -133,14 +140,19 @@ describe.each(Object.entries(BUILDS))('k8s/%s', (_name, [recurringDir, backfillD
   });
 
   it.each(workloads.map((d) => [d.metadata.name, d] as const))('%s has a deadline, so a hung pod does not run forever', (_id, doc) => {
-    const spec = doc.kind === 'CronJob' ? (doc.spec as { jobTemplate: { spec: { activeDeadlineSeconds?: number } } }).jobTemplate.spec : (doc.spec as { activeDeadlineSeconds?: number });
+    const spec =
+      doc.kind === 'CronJob'
+        ? (doc.spec as { jobTemplate: { spec: { activeDeadlineSeconds?: number } } }).jobTemplate.spec
+        : (doc.spec as { activeDeadlineSeconds?: number });
 
     expect(spec.activeDeadlineSeconds).toBeGreaterThan(0);
   });
 
   it('schedules CronJobs without overlap, with deadlines, retries and history limits, as the config says', () => {
     const config = configOf(docs);
-    const cronJobs = docs.filter((d) => d.kind === 'CronJob') as (Manifest & { spec: Record<string, unknown> & { jobTemplate: { spec: { backoffLimit?: number } } } })[];
+    const cronJobs = docs.filter((d) => d.kind === 'CronJob') as (Manifest & {
+      spec: Record<string, unknown> & { jobTemplate: { spec: { backoffLimit?: number } } };
+    })[];
     const jobOf = { 'lora-catalog-full-sync': 'full', 'lora-catalog-incremental-sync': 'incremental', 'lora-catalog-retention': 'retention' } as const;
 
     for (const cj of cronJobs) {
@@ -160,7 +172,12 @@ describe.each(Object.entries(BUILDS))('k8s/%s', (_name, [recurringDir, backfillD
       if (command === 'sync') {
         const shards = doc.kind === 'Job' ? shardCount(doc) : 1;
         for (const index of [0, shards - 1]) {
-          expect(parseSyncArgs(rest.map((a) => a.replace('$(JOB_COMPLETION_INDEX)', String(index))), new Date())).toBeTypeOf('object');
+          expect(
+            parseSyncArgs(
+              rest.map((a) => a.replace('$(JOB_COMPLETION_INDEX)', String(index))),
+              new Date(),
+            ),
+          ).toBeTypeOf('object');
         }
       } else {
         expect(command).toBe('retention');
@@ -169,7 +186,9 @@ describe.each(Object.entries(BUILDS))('k8s/%s', (_name, [recurringDir, backfillD
   });
 
   it('backfills as an Indexed Job, one shard per completion index, retries counted per shard', () => {
-    const job = docs.find((d) => d.kind === 'Job') as Manifest & { spec: { completionMode: string; completions: number; parallelism: number; backoffLimitPerIndex?: number; backoffLimit?: number } };
+    const job = docs.find((d) => d.kind === 'Job') as Manifest & {
+      spec: { completionMode: string; completions: number; parallelism: number; backoffLimitPerIndex?: number; backoffLimit?: number };
+    };
     const container = podSpecOf(job).containers[0] as Container;
     const n = job.spec.completions;
     const shardArg = container.args?.[(container.args.indexOf('--shard') ?? -2) + 1];
@@ -197,7 +216,7 @@ describe('k8s/overlays/example (overlay effects)', () => {
   const docs = renderKustomization(RECURRING.example);
   const backfill = renderKustomization(BACKFILL.example);
 
-  it('sets the namespace, the image and this cluster\'s NFS export everywhere', () => {
+  it("sets the namespace, the image and this cluster's NFS export everywhere", () => {
     const namespaced = [...docs, ...backfill].filter((d) => d.kind !== 'PersistentVolume');
     const pv = docs.find((d) => d.kind === 'PersistentVolume') as Manifest & { spec: { nfs: { server: string; path: string } } };
 
@@ -225,7 +244,10 @@ describe('Dockerfile', () => {
   const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
 
   it('builds on node:24-slim with production deps only, runs as a numeric non-root user, enters the CLI', () => {
-    const user = lines.find((l) => l.startsWith('USER '))?.slice(5).split(':')[0];
+    const user = lines
+      .find((l) => l.startsWith('USER '))
+      ?.slice(5)
+      .split(':')[0];
 
     expect(lines[0]).toBe('FROM node:24-slim');
     expect(lines).toContain('RUN npm ci --omit=dev && npm cache clean --force');
@@ -234,7 +256,12 @@ describe('Dockerfile', () => {
   });
 
   it('runs as the same user the pods require', () => {
-    const uid = Number(lines.find((l) => l.startsWith('USER '))?.slice(5).split(':')[0]);
+    const uid = Number(
+      lines
+        .find((l) => l.startsWith('USER '))
+        ?.slice(5)
+        .split(':')[0],
+    );
     const pod = podSpecOf(renderKustomization(BACKFILL.base)[0] as Manifest) as PodSpec & { securityContext: { runAsUser?: number } };
 
     expect(pod.securityContext.runAsUser).toBe(uid);

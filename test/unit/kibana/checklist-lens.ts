@@ -17,7 +17,7 @@ export function checkLens(o: Raw, report: (msg: string) => void): void {
     report('state is not an object');
     return;
   }
-  const layers = ((((state.datasourceStates as Raw | undefined)?.formBased as Raw | undefined)?.layers ?? {}) as Record<string, Raw>);
+  const layers = (((state.datasourceStates as Raw | undefined)?.formBased as Raw | undefined)?.layers ?? {}) as Record<string, Raw>;
   const refs = asArray(o.references);
   for (const [layerId, layer] of Object.entries(layers)) {
     const matching = refs.filter((r) => r.name === `indexpattern-datasource-layer-${layerId}` && r.type === 'index-pattern');

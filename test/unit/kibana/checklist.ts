@@ -16,7 +16,18 @@ export const ALLOWED_ATTRIBUTES: Record<string, string[]> = {
   'index-pattern': ['title', 'name', 'timeFieldName', 'fields', 'fieldFormatMap', 'runtimeFieldMap', 'fieldAttrs', 'sourceFilters', 'typeMeta', 'allowNoIndex'],
   lens: ['title', 'description', 'visualizationType', 'state'],
   visualization: ['title', 'description', 'version', 'kibanaSavedObjectMeta', 'uiStateJSON', 'visState', 'savedSearchRefName'],
-  dashboard: ['title', 'description', 'panelsJSON', 'optionsJSON', 'timeRestore', 'timeFrom', 'timeTo', 'refreshInterval', 'kibanaSavedObjectMeta', 'controlGroupInput'],
+  dashboard: [
+    'title',
+    'description',
+    'panelsJSON',
+    'optionsJSON',
+    'timeRestore',
+    'timeFrom',
+    'timeTo',
+    'refreshInterval',
+    'kibanaSavedObjectMeta',
+    'controlGroupInput',
+  ],
 };
 
 /** Every violation of the offline checklist (KIBANA.md §5, rules 1–13, 15–22, 24–26) in the bundle. */

@@ -26,7 +26,10 @@ describe('kibana/generated/lora-catalog.ndjson', () => {
   it('follows the index overrides (config `indices`)', () => {
     const ndjson = renderBundle({ indices: { runs: 'team-runs', rollups: 'team-rollups', syncRuns: 'team-syncs' } });
 
-    const objects = ndjson.trimEnd().split('\n').map((line) => JSON.parse(line) as { type: string; attributes: Record<string, unknown> });
+    const objects = ndjson
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; attributes: Record<string, unknown> });
     const titles = objects.filter((o) => o.type === 'index-pattern').map((o) => o.attributes.title);
     const specs = objects
       .filter((o) => o.type === 'visualization')

@@ -9,7 +9,10 @@ const DASHBOARD_IDS = ['lora-catalog-overview', 'lora-catalog-loss-trends', 'lor
 
 async function committedObjects(): Promise<Raw[]> {
   const text = await readFile(GENERATED_FILE, 'utf8');
-  return text.trimEnd().split('\n').map((line) => JSON.parse(line) as Raw);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Raw);
 }
 
 function find(objects: Raw[], id: string): Raw {
@@ -21,7 +24,9 @@ function find(objects: Raw[], id: string): Raw {
 }
 
 function lensLayer(o: Raw): { columns: Record<string, Raw>; columnOrder: string[] } {
-  const state = (o.attributes as Raw).state as { datasourceStates: { formBased: { layers: Record<string, { columns: Record<string, Raw>; columnOrder: string[] }> } } };
+  const state = (o.attributes as Raw).state as {
+    datasourceStates: { formBased: { layers: Record<string, { columns: Record<string, Raw>; columnOrder: string[] }> } };
+  };
   const layer = Object.values(state.datasourceStates.formBased.layers)[0];
   if (layer === undefined) {
     throw new Error(`${String(o.id)} has no layer`);
@@ -128,7 +133,13 @@ describe('kibana saved objects (KIBANA.md §5 offline checklist)', () => {
       o.type === 'lens' ? rollupViews.has(String(((o.references as Raw[])[0] as Raw).id)) : String((o.attributes as Raw).visState).includes('lora-rollups'),
     );
 
-    expect(onRollups.map((o) => o.id).sort()).toEqual(['lora-catalog-loss-trends-epoch-by-rank', 'lora-catalog-ranks-base-model', 'lora-catalog-ranks-lr-heatmap', 'lora-catalog-ranks-mean-loss', 'lora-catalog-ranks-summary']);
+    expect(onRollups.map((o) => o.id).sort()).toEqual([
+      'lora-catalog-loss-trends-epoch-by-rank',
+      'lora-catalog-ranks-base-model',
+      'lora-catalog-ranks-lr-heatmap',
+      'lora-catalog-ranks-mean-loss',
+      'lora-catalog-ranks-summary',
+    ]);
     for (const o of panels) {
       const attributes = o.attributes as Raw;
       const says = String(attributes.description).includes('Not filtered by the time picker: rollups summarise all runs.');
@@ -156,7 +167,10 @@ describe('kibana saved objects (KIBANA.md §5 offline checklist)', () => {
       const params = column.params as Raw;
       const orderBy = params.orderBy as Raw;
       const ranking = orderBy.type === 'column' ? (lensLayer(find(objects, panelId)).columns[String(orderBy.columnId)] as Raw) : undefined;
-      const byCount = ranking !== undefined && params.orderDirection === 'desc' && (ranking.operationType === 'count' || (ranking.operationType === 'sum' && ranking.sourceField === 'count'));
+      const byCount =
+        ranking !== undefined &&
+        params.orderDirection === 'desc' &&
+        (ranking.operationType === 'count' || (ranking.operationType === 'sum' && ranking.sourceField === 'count'));
       // Family groups split a loss chart: ranking them by count needs a count column the chart does not show
       // (KIBANA.md rule 21), so they go in key order, with the rest as "Other" and the description saying so.
       const naturalAxis = orderBy.type === 'alphabetical' && ['lora_rank', 'epoch', 'family_group'].includes(String(column.sourceField));
@@ -174,22 +188,35 @@ describe('kibana saved objects (KIBANA.md §5 offline checklist)', () => {
     ['newer typeMigrationVersion', (o) => void (lensOf(o).typeMigrationVersion = '10.1.0'), 'typeMigrationVersion'],
     ['missing typeMigrationVersion', (o) => void delete lensOf(o).typeMigrationVersion, 'typeMigrationVersion'],
     ['Lens version attribute', (o) => void ((lensOf(o).attributes as Raw).version = 1), 'attribute version'],
-    ['extra column not shown', (o) => void (lensLayer(lensOf(o)).columns.extra = { operationType: 'count', isBucketed: false, scale: 'ratio', sourceField: '___records___', label: 'x' }), 'not shown'],
-    ['panel type differs from reference', (o) => {
-      ((dashOf(o).references as Raw[])[0] as Raw).type = 'visualization';
-    }, 'differs from its reference'],
+    [
+      'extra column not shown',
+      (o) =>
+        void (lensLayer(lensOf(o)).columns.extra = { operationType: 'count', isBucketed: false, scale: 'ratio', sourceField: '___records___', label: 'x' }),
+      'not shown',
+    ],
+    [
+      'panel type differs from reference',
+      (o) => {
+        ((dashOf(o).references as Raw[])[0] as Raw).type = 'visualization';
+      },
+      'differs from its reference',
+    ],
     ['unresolved reference', (o) => void (((dashOf(o).references as Raw[])[0] as Raw).id = 'lora-catalog-nope'), 'not in the bundle'],
     ['duplicate id', (o) => void o.push(structuredClone(dashOf(o))), 'duplicate'],
     ['random id', (o) => void (dashOf(o).id = '6f1c2a9e-0d7b-4c1e-9a55-2b7f0c3d4e5f'), 'fixed lora-catalog'],
     ['bad panelsJSON', (o) => void ((dashOf(o).attributes as Raw).panelsJSON = '[{'), 'panelsJSON'],
-    ['vega without body', (o) => {
-      const attributes = find(o, 'lora-catalog-ranks-lr-heatmap').attributes as Raw;
-      const visState = parseJsonString(attributes.visState) as { params: { spec: string } };
-      const spec = JSON.parse(visState.params.spec) as { data: { url: Raw } };
-      delete spec.data.url.body;
-      visState.params.spec = JSON.stringify(spec);
-      attributes.visState = JSON.stringify(visState);
-    }, 'lacks index or body'],
+    [
+      'vega without body',
+      (o) => {
+        const attributes = find(o, 'lora-catalog-ranks-lr-heatmap').attributes as Raw;
+        const visState = parseJsonString(attributes.visState) as { params: { spec: string } };
+        const spec = JSON.parse(visState.params.spec) as { data: { url: Raw } };
+        delete spec.data.url.body;
+        visState.params.spec = JSON.stringify(spec);
+        attributes.visState = JSON.stringify(visState);
+      },
+      'lacks index or body',
+    ],
   ];
 
   it.each(breakages)('catches a broken copy: %s', async (_name, breakIt, expected) => {

@@ -9,14 +9,29 @@ import type { Raw } from './checklist.ts';
 const cell = (key: number, loss: number, runs: number) => ({ key, doc_count: 1, loss_mean: { value: loss }, runs: { value: runs } });
 const HEATMAP_ROWS = [
   {
-    key: '1e-4..3e-4', doc_count: 3, band_low: { value: 1e-4 },
-    by_group: { buckets: [{ key: 'image/sdxl', doc_count: 2, by_rank: { buckets: [cell(8, 0.15, 2), cell(16, 0.3, 1)] } }, { key: 'text/qwen', doc_count: 1, by_rank: { buckets: [cell(8, 1.05, 1)] } }] },
+    key: '1e-4..3e-4',
+    doc_count: 3,
+    band_low: { value: 1e-4 },
+    by_group: {
+      buckets: [
+        { key: 'image/sdxl', doc_count: 2, by_rank: { buckets: [cell(8, 0.15, 2), cell(16, 0.3, 1)] } },
+        { key: 'text/qwen', doc_count: 1, by_rank: { buckets: [cell(8, 1.05, 1)] } },
+      ],
+    },
   },
-  { key: '3e-5..1e-4', doc_count: 1, band_low: { value: 3e-5 }, by_group: { buckets: [{ key: 'image/sdxl', doc_count: 1, by_rank: { buckets: [cell(8, 0.4, 1)] } }] } },
+  {
+    key: '3e-5..1e-4',
+    doc_count: 1,
+    band_low: { value: 3e-5 },
+    by_group: { buckets: [{ key: 'image/sdxl', doc_count: 1, by_rank: { buckets: [cell(8, 0.4, 1)] } }] },
+  },
 ];
 
 async function vegaSpecs(): Promise<Map<string, Raw>> {
-  const lines = (await readFile(GENERATED_FILE, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Raw);
+  const lines = (await readFile(GENERATED_FILE, 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Raw);
   const specs = new Map<string, Raw>();
   for (const o of lines.filter((l) => l.type === 'visualization')) {
     const visState = JSON.parse(String((o.attributes as Raw).visState)) as { params: { spec: string } };

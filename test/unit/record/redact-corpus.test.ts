@@ -7,7 +7,18 @@ import { Yaml as YamlText } from '../../../src/text/yaml.ts';
 import { isSecretKey, maskUrlCredentials, redactCollect, redactConfigText, redactString, scrubSecrets } from '../../../src/record/redact.ts';
 import { crawl } from '../../helpers/crawl.ts';
 import { tempTrees } from '../../helpers/temp-tree.ts';
-import { allSecrets, BROKEN_JSON, jsonCorpus, JSON_ENTRIES, LOG_LINES, NOT_SECRETS, secretRunTree, TOML_CASES, YAML_CASES, type SecretCase } from '../../fixtures/secrets/corpus.ts';
+import {
+  allSecrets,
+  BROKEN_JSON,
+  jsonCorpus,
+  JSON_ENTRIES,
+  LOG_LINES,
+  NOT_SECRETS,
+  secretRunTree,
+  TOML_CASES,
+  YAML_CASES,
+  type SecretCase,
+} from '../../fixtures/secrets/corpus.ts';
 
 const { tree, cleanup } = tempTrees('secrets-');
 
@@ -52,7 +63,10 @@ describe('record/redact (secret corpus)', () => {
 
     const kept = redactConfigText(text, 'yaml');
 
-    expect(kept).toMatchObject({ method: 'in-place', text: '# my run\nlora_rank: 8  # rank\nhub: {hub_token: "[REDACTED]", repo: me/x}\nmlflow_tracking_token: "[REDACTED]"\nnext: 2\n' });
+    expect(kept).toMatchObject({
+      method: 'in-place',
+      text: '# my run\nlora_rank: 8  # rank\nhub: {hub_token: "[REDACTED]", repo: me/x}\nmlflow_tracking_token: "[REDACTED]"\nnext: 2\n',
+    });
   });
 
   it('re-writes from the redacted values when no in-place edit re-parses to them (an escaped quote ends the span early)', () => {
@@ -105,7 +119,13 @@ describe('record/redact (secret corpus)', () => {
 
     const records = await crawl(dir);
 
-    expect(records.map((r) => `${r.source.path} ${r.format}`).sort()).toEqual(['hf-broken hf-peft', 'hf-run hf-peft', 'kohya-run kohya', 'lf-run llama-factory', 'yaml-run lora-scripts-yaml']);
+    expect(records.map((r) => `${r.source.path} ${r.format}`).sort()).toEqual([
+      'hf-broken hf-peft',
+      'hf-run hf-peft',
+      'kohya-run kohya',
+      'lf-run llama-factory',
+      'yaml-run lora-scripts-yaml',
+    ]);
     const json = JSON.stringify(records);
     expect(allSecrets().filter((s) => json.includes(s))).toEqual([]);
     for (const record of records) {

@@ -7,7 +7,21 @@ import { buildRecord } from '../../../src/record/build.ts';
 import { toRunDoc } from '../../../src/sync/doc.ts';
 
 /** Key names that mark their value as secret, in the spellings configs use. */
-const SECRET_KEYS = ['hub_token', 'hf_token', 'wandb_api_key', 'password', 'db_pass', 'Authorization', 'apiKey', 'private_key', 'aws_secret_access_key', 'mlflow_tracking_token', 'X-Api-Key', 'cookie', 'client_secret'];
+const SECRET_KEYS = [
+  'hub_token',
+  'hf_token',
+  'wandb_api_key',
+  'password',
+  'db_pass',
+  'Authorization',
+  'apiKey',
+  'private_key',
+  'aws_secret_access_key',
+  'mlflow_tracking_token',
+  'X-Api-Key',
+  'cookie',
+  'client_secret',
+];
 
 /** Harmless keys, some close to secret words. */
 const PLAIN_KEYS = ['lr', 'rank', 'passes', 'bypass_cache', 'keep_tokens', 'pad_token', 'name', 'path', 'hub', 'headers', 'tracker', 'session_id', 'epochs'];
@@ -15,7 +29,10 @@ const PLAIN_KEYS = ['lr', 'rank', 'passes', 'bypass_cache', 'keep_tokens', 'pad_
 /** A secret: a unique marker inside a shape (bare, hf_ token, URL password with / and @, Bearer, PEM body). */
 const secret = fc.tuple(fc.stringMatching(/^[A-Za-z0-9]{6,10}$/), fc.nat({ max: 1e9 })).map(([s, n]) => `Zq${s}${n}`);
 
-type Leaf = { kind: 'secret-key'; key: string; value: string; marker: string } | { kind: 'shape'; value: string; marker: string } | { kind: 'plain'; value: string | number | boolean };
+type Leaf =
+  | { kind: 'secret-key'; key: string; value: string; marker: string }
+  | { kind: 'shape'; value: string; marker: string }
+  | { kind: 'plain'; value: string | number | boolean };
 
 const shaped = secret.chain((marker) =>
   fc.constantFrom(
@@ -28,7 +45,11 @@ const shaped = secret.chain((marker) =>
 );
 
 const leaf: fc.Arbitrary<Leaf> = fc.oneof(
-  fc.record({ key: fc.constantFrom(...SECRET_KEYS), marker: secret }).chain(({ key, marker }) => fc.constantFrom<Leaf>({ kind: 'secret-key', key, value: marker, marker }, { kind: 'secret-key', key, value: `pre ${marker}\nnext line`, marker })),
+  fc
+    .record({ key: fc.constantFrom(...SECRET_KEYS), marker: secret })
+    .chain(({ key, marker }) =>
+      fc.constantFrom<Leaf>({ kind: 'secret-key', key, value: marker, marker }, { kind: 'secret-key', key, value: `pre ${marker}\nnext line`, marker }),
+    ),
   shaped.map((s): Leaf => ({ kind: 'shape', ...s })),
   fc.oneof(fc.integer(), fc.boolean(), fc.stringMatching(/^[a-z ]{0,12}$/)).map((value): Leaf => ({ kind: 'plain', value })),
 );

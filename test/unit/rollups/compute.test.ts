@@ -44,16 +44,33 @@ describe('rollups/keys', () => {
   });
 
   it('splits every loss-bearing bucket by task and family', () => {
-    const keys = bucketKeys({ run_id: 'r', lora_rank: 16, base_model_family: 'qwen', learning_rate: 2e-4, started_at: null, created_at: '2025-03-02T10:00:00Z', format: 'hf-peft', config_hash: 'h1' });
+    const keys = bucketKeys({
+      run_id: 'r',
+      lora_rank: 16,
+      base_model_family: 'qwen',
+      learning_rate: 2e-4,
+      started_at: null,
+      created_at: '2025-03-02T10:00:00Z',
+      format: 'hf-peft',
+      config_hash: 'h1',
+    });
 
     expect(keys).toEqual(['rank:16', 'base_rank:text/qwen|16', 'lr_rank:text/qwen|1e-4..3e-4|16', 'week:2025-W09|hf-peft', 'config:h1']);
   });
 
   it('names unknown families and ranks instead of dropping them', () => {
-    expect(bucketKeys({ run_id: 'r', lora_rank: null, base_model_family: null, learning_rate: null, started_at: null, created_at: null, format: 'hf-peft', config_hash: null })).toEqual([
-      'rank:none',
-      'base_rank:unknown/unknown|none',
-    ]);
+    expect(
+      bucketKeys({
+        run_id: 'r',
+        lora_rank: null,
+        base_model_family: null,
+        learning_rate: null,
+        started_at: null,
+        created_at: null,
+        format: 'hf-peft',
+        config_hash: null,
+      }),
+    ).toEqual(['rank:none', 'base_rank:unknown/unknown|none']);
     expect(familyGroup('kohya', null)).toBe('image/unknown');
   });
 
@@ -76,7 +93,11 @@ describe('rollups/keys', () => {
 
 describe('rollups/compute', () => {
   it('a family bucket carries exact loss statistics and the injected clock', () => {
-    const runs = [run({ run_id: 'a', loss_final: 0.03, best_epoch: 4 }), run({ run_id: 'b', loss_final: 0.05, best_epoch: 6 }), run({ run_id: 'c', status: 'failed', loss_final: null, best_epoch: null })];
+    const runs = [
+      run({ run_id: 'a', loss_final: 0.03, best_epoch: 4 }),
+      run({ run_id: 'b', loss_final: 0.05, best_epoch: 6 }),
+      run({ run_id: 'c', status: 'failed', loss_final: null, best_epoch: null }),
+    ];
 
     const doc = bucket('base_rank:image/sd15|8', runs);
 
@@ -107,13 +128,33 @@ describe('rollups/compute', () => {
 
     const doc = bucket('rank:8', runs);
 
-    expect(doc).toMatchObject({ count: 2, completed: 2, cross_family: true, families: ['image/sd15', 'text/qwen'], loss_mean: null, loss_min: null, loss_max: null, loss_p50: null, epochs_to_best_mean: null, success_rate: 1, lora_rank: 8 });
+    expect(doc).toMatchObject({
+      count: 2,
+      completed: 2,
+      cross_family: true,
+      families: ['image/sd15', 'text/qwen'],
+      loss_mean: null,
+      loss_min: null,
+      loss_max: null,
+      loss_p50: null,
+      epochs_to_best_mean: null,
+      success_rate: 1,
+      lora_rank: 8,
+    });
   });
 
   it('lr × rank buckets name their family, band and rank', () => {
     const doc = bucket('lr_rank:text/qwen|1e-4..3e-4|16', [run({ format: 'hf-peft', base_model_family: 'qwen', lora_rank: 16, loss_final: 1.05 })]);
 
-    expect(doc).toMatchObject({ kind: 'lr_rank', base_model_family: 'qwen', task: 'text', lr_band: '1e-4..3e-4', lr_band_low: 0.0001, lora_rank: 16, loss_mean: 1.05 });
+    expect(doc).toMatchObject({
+      kind: 'lr_rank',
+      base_model_family: 'qwen',
+      task: 'text',
+      lr_band: '1e-4..3e-4',
+      lr_band_low: 0.0001,
+      lora_rank: 16,
+      loss_mean: 1.05,
+    });
   });
 
   it('config buckets keep the sample standard deviation; week buckets count started runs', () => {
@@ -131,7 +172,12 @@ describe('rollups/compute', () => {
   });
 
   it('an empty loss list gives nulls, not NaN', () => {
-    expect(bucket('rank:8', [run({ loss_final: null, best_epoch: null, status: 'running' })])).toMatchObject({ loss_mean: null, loss_p50: null, success_rate: null, epochs_to_best_mean: null });
+    expect(bucket('rank:8', [run({ loss_final: null, best_epoch: null, status: 'running' })])).toMatchObject({
+      loss_mean: null,
+      loss_p50: null,
+      success_rate: null,
+      epochs_to_best_mean: null,
+    });
   });
 
   it('one loss-curve doc per epoch, with the family group', () => {
@@ -140,13 +186,32 @@ describe('rollups/compute', () => {
     expect(docs).toEqual([
       {
         id: 'run_epoch:r1:1',
-        doc: { kind: 'run_epoch', key: 'run:r1', computed_at: NOW.toISOString(), run_id: 'r1', epoch: 1, loss_mean: 0.1, loss_last: 0.09, loss_min: 0.08, steps: 10, lora_rank: 8, base_model_family: 'sd15', format: 'kohya', task: 'image', family_group: 'image/sd15', created_at: '2025-03-02T10:00:00.000Z' },
+        doc: {
+          kind: 'run_epoch',
+          key: 'run:r1',
+          computed_at: NOW.toISOString(),
+          run_id: 'r1',
+          epoch: 1,
+          loss_mean: 0.1,
+          loss_last: 0.09,
+          loss_min: 0.08,
+          steps: 10,
+          lora_rank: 8,
+          base_model_family: 'sd15',
+          format: 'kohya',
+          task: 'image',
+          family_group: 'image/sd15',
+          created_at: '2025-03-02T10:00:00.000Z',
+        },
       },
     ]);
   });
 
   it('membership and watermark docs', () => {
-    expect(runMemberDoc('r1', ['rank:8', 'config:abc'], NOW, 777)).toEqual({ id: 'run:r1', doc: { kind: 'run_member', key: 'run:r1', computed_at: NOW.toISOString(), run_id: 'r1', rollup_keys: ['config:abc', 'rank:8'], rollup_stamp: 777 } });
+    expect(runMemberDoc('r1', ['rank:8', 'config:abc'], NOW, 777)).toEqual({
+      id: 'run:r1',
+      doc: { kind: 'run_member', key: 'run:r1', computed_at: NOW.toISOString(), run_id: 'r1', rollup_keys: ['config:abc', 'rank:8'], rollup_stamp: 777 },
+    });
     expect(watermarkDoc(1234, NOW)).toEqual({ kind: 'watermark', key: 'rollup_watermark', computed_at: NOW.toISOString(), rollup_stamp: 1234 });
   });
 });

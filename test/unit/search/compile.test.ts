@@ -49,10 +49,7 @@ describe('search/compile', () => {
     ['base:SD-XL', anyOf({ term: { base_model_family: { value: 'sdxl', case_insensitive: true } } }, { match_phrase: { 'base_model.text': 'SD-XL' } })],
     ['lora_rank:8', range('lora_rank', { gte: 8, lte: 8 })],
     ['network_dim>=16', range('lora_rank', { gte: 16 })],
-    [
-      'base:SD15',
-      anyOf({ term: { base_model_family: { value: 'sd15', case_insensitive: true } } }, { match_phrase: { 'base_model.text': 'SD15' } }),
-    ],
+    ['base:SD15', anyOf({ term: { base_model_family: { value: 'sd15', case_insensitive: true } } }, { match_phrase: { 'base_model.text': 'SD15' } })],
     [
       'model:runwayml/stable-diffusion-v1-5',
       anyOf(
@@ -85,10 +82,7 @@ describe('search/compile', () => {
     ['a OR rank:16', { bool: { must: [anyOf(latin('a'), range('lora_rank', { gte: 16, lte: 16 }))] } }],
     ['NOT format:kohya', { bool: { must_not: [{ term: { format: 'kohya' } }] } }],
     ['city -night', { bool: { must: [latin('city')], must_not: [latin('night')] } }],
-    [
-      '(a rank:8) OR b',
-      { bool: { must: [anyOf({ bool: { must: [latin('a')], filter: [range('lora_rank', { gte: 8, lte: 8 })] } }, latin('b'))] } },
-    ],
+    ['(a rank:8) OR b', { bool: { must: [anyOf({ bool: { must: [latin('a')], filter: [range('lora_rank', { gte: 8, lte: 8 })] } }, latin('b'))] } }],
     ['a OR -b', { bool: { must: [anyOf(latin('a'), { bool: { must_not: [latin('b')] } })] } }],
     ['', { match_all: {} }],
   ])('compiles %s', (query, expected) => {

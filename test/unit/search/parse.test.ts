@@ -88,7 +88,13 @@ describe('search/parse', () => {
       {
         kind: 'and',
         children: [
-          { kind: 'or', children: [{ kind: 'range', field: 'rank', gte: 8, lte: 8 }, { kind: 'range', field: 'rank', gte: 16, lte: 16 }] },
+          {
+            kind: 'or',
+            children: [
+              { kind: 'range', field: 'rank', gte: 8, lte: 8 },
+              { kind: 'range', field: 'rank', gte: 16, lte: 16 },
+            ],
+          },
           { kind: 'not', child: { kind: 'format', value: 'kohya' } },
         ],
       },
@@ -167,15 +173,21 @@ describe('search/parse', () => {
     const alphabet = fc.constantFrom(...'ab 建筑()"“”-:<>=.,0123456789eE'.split(''), 'OR', 'NOT', 'AND', 'rank', 'loss', 'since', 'format', 'tag');
 
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.array(alphabet, { maxLength: 40 }).map((a) => a.join(''))), (input) => {
-        try {
-          compileQuery(parseQuery(input), { now: new Date(0), cjkFields: true });
-        } catch (err) {
-          if (!(err instanceof QueryError) || err.position < 0 || err.position > input.length) {
-            throw err;
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 80 }),
+          fc.array(alphabet, { maxLength: 40 }).map((a) => a.join('')),
+        ),
+        (input) => {
+          try {
+            compileQuery(parseQuery(input), { now: new Date(0), cjkFields: true });
+          } catch (err) {
+            if (!(err instanceof QueryError) || err.position < 0 || err.position > input.length) {
+              throw err;
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 3000 },
     );
   });

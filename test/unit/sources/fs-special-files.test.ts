@@ -31,22 +31,25 @@ describe('sources/drivers/fs special files', () => {
     ['read', (d: ReturnType<typeof createFsDriver>) => d.read('run/config.yaml')],
     ['small ranged read', (d: ReturnType<typeof createFsDriver>) => d.read('run/config.yaml', { start: 0, end: 5 })],
   ] as const;
-  it.each((['sync', 'async'] as const).flatMap((io) => reads.map(([label, readIt]) => [io, label, readIt] as const)))('io %s: %s of a config swapped for a FIFO after the listing fails fast instead of blocking', async (io, _label, readIt) => {
-    const root = await tree({ 'run/config.yaml': 'a: 1' });
-    const driver = createFsDriver({ root, io });
-    await collect(driver.list(''));
-    await run('mkfifo', [path.join(root, 'run', 'fifo')]);
-    await rename(path.join(root, 'run', 'fifo'), path.join(root, 'run', 'config.yaml'));
+  it.each((['sync', 'async'] as const).flatMap((io) => reads.map(([label, readIt]) => [io, label, readIt] as const)))(
+    'io %s: %s of a config swapped for a FIFO after the listing fails fast instead of blocking',
+    async (io, _label, readIt) => {
+      const root = await tree({ 'run/config.yaml': 'a: 1' });
+      const driver = createFsDriver({ root, io });
+      await collect(driver.list(''));
+      await run('mkfifo', [path.join(root, 'run', 'fifo')]);
+      await rename(path.join(root, 'run', 'fifo'), path.join(root, 'run', 'config.yaml'));
 
-    const started = Date.now();
-    const outcome = await readIt(driver).then(
-      () => 'read',
-      (err: { code?: string; message: string }) => `${err.code} ${err.message}`,
-    );
+      const started = Date.now();
+      const outcome = await readIt(driver).then(
+        () => 'read',
+        (err: { code?: string; message: string }) => `${err.code} ${err.message}`,
+      );
 
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(outcome).toBe('storage-read-failed [fs] read run/config.yaml: not a regular file');
-  });
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(outcome).toBe('storage-read-failed [fs] read run/config.yaml: not a regular file');
+    },
+  );
 
   it('streams nothing from a FIFO swapped in after the listing', async () => {
     const root = await tree({ 'run/train.log': 'line\n' });

@@ -15,10 +15,22 @@ describe('sources/index', () => {
   });
 
   it.each([
-    [{ name: 'nfs', kind: 'fs', path: '/mnt/runs/' }, { name: 'nfs', kind: 'fs', uri: '/mnt/runs' }],
-    [{ name: 'rel', kind: 'fs', path: 'runs' }, { name: 'rel', kind: 'fs', uri: path.resolve('runs') }],
-    [{ name: 'cloud', kind: 's3', bucket: 'bkt', prefix: 'team/runs/' }, { name: 'cloud', kind: 's3', uri: 's3://bkt/team/runs' }],
-    [{ name: 'whole', kind: 's3', bucket: 'bkt' }, { name: 'whole', kind: 's3', uri: 's3://bkt' }],
+    [
+      { name: 'nfs', kind: 'fs', path: '/mnt/runs/' },
+      { name: 'nfs', kind: 'fs', uri: '/mnt/runs' },
+    ],
+    [
+      { name: 'rel', kind: 'fs', path: 'runs' },
+      { name: 'rel', kind: 'fs', uri: path.resolve('runs') },
+    ],
+    [
+      { name: 'cloud', kind: 's3', bucket: 'bkt', prefix: 'team/runs/' },
+      { name: 'cloud', kind: 's3', uri: 's3://bkt/team/runs' },
+    ],
+    [
+      { name: 'whole', kind: 's3', bucket: 'bkt' },
+      { name: 'whole', kind: 's3', uri: 's3://bkt' },
+    ],
   ])('rootInfo(%j)', (raw, expected) => {
     const config = SourceConfig.parse(raw);
 

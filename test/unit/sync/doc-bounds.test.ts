@@ -23,7 +23,10 @@ function epochs(n: number, best: number): RunRecord['loss_per_epoch'] {
 
 describe('sync/doc-bounds', () => {
   it('returns the same record when everything fits', () => {
-    const input = record({ loss_per_epoch: epochs(MAX_EPOCH_POINTS, 3), config: { file: 'c.json', syntax: 'json', text: '{}', values: { a: { b: [1, 'x'] } } } });
+    const input = record({
+      loss_per_epoch: epochs(MAX_EPOCH_POINTS, 3),
+      config: { file: 'c.json', syntax: 'json', text: '{}', values: { a: { b: [1, 'x'] } } },
+    });
 
     const out = boundRecord(input);
 
@@ -69,7 +72,10 @@ describe('sync/doc-bounds', () => {
   });
 
   it('builds the fallback document of a refused run: identity, location, fingerprint, parse_error with the reason', () => {
-    const doc = toRunDoc(record({ lora_rank: 8, loss_per_epoch: epochs(3, 0) }), { now: new Date('2025-01-01T00:00:00Z'), firstSeenAt: '2024-12-01T00:00:00.000Z' });
+    const doc = toRunDoc(record({ lora_rank: 8, loss_per_epoch: epochs(3, 0) }), {
+      now: new Date('2025-01-01T00:00:00Z'),
+      firstSeenAt: '2024-12-01T00:00:00.000Z',
+    });
 
     const fallback = rejectedDocFactory(doc)('document_parsing_exception: too deep');
 

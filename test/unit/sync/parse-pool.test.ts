@@ -36,7 +36,13 @@ describe('parse pool', () => {
           const got = parsed[i];
           // rollup_stamp is the wall-clock time of the write (ms): equal up to that.
           expect({ ...JSON.parse(got?.json ?? 'null'), rollup_stamp: 0 }).toEqual({ ...JSON.parse(JSON.stringify(expected)), rollup_stamp: 0 });
-          expect(got).toMatchObject({ runId: expected.run_id, root: 'real', path: expected.source.path, status: expected.status, rollupKeys: expected.rollup_keys });
+          expect(got).toMatchObject({
+            runId: expected.run_id,
+            root: 'real',
+            path: expected.source.path,
+            status: expected.status,
+            rollupKeys: expected.rollup_keys,
+          });
         }
       } finally {
         await pool.close();
@@ -45,7 +51,15 @@ describe('parse pool', () => {
   }, 120_000);
 
   it('rewrites the document of a copy under its own id, and leaves the original untouched otherwise', () => {
-    const parsed = { runId: 'a', root: 'r', path: 'p', status: 'completed' as const, rollupKeys: [], parseError: null, json: JSON.stringify({ run_id: 'a', copy_of: null, lora_rank: 8 }) };
+    const parsed = {
+      runId: 'a',
+      root: 'r',
+      path: 'p',
+      status: 'completed' as const,
+      rollupKeys: [],
+      parseError: null,
+      json: JSON.stringify({ run_id: 'a', copy_of: null, lora_rank: 8 }),
+    };
     expect(withIdentity(parsed, 'a', null)).toBe(parsed.json);
     expect(JSON.parse(withIdentity(parsed, 'b', 'a'))).toEqual({ run_id: 'b', copy_of: 'a', lora_rank: 8 });
   });

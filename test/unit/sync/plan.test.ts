@@ -9,11 +9,30 @@ const T0 = Date.parse('2026-03-01T12:00:00Z');
 const OPTS = { parserVersion: '1', now: new Date(T0) };
 
 function crawled(dir: string, fingerprint = 'f'): CrawledRun {
-  return { sortKey: runSortKey(dir), fingerprint, newestMtime: 0, run: { kind: 'run', listing: { dir, entries: [], names: [] }, adapters: [] } as DiscoveredRun };
+  return {
+    sortKey: runSortKey(dir),
+    fingerprint,
+    newestMtime: 0,
+    run: { kind: 'run', listing: { dir, entries: [], names: [] }, adapters: [] } as DiscoveredRun,
+  };
 }
 
 function indexed(dir: string, fingerprint = 'f', state: IndexedRun['state'] = 'active', runId = `id-${dir}`): IndexedRun {
-  return { run_id: runId, sort_key: runSortKey(dir), path: dir, fingerprint, parser_version: '1', state, first_seen_at: null, missing_since: null, rollup_keys: [], status: 'completed', status_inputs: null, seq_no: 1, primary_term: 1 };
+  return {
+    run_id: runId,
+    sort_key: runSortKey(dir),
+    path: dir,
+    fingerprint,
+    parser_version: '1',
+    state,
+    first_seen_at: null,
+    missing_since: null,
+    rollup_keys: [],
+    status: 'completed',
+    status_inputs: null,
+    seq_no: 1,
+    primary_term: 1,
+  };
 }
 
 async function* from<T>(items: T[]): AsyncGenerator<T> {
@@ -30,7 +49,9 @@ async function plan(crawl: CrawledRun[], index: IndexedRun[]) {
 
 describe('sync/plan', () => {
   it('classifies every case in one merge', async () => {
-    const crawl = [crawled('a-b'), crawled('a'), crawled('c', 'changed'), crawled('d'), crawled('e')].sort((x, y) => Buffer.compare(Buffer.from(x.sortKey), Buffer.from(y.sortKey)));
+    const crawl = [crawled('a-b'), crawled('a'), crawled('c', 'changed'), crawled('d'), crawled('e')].sort((x, y) =>
+      Buffer.compare(Buffer.from(x.sortKey), Buffer.from(y.sortKey)),
+    );
     const index = [indexed('a'), indexed('b'), indexed('c'), indexed('d', 'f', 'vanished'), indexed('z', 'f', 'vanished')];
 
     const actions = await plan(crawl, index);
@@ -104,7 +125,10 @@ describe('sync/plan', () => {
     const later = await run(T0 + 2 * 3_600_000);
     const touchedSince = await run(T0 + 2 * 3_600_000, T0 + 2 * 3_600_000 - 60_000);
     const noEvidence: unknown[] = [];
-    for await (const a of planActions(from([crawled('a')]), from([{ ...indexed('a'), status: 'running' }]), { parserVersion: '1', now: new Date(T0 + 2 * 3_600_000) })) {
+    for await (const a of planActions(from([crawled('a')]), from([{ ...indexed('a'), status: 'running' }]), {
+      parserVersion: '1',
+      now: new Date(T0 + 2 * 3_600_000),
+    })) {
       noEvidence.push(a.class);
     }
 

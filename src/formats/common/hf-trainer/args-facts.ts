@@ -55,7 +55,9 @@ export function pickLearningRate(
     return { learning_rate: null, learning_rate_source: null };
   }
   if (peak?.value !== null && peak?.value !== undefined) {
-    warn(`learning_rate: no saved training arguments; used the peak learning_rate logged in ${peak.file} (the scheduled peak, not necessarily the configured rate)`);
+    warn(
+      `learning_rate: no saved training arguments; used the peak learning_rate logged in ${peak.file} (the scheduled peak, not necessarily the configured rate)`,
+    );
     return { learning_rate: peak.value, learning_rate_source: peak.source };
   }
   return { learning_rate: null, learning_rate_source: null };

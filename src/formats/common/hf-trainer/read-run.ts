@@ -39,7 +39,11 @@ export async function readTrainerFiles(ctx: ParseContext, opts: ReadTrainerOptio
     .map((step) => `checkpoint-${step}/`);
   const adapterName = ['', ...newestFirst].map((dir) => `${dir}adapter_config.json`).find((name) => hasFile(listing, name));
   const adapter = adapterName === undefined ? null : await readAdapter(ctx, adapterName);
-  const state = await readState(ctx, ['', ...newestFirst, 'last-checkpoint/'].map((dir) => `${dir}trainer_state.json`), opts);
+  const state = await readState(
+    ctx,
+    ['', ...newestFirst, 'last-checkpoint/'].map((dir) => `${dir}trainer_state.json`),
+    opts,
+  );
   const results: Record<string, number> = {};
   const resultFiles: string[] = [];
   for (const name of RESULT_FILES) {
@@ -59,7 +63,10 @@ export async function readTrainerFiles(ctx: ParseContext, opts: ReadTrainerOptio
       ctx.warn(`training_args.json: ${parsed.message}`);
     }
   }
-  trainingArgs ??= await readArgsBin(ctx, ['', ...newestFirst, 'last-checkpoint/'].map((dir) => `${dir}training_args.bin`));
+  trainingArgs ??= await readArgsBin(
+    ctx,
+    ['', ...newestFirst, 'last-checkpoint/'].map((dir) => `${dir}training_args.bin`),
+  );
   return { adapter, state, results, resultFiles, trainingArgs };
 }
 
@@ -67,7 +74,12 @@ export async function readTrainerFiles(ctx: ParseContext, opts: ReadTrainerOptio
  * Reads and parses one file of the run (name relative to the run folder). A file that cannot be read or
  * parsed is a warning on the run, not a failure of it: `null`.
  */
-export async function readParsedFile<T>(ctx: ParseContext, name: string, parse: (text: string) => ParseResult<T>, maxBytes?: number): Promise<{ file: string; text: string; info: T } | null> {
+export async function readParsedFile<T>(
+  ctx: ParseContext,
+  name: string,
+  parse: (text: string) => ParseResult<T>,
+  maxBytes?: number,
+): Promise<{ file: string; text: string; info: T } | null> {
   let text: string | null;
   try {
     text = await ctx.readText(keyOf(ctx.listing, name), maxBytes);

@@ -33,10 +33,12 @@ export const TrainerState = z.object({
   log_history: z
     .array(z.unknown())
     .catch([])
-    .transform((items) => items.flatMap((item) => {
-      const entry = LogEntry.safeParse(item);
-      return entry.success ? [entry.data] : [];
-    })),
+    .transform((items) =>
+      items.flatMap((item) => {
+        const entry = LogEntry.safeParse(item);
+        return entry.success ? [entry.data] : [];
+      }),
+    ),
   stateful_callbacks: z.record(z.string(), z.unknown()).nullable().catch(null),
 });
 export type TrainerState = z.infer<typeof TrainerState>;

@@ -118,7 +118,11 @@ describe('src/formats/common/pickle', () => {
     ['an unknown opcode', ops(0x80, 2, 0xff), /unsupported opcode 0xff at offset 2/],
     ['OBJ, which would call a class', ops(0x80, 2, '(', 'cos\nsystem\n', 'o', '.'), /unsupported opcode 0x6f at offset 14/],
     ['EXT1 (extension registry)', ops(0x80, 2, 0x82, 1, '.'), /unsupported opcode 0x82 at offset 2/],
-    ['a BINUNICODE length beyond the data', ops(0x80, 2, 0x58, ...u32(0xffffffff), 'abc'), /BINUNICODE: length 4294967295 exceeds the 3 remaining bytes at offset 2/],
+    [
+      'a BINUNICODE length beyond the data',
+      ops(0x80, 2, 0x58, ...u32(0xffffffff), 'abc'),
+      /BINUNICODE: length 4294967295 exceeds the 3 remaining bytes at offset 2/,
+    ],
     ['a BINUNICODE8 length of 2^63', ops(0x80, 4, 0x8d, 0, 0, 0, 0, 0, 0, 0, 0x80), /BINUNICODE8: length 9223372036854775808 exceeds/],
     ['a LONG4 of 1 GiB', ops(0x80, 2, 0x8b, ...u32(1 << 30)), /LONG4: integer of 1073741824 bytes is larger than 64/],
     ['no STOP', ops(0x80, 2, 'N'), /truncated pickle \(no STOP\) at offset 3/],

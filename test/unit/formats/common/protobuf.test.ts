@@ -35,13 +35,7 @@ describe('formats/common/protobuf', () => {
 
   it('yields every wire type in order and skips groups', () => {
     const group = [...tagBytes(7, 3), ...varintField(1, 9), ...tagBytes(8, 3), ...tagBytes(8, 4), ...tagBytes(7, 4)];
-    const bytes = Uint8Array.from([
-      ...varintField(1, 42),
-      ...doubleField(2, 1.5),
-      ...group,
-      ...stringField(3, 'héllo'),
-      ...floatField(4, 0.25),
-    ]);
+    const bytes = Uint8Array.from([...varintField(1, 42), ...doubleField(2, 1.5), ...group, ...stringField(3, 'héllo'), ...floatField(4, 0.25)]);
 
     const fields = [...protoFields(bytes)];
 

@@ -55,7 +55,7 @@ describe('formats/common/py-literal', () => {
     ['0x10'],
     ['-True'],
     ['infinity'],
-    ["{1: 2}"],
+    ['{1: 2}'],
     ["{'a' 1}"],
     ["'\\x4'"],
     ['b"bytes"'],
@@ -84,15 +84,12 @@ describe('formats/common/py-literal', () => {
     expect(parsePyDictLine(line)).toEqual(expected);
   });
 
-  it.each([
-    ['[INFO|2024-11-26 22:09:01] logging.py:157 >> Training completed.'],
-    ['{"loss": 1} trailing'],
-    ['[1, 2]'],
-    ['{oops}'],
-    [''],
-  ])('returns undefined for the line %s', (line) => {
-    expect(parsePyDictLine(line)).toBeUndefined();
-  });
+  it.each([['[INFO|2024-11-26 22:09:01] logging.py:157 >> Training completed.'], ['{"loss": 1} trailing'], ['[1, 2]'], ['{oops}'], ['']])(
+    'returns undefined for the line %s',
+    (line) => {
+      expect(parsePyDictLine(line)).toBeUndefined();
+    },
+  );
 
   it('round-trips generated literals written the way Python prints them', () => {
     fc.assert(

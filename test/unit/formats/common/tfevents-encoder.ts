@@ -79,7 +79,12 @@ export function encodeEvent(spec: EventSpec): Uint8Array {
     out.push(...stringField(3, spec.fileVersion));
   }
   if (spec.values !== undefined) {
-    out.push(...bytesField(5, spec.values.flatMap((v) => bytesField(1, encodeValue(v)))));
+    out.push(
+      ...bytesField(
+        5,
+        spec.values.flatMap((v) => bytesField(1, encodeValue(v))),
+      ),
+    );
   }
   return Uint8Array.from(out);
 }

@@ -29,7 +29,10 @@ function trackedChunks(bytes: Uint8Array): { chunks: AsyncIterable<Uint8Array>; 
 
 describe('formats/common/tfevents', () => {
   it('reads simple_value and tensor scalars of several tags, with step and wall time', async () => {
-    const file = encodeEventFile([...KOHYA_STEPS, { wallTime: 1_700_000_200, step: 1, values: [{ tag: 'loss/epoch', value: 0.3, encoding: 'float_content' }] }]);
+    const file = encodeEventFile([
+      ...KOHYA_STEPS,
+      { wallTime: 1_700_000_200, step: 1, values: [{ tag: 'loss/epoch', value: 0.3, encoding: 'float_content' }] },
+    ]);
 
     const result = await readTfEvents(chunked(file));
 
@@ -100,8 +103,20 @@ describe('formats/common/tfevents', () => {
 
   it('skips NaN and ±Infinity with a count', async () => {
     const file = encodeEventFile([
-      { step: 1, values: [{ tag: 'loss', value: Number.NaN }, { tag: 'loss', value: Number.POSITIVE_INFINITY, encoding: 'double_val' }] },
-      { step: 2, values: [{ tag: 'loss', value: Number.NEGATIVE_INFINITY }, { tag: 'loss', value: 1 }] },
+      {
+        step: 1,
+        values: [
+          { tag: 'loss', value: Number.NaN },
+          { tag: 'loss', value: Number.POSITIVE_INFINITY, encoding: 'double_val' },
+        ],
+      },
+      {
+        step: 2,
+        values: [
+          { tag: 'loss', value: Number.NEGATIVE_INFINITY },
+          { tag: 'loss', value: 1 },
+        ],
+      },
     ]);
 
     const result = await readTfEvents(chunked(file));

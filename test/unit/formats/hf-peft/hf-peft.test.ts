@@ -13,7 +13,10 @@ import { crawl, LATER, REPO_ROOT } from '../../../helpers/crawl.ts';
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/layouts/hf-peft');
 
 function listing(names: string[]) {
-  return toListing('run', names.map((name) => ({ key: `run/${name}`, size: 1, mtime: 0 })));
+  return toListing(
+    'run',
+    names.map((name) => ({ key: `run/${name}`, size: 1, mtime: 0 })),
+  );
 }
 
 describe('src/formats/hf-peft', () => {
@@ -67,13 +70,25 @@ describe('src/formats/hf-peft', () => {
       // No training_args.json/.bin: the peak of log_history, flagged as such.
       learning_rate: 0.0002,
       learning_rate_source: 'log_history-peak',
-      parse_warnings: ['learning_rate: no saved training arguments; used the peak learning_rate logged in trainer_state.json (the scheduled peak, not necessarily the configured rate)'],
+      parse_warnings: [
+        'learning_rate: no saved training arguments; used the peak learning_rate logged in trainer_state.json (the scheduled peak, not necessarily the configured rate)',
+      ],
     });
     expect(run?.loss_per_epoch).toEqual([
       { epoch: 1, mean: 1.5, last: 1.0, min: 1.0, steps: 2 },
       { epoch: 2, mean: 1.2999999999999998, last: 1.4, min: 1.2, steps: 2 },
     ]);
-    expect(run?.eval_metrics).toEqual({ epoch: 2, eval_loss: 1.1, eval_runtime: 1.4, best_metric: 0.9, total_flos: 1000, train_loss: 1.4, train_runtime: 12.5, train_samples_per_second: 3.2, train_steps_per_second: 0.32 });
+    expect(run?.eval_metrics).toEqual({
+      epoch: 2,
+      eval_loss: 1.1,
+      eval_runtime: 1.4,
+      best_metric: 0.9,
+      total_flos: 1000,
+      train_loss: 1.4,
+      train_runtime: 12.5,
+      train_samples_per_second: 3.2,
+      train_steps_per_second: 0.32,
+    });
     expect(run?.artifacts.map((a) => [a.path, a.kind, a.step, a.epoch])).toEqual([
       ['adapter_model.safetensors', 'weights', null, null],
       ['checkpoint-2', 'checkpoint', 2, 1],
@@ -118,7 +133,10 @@ describe('src/formats/hf-peft', () => {
   });
 
   it('keeps the run and warns when adapter_config.json is broken but the state is fine', async () => {
-    const dir = await temp({ 'adapter_config.json': '{"r": 8,', 'trainer_state.json': '{"global_step": 1, "max_steps": 1, "log_history": [{"loss": 0.5, "epoch": 1, "step": 1}]}' });
+    const dir = await temp({
+      'adapter_config.json': '{"r": 8,',
+      'trainer_state.json': '{"global_step": 1, "max_steps": 1, "log_history": [{"loss": 0.5, "epoch": 1, "step": 1}]}',
+    });
 
     const [run] = await crawl(dir);
 
@@ -141,9 +159,30 @@ describe('src/formats/hf-peft', () => {
 
   it('reads train/loss from TensorBoard files when no trainer_state.json was saved', async () => {
     const events = encodeEventFile([
-      { wallTime: 1700000000, step: 1, values: [{ tag: 'train/loss', value: 2 }, { tag: 'train/epoch', value: 0.5 }] },
-      { wallTime: 1700000010, step: 2, values: [{ tag: 'train/loss', value: 1 }, { tag: 'train/epoch', value: 1 }] },
-      { wallTime: 1700000020, step: 2, values: [{ tag: 'train/train_runtime', value: 20 }, { tag: 'eval/loss', value: 0.8 }] },
+      {
+        wallTime: 1700000000,
+        step: 1,
+        values: [
+          { tag: 'train/loss', value: 2 },
+          { tag: 'train/epoch', value: 0.5 },
+        ],
+      },
+      {
+        wallTime: 1700000010,
+        step: 2,
+        values: [
+          { tag: 'train/loss', value: 1 },
+          { tag: 'train/epoch', value: 1 },
+        ],
+      },
+      {
+        wallTime: 1700000020,
+        step: 2,
+        values: [
+          { tag: 'train/train_runtime', value: 20 },
+          { tag: 'eval/loss', value: 0.8 },
+        ],
+      },
     ]);
     const dir = await temp({
       'adapter_config.json': '{"base_model_name_or_path": "openai/whisper-small", "r": 4, "peft_type": "LORA"}',
@@ -166,16 +205,26 @@ describe('src/formats/hf-peft', () => {
   it('gives two runs of one config different content identities', async () => {
     const state = (loss: number) => `{"global_step": 1, "max_steps": 1, "log_history": [{"loss": ${loss}, "epoch": 1, "step": 1}]}`;
     const config = '{"r": 8, "base_model_name_or_path": "gpt2"}';
-    const dir = await temp({ 'a/adapter_config.json': config, 'a/trainer_state.json': state(1.5), 'b/adapter_config.json': config, 'b/trainer_state.json': state(1.25), 'c/adapter_config.json': config });
+    const dir = await temp({
+      'a/adapter_config.json': config,
+      'a/trainer_state.json': state(1.5),
+      'b/adapter_config.json': config,
+      'b/trainer_state.json': state(1.25),
+      'c/adapter_config.json': config,
+    });
     await utimes(path.join(dir, 'c/adapter_config.json'), LATER, LATER);
 
     const runs = await crawl(dir);
 
-    expect(runs.map((r) => [r.source.path, r.run_id_basis])).toEqual([['a', 'content'], ['b', 'content'], ['c', 'location']]);
+    expect(runs.map((r) => [r.source.path, r.run_id_basis])).toEqual([
+      ['a', 'content'],
+      ['b', 'content'],
+      ['c', 'location'],
+    ]);
     expect(new Set(runs.map((r) => r.run_id)).size).toBe(3);
   });
 
-  it('reads learning rate and optimizer from the newest checkpoint\'s training_args.bin, redacted like any config', async () => {
+  it("reads learning rate and optimizer from the newest checkpoint's training_args.bin, redacted like any config", async () => {
     const [run] = await crawl(path.join(FIXTURES, 'args-bin'));
 
     expect(run).toMatchObject({
@@ -194,11 +243,19 @@ describe('src/formats/hf-peft', () => {
 
   it.each([
     ['training_args.json', { 'training_args.json': '{"learning_rate": 0.0004, "optim": "adafactor"}' }, 0.0004, 'training_args.json', 'adafactor', []],
-    ['a training_args.bin that is a Git LFS pointer', { 'training_args.bin': 'version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 4417\n' }, 0.0003, 'log_history-peak', null, ['training_args.bin: a Git LFS pointer, not the file', /peak learning_rate logged in trainer_state\.json/]],
+    [
+      'a training_args.bin that is a Git LFS pointer',
+      { 'training_args.bin': 'version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 4417\n' },
+      0.0003,
+      'log_history-peak',
+      null,
+      ['training_args.bin: a Git LFS pointer, not the file', /peak learning_rate logged in trainer_state\.json/],
+    ],
   ])('prefers %s, else falls back to the peak logged rate with a warning', async (_, files, rate, source, optimizer, warnings) => {
     const dir = await temp({
       ...files,
-      'trainer_state.json': '{"global_step": 2, "max_steps": 2, "log_history": [{"epoch": 0.5, "learning_rate": 0.0003, "loss": 2, "step": 1}, {"epoch": 1, "learning_rate": 0.0001, "loss": 1, "step": 2}]}',
+      'trainer_state.json':
+        '{"global_step": 2, "max_steps": 2, "log_history": [{"epoch": 0.5, "learning_rate": 0.0003, "loss": 2, "step": 1}, {"epoch": 1, "learning_rate": 0.0001, "loss": 1, "step": 2}]}',
     });
 
     const [run] = await crawl(dir);
@@ -220,12 +277,17 @@ describe('src/formats/hf-peft', () => {
   });
 
   it('takes no peak from a log that ends in warmup (rate still rising), and says so', async () => {
-    const dir = await temp({ 'trainer_state.json': '{"global_step": 2, "max_steps": 100, "log_history": [{"epoch": 0.01, "learning_rate": 1e-6, "loss": 2, "step": 1}, {"epoch": 0.02, "learning_rate": 2e-6, "loss": 1.9, "step": 2}]}' });
+    const dir = await temp({
+      'trainer_state.json':
+        '{"global_step": 2, "max_steps": 100, "log_history": [{"epoch": 0.01, "learning_rate": 1e-6, "loss": 2, "step": 1}, {"epoch": 0.02, "learning_rate": 2e-6, "loss": 1.9, "step": 2}]}',
+    });
 
     const [run] = await crawl(dir);
 
     expect([run?.learning_rate, run?.learning_rate_source]).toEqual([null, null]);
-    expect(run?.parse_warnings).toEqual(['learning_rate: not known; the learning_rate logged in trainer_state.json still rises where the log ends (warmup), so its peak is not the configured rate']);
+    expect(run?.parse_warnings).toEqual([
+      'learning_rate: not known; the learning_rate logged in trainer_state.json still rises where the log ends (warmup), so its peak is not the configured rate',
+    ]);
   });
 
   it.each([
@@ -245,10 +307,17 @@ describe('src/formats/hf-peft', () => {
 
   it('dates the last activity of a TensorBoard-only run by its events, not by the file times', async () => {
     const events = encodeEventFile([{ wallTime: 1_700_000_000, step: 5, values: [{ tag: 'train/loss', value: 2 }] }]);
-    const dir = await temp({ 'adapter_config.json': '{"r": 8, "peft_type": "LORA"}', 'checkpoint-5/adapter_model.safetensors': 'x', 'runs/Mar01_12-00-00_host/events.out.tfevents.1700000000.host.1.0': events });
+    const dir = await temp({
+      'adapter_config.json': '{"r": 8, "peft_type": "LORA"}',
+      'checkpoint-5/adapter_model.safetensors': 'x',
+      'runs/Mar01_12-00-00_host/events.out.tfevents.1700000000.host.1.0': events,
+    });
 
     const [run] = await crawl(dir, { now: new Date() });
 
-    expect(run).toMatchObject({ status: 'interrupted', status_inputs: { last_activity_at: '2023-11-14T22:13:20.000Z', last_activity_source: 'tfevents', last_step: 5 } });
+    expect(run).toMatchObject({
+      status: 'interrupted',
+      status_inputs: { last_activity_at: '2023-11-14T22:13:20.000Z', last_activity_source: 'tfevents', last_step: 5 },
+    });
   });
 });

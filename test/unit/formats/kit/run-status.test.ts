@@ -68,7 +68,13 @@ describe('src/formats/kit/run-status', () => {
     const caveatFresh = deriveStatus(inputs({ caveat: 'EarlyStoppingCallback may have stopped it' }), at(T0 + MIN));
     const noTime = deriveStatus(inputs({ last_activity_at: null, last_activity_source: null }), later);
 
-    expect([noProgress.status, checkpointsOnly.status, caveat.status, caveatFresh.status, noTime.status]).toEqual(['unknown', 'interrupted', 'unknown', 'running', 'interrupted']);
+    expect([noProgress.status, checkpointsOnly.status, caveat.status, caveatFresh.status, noTime.status]).toEqual([
+      'unknown',
+      'interrupted',
+      'unknown',
+      'running',
+      'interrupted',
+    ]);
     expect(caveat.evidence).toBe('EarlyStoppingCallback may have stopped it; newest file modified 60 min ago (2026-03-01T12:00:00.000Z), 40/100 steps');
     expect(noTime.evidence).toBe('stopped without final artifact or error; no activity time known, 40/100 steps');
   });
@@ -97,7 +103,13 @@ describe('src/formats/kit/run-status', () => {
 
   it('never lets a corrupt time or step count make a run running forever or its record invalid', () => {
     const farFuture = deriveStatus(inputs({ last_activity_at: '2999-01-01T00:00:00.000Z', last_activity_source: 'tfevents' }), at(T0));
-    const absurd = lastActivity([{ at: 1e20, source: 'tfevents' }, { at: Number.NaN, source: 'log-text' }], T0);
+    const absurd = lastActivity(
+      [
+        { at: 1e20, source: 'tfevents' },
+        { at: Number.NaN, source: 'log-text' },
+      ],
+      T0,
+    );
 
     expect(farFuture.status).toBe('interrupted');
     expect(absurd).toEqual({ last_activity_at: '2026-03-01T12:00:00.000Z', last_activity_source: 'mtime' });

@@ -128,7 +128,9 @@ describe('formats/kohya (fixtures through the fs driver)', () => {
       best_checkpoint: 'building-000001.safetensors',
       finished_at: null,
     });
-    expect(run.status_evidence).toMatch(/^stopped without final artifact or error; last checkpoint save \(ss_training_finished_at\) \d+ days ago \(2024-03-01T10:30:00.500Z\), 10\/30 steps$/);
+    expect(run.status_evidence).toMatch(
+      /^stopped without final artifact or error; last checkpoint save \(ss_training_finished_at\) \d+ days ago \(2024-03-01T10:30:00.500Z\), 10\/30 steps$/,
+    );
     expect(run.config.file).toBe('colab/Loras/building/training_config.toml');
     expect(run.config.values['log_prefix']).toBe('building');
   });
@@ -136,7 +138,14 @@ describe('formats/kohya (fixtures through the fs driver)', () => {
   it('links Akegarasu output/ to logs/<output_name><ts> without any config', async () => {
     const run = get(await crawl(), 'akegarasu/lora-scripts/output');
 
-    expect(run).toMatchObject({ status: 'completed', output_name: 'aki', loss_source: 'tfevents', loss_final: 0.25, best_epoch: 2, best_checkpoint: 'aki-000002.safetensors' });
+    expect(run).toMatchObject({
+      status: 'completed',
+      output_name: 'aki',
+      loss_source: 'tfevents',
+      loss_final: 0.25,
+      best_epoch: 2,
+      best_checkpoint: 'aki-000002.safetensors',
+    });
     expect(run.config).toEqual({ file: null, syntax: 'none', text: null, values: {} });
   });
 
@@ -162,7 +171,11 @@ describe('formats/kohya (fixtures through the fs driver)', () => {
   });
 
   it('reads step checkpoints with state folders, a prompt file and no final weights as interrupted when old, running when its last save is fresh', async () => {
-    const newest = Math.max(...['at-step00000010.safetensors', 'sample_prompts.txt', 'run-id.txt', 'at-step00000010-state/train_state.json'].map((f) => statSync(path.join(KOHYA_FIXTURES, 'steps', f)).mtimeMs));
+    const newest = Math.max(
+      ...['at-step00000010.safetensors', 'sample_prompts.txt', 'run-id.txt', 'at-step00000010-state/train_state.json'].map(
+        (f) => statSync(path.join(KOHYA_FIXTURES, 'steps', f)).mtimeMs,
+      ),
+    );
     const old = get(await crawl(), 'steps');
     const savedAt = Date.parse(old.status_inputs?.last_activity_at ?? '');
 

@@ -33,7 +33,14 @@ const NO_EVIDENCE: EpochEvidence = { checkpointSteps: new Map(), stepsPerEpoch: 
 
 describe('formats/kohya/epoch-split', () => {
   it('splits by file order when the epoch scalar follows its epoch at step = epoch number (sd-scripts), even with equal wall times', () => {
-    const points = collect([['c', 1, 5, 0.4], ['c', 2, 5, 0.2], ['e', 1, 5, 0.3], ['c', 3, 5, 0.3], ['c', 4, 5, 0.1], ['e', 2, 5, 0.2]]);
+    const points = collect([
+      ['c', 1, 5, 0.4],
+      ['c', 2, 5, 0.2],
+      ['e', 1, 5, 0.3],
+      ['c', 3, 5, 0.3],
+      ['c', 4, 5, 0.1],
+      ['e', 2, 5, 0.2],
+    ]);
 
     const split = splitEpochs(points, NO_EVIDENCE);
 
@@ -66,7 +73,10 @@ describe('formats/kohya/epoch-split', () => {
     const split = splitEpochs(points, NO_EVIDENCE);
 
     expect(split.basis).toBe('wall-time');
-    expect(split.perEpoch.map((e) => [e.epoch, e.last, e.steps])).toEqual([[1, 0.2, 2], [2, 0.1, 2]]);
+    expect(split.perEpoch.map((e) => [e.epoch, e.last, e.steps])).toEqual([
+      [1, 0.2, 2],
+      [2, 0.1, 2],
+    ]);
   });
 
   it('keeps only the epoch means, with a warning, when nothing says which steps belong to which epoch', () => {
@@ -90,7 +100,12 @@ describe('formats/kohya/epoch-split', () => {
 
   it('splits by steps per epoch, counting the pre-update micro-batches of gradient accumulation (step 0) in epoch 1', () => {
     // Accumulation 2: micro-batches log at steps 0 1 | 1 2 (global_step grows on every second micro-batch).
-    const points = collect([['c', 0, 1, 0.5], ['c', 1, 2, 0.4], ['c', 1, 3, 0.3], ['c', 2, 4, 0.2]]);
+    const points = collect([
+      ['c', 0, 1, 0.5],
+      ['c', 1, 2, 0.4],
+      ['c', 1, 3, 0.3],
+      ['c', 2, 4, 0.2],
+    ]);
 
     const split = splitEpochs(points, { checkpointSteps: new Map(), stepsPerEpoch: 1 });
 
@@ -107,7 +122,13 @@ describe('formats/kohya/epoch-split', () => {
   ])('splits by the checkpoints’ ss_steps with %s; later steps form the unfinished epoch', (_name, stepsPerEpoch) => {
     const points = collect([...STEPS, ['c', 5, 16, 0.6]]);
 
-    const split = splitEpochs(points, { checkpointSteps: new Map([[1, 2], [2, 4]]), stepsPerEpoch });
+    const split = splitEpochs(points, {
+      checkpointSteps: new Map([
+        [1, 2],
+        [2, 4],
+      ]),
+      stepsPerEpoch,
+    });
 
     expect(split.basis).toBe('checkpoint-steps');
     expect(split.perEpoch).toEqual([
@@ -124,12 +145,24 @@ describe('formats/kohya/epoch-split', () => {
   });
 
   it('drops the interrupted epoch of a first event file when the resumed run logs it again', () => {
-    const first: Row[] = [['c', 1, 1, 0.4], ['c', 2, 2, 0.2], ['e', 1, 3, 0.3], ['c', 3, 4, 0.9]];
-    const resumed: Row[] = [['c', 3, 10, 0.3], ['c', 4, 11, 0.1], ['e', 2, 12, 0.2]];
+    const first: Row[] = [
+      ['c', 1, 1, 0.4],
+      ['c', 2, 2, 0.2],
+      ['e', 1, 3, 0.3],
+      ['c', 3, 4, 0.9],
+    ];
+    const resumed: Row[] = [
+      ['c', 3, 10, 0.3],
+      ['c', 4, 11, 0.1],
+      ['e', 2, 12, 0.2],
+    ];
 
     const split = splitEpochs(collect(first, resumed), NO_EVIDENCE);
 
-    expect(split.perEpoch.map((e) => [e.epoch, e.mean, e.last, e.min])).toEqual([[1, 0.3, 0.2, 0.2], [2, 0.2, 0.1, 0.1]]);
+    expect(split.perEpoch.map((e) => [e.epoch, e.mean, e.last, e.min])).toEqual([
+      [1, 0.3, 0.2, 0.2],
+      [2, 0.2, 0.1, 0.1],
+    ]);
     expect(split.warnings).toEqual([expect.stringContaining('1 step points after the last epoch of event file 1')]);
   });
   it('keeps only the epoch means when there were more step points than it keeps', () => {
@@ -149,8 +182,17 @@ describe('formats/kohya/epoch-split', () => {
   });
 
   it('reports no dropped epoch when the file order was not used after all', () => {
-    const first: Row[] = [['c', 1, 1, 0.4], ['e', 1, 2, 0.4], ['c', 2, 3, 0.9]];
-    const resumed: Row[] = [['c', 2, 10, 0.3], ['c', 3, 10, 0.1], ['e', 2, 10, 0.2], ['e', 3, 10, 0.1]];
+    const first: Row[] = [
+      ['c', 1, 1, 0.4],
+      ['e', 1, 2, 0.4],
+      ['c', 2, 3, 0.9],
+    ];
+    const resumed: Row[] = [
+      ['c', 2, 10, 0.3],
+      ['c', 3, 10, 0.1],
+      ['e', 2, 10, 0.2],
+      ['e', 3, 10, 0.1],
+    ];
 
     const split = splitEpochs(collect(first, resumed), NO_EVIDENCE);
 
@@ -162,7 +204,10 @@ describe('formats/kohya/epoch-split', () => {
 describe('formats/kohya/loss', () => {
   it('takes final and lowest loss from the epochs, else from loss/average', () => {
     const withEpochs = collect([...STEPS.slice(0, 2), ['e', 1, 12, 0.3], ...STEPS.slice(2), ['e', 2, 15, 0.2]]);
-    const averageOnly = collect([['a', 1, 1, 0.5], ['a', 2, 2, 0.4]]);
+    const averageOnly = collect([
+      ['a', 1, 1, 0.5],
+      ['a', 2, 2, 0.4],
+    ]);
 
     const a = summarizeLoss(withEpochs, splitEpochs(withEpochs, NO_EVIDENCE));
     const b = summarizeLoss(averageOnly, splitEpochs(averageOnly, NO_EVIDENCE));

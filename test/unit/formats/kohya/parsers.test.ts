@@ -50,7 +50,14 @@ describe('formats/kohya/names', () => {
     ['log folder under _logs/ (kohya-colab)', 'Loras/_logs/cat20240301101500', [['network_train/events.out.tfevents.1.h.1.0']], false],
     ['tracker folder itself', 'tb/cat20240301101500/network_train', [['events.out.tfevents.1.h.1.0']], false],
   ] as const)('detects %s: %s', (_label, dir, files, want) => {
-    expect(isKohyaRun(listing(dir, files.map((f) => [...f] as [string, number?])))).toBe(want);
+    expect(
+      isKohyaRun(
+        listing(
+          dir,
+          files.map((f) => [...f] as [string, number?]),
+        ),
+      ),
+    ).toBe(want);
   });
 });
 
@@ -65,7 +72,7 @@ describe('formats/kohya/config', () => {
   });
 
   it('reads Windows paths in basic and literal strings', () => {
-    const result = parseKohyaTrainingToml("output_dir = \"C:\\\\out\\\\x\"\nlogging_dir = 'D:\\logs'\n");
+    const result = parseKohyaTrainingToml('output_dir = "C:\\\\out\\\\x"\nlogging_dir = \'D:\\logs\'\n');
 
     expect(result.ok && [result.value.facts.output_dir, result.value.logging_dir]).toEqual(['C:\\out\\x', 'D:\\logs']);
   });
@@ -76,7 +83,8 @@ describe('formats/kohya/config', () => {
   });
 
   it('applies [general] and dataset-level defaults to subsets', () => {
-    const text = '[general]\nnum_repeats = 3\nbatch_size = 4\n[[datasets]]\nresolution = [768, 512]\n[[datasets.subsets]]\nimage_dir = "a"\n[[datasets.subsets]]\nimage_dir = "b"\nnum_repeats = 9\n[[datasets.subsets]]\nnum_repeats = 1\n';
+    const text =
+      '[general]\nnum_repeats = 3\nbatch_size = 4\n[[datasets]]\nresolution = [768, 512]\n[[datasets.subsets]]\nimage_dir = "a"\n[[datasets.subsets]]\nimage_dir = "b"\nnum_repeats = 9\n[[datasets.subsets]]\nnum_repeats = 1\n';
 
     const result = parseDatasetToml(text);
 
@@ -93,7 +101,13 @@ describe('formats/kohya/config', () => {
 
 describe('formats/kohya/metadata', () => {
   it('survives absurd values and non-JSON JSON-in-string fields', () => {
-    const meta = parseKohyaMetadata({ ss_network_dim: 'None', ss_tag_frequency: '{not json', ss_dataset_dirs: '[1, 2]', ss_resolution: '(0, 512)', ss_v2: 'True' });
+    const meta = parseKohyaMetadata({
+      ss_network_dim: 'None',
+      ss_tag_frequency: '{not json',
+      ss_dataset_dirs: '[1, 2]',
+      ss_resolution: '(0, 512)',
+      ss_v2: 'True',
+    });
 
     expect(meta).toMatchObject({ tagSummary: [], tagCount: 0, isKohya: true });
     expect(meta.facts).toMatchObject({ lora_rank: undefined, dataset_dirs: [], resolution: undefined, base_model_family: 'sd2' });
@@ -101,7 +115,13 @@ describe('formats/kohya/metadata', () => {
 
   it('stores learning rates widened from float32 as their shortest float32 decimal, float64 ones as written', () => {
     // str(float(np.float32(0.06))) and str(float(np.float32(5e-5))): what a GUI passing float32 values leaves behind.
-    const meta = parseKohyaMetadata({ ss_learning_rate: '0.05999999865889549', ss_unet_lr: '4.999999873689376e-05', ss_text_encoder_lr: '1e-05', ss_network_alpha: '0.5', ss_training_started_at: '1680716500.7709305' });
+    const meta = parseKohyaMetadata({
+      ss_learning_rate: '0.05999999865889549',
+      ss_unet_lr: '4.999999873689376e-05',
+      ss_text_encoder_lr: '1e-05',
+      ss_network_alpha: '0.5',
+      ss_training_started_at: '1680716500.7709305',
+    });
 
     expect(meta.facts.learning_rates).toEqual({ learning_rate: 0.06, unet_lr: 0.00005, text_encoder_lr: 0.00001 });
     expect(meta.facts.learning_rate).toBe(0.06);
@@ -140,16 +160,27 @@ describe('formats/kohya/prompts', () => {
   });
 
   it('collects prompt keys from .toml and .json prompt files', () => {
-    expect(parseSamplePrompts('[prompt]\nwidth = 512\n[[prompt.subset]]\nprompt = "one"\n[[prompt.subset]]\nprompt = "two --n x"\n', 'p.toml')).toEqual(['one', 'two']);
+    expect(parseSamplePrompts('[prompt]\nwidth = 512\n[[prompt.subset]]\nprompt = "one"\n[[prompt.subset]]\nprompt = "two --n x"\n', 'p.toml')).toEqual([
+      'one',
+      'two',
+    ]);
     expect(parseSamplePrompts('[{"prompt": "a"}, {"prompt": "b", "negative_prompt": "c"}]', 'p.json')).toEqual(['a', 'b']);
   });
 });
 
 describe('formats/kohya/log-link', () => {
   it.each([
-    ['relative output_dir and logging_dir (sd-scripts cwd)', { runDir: 'proj/output/model', output_dir: './output/model', logging_dir: './output/logs' }, 'proj/output/logs'],
+    [
+      'relative output_dir and logging_dir (sd-scripts cwd)',
+      { runDir: 'proj/output/model', output_dir: './output/model', logging_dir: './output/logs' },
+      'proj/output/logs',
+    ],
     ['parent-relative paths', { runDir: 'x/output_models', output_dir: '../output_models', logging_dir: '../logs' }, 'x/logs'],
-    ['absolute Colab paths', { runDir: 'Loras/b/output', output_dir: '/content/drive/MyDrive/Loras/b/output', logging_dir: '/content/drive/MyDrive/Loras/_logs' }, 'Loras/_logs'],
+    [
+      'absolute Colab paths',
+      { runDir: 'Loras/b/output', output_dir: '/content/drive/MyDrive/Loras/b/output', logging_dir: '/content/drive/MyDrive/Loras/_logs' },
+      'Loras/_logs',
+    ],
     ['Windows paths', { runDir: 'p/model', output_dir: 'C:\\u\\p\\model', logging_dir: 'C:\\u\\p\\log' }, 'p/log'],
   ])('resolves the logging_dir first for %s', (_label, hints, first) => {
     expect(candidateDirs({ ...hints, stems: [] })[0]).toBe(first);

@@ -12,7 +12,10 @@ import { crawl, REPO_ROOT } from '../../../helpers/crawl.ts';
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/layouts/llama-factory');
 
 function listing(names: string[]) {
-  return toListing('run', names.map((name) => ({ key: `run/${name}`, size: 1, mtime: 0 })));
+  return toListing(
+    'run',
+    names.map((name) => ({ key: `run/${name}`, size: 1, mtime: 0 })),
+  );
 }
 
 describe('src/formats/llama-factory', () => {
@@ -115,7 +118,15 @@ describe('src/formats/llama-factory', () => {
   it('reads an eval-only run: no loss, completed from its results', async () => {
     const [run] = await crawl(path.join(FIXTURES, 'eval-only'));
 
-    expect(run).toMatchObject({ status: 'completed', loss_final: null, loss_min: null, loss_source: 'none', base_model_family: 'llama', eval_metrics: { 'predict_bleu-4': 12.5, 'predict_rouge-1': 30.25 }, tags: ['dataset:law_eval', 'stage:sft', 'finetuning:lora'] });
+    expect(run).toMatchObject({
+      status: 'completed',
+      loss_final: null,
+      loss_min: null,
+      loss_source: 'none',
+      base_model_family: 'llama',
+      eval_metrics: { 'predict_bleu-4': 12.5, 'predict_rouge-1': 30.25 },
+      tags: ['dataset:law_eval', 'stage:sft', 'finetuning:lora'],
+    });
     expect([run?.run_kind, run?.learning_rate, run?.learning_rate_source]).toEqual(['evaluation', null, null]);
     expect(run?.status_evidence).toMatch(/^evaluation only \(/);
   });
@@ -136,13 +147,19 @@ describe('src/formats/llama-factory', () => {
   });
 
   it('reads NaN in log lines as missing and counts it', async () => {
-    const summary = await parseTrainerLogLines(['{"current_steps": 1, "total_steps": 2, "loss": NaN, "epoch": 0.5}', '{"current_steps": 2, "total_steps": 2, "loss": 1.5, "grad_norm": Infinity, "epoch": 1}']);
+    const summary = await parseTrainerLogLines([
+      '{"current_steps": 1, "total_steps": 2, "loss": NaN, "epoch": 0.5}',
+      '{"current_steps": 2, "total_steps": 2, "loss": 1.5, "grad_norm": Infinity, "epoch": 1}',
+    ]);
 
     expect(summary).toMatchObject({ nonFinite: 2, trainingLines: 1, loss: { final: 1.5, min: 1.5 } });
   });
 
   it.each([
-    ['an alias bomb', 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n'],
+    [
+      'an alias bomb',
+      'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n',
+    ],
     ['a syntax error', 'model_name_or_path: [unclosed\n'],
     ['a scalar document', 'just text\n'],
   ])('rejects training_args.yaml with %s without throwing', (_case, text) => {
@@ -154,7 +171,10 @@ describe('src/formats/llama-factory', () => {
     ['non-UTF-8 bytes', new Uint8Array([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a])],
     ['an empty file', ''],
   ])('keeps the run and warns when training_args.yaml has %s', async (_case, content) => {
-    const dir = await temp({ 'training_args.yaml': content, 'trainer_log.jsonl': '{"current_steps": 1, "total_steps": 1, "loss": 0.5, "epoch": 1}\n{"current_steps": 1, "total_steps": 1, "epoch": 1}\n' });
+    const dir = await temp({
+      'training_args.yaml': content,
+      'trainer_log.jsonl': '{"current_steps": 1, "total_steps": 1, "loss": 0.5, "epoch": 1}\n{"current_steps": 1, "total_steps": 1, "epoch": 1}\n',
+    });
 
     const [run] = await crawl(dir);
 
@@ -181,7 +201,9 @@ describe('src/formats/llama-factory', () => {
     const pad = 'x'.repeat(20);
     let chunk: string[] = [];
     for (let step = 1; step <= total; step++) {
-      chunk.push(`{"current_steps": ${step}, "total_steps": ${total}, "loss": ${(1 + (step % 7) / 10).toFixed(4)}, "lr": 1e-05, "epoch": ${(step / 100_000).toFixed(6)}, "percentage": 1.0, "elapsed_time": "1 day, 0:00:00", "remaining_time": "0:00:01", "note": "${pad}"}`);
+      chunk.push(
+        `{"current_steps": ${step}, "total_steps": ${total}, "loss": ${(1 + (step % 7) / 10).toFixed(4)}, "lr": 1e-05, "epoch": ${(step / 100_000).toFixed(6)}, "percentage": 1.0, "elapsed_time": "1 day, 0:00:00", "remaining_time": "0:00:01", "note": "${pad}"}`,
+      );
       if (chunk.length === 10_000) {
         await file.write(`${chunk.join('\n')}\n`);
         chunk = [];
@@ -200,7 +222,7 @@ describe('src/formats/llama-factory', () => {
     expect(growth).toBeLessThan(40 * 1024 * 1024);
   }, 60_000);
 
-  it('reads a CLI run\'s hyperparameters from the Trainer\'s training_args.bin (no training_args.yaml)', async () => {
+  it("reads a CLI run's hyperparameters from the Trainer's training_args.bin (no training_args.yaml)", async () => {
     const [run] = await crawl(path.join(FIXTURES, 'cli-args-bin'));
 
     expect(run).toMatchObject({
@@ -219,8 +241,19 @@ describe('src/formats/llama-factory', () => {
   it('calls a predict-only folder an evaluation and takes no hyperparameters from its default arguments', async () => {
     const [run] = await crawl(path.join(FIXTURES, 'predict-args-bin'));
 
-    expect(run).toMatchObject({ run_kind: 'evaluation', status: 'completed', learning_rate: null, learning_rate_source: null, optimizer: null, epochs: null, batch_size: null, eval_metrics: { 'predict_bleu-4': 8.5 } });
-    expect(run?.status_evidence).toMatch(/^evaluation only \(only predict_\* results, do_predict: true, generated_predictions\.jsonl, trainer_log\.jsonl holds only prediction progress\); /);
+    expect(run).toMatchObject({
+      run_kind: 'evaluation',
+      status: 'completed',
+      learning_rate: null,
+      learning_rate_source: null,
+      optimizer: null,
+      epochs: null,
+      batch_size: null,
+      eval_metrics: { 'predict_bleu-4': 8.5 },
+    });
+    expect(run?.status_evidence).toMatch(
+      /^evaluation only \(only predict_\* results, do_predict: true, generated_predictions\.jsonl, trainer_log\.jsonl holds only prediction progress\); /,
+    );
   });
 
   it('keeps a run that trained as training even when do_predict is set too', async () => {
@@ -247,16 +280,32 @@ describe('src/formats/llama-factory', () => {
       'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB',
       '',
     ].join('\n');
-    const dir = await temp({ 'running_log.txt': runningLog, 'trainer_log.jsonl': '{"current_steps": 5, "total_steps": 100, "loss": 2.2818, "lr": 2.5e-06, "epoch": 0.29, "percentage": 5.0, "elapsed_time": "0:00:10", "remaining_time": "0:03:10"}\n' });
+    const dir = await temp({
+      'running_log.txt': runningLog,
+      'trainer_log.jsonl':
+        '{"current_steps": 5, "total_steps": 100, "loss": 2.2818, "lr": 2.5e-06, "epoch": 0.29, "percentage": 5.0, "elapsed_time": "0:00:10", "remaining_time": "0:03:10"}\n',
+    });
 
     const [run] = await crawl(dir, { now: new Date() });
 
-    expect(run).toMatchObject({ status: 'failed', status_evidence: 'running_log.txt: "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", 5/100 steps' });
+    expect(run).toMatchObject({
+      status: 'failed',
+      status_evidence: 'running_log.txt: "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", 5/100 steps',
+    });
   });
 
   it('dates a copied web-UI run by its running_log.txt stamps: old stamps in a fresh file are not running', async () => {
-    const runningLog = ['[INFO|2024-11-26 22:07:06] trainer.py:2243 >> ***** Running training *****', '', "[INFO|2024-11-26 22:09:06] logging.py:157 >> {'loss': 2.2818, 'learning_rate': 2.5000e-06, 'epoch': 0.29}", ''].join('\n');
-    const dir = await temp({ 'running_log.txt': runningLog, 'trainer_log.jsonl': '{"current_steps": 5, "total_steps": 100, "loss": 2.2818, "lr": 2.5e-06, "epoch": 0.29, "percentage": 5.0, "elapsed_time": "0:00:10", "remaining_time": "0:03:10"}\n' });
+    const runningLog = [
+      '[INFO|2024-11-26 22:07:06] trainer.py:2243 >> ***** Running training *****',
+      '',
+      "[INFO|2024-11-26 22:09:06] logging.py:157 >> {'loss': 2.2818, 'learning_rate': 2.5000e-06, 'epoch': 0.29}",
+      '',
+    ].join('\n');
+    const dir = await temp({
+      'running_log.txt': runningLog,
+      'trainer_log.jsonl':
+        '{"current_steps": 5, "total_steps": 100, "loss": 2.2818, "lr": 2.5e-06, "epoch": 0.29, "percentage": 5.0, "elapsed_time": "0:00:10", "remaining_time": "0:03:10"}\n',
+    });
 
     const [run] = await crawl(dir, { now: new Date() });
 

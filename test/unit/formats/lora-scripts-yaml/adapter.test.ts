@@ -28,7 +28,15 @@ const CONFIG = [
   '',
 ].join('\n');
 
-const LOG = ['[2025-03-02 09:00:00] start', 'epoch 1/3 step 1 loss 0.30', 'epoch 1/3 step 2 loss 0.20', 'epoch 2/3 step 3 loss 0.10', "{'loss': 0.08, 'epoch': 3.0}", '[2025-03-02 10:00:00] training complete', ''].join('\n');
+const LOG = [
+  '[2025-03-02 09:00:00] start',
+  'epoch 1/3 step 1 loss 0.30',
+  'epoch 1/3 step 2 loss 0.20',
+  'epoch 2/3 step 3 loss 0.10',
+  "{'loss': 0.08, 'epoch': 3.0}",
+  '[2025-03-02 10:00:00] training complete',
+  '',
+].join('\n');
 
 const FIXTURE = path.join(import.meta.dirname, '../../../fixtures/layouts/lora-scripts-yaml');
 
@@ -83,7 +91,11 @@ describe('formats/lora-scripts-yaml', () => {
     ['a config alone (a template) is not a run', { 'tpl/config.yaml': CONFIG }, []],
     ['an empty folder is not a run', { 'empty/.keep': '' }, []],
     ['a log without a config is not a run', { 'x/logs/train.log': LOG }, []],
-    ['a folder with another format\'s files is not this format', { 'hf/config.yaml': CONFIG, 'hf/train.log': LOG, 'hf/trainer_state.json': '{}', 'hf/adapter_config.json': '{}' }, ['hf-peft']],
+    [
+      "a folder with another format's files is not this format",
+      { 'hf/config.yaml': CONFIG, 'hf/train.log': LOG, 'hf/trainer_state.json': '{}', 'hf/adapter_config.json': '{}' },
+      ['hf-peft'],
+    ],
   ])('%s', async (_name, files, formats) => {
     const dir = await tree(files as Record<string, string>);
 
@@ -94,7 +106,11 @@ describe('formats/lora-scripts-yaml', () => {
 
   it.each([
     ['malformed YAML', 'lora_rank: 8\n  batch_size: [4\n', /invalid YAML/],
-    ['a YAML alias bomb', `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nlora_rank: 8\n`, /invalid YAML|alias/i],
+    [
+      'a YAML alias bomb',
+      `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nlora_rank: 8\n`,
+      /invalid YAML|alias/i,
+    ],
     ['non-UTF-8 bytes', Buffer.from([0x6c, 0x6f, 0x72, 0x61, 0x5f, 0x72, 0x61, 0x6e, 0x6b, 0x3a, 0x20, 0xff, 0xfe, 0x0a]), /not valid UTF-8/],
   ])('%s becomes a parse_error record naming the file', async (_name, config, message) => {
     const dir = await tree({ 'bad/config.yaml': config, 'bad/logs/train.log': LOG });
@@ -134,7 +150,10 @@ describe('formats/lora-scripts-yaml', () => {
 
     const [record] = await crawl(dir, { now: new Date() });
 
-    expect(record).toMatchObject({ status: 'interrupted', status_inputs: { last_step: 2, max_steps: 30, last_activity_source: 'log-text', last_activity_at: '2025-03-02T23:10:00.000Z' } });
+    expect(record).toMatchObject({
+      status: 'interrupted',
+      status_inputs: { last_step: 2, max_steps: 30, last_activity_source: 'log-text', last_activity_at: '2025-03-02T23:10:00.000Z' },
+    });
   });
 
   it('reads a small log whole with the same result as streaming it, and streams one with bytes that are not UTF-8', async () => {
@@ -144,10 +163,16 @@ describe('formats/lora-scripts-yaml', () => {
 
     const records = await crawl(dir, { now: NOW });
 
-    const streamed = await aggregateTextLoss((async function* () {
-      yield* LOG.split('\n').slice(0, -1);
-    })());
-    expect(records.find((r) => r.source.path === 'a')).toMatchObject({ loss_per_epoch: streamed.perEpoch, loss_final: streamed.lossFinal, started_at: streamed.firstTime });
+    const streamed = await aggregateTextLoss(
+      (async function* () {
+        yield* LOG.split('\n').slice(0, -1);
+      })(),
+    );
+    expect(records.find((r) => r.source.path === 'a')).toMatchObject({
+      loss_per_epoch: streamed.perEpoch,
+      loss_final: streamed.lossFinal,
+      started_at: streamed.firstTime,
+    });
     expect(aggregateTextLossOf(crlf)).toEqual(streamed);
     expect(records.find((r) => r.source.path === 'b')).toMatchObject({
       loss_final: 0.25,

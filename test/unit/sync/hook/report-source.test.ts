@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../../src/config/load.ts';
 import { resolveReportSource } from '../../../../src/sync/hook/report-source.ts';
 
-const config = parseConfig({ sources: [{ name: 'nfs', kind: 'fs', path: '/mnt/runs' }, { name: 'bucket', kind: 's3', bucket: 'runs-bucket' }] });
+const config = parseConfig({
+  sources: [
+    { name: 'nfs', kind: 'fs', path: '/mnt/runs' },
+    { name: 'bucket', kind: 's3', bucket: 'runs-bucket' },
+  ],
+});
 
 describe('src/sync/hook/report-source', () => {
   it.each([

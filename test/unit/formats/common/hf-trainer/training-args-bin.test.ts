@@ -45,7 +45,10 @@ describe('src/formats/common/hf-trainer/training-args-bin', () => {
     const seq2seq = parseTrainingArgsBin(fixture('seq2seq-hub-token.bin'));
     const legacy = parseTrainingArgsBin(fixture('legacy-format.bin'));
 
-    expect(seq2seq.ok && [seq2seq.value.cls, seq2seq.value.values.hub_model_id]).toEqual(['transformers.training_args_seq2seq.Seq2SeqTrainingArguments', 'me/qwen-lora']);
+    expect(seq2seq.ok && [seq2seq.value.cls, seq2seq.value.values.hub_model_id]).toEqual([
+      'transformers.training_args_seq2seq.Seq2SeqTrainingArguments',
+      'me/qwen-lora',
+    ]);
     expect(legacy.ok && [legacy.value.values.learning_rate, legacy.value.values.optim]).toEqual([0.00005, 'paged_adamw_8bit']);
   });
 
