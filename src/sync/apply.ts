@@ -11,7 +11,7 @@ import type { IdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
 import { withIdentity, type ParsePool } from './parse-pool.ts';
 import type { CrawledRun, PlannedAction } from './plan.ts';
-import { addError, addSample, SAMPLE_SIZE, touch, type SyncReport } from './report.ts';
+import { addError, addSample, SAMPLE_SIZE, type SyncReport } from './report.ts';
 import { confirmStatus } from './restatus.ts';
 import type { IndexedRun } from './scan.ts';
 
@@ -26,7 +26,6 @@ export interface ApplyInput {
   guard: IdentityGuard;
   /** Bounds the runs being read at once (`sync.parse_concurrency`). */
   pool: Pool;
-  touched: Set<string>;
   now: Date;
   /** Whether this sync may mark runs vanished (a full listing of a whole root); the candidates are collected here. */
   marksVanished: boolean;
@@ -115,9 +114,6 @@ async function updateStatus(a: ApplyInput, action: PlannedAction): Promise<void>
   if (a.opts.dryRun) {
     return;
   }
-  for (const key of [...indexed.rollup_keys, `run:${indexed.run_id}`]) {
-    touch(a.touched, key);
-  }
   await a.writer.add({
     op: 'update',
     id: indexed.run_id,
@@ -141,16 +137,12 @@ async function parseAndWrite(a: ApplyInput, action: PlannedAction, crawled: Craw
     }
   }
   const runId = identity.runId;
-  for (const key of [...parsed.rollupKeys, ...(action.indexed?.rollup_keys ?? []), `run:${runId}`]) {
-    touch(a.touched, key);
-  }
   a.opts.onRun?.(runId, action.class);
   const json = withIdentity(parsed, identity.runId, identity.copyOf);
   // Rare (the engine refused the document): rebuilt from the JSON only then.
   await a.writer.add({ op: 'index-json', id: runId, json, fallback: (reason) => rejectedDocFactory(JSON.parse(json) as RunDoc)(reason) });
   if (action.indexed && action.indexed.run_id !== runId) {
     // Same folder, new identity (its config or run-id file changed): the old document is superseded.
-    touch(a.touched, `run:${action.indexed.run_id}`);
     await a.writer.add({
       op: 'update',
       id: action.indexed.run_id,

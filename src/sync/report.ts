@@ -56,8 +56,6 @@ export interface SyncReport {
   sample: Partial<Record<RunClass, string[]>>;
   /** The first parse errors with the run's location and the file at fault, for the summary. Not indexed (errors are). */
   parse_error_sample: { location: string; file: string; message: string }[];
-  /** Rollup buckets the written runs touch (old and new values), for incremental rollups. Not indexed. */
-  touched: string[];
 }
 
 /** Errors kept in the report; the total is always exact. */
@@ -116,22 +114,11 @@ export function skippedReport(opts: { syncId: string; mode: SyncReport['mode']; 
     shard: opts.shard,
     sample: {},
     parse_error_sample: [],
-    touched: [],
   };
 }
 
 /** The part of the report that goes into the sync-runs index (its mapping is strict). */
 export function indexableReport(report: SyncReport): Record<string, unknown> {
-  const { sample: _sample, touched: _touched, parse_error_sample: _parseErrors, ...rest } = report;
+  const { sample: _sample, parse_error_sample: _parseErrors, ...rest } = report;
   return rest;
-}
-
-/** Beyond this many touched rollup buckets an incremental rollup is no cheaper than a full one. */
-export const MAX_TOUCHED = 50_000;
-
-/** Records a touched rollup bucket; past MAX_TOUCHED the set stops growing (the rollup will be a full one anyway). */
-export function touch(touched: Set<string>, key: string): void {
-  if (touched.size <= MAX_TOUCHED) {
-    touched.add(key);
-  }
 }

@@ -9,7 +9,7 @@ import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
 import { createIdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
 import { createParsePool } from './parse-pool.ts';
-import { addError, emptyCounts, indexableReport, MAX_TOUCHED, type SyncReport } from './report.ts';
+import { addError, emptyCounts, indexableReport, type SyncReport } from './report.ts';
 import { syncSource } from './source.ts';
 
 export type { SyncOptions } from './options.ts';
@@ -38,7 +38,6 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
     shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null,
     sample: {},
     parse_error_sample: [],
-    touched: [],
   };
   const { config, client } = ctx;
   if (!opts.dryRun) {
@@ -47,7 +46,6 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
       ctx.log.warn({ index: config.indices.runs }, 'Restored index settings left by an interrupted backfill');
     }
   }
-  const touched = new Set<string>();
   const index = config.indices.runs;
   const drivers = createDriverCache(config.sources);
   const guard = createIdentityGuard({ client, index, driverFor: (root) => drivers.get(root) });
@@ -60,7 +58,7 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
           report.status = 'aborted';
           break;
         }
-        const sourceReport = await syncSource(ctx, source, opts, report, { touched, guard, parser });
+        const sourceReport = await syncSource(ctx, source, opts, report, { guard, parser });
         report.sources.push(sourceReport);
       }
     } finally {
@@ -80,10 +78,10 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
     report.status = 'failed';
     addError(report, { run_id: '-', code: (err as { code?: string }).code ?? 'sync-failed', message: errorMessage(err) });
     if (!(err instanceof ReconcileError)) {
-      throw Object.assign(err as Error, { report: finish(ctx, report, touched) });
+      throw Object.assign(err as Error, { report: finish(ctx, report) });
     }
   }
-  finish(ctx, report, touched);
+  finish(ctx, report);
   if (report.counts.failed > 0 || report.sources.some((s) => s.error)) {
     report.status = report.status === 'ok' ? 'failed' : report.status;
   }
@@ -101,11 +99,10 @@ function backfillTarget(ctx: AppContext) {
   return { client, leases: config.indices.leases, runs: config.indices.runs, ttlMs: durationMs(config.schedule.lease_ttl), now: ctx.now, log };
 }
 
-function finish(ctx: AppContext, report: SyncReport, touched: Set<string>): SyncReport {
+function finish(ctx: AppContext, report: SyncReport): SyncReport {
   const end = ctx.now();
   report.finished_at = end.toISOString();
   report.duration_ms = end.getTime() - new Date(report.started_at).getTime();
   report.throughput_runs_per_s = report.duration_ms > 0 ? Math.round((report.counts.found / report.duration_ms) * 1000 * 10) / 10 : 0;
-  report.touched = touched.size > MAX_TOUCHED ? ['*'] : [...touched].sort();
   return report;
 }

@@ -17,7 +17,6 @@ import { createRunWriter, flushRunWriter } from './write.ts';
 
 /** What the sources of one sync share. */
 export interface SyncShared {
-  touched: Set<string>;
   guard: IdentityGuard;
   parser: ParsePool;
 }
@@ -47,7 +46,6 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
     parser: shared.parser,
     guard: shared.guard,
     pool,
-    touched: shared.touched,
     now,
     marksVanished,
     vanishMarks,
@@ -104,7 +102,6 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
       writer,
       graceMs: durationMs(config.sync.vanish_grace),
       now,
-      touched: shared.touched,
     });
     report.durations_ms.vanish += Date.now() - vanishStart;
   }

@@ -4,7 +4,7 @@ import type { BulkWriter } from '../es/bulk.ts';
 import { ReconcileError } from '../errors.ts';
 import { writeStamp } from '../rollups/keys.ts';
 import type { SyncOptions } from './options.ts';
-import { addSample, touch, type SourceReport, type SyncReport } from './report.ts';
+import { addSample, type SourceReport, type SyncReport } from './report.ts';
 import type { IndexedRun } from './scan.ts';
 
 export interface VanishInput {
@@ -17,7 +17,6 @@ export interface VanishInput {
   writer: BulkWriter;
   graceMs: number;
   now: Date;
-  touched: Set<string>;
 }
 
 /**
@@ -54,9 +53,6 @@ export async function applyVanishMarks(ctx: AppContext, v: VanishInput): Promise
     addSample(report, 'vanished', run.run_id);
     if (isDue) {
       report.counts.vanished += 1;
-      for (const key of [...run.rollup_keys, `run:${run.run_id}`]) {
-        touch(v.touched, key);
-      }
     }
     if (v.opts.dryRun) {
       continue;
