@@ -4,7 +4,7 @@ import type { DiscoveredRun } from './discover.ts';
 import type { DirListing } from '../sources/types.ts';
 import { parseRun } from '../formats/parse-run.ts';
 import type { FormatId, RunStatus } from '../record/schema.ts';
-import { createDriver, rootInfo } from '../sources/index.ts';
+import { createDriverCache, rootInfo } from '../sources/index.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import { MODULE_EXT } from '../module-ext.ts';
 import { toRunDoc } from './doc.ts';
@@ -65,7 +65,7 @@ export interface ParsePool {
  */
 export function createParsePool(opts: { sources: SourceConfig[]; workers: number }): ParsePool {
   if (opts.workers === 0) {
-    return inProcessPool();
+    return inProcessPool(opts.sources);
   }
   const workers = Array.from(
     { length: opts.workers },
@@ -146,17 +146,18 @@ export function withIdentity(parsed: ParsedRun, runId: string, copyOf: string | 
 
 // --- internal ---
 
-function inProcessPool(): ParsePool {
-  const drivers = new Map<string, SourceDriver>();
+function inProcessPool(sources: readonly SourceConfig[]): ParsePool {
+  const drivers = createDriverCache(sources);
   return {
     async parse(source, run, opts) {
-      let driver = drivers.get(source.name);
+      const driver = drivers.get(source.name);
       if (!driver) {
-        driver = createDriver(source);
-        drivers.set(source.name, driver);
+        throw new Error(`unknown source ${source.name}`);
       }
       return parseToDoc(run, source, driver, opts);
     },
-    async close() {},
+    async close() {
+      await drivers.dispose();
+    },
   };
 }

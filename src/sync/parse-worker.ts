@@ -4,12 +4,12 @@ import type { SourceConfig } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import type { DiscoveredRun } from './discover.ts';
 import { adapters } from '../formats/index.ts';
-import { createDriver } from '../sources/index.ts';
-import type { SourceDriver } from '../sources/types.ts';
+import { createDriverCache } from '../sources/index.ts';
 import { parseToDoc, type ParseRequest, type ParseResponse } from './parse-pool.ts';
 
-const sources = new Map((workerData as { sources: SourceConfig[] }).sources.map((s) => [s.name, s]));
-const drivers = new Map<string, SourceDriver>();
+const sourceList = (workerData as { sources: SourceConfig[] }).sources;
+const sources = new Map(sourceList.map((s) => [s.name, s]));
+const drivers = createDriverCache(sourceList);
 const byId = new Map(adapters.map((a) => [a.id, a]));
 
 // Answers are sent in batches: one message per turn of the event loop, not one per run.
@@ -36,13 +36,9 @@ function sendOutbox(): void {
 async function handle(request: ParseRequest): Promise<ParseResponse> {
   try {
     const source = sources.get(request.source);
-    if (!source) {
+    const driver = drivers.get(request.source);
+    if (!source || !driver) {
       throw new Error(`unknown source ${request.source}`);
-    }
-    let driver = drivers.get(source.name);
-    if (!driver) {
-      driver = createDriver(source);
-      drivers.set(source.name, driver);
     }
     const run: DiscoveredRun = { kind: 'run', listing: request.listing, adapters: request.adapters.map((id) => byId.get(id)).filter((a) => a !== undefined) };
     const parsed = await parseToDoc(run, source, driver, { now: new Date(request.now), firstSeenAt: request.firstSeenAt });
