@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { durationMs, type Config } from '../config/schema.ts';
+import { durationMs, fsSource, type Config } from '../config/schema.ts';
 import type { AppContext } from '../context.ts';
 import { errorMessage } from '../errors.ts';
 import { syncJob } from '../sync/job.ts';
@@ -127,21 +127,7 @@ export function parseSyncArgs(argv: string[], now: Date): ParsedSyncArgs | strin
 
 /** Config for `--example`: the bundled runs as the only source. */
 export function exampleConfig(config: Config): Config {
-  return {
-    ...config,
-    sources: [
-      {
-        name: 'examples',
-        kind: 'fs',
-        path: path.join(packageRoot(), 'examples', 'runs'),
-        include: [],
-        exclude: [],
-        follow_symlinks: false,
-        io: 'auto',
-        read_timeout: '60s',
-      },
-    ],
-  };
+  return { ...config, sources: [fsSource('examples', path.join(packageRoot(), 'examples', 'runs'))] };
 }
 
 export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io): Promise<number> {

@@ -160,6 +160,15 @@ export function durationMs(value: string): number {
   return Number(match[1]) * unit;
 }
 
+/**
+ * An fs source the tool makes itself (the bundled examples, the hook's ad-hoc root) with the schema's
+ * defaults for every other key, so a new key's default is written once. The name is not checked: an
+ * ad-hoc source is named after its path.
+ */
+export function fsSource(name: string, sourcePath: string): FsSourceConfig {
+  return { ...FsSourceConfig.parse({ name: 'defaults', kind: 'fs', path: sourcePath }), name };
+}
+
 // --- internal ---
 
 function isTimeZone(value: string): boolean {

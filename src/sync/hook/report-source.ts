@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Config, FsSourceConfig } from '../../config/schema.ts';
+import { fsSource, type Config, type FsSourceConfig } from '../../config/schema.ts';
 
 export interface ReportSource {
   source: FsSourceConfig;
@@ -32,7 +32,7 @@ export function resolveReportSource(config: Config, runDir: string): ReportSourc
     }
   }
   return {
-    source: { name: `${AD_HOC_PREFIX}${abs}`, kind: 'fs', path: abs, include: [], exclude: [], follow_symlinks: false, io: 'auto', read_timeout: '60s' },
+    source: fsSource(`${AD_HOC_PREFIX}${abs}`, abs),
     prefix: '',
     adHoc: true,
   };
