@@ -1,13 +1,9 @@
 // npm run bench:article [-- --runs 10000 --dir /var/tmp/lora-bench --heap 1g]
 // Only the article-format comparison (see bench/article.ts), on its own embedded Elasticsearch.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readEngineEnv } from '../src/config/env.ts';
-import { ensureElasticsearchInstalled, startElasticsearch } from '../src/engine/elasticsearch.ts';
-import { enginePathsFromEnv } from '../src/engine/paths.ts';
-import { articleComparison, articleTable } from './article.ts';
+import { articleComparison, articleTable, startBenchEngine } from './article.ts';
 
 const { values } = parseArgs({
   options: {
@@ -18,18 +14,7 @@ const { values } = parseArgs({
     'backfill-only': { type: 'boolean', default: false },
   },
 });
-const env = readEngineEnv();
-const home = await ensureElasticsearchInstalled({ ...enginePathsFromEnv(env), repositoryUrl: env.mavenRepository });
-const esDir = path.join(os.tmpdir(), `lora-article-es-${process.pid}`);
-const es = await startElasticsearch({
-  home,
-  dataDir: path.join(esDir, 'data'),
-  logsDir: path.join(esDir, 'logs'),
-  configDir: path.join(esDir, 'config'),
-  heap: { min: values.heap, max: values.heap },
-  env: env.childEnv,
-  timeoutMs: 240_000,
-});
+const es = await startBenchEngine('lora-article-es', values.heap);
 try {
   // Several --project checkouts: each measured in turn on the same engine and tree (A/B), under its own index names.
   const projects = values.project ?? [path.resolve(import.meta.dirname, '..')];
@@ -61,5 +46,4 @@ try {
   );
 } finally {
   await es.stop();
-  await rm(esDir, { recursive: true, force: true });
 }

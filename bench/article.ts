@@ -9,10 +9,40 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { readEngineEnv } from '../src/config/env.ts';
+import { ensureElasticsearchInstalled, startElasticsearch } from '../src/engine/elasticsearch.ts';
+import { enginePathsFromEnv } from '../src/engine/paths.ts';
+import type { RunningService } from '../src/engine/process.ts';
 
 const sh = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..');
 /** The shared reference scripts (`../shared/perf` from the project root). */
+/**
+ * The benchmarks' own Elasticsearch (a fresh data dir under the temp dir, the given heap as min and max),
+ * started from the cached engine build; `stop()` stops it and removes its data.
+ */
+export async function startBenchEngine(name: string, heap: string): Promise<RunningService> {
+  const env = readEngineEnv();
+  const home = await ensureElasticsearchInstalled({ ...enginePathsFromEnv(env), repositoryUrl: env.mavenRepository });
+  const esDir = path.join(os.tmpdir(), `${name}-${process.pid}`);
+  const es = await startElasticsearch({
+    home,
+    dataDir: path.join(esDir, 'data'),
+    logsDir: path.join(esDir, 'logs'),
+    configDir: path.join(esDir, 'config'),
+    heap: { min: heap, max: heap },
+    env: env.childEnv,
+    timeoutMs: 240_000,
+  });
+  return {
+    ...es,
+    async stop() {
+      await es.stop();
+      await rm(esDir, { recursive: true, force: true });
+    },
+  };
+}
+
 export const PERF_DIR = path.resolve(repo, '..', 'shared', 'perf');
 
 export interface ArticleResult {

@@ -11,13 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { Client } from '@elastic/elasticsearch';
-import { readEngineEnv } from '../src/config/env.ts';
-import { ensureElasticsearchInstalled, startElasticsearch } from '../src/engine/elasticsearch.ts';
-import { enginePathsFromEnv } from '../src/engine/paths.ts';
 import { applyIndices } from '../src/es/indices.ts';
 import { scanPages } from '../src/es/pit.ts';
 import { parseConfig } from '../src/config/load.ts';
-import { articleComparison, articleTable } from './article.ts';
+import { articleComparison, articleTable, startBenchEngine } from './article.ts';
 import { generateRuns } from './generate.ts';
 
 const sh = promisify(execFile);
@@ -40,19 +37,7 @@ const repo = path.resolve(import.meta.dirname, '..');
 
 const treeBig = ONLY_ARTICLE ? '' : await ensureTree(path.join(values.dir, `runs-${N}`), N);
 const treeSmall = ONLY_ARTICLE ? '' : await ensureTree(path.join(values.dir, `runs-${N / 10}`), N / 10);
-const env = readEngineEnv();
-const paths = enginePathsFromEnv(env);
-const home = await ensureElasticsearchInstalled({ ...paths, repositoryUrl: env.mavenRepository });
-const esDir = path.join(os.tmpdir(), `lora-bench-es-${process.pid}`);
-const es = await startElasticsearch({
-  home,
-  dataDir: path.join(esDir, 'data'),
-  logsDir: path.join(esDir, 'logs'),
-  configDir: path.join(esDir, 'config'),
-  heap: { min: values.heap, max: values.heap },
-  env: env.childEnv,
-  timeoutMs: 240_000,
-});
+const es = await startBenchEngine('lora-bench-es', values.heap);
 const client = new Client({ node: es.url, requestTimeout: 300_000 });
 const rows: string[][] = [];
 let articleSection = '';
@@ -150,7 +135,6 @@ try {
 } finally {
   await client.close();
   await es.stop();
-  await rm(esDir, { recursive: true, force: true });
 }
 const mixedTable = [
   `lora-catalog benchmark — ${N} runs, ${os.cpus().length} cores, Elasticsearch heap ${values.heap}, Node ${process.version}, ${results.cache}`,

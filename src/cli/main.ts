@@ -181,7 +181,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     io.stderr(
       isMissingIndex(err)
-        ? `lora-catalog ${command}: no catalogue yet in ${conn.url.replace(/\/\/[^@/]*@/, '//')}: run \`lora-catalog sync\` (or \`lora-catalog sync --example\` for the bundled runs)`
+        ? `lora-catalog ${command}: no catalogue yet in ${conn.url}: run \`lora-catalog sync\` (or \`lora-catalog sync --example\` for the bundled runs)`
         : `lora-catalog ${command}: ${errorMessage(err)}`,
     );
     return err instanceof PipelineError && err.code === 'mass-vanish' ? 3 : 1;
