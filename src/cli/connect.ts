@@ -1,8 +1,7 @@
-import path from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { readEngineEnv } from '../config/env.ts';
 import { durationMs, type Config } from '../config/schema.ts';
-import { esStatus, markEngineUsed, startDetachedElasticsearch } from '../engine/es-daemon.ts';
+import { esStatus, localEngineDirs, markEngineUsed, startDetachedElasticsearch } from '../engine/es-daemon.ts';
 import { ensureElasticsearchInstalled, ES_VERSION, startElasticsearch } from '../engine/elasticsearch.ts';
 import { enginePathsFromEnv } from '../engine/paths.ts';
 import type { RunningService } from '../engine/process.ts';
@@ -41,13 +40,10 @@ export async function connect(config: Config, log: (line: string) => void): Prom
   if (idleTimeoutMs === 0) {
     log(`Starting the local Elasticsearch ${ES_VERSION} for this command (elasticsearch.local.idle_timeout is 0s)…`);
     const home = await ensureElasticsearchInstalled({ ...paths, repositoryUrl: env.mavenRepository ?? local.repository });
-    const instance = path.join(paths.stateDir, 'es');
     const service: RunningService = await startElasticsearch({
       home,
       ...(local.port > 0 ? { port: local.port } : {}),
-      dataDir: path.join(instance, 'data'),
-      logsDir: path.join(instance, 'logs'),
-      configDir: path.join(instance, 'config'),
+      ...localEngineDirs(paths.stateDir),
       heap,
       env: env.childEnv,
       // A loaded 2-core machine can take over a minute to boot it; a fresh unpack takes longer still.
@@ -55,7 +51,9 @@ export async function connect(config: Config, log: (line: string) => void): Prom
     });
     return localConnection(service.url, paths.stateDir, 'local-started', async () => service.stop());
   }
-  log(`Starting the local Elasticsearch ${ES_VERSION} (fetched once from ${local.repository}, then cached; data in ${path.join(paths.stateDir, 'es')})…`);
+  log(
+    `Starting the local Elasticsearch ${ES_VERSION} (fetched once from ${local.repository}, then cached; data in ${localEngineDirs(paths.stateDir).dataDir})…`,
+  );
   const { state } = await startDetachedElasticsearch({ paths, env, port: local.port, idleTimeoutMs, heap, repositoryUrl: local.repository });
   log(
     `Elasticsearch is up at ${state.url}; it stays up for the next commands and stops after ${local.idle_timeout} unused (lora-catalog es stop stops it now).`,

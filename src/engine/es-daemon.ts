@@ -64,15 +64,12 @@ export async function startDetachedElasticsearch(opts: StartDetachedOptions): Pr
       ...(opts.repositoryUrl === undefined ? {} : { repositoryUrl: opts.repositoryUrl }),
       ...(opts.env.mavenRepository === undefined ? {} : { repositoryUrl: opts.env.mavenRepository }),
     });
-    const instanceDir = path.join(opts.paths.stateDir, 'es');
-    const dataDir = path.join(instanceDir, 'data');
+    const dirs = localEngineDirs(opts.paths.stateDir);
     const port = opts.port ?? DEFAULT_ES_PORT;
     const service = await startElasticsearch({
       home,
       ...(port > 0 ? { port } : {}),
-      dataDir,
-      logsDir: path.join(instanceDir, 'logs'),
-      configDir: path.join(instanceDir, 'config'),
+      ...dirs,
       env: opts.env.childEnv,
       ...(opts.heap ? { heap: opts.heap } : {}),
       detached: true,
@@ -83,7 +80,7 @@ export async function startDetachedElasticsearch(opts: StartDetachedOptions): Pr
       pid: service.pid,
       url: service.url,
       home,
-      dataDir,
+      dataDir: dirs.dataDir,
       logFile: service.logFile,
       startedAt: new Date().toISOString(),
       idleTimeoutMs: opts.idleTimeoutMs ?? null,
@@ -97,6 +94,12 @@ export async function startDetachedElasticsearch(opts: StartDetachedOptions): Pr
   } finally {
     await unlock();
   }
+}
+
+/** The one local engine's folders: every start (detached or for one command) uses these, so there is one data folder. */
+export function localEngineDirs(stateDir: string): { dataDir: string; logsDir: string; configDir: string } {
+  const instance = path.join(stateDir, 'es');
+  return { dataDir: path.join(instance, 'data'), logsDir: path.join(instance, 'logs'), configDir: path.join(instance, 'config') };
 }
 
 export async function esStatus(stateDir: string): Promise<EsStatus> {
