@@ -8,11 +8,13 @@ const RUN_NAMESPACE = '6f1d7b0e-3c1a-5f7e-9b2d-4c8a1e0f5d21';
 const RUN_SPECIFIC_KEYS =
   /^(output_dir|output_name|logging_dir|log_prefix|log_tracker_name|seed|run_name|run_id|resume.*|wandb.*|swanlab.*|hub_.*|push_to_hub|report_to|overwrite_output_dir|logging_steps|save_.*|sample_.*|tracker_.*|log_with|ddp_.*|dataloader_num_workers|preprocessing_num_workers)$/i;
 
+const RUN_NAMESPACE_BYTES = Buffer.from(RUN_NAMESPACE.replaceAll('-', ''), 'hex');
+
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/i;
 
 /** RFC 4122 version-5 UUID of `name` in the lora-catalog namespace. */
 export function uuidV5(name: string, namespace: string = RUN_NAMESPACE): string {
-  const ns = Buffer.from(namespace.replaceAll('-', ''), 'hex');
+  const ns = namespace === RUN_NAMESPACE ? RUN_NAMESPACE_BYTES : Buffer.from(namespace.replaceAll('-', ''), 'hex');
   const hash = createHash('sha1').update(ns).update(name, 'utf8').digest();
   hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
   hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;

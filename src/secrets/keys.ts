@@ -77,6 +77,22 @@ const TOKEN_HYPERPARAMETER = new Set([
  * lowercase segments, so `passes` or `bypass_cache` are not secrets while `db_pass` and `hubToken` are.
  */
 export function isSecretKey(key: string): boolean {
+  let verdict = verdicts.get(key);
+  if (verdict === undefined) {
+    verdict = judgeKey(key);
+    // Keys repeat across runs (the same config keys in every run): remembered, within a bound.
+    if (verdicts.size >= MAX_REMEMBERED_KEYS) {
+      verdicts.clear();
+    }
+    verdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+const MAX_REMEMBERED_KEYS = 10_000;
+const verdicts = new Map<string, boolean>();
+
+function judgeKey(key: string): boolean {
   const words = keyWords(key);
   const last = words.at(-1);
   if (last === undefined) {

@@ -47,6 +47,17 @@ export function maskUrlCredentials(text: string): string {
   return text.replace(URL_USERINFO, `$1${REDACTED}@`);
 }
 
+/** Whether any `name: …` / `name = …` / `--name …` in the text names a secret, whatever its value (placeholders, block scalars). */
+export function mentionsSecretKey(text: string): boolean {
+  for (const m of text.matchAll(KEY_BEFORE_VALUE)) {
+    const [, dashes, name = '', , sep = ''] = m;
+    if ((/[:=]/.test(sep) || dashes !== undefined) && isSecretKey(name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // --- internal ---
 
 function redactKeyValues(text: string): string {

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseTolerantJson } from '../../text/tolerant-json.ts';
-import { redactString } from '../../secrets/shapes.ts';
+import { mentionsSecretKey, redactString } from '../../secrets/shapes.ts';
 import { redactCollect, scrubSecrets } from './values.ts';
 import { applyEdits, yamlRedactionEdits } from './yaml-ranges.ts';
 
@@ -36,6 +36,12 @@ export function redactConfigText(text: string, syntax: ConfigSyntax): RedactedCo
   }
   const redacted = redactCollect(original.value);
   const secrets = redacted.secrets;
+  const shapesRedacted = redactString(body);
+  // Nothing to hide in the values, no secret shape and no secret-named key anywhere in the text (comments and
+  // duplicate keys included): the text is kept as it is, without building node ranges and re-parsing.
+  if (!redacted.changed && shapesRedacted === body && !mentionsSecretKey(body)) {
+    return { text: body, secrets, method: 'original' };
+  }
   // A secret also reached through a YAML alias or copied under a harmless key is scrubbed there too.
   const expected = scrubSecrets(redacted.value, secrets);
   const candidates: string[] = [];
@@ -44,7 +50,7 @@ export function redactConfigText(text: string, syntax: ConfigSyntax): RedactedCo
     const ranged = applyEdits(body, edits);
     candidates.push(redactString(ranged), ranged);
   }
-  candidates.push(redactString(body));
+  candidates.push(shapesRedacted);
   for (const candidate of candidates) {
     const reparsed = tryParse(codec, candidate);
     if (reparsed.ok && isDeepStrictEqual(plain(reparsed.value), plain(expected))) {

@@ -11,6 +11,8 @@ const PLAIN_WORD = /^[A-Za-z][a-z]*$/;
 export interface Redacted<T> {
   value: T;
   secrets: Set<string>;
+  /** Whether anything was replaced (a redacted value may equal what it replaced: an already-masked one). */
+  changed: boolean;
 }
 
 /** Deep copy of `value` with secrets redacted by key name and by value shape. Empty secret values stay empty. */
@@ -23,8 +25,9 @@ export function redactValues<T>(value: T): T {
  * objects and lists (`credentials: {user: …, pass: …}`), numbers included; booleans and empty values stay.
  */
 export function redactCollect<T>(value: T): Redacted<T> {
-  const secrets = new Set<string>();
-  return { value: redactNode(value, false, secrets) as T, secrets };
+  const state: RedactState = { secrets: new Set<string>(), changed: false };
+  const redacted = redactNode(value, false, state) as T;
+  return { value: redacted, secrets: state.secrets, changed: state.changed };
 }
 
 /** Replaces every known secret string (of at least MIN_SCRUB_LENGTH characters) in every string of `value`. */
@@ -49,27 +52,34 @@ export function scrubText(text: string, secrets: readonly string[]): string {
 
 // --- internal ---
 
-function redactNode(value: unknown, underSecret: boolean, secrets: Set<string>): unknown {
+interface RedactState {
+  secrets: Set<string>;
+  changed: boolean;
+}
+
+function redactNode(value: unknown, underSecret: boolean, state: RedactState): unknown {
   if (underSecret && (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') && value !== '') {
     if (String(value) !== REDACTED) {
-      secrets.add(String(value));
+      state.secrets.add(String(value));
+      state.changed = true;
     }
     return REDACTED;
   }
   if (typeof value === 'string') {
     const out = redactString(value);
     if (out !== value) {
-      collectRemoved(value, out, secrets);
+      state.changed = true;
+      collectRemoved(value, out, state.secrets);
     }
     return out;
   }
   if (Array.isArray(value)) {
-    return value.map((item) => redactNode(item, underSecret, secrets));
+    return value.map((item) => redactNode(item, underSecret, state));
   }
   if (value !== null && typeof value === 'object' && isPlainObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = redactNode(v, underSecret || isSecretKey(k), secrets);
+      out[k] = redactNode(v, underSecret || isSecretKey(k), state);
     }
     return out;
   }

@@ -55,4 +55,18 @@ describe('record/redact', () => {
     expect(redactConfigText(json, 'json').text).toBe(`{\n  "hub_token": "${REDACTED}",\n  "r": 8\n}`);
     expect(redactString('ghp_abcdefghijklmnopqrstuvwxyz0123456789')).toBe(REDACTED);
   });
+
+  it('keeps a config without secrets as it is, and never takes that shortcut past a secret-named key', () => {
+    const clean = 'lora_rank: 8  # comment\ntags: [style, t5]\nprompt: "水墨山水"\n';
+    expect(redactConfigText(clean, 'yaml')).toMatchObject({ text: clean, method: 'original' });
+    // The value that counts is empty, so the parsed values hold nothing to hide; the text still does.
+    const shadowed = 'hf_token: |\n  qwertyuiop123\nhf_token: ""\nlora_rank: 8\n';
+    const kept = redactConfigText(shadowed, 'yaml');
+    expect(kept.text).not.toContain('qwertyuiop123');
+    expect(kept.method).not.toBe('original');
+    const block = 'password: |\n  hunter2hunter2\n';
+    expect(redactConfigText(block, 'yaml').text).not.toContain('hunter2');
+    const commented = 'lora_rank: 8\n# token from ghp_abcdefghijklmnopqrstuvwxyz0123456789\n';
+    expect(redactConfigText(commented, 'yaml').text).not.toContain('ghp_');
+  });
 });
