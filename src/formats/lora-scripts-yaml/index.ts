@@ -4,7 +4,7 @@ import { yamlErrorMessage } from '../../text/parse-error-message.ts';
 import type { Artifact, StatusInputs } from '../../record/schema.ts';
 import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../kit/run-status.ts';
 import { FileError } from '../../errors.ts';
-import { parseFlatYaml } from '../common/flat-yaml.ts';
+import { parseFlatYaml } from '../../text/flat-yaml.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import { aggregateTextLoss, aggregateTextLossOf } from './log-text.ts';
 import { LoraScriptsConfig, SIGNATURE_KEYS } from './schema.ts';

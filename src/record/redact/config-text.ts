@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseFlatYaml } from '../../text/flat-yaml.ts';
 import { parseTolerantJson } from '../../text/tolerant-json.ts';
 import { mentionsSecretKey, redactString } from '../../secrets/shapes.ts';
 import { redactCollect, scrubSecrets } from './values.ts';
@@ -72,7 +73,8 @@ interface Codec {
 }
 
 const CODECS: Record<Exclude<ConfigSyntax, 'none'>, Codec> = {
-  yaml: { parse: (t) => parseYaml(t, { maxAliasCount: MAX_ALIASES, uniqueKeys: false }), stringify: (v) => stringifyYaml(v) },
+  // Flat `key: value` texts take the exact fast path (same values as `yaml`); anything else the full parser.
+  yaml: { parse: (t) => parseFlatYaml(t) ?? parseYaml(t, { maxAliasCount: MAX_ALIASES, uniqueKeys: false }), stringify: (v) => stringifyYaml(v) },
   toml: { parse: (t) => parseToml(t), stringify: (v) => stringifyToml(v as Record<string, unknown>) },
   json: {
     parse: (t) => {

@@ -3,9 +3,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { parseFlatYaml } from '../../../../src/formats/common/flat-yaml.ts';
+import { parseFlatYaml } from '../../../src/text/flat-yaml.ts';
 
-const REAL = path.resolve(import.meta.dirname, '../../../../../shared/samples/real');
+const REAL = path.resolve(import.meta.dirname, '../../../../shared/samples/real');
 
 /** What the full parser says: its value, or 'error'. */
 function full(text: string): unknown {
