@@ -31,8 +31,17 @@ const KEY_BEFORE_VALUE = /(?<![A-Za-z0-9_.-])(--)?([A-Za-z][A-Za-z0-9_.-]*)(["']
 /** Values that say "no secret here". */
 const PLACEHOLDER = /^(?:null|None|none|~|\?+|true|false|\[REDACTED\]|\*+|<[^>]*>|\$\{[^}]*\}|\{|\[|\||>-?|>|\|-)$/;
 
+/**
+ * What every rule below needs somewhere in the text (a separator, `--`, `://`, a token prefix, `Bearer`,
+ * `wandb`): most strings of a record have none of it and skip the dozen patterns.
+ */
+const MAY_HOLD_SECRET = /[:=]|--|hf_|AKIA|ASIA|sk-|gh[pousr]_|github_pat_|xox[abposr]-|glpat-|bearer|wandb/i;
+
 /** Redacts secrets in free text: private keys, bearer tokens, URL passwords, token shapes and secret `key=value` pairs. */
 export function redactString(value: string): string {
+  if (!MAY_HOLD_SECRET.test(value)) {
+    return value;
+  }
   let out = value.replace(PEM_PRIVATE_KEY, REDACTED);
   out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
   out = out.replace(BEARER, `$1${REDACTED}`);
