@@ -78,7 +78,12 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
         stats.bytes += todo.reduce((n, p) => n + p.bytes, 0);
         // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
         // Documents are serialised once, in `prepare`; the client sends the NDJSON as is.
-        response = await opts.client.bulk({ body: todo.map((p) => p.ndjson).join(''), refresh: opts.refresh ?? false } as estypes.BulkRequest);
+        // Only what is read back (each item's status and error, by position): a fraction of the full response to parse.
+        response = await opts.client.bulk({
+          body: todo.map((p) => p.ndjson).join(''),
+          refresh: opts.refresh ?? false,
+          filter_path: BULK_RESPONSE_FIELDS,
+        } as estypes.BulkRequest);
       } catch (err) {
         const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode ?? 503;
         if (attempt < opts.retries && retryable(status)) {
@@ -160,6 +165,8 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
 }
 
 // --- internal ---
+
+const BULK_RESPONSE_FIELDS = ['errors', 'items.*.status', 'items.*.error'];
 
 interface PreparedOp {
   id: string;

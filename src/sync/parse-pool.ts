@@ -73,6 +73,18 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
   );
   const waiting = new Map<number, { resolve: (r: ParsedRun) => void; reject: (e: Error) => void }>();
   const load = workers.map(() => 0);
+  // Requests go out in batches too: every run asked for in one turn of the event loop, one message per worker.
+  const outgoing: ParseRequest[][] = workers.map(() => []);
+  let sendScheduled = false;
+  const sendOutgoing = () => {
+    sendScheduled = false;
+    outgoing.forEach((batch, i) => {
+      if (batch.length > 0) {
+        outgoing[i] = [];
+        workers[i]?.postMessage(batch);
+      }
+    });
+  };
   let nextId = 0;
   workers.forEach((worker, i) => {
     // A worker answers in batches: every run it finished in one turn of its event loop.
@@ -110,7 +122,11 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
       };
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        workers[target]?.postMessage(request);
+        outgoing[target]?.push(request);
+        if (!sendScheduled) {
+          sendScheduled = true;
+          setImmediate(sendOutgoing);
+        }
       });
     },
     async close() {

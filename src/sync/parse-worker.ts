@@ -16,14 +16,16 @@ const byId = new Map(adapters.map((a) => [a.id, a]));
 let outbox: ParseResponse[] = [];
 let scheduled = false;
 
-parentPort?.on('message', (request: ParseRequest) => {
-  void handle(request).then((response) => {
-    outbox.push(response);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(sendOutbox);
-    }
-  });
+parentPort?.on('message', (requests: ParseRequest[]) => {
+  for (const request of requests) {
+    void handle(request).then((response) => {
+      outbox.push(response);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(sendOutbox);
+      }
+    });
+  }
 });
 
 function sendOutbox(): void {
