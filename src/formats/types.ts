@@ -31,6 +31,8 @@ export interface DiscoveredRun {
 
 export interface FormatAdapter {
   id: FormatId;
+  /** Other spellings a search accepts for this format (`format:hf`); the id always works. */
+  aliases?: readonly string[];
   /** The files that identify a run of this format (its own tool's files only); the core checks them and decides between formats (detect.ts). */
   markers: Markers;
   /** Reads the run. `null` = not mine after all (logged at debug). Throwing is allowed: the core turns it into a parse_error record. */

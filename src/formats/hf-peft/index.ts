@@ -13,6 +13,7 @@ import { hfStatus } from './status.ts';
 /** Hugging Face `transformers.Trainer` (+ PEFT, TRL) output dirs. See readme.md. */
 export const hfPeft: FormatAdapter = {
   id: 'hf-peft',
+  aliases: ['hf', 'peft'],
   markers: {
     // What transformers.Trainer writes; a run that kept only its checkpoints still is one (`checkpoint-N/`, the hub's `last-checkpoint/`).
     rules: [

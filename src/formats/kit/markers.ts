@@ -58,8 +58,7 @@ export function matchMarkers(markers: Markers, listing: DirListing): MarkerMatch
       continue;
     }
     if (rule.all.every((globs) => has(typeof globs === 'string' ? [globs] : globs, listing)) && (rule.where?.(listing) ?? true)) {
-      const specificity: Specificity = match === null || rule.specificity > match.specificity ? rule.specificity : match.specificity;
-      match = { specificity, run: run || (match?.run ?? false) };
+      match = match === null ? { specificity: rule.specificity, run } : { specificity: higher(match.specificity, rule.specificity), run: match.run || run };
     }
   }
   // Still the tool's folder (no less specific format may take it), just not a run.
@@ -67,6 +66,10 @@ export function matchMarkers(markers: Markers, listing: DirListing): MarkerMatch
 }
 
 // --- internal ---
+
+function higher(a: Specificity, b: Specificity): Specificity {
+  return a > b ? a : b;
+}
 
 type Has = (globs: readonly string[], listing: DirListing) => boolean;
 

@@ -23,6 +23,7 @@ const MAX_HEADER_TRIES = 2;
 
 export const kohya: FormatAdapter = {
   id: 'kohya',
+  aliases: ['kohya-ss', 'sd-scripts'],
   markers: kohyaMarkers,
   async parse(ctx) {
     const { listing } = ctx;

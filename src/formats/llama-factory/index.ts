@@ -16,6 +16,7 @@ import type { ParseResult } from '../kit/result.ts';
 /** LLaMA-Factory output dirs (CLI and LlamaBoard web UI). See readme.md. */
 export const llamaFactory: FormatAdapter = {
   id: 'llama-factory',
+  aliases: ['llamafactory', 'llama_factory'],
   markers: llamaFactoryMarkers,
   parse: parseLlamaFactory,
 };

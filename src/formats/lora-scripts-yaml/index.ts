@@ -24,6 +24,7 @@ const SMALL_LOG = 1024 * 1024;
 
 export const loraScriptsYaml: FormatAdapter = {
   id: 'lora-scripts-yaml',
+  aliases: ['lora-scripts', 'yaml'],
   markers: {
     rules: [
       { all: [CONFIG_GLOBS, RUN_EVIDENCE], specificity: SPECIFICITY.anyConfig },
