@@ -50,19 +50,28 @@ export interface Markers {
 
 /** How `listing` matches the declared markers, or null when no rule matches. */
 export function matchMarkers(markers: Markers, listing: DirListing): MarkerMatch | null {
-  const has = compiled(markers);
+  const { rules, absent } = compiled(markers);
+  const seen = new Map<Glob, boolean>();
+  const has = (glob: Glob): boolean => {
+    let found = seen.get(glob);
+    if (found === undefined) {
+      found = listing.names.some(glob);
+      seen.set(glob, found);
+    }
+    return found;
+  };
   let match: MarkerMatch | null = null;
-  for (const rule of markers.rules) {
+  for (const { rule, all } of rules) {
     const run = rule.run ?? true;
     if (match !== null && rule.specificity <= match.specificity && (match.run || !run)) {
       continue;
     }
-    if (rule.all.every((globs) => has(typeof globs === 'string' ? [globs] : globs, listing)) && (rule.where?.(listing) ?? true)) {
+    if (all.every(has) && (rule.where?.(listing) ?? true)) {
       match = match === null ? { specificity: rule.specificity, run } : { specificity: higher(match.specificity, rule.specificity), run: match.run || run };
     }
   }
   // Still the tool's folder (no less specific format may take it), just not a run.
-  return match && markers.absent && has(markers.absent, listing) ? { ...match, run: false } : match;
+  return match && absent && has(absent) ? { ...match, run: false } : match;
 }
 
 // --- internal ---
@@ -71,25 +80,38 @@ function higher(a: Specificity, b: Specificity): Specificity {
   return a > b ? a : b;
 }
 
-type Has = (globs: readonly string[], listing: DirListing) => boolean;
+/** One entry of a rule, compiled: true for a name it matches. */
+type Glob = (name: string) => boolean;
 
-const COMPILED = new WeakMap<Markers, Has>();
+interface CompiledMarkers {
+  rules: { rule: MarkerRule; all: Glob[] }[];
+  absent: Glob | null;
+}
 
-/** Glob lists compiled once per declaration (detection runs on every folder of a crawl). */
-function compiled(markers: Markers): Has {
-  let has = COMPILED.get(markers);
-  if (!has) {
-    const matchers = new Map<string, (name: string) => boolean>();
-    has = (globs, listing) => {
-      const key = globs.join('\n');
-      let isMatch = matchers.get(key);
+/** Declarations compiled once (detection runs on every folder of a crawl); equal glob lists share one matcher. */
+const COMPILED = new WeakMap<Markers, CompiledMarkers>();
+
+function compiled(markers: Markers): CompiledMarkers {
+  let done = COMPILED.get(markers);
+  if (!done) {
+    const byKey = new Map<string, Glob>();
+    const glob = (globs: string | readonly string[]): Glob => {
+      const list = typeof globs === 'string' ? [globs] : [...globs];
+      const key = list.join('\n');
+      let isMatch = byKey.get(key);
       if (!isMatch) {
-        isMatch = picomatch([...globs], { dot: true });
-        matchers.set(key, isMatch);
+        // One regular expression per list: a crawl tests every name of every folder, and a bare regex is the fastest test.
+        const re = new RegExp(list.map((g) => picomatch.makeRe(g, { dot: true }).source).join('|'));
+        isMatch = (name) => re.test(name);
+        byKey.set(key, isMatch);
       }
-      return listing.names.some((name) => isMatch(name));
+      return isMatch;
     };
-    COMPILED.set(markers, has);
+    done = {
+      rules: markers.rules.map((rule) => ({ rule, all: rule.all.map(glob) })),
+      absent: markers.absent ? glob(markers.absent) : null,
+    };
+    COMPILED.set(markers, done);
   }
-  return has;
+  return done;
 }

@@ -46,15 +46,30 @@ export const kohyaMarkers: Markers = {
 
 // --- internal ---
 
-/** Top-level weights with kohya names (diffusers/PEFT/HF weight names excluded by `parseWeightsName`). */
-function kohyaWeights(listing: DirListing): { stem: string; kind: string; size: number }[] {
-  return listing.entries.flatMap((entry, i) => {
-    const name = listing.names[i] ?? '';
-    const parsed = name.includes('/') || !name.endsWith('.safetensors') ? null : parseWeightsName(name);
-    return parsed ? [{ stem: parsed.stem, kind: parsed.kind, size: entry.size }] : [];
-  });
+interface KohyaWeights {
+  stem: string;
+  kind: string;
+  size: number;
 }
 
+/** Several rules ask; the listing is parsed once. */
+const WEIGHTS = new WeakMap<DirListing, KohyaWeights[]>();
+
+/** Top-level weights with kohya names (diffusers/PEFT/HF weight names excluded by `parseWeightsName`). */
+function kohyaWeights(listing: DirListing): KohyaWeights[] {
+  let weights = WEIGHTS.get(listing);
+  if (!weights) {
+    weights = listing.entries.flatMap((entry, i) => {
+      const name = listing.names[i] ?? '';
+      const parsed = name.includes('/') || !name.endsWith('.safetensors') ? null : parseWeightsName(name);
+      return parsed ? [{ stem: parsed.stem, kind: parsed.kind, size: entry.size }] : [];
+    });
+    WEIGHTS.set(listing, weights);
+  }
+  return weights;
+}
+
+/** Any kohya-named weights at the top. */
 function hasWeights(listing: DirListing): boolean {
   return kohyaWeights(listing).length > 0;
 }

@@ -4,7 +4,15 @@ import { SPECIFICITY, type Markers } from '../kit/markers.ts';
 const OWN_FILES = ['trainer_log.jsonl', 'training_args.yaml', 'llamaboard_config.yaml', 'running_log.txt'];
 
 /** Files that show training (or evaluation) happened; a folder holding only a saved config is not a run. */
-const RUN_EVIDENCE = ['trainer_log.jsonl', 'running_log.txt', 'trainer_state.json', 'adapter_config.json', '+([a-z])_results.json', 'checkpoint-+([0-9])/**/*', 'last-checkpoint/**/*'];
+const RUN_EVIDENCE = [
+  'trainer_log.jsonl',
+  'running_log.txt',
+  'trainer_state.json',
+  'adapter_config.json',
+  '+([a-z])_results.json',
+  'checkpoint-+([0-9])/**/*',
+  'last-checkpoint/**/*',
+];
 
 /**
  * A marker at the root plus evidence of a run. LLaMA-Factory trains through the HF Trainer and writes its files too; its
