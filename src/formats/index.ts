@@ -3,8 +3,8 @@
 import * as registry from './registry.ts';
 import type { FormatAdapter } from './types.ts';
 
-/** Every registered adapter. Their order decides nothing: a folder several formats match goes to the surest match (detect.ts). */
+/**
+ * Every registered adapter: the one list of formats (records only check an id's shape). The order decides no detection
+ * (a folder several formats match goes to the surest match, detect.ts); it only orders the names of equally sure ones.
+ */
 export const adapters: readonly FormatAdapter[] = Object.values(registry satisfies Record<string, FormatAdapter>);
-
-/** The ids of the registered formats, the one list of them (records only check an id's shape). */
-export const FORMAT_IDS: readonly string[] = adapters.map((adapter) => adapter.id);

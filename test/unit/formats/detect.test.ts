@@ -3,6 +3,7 @@ import { resolveFormats } from '../../../src/formats/detect.ts';
 import { adapters } from '../../../src/formats/index.ts';
 import { matchMarkers, SPECIFICITY, type Markers } from '../../../src/formats/kit/markers.ts';
 import { parseRun } from '../../../src/formats/parse-run.ts';
+import { FormatId } from '../../../src/record/schema.ts';
 import type { FormatAdapter } from '../../../src/formats/types.ts';
 import { toListing } from '../../../src/sources/types.ts';
 import { memoryDriver } from '../../helpers/memory-driver.ts';
@@ -68,6 +69,16 @@ describe('formats/detect: the core decides between formats', () => {
 
     expect(found.reason).toBe('tool-a (toolFiles), tool-b (toolFiles) match equally');
     expect(record).toMatchObject({ format: 'tool-a', status: 'parse_error', parse_error: { message: 'ambiguous-layout: matches tool-a, tool-b' } });
+  });
+});
+
+describe('formats/index: the registry', () => {
+  it('registers each format once, under an id records accept', () => {
+    const ids = adapters.map((a) => a.id);
+
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.filter((id) => !FormatId.safeParse(id).success)).toEqual([]);
+    expect(FormatId.safeParse('Not An Id').success).toBe(false);
   });
 });
 
