@@ -1,17 +1,48 @@
-import type { FormatId } from '../record/schema.ts';
+import { matchMarkers, SPECIFICITY, type MarkerMatch } from './kit/markers.ts';
 import type { DirListing, FormatAdapter } from './types.ts';
 
-/**
- * Layouts that contain another one: LLaMA-Factory writes the Hugging Face Trainer files plus its own, so a
- * folder both detect is LLaMA-Factory's. Only the core resolves a double match, from this table; any other
- * double match becomes an `ambiguous-layout` parse error (parse-run.ts).
- */
-export const OUTRANKS: Partial<Record<FormatId, readonly FormatId[]>> = {
-  'llama-factory': ['hf-peft'],
-};
+/** Which formats a folder goes to, and why. */
+export interface Detection {
+  /** One format; several when they match equally surely (an `ambiguous-layout` parse error, parse-run.ts); none = not a run. */
+  adapters: FormatAdapter[];
+  reason: string;
+}
 
-/** The adapters whose `detect` matches the folder, without those a more specific match outranks. */
+/**
+ * The only place that decides between formats. Each adapter's declared markers are checked (kit/markers.ts); a folder
+ * several formats match goes to the surest match (LLaMA-Factory's own files over the HF Trainer files it also writes, a
+ * kohya TOML over any YAML, any YAML config over weights known only by their names). When the surest format says the
+ * folder is its own but not a run (a config saved before training), it is no run at all. Adapters never name each other.
+ */
+export function resolveFormats(listing: DirListing, adapters: readonly FormatAdapter[]): Detection {
+  const matched = adapters.flatMap((adapter) => {
+    const match = matchMarkers(adapter.markers, listing);
+    return match === null ? [] : [{ adapter, ...match }];
+  });
+  if (matched.length === 0) {
+    return { adapters: [], reason: 'no format matches' };
+  }
+  const best = Math.max(...matched.map((m) => m.specificity));
+  const surest = matched.filter((m) => m.specificity === best);
+  const chosen = surest.filter((m) => m.run);
+  const outranked = matched.filter((m) => m.specificity < best);
+  const over = outranked.length === 0 ? '' : ` over ${describe(outranked)}`;
+  if (chosen.length === 0) {
+    return { adapters: [], reason: `not a run: ${describe(surest)} claims it${over} without evidence of training` };
+  }
+  const verdict = chosen.length > 1 ? `${describe(chosen)} match equally` : `${describe(chosen)} matches`;
+  return { adapters: chosen.map((m) => m.adapter), reason: `${verdict}${over}` };
+}
+
+/** The adapters a folder goes to (see `resolveFormats`). */
 export function detectAdapters(listing: DirListing, adapters: readonly FormatAdapter[]): FormatAdapter[] {
-  const matched = adapters.filter((adapter) => adapter.detect(listing));
-  return matched.filter((adapter) => !matched.some((other) => OUTRANKS[other.id]?.includes(adapter.id)));
+  return resolveFormats(listing, adapters).adapters;
+}
+
+// --- internal ---
+
+const SPECIFICITY_NAMES = new Map<number, string>(Object.entries(SPECIFICITY).map(([name, value]) => [value, name]));
+
+function describe(matches: readonly (MarkerMatch & { adapter: FormatAdapter })[]): string {
+  return matches.map((m) => `${m.adapter.id} (${SPECIFICITY_NAMES.get(m.specificity) ?? m.specificity})`).join(', ');
 }

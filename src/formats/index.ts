@@ -1,14 +1,10 @@
-// The format adapters: one folder per training tool's layout (detect + parse), the shared readers in common/ and kit/,
-// and the core that runs them (parse-run.ts). This file is the registry.
+// The format adapters: one folder per training tool's layout (its markers + parse), the shared readers in common/ and kit/,
+// and the core that runs them (detect.ts decides between formats, parse-run.ts reads a run). The list is registry.ts.
+import * as registry from './registry.ts';
 import type { FormatAdapter } from './types.ts';
-import { hfPeft } from './hf-peft/index.ts';
-import { kohya } from './kohya/index.ts';
-import { llamaFactory } from './llama-factory/index.ts';
-import { loraScriptsYaml } from './lora-scripts-yaml/index.ts';
 
 /**
- * Adapters in the order they are tried. Their `detect` rules are written to be mutually exclusive;
- * when two still match one folder, the run becomes an `ambiguous-layout` parse error instead of
- * letting the first one win.
+ * Every registered adapter: the one list of formats (records only check an id's shape). The order decides no detection
+ * (a folder several formats match goes to the surest match, detect.ts); it only orders the names of equally sure ones.
  */
-export const adapters: readonly FormatAdapter[] = [loraScriptsYaml, kohya, llamaFactory, hfPeft];
+export const adapters: readonly FormatAdapter[] = Object.values(registry satisfies Record<string, FormatAdapter>);

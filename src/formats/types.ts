@@ -1,6 +1,7 @@
 import type { RunDraft } from '../record/draft.ts';
 import type { FormatId } from '../record/schema.ts';
 import type { DirListing, RootInfo, SourceDriver } from '../sources/types.ts';
+import type { Markers } from './kit/markers.ts';
 
 // The adapter contract names these; they live where they are made (the listing in sources/, the draft in record/).
 export type { RunDraft, RunIdentity } from '../record/draft.ts';
@@ -20,18 +21,20 @@ export interface ParseContext {
   warn(message: string): void;
 }
 
-/** The runs discovery hands to the parser: a directory's listing and the adapters whose `detect` matched. */
+/** The runs discovery hands to the parser: a directory's listing and the adapters the core gave it to. */
 export interface DiscoveredRun {
   kind: 'run';
   listing: DirListing;
-  /** The adapters whose `detect` matched: one normally, several = ambiguous layout (becomes a parse error). */
+  /** One normally; several = equally sure matches, an ambiguous layout (becomes a parse error). */
   adapters: FormatAdapter[];
 }
 
 export interface FormatAdapter {
   id: FormatId;
-  /** Pure over the listing, no I/O: does this directory look like a run of this format? */
-  detect(listing: DirListing): boolean;
+  /** Other spellings a search accepts for this format (`format:hf`); the id always works. */
+  aliases?: readonly string[];
+  /** The files that identify a run of this format (its own tool's files only); the core checks them and decides between formats (detect.ts). */
+  markers: Markers;
   /** Reads the run. `null` = not mine after all (logged at debug). Throwing is allowed: the core turns it into a parse_error record. */
   parse(ctx: ParseContext): Promise<RunDraft | null>;
 }

@@ -3,8 +3,11 @@ import { z } from 'zod';
 /** Bumped whenever a parser change alters records; stored on every record so stale ones can be found and re-parsed. */
 export const PARSER_VERSION = '1.2.0';
 
-export const FORMAT_IDS = ['lora-scripts-yaml', 'kohya', 'hf-peft', 'llama-factory'] as const;
-export const FormatId = z.enum(FORMAT_IDS);
+/**
+ * The id of the format adapter that read the run (`kohya`, `hf-peft`). The registry in formats/ is the one list of them;
+ * a record only checks the shape, so a new format needs no edit here.
+ */
+export const FormatId = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'a format id: lower-case words joined by hyphens');
 export type FormatId = z.infer<typeof FormatId>;
 
 /** `interrupted`: stopped short of its max steps with no error and no activity within the running window. */

@@ -1,6 +1,7 @@
 import { QueryError } from '../errors.ts';
 import { FIELD_ALIASES } from './aliases.ts';
-import { FORMAT_IDS, RunStatus, type FormatId } from '../record/schema.ts';
+import { adapters } from '../formats/index.ts';
+import { RunStatus, type FormatId } from '../record/schema.ts';
 import type { DateNode, KeywordFilterName, NumericFilterName, QueryNode, RangeNode, RelativeUnit } from './ast.ts';
 import type { FilterOp, Token } from './tokenize.ts';
 
@@ -24,7 +25,7 @@ export const FILTER_FIELDS = {
   format: {
     kind: 'format',
     example: 'format:kohya',
-    meaning: 'kohya | hf-peft (hf, peft) | llama-factory (llamafactory) | lora-scripts-yaml (yaml, lora-scripts)',
+    meaning: adapters.map((a) => (a.aliases?.length ? `${a.id} (${a.aliases.join(', ')})` : a.id)).join(' | '),
   },
   status: { kind: 'status', example: 'status:completed', meaning: RunStatus.options.join(' | ') },
   tag: { kind: 'keyword', example: 'tag:1girl, tag:"blue hair"', meaning: 'a run tag or a dataset caption tag' },
@@ -36,21 +37,8 @@ export const FILTER_FIELDS = {
 
 export type FilterFieldName = keyof typeof FILTER_FIELDS;
 
-/** Accepted spellings of each format id (lower-cased before lookup). */
-export const FORMAT_ALIASES: Record<string, FormatId> = {
-  kohya: 'kohya',
-  'kohya-ss': 'kohya',
-  'sd-scripts': 'kohya',
-  'hf-peft': 'hf-peft',
-  hf: 'hf-peft',
-  peft: 'hf-peft',
-  'llama-factory': 'llama-factory',
-  llamafactory: 'llama-factory',
-  llama_factory: 'llama-factory',
-  'lora-scripts-yaml': 'lora-scripts-yaml',
-  'lora-scripts': 'lora-scripts-yaml',
-  yaml: 'lora-scripts-yaml',
-};
+/** Accepted spellings of each registered format (lower-cased before lookup): its id and the aliases its adapter declares. */
+export const FORMAT_ALIASES: ReadonlyMap<string, FormatId> = new Map(adapters.flatMap((a) => [a.id, ...(a.aliases ?? [])].map((name) => [name, a.id])));
 
 /** Turns one `field<op>value` token into its AST node, validating the field, operator and value. */
 export function parseFilter(token: Extract<Token, { type: 'filter' }>): QueryNode {
@@ -154,9 +142,10 @@ function number(field: string, text: string, pos: number): number {
 }
 
 function formatValue(text: string, pos: number): FormatId {
-  const id = FORMAT_ALIASES[text.toLowerCase()];
-  if (!id || !Object.hasOwn(FORMAT_ALIASES, text.toLowerCase())) {
-    throw new QueryError(`unknown format '${text}': expected one of ${FORMAT_IDS.join(', ')} (or hf, peft, llamafactory, yaml, lora-scripts)`, pos);
+  const id = FORMAT_ALIASES.get(text.toLowerCase());
+  if (id === undefined) {
+    const aliases = adapters.flatMap((a) => a.aliases ?? []);
+    throw new QueryError(`unknown format '${text}': expected one of ${adapters.map((a) => a.id).join(', ')} (or ${aliases.join(', ')})`, pos);
   }
   return id;
 }

@@ -1,36 +1,30 @@
 import type { RunRecord } from '../../record/schema.ts';
 import { FileError } from '../../errors.ts';
-import type { DirListing, FormatAdapter, ParseContext, RunDraft } from '../types.ts';
+import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import type { LossSummary } from '../common/hf-trainer/epoch-loss.ts';
 import { digest, isoOf, readRunIdFile } from '../common/hf-trainer/identity.ts';
 import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, tfEventsFiles, trainerArtifacts } from '../common/hf-trainer/listing.ts';
 import { readTrainerFiles, type TrainerFiles } from '../common/hf-trainer/read-run.ts';
 import { readTfLoss } from '../common/hf-trainer/tf-loss.ts';
 import { argsFacts, decideRunKind, pickLearningRate, statePeak, trainerKindEvidence } from '../common/hf-trainer/args-facts.ts';
-import { markerMatcher } from '../kit/markers.ts';
+import { SPECIFICITY } from '../kit/markers.ts';
 import { hfStatus } from './status.ts';
-
-/** What transformers.Trainer writes; a run that kept only its checkpoints still is one (`checkpoint-N/`, the hub's `last-checkpoint/`). */
-const HF_TRAINER_MARKERS = [
-  'adapter_config.json',
-  'trainer_state.json',
-  'checkpoint-+([0-9])/trainer_state.json',
-  'last-checkpoint/trainer_state.json',
-] as const;
-
-const hasTrainerFiles = markerMatcher(HF_TRAINER_MARKERS);
 
 /** Hugging Face `transformers.Trainer` (+ PEFT, TRL) output dirs. See readme.md. */
 export const hfPeft: FormatAdapter = {
   id: 'hf-peft',
-  detect: detectHfPeft,
+  aliases: ['hf', 'peft'],
+  markers: {
+    // What transformers.Trainer writes; a run that kept only its checkpoints still is one (`checkpoint-N/`, the hub's `last-checkpoint/`).
+    rules: [
+      {
+        all: [['adapter_config.json', 'trainer_state.json', 'checkpoint-+([0-9])/trainer_state.json', 'last-checkpoint/trainer_state.json']],
+        specificity: SPECIFICITY.toolFiles,
+      },
+    ],
+  },
   parse: parseHfPeft,
 };
-
-/** Pure over the listing. A LLaMA-Factory folder matches too; the core gives it to llama-factory (formats/detect.ts). */
-export function detectHfPeft(listing: DirListing): boolean {
-  return hasTrainerFiles(listing);
-}
 
 export async function parseHfPeft(ctx: ParseContext): Promise<RunDraft> {
   const { listing } = ctx;

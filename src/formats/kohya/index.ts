@@ -7,7 +7,7 @@ import { findLinkedEventFiles } from './log-link.ts';
 import { readCheckpointSteps } from './checkpoint-steps.ts';
 import { chooseLogDir, readLoss } from './loss.ts';
 import { parseKohyaMetadata, type KohyaMetadata } from './metadata.ts';
-import { isKohyaRun } from './names.ts';
+import { kohyaMarkers } from './markers.ts';
 import { readPrompts } from './read-prompts.ts';
 import { readConfigs, readParentConfigs, type FoundConfigs } from './read-config.ts';
 
@@ -23,7 +23,8 @@ const MAX_HEADER_TRIES = 2;
 
 export const kohya: FormatAdapter = {
   id: 'kohya',
-  detect: isKohyaRun,
+  aliases: ['kohya-ss', 'sd-scripts'],
+  markers: kohyaMarkers,
   async parse(ctx) {
     const { listing } = ctx;
     const files = scanFiles(listing);

@@ -6,7 +6,7 @@ import { digest, isoOf, readRunIdFile } from '../common/hf-trainer/identity.ts';
 import { checkpointSteps, hasFile, keyOf, newestMtime, rootWeights, trainerArtifacts } from '../common/hf-trainer/listing.ts';
 import { readParsedFile, readTrainerFiles, type TrainerFiles } from '../common/hf-trainer/read-run.ts';
 
-import { detectLlamaFactory } from './detect.ts';
+import { llamaFactoryMarkers } from './markers.ts';
 import { parseRunningLog, type RunningLogSummary } from './running-log.ts';
 import { llamaFactoryStatus } from './status.ts';
 import { parseTrainerLogLines, type TrainerLogSummary } from './trainer-log.ts';
@@ -16,7 +16,8 @@ import type { ParseResult } from '../kit/result.ts';
 /** LLaMA-Factory output dirs (CLI and LlamaBoard web UI). See readme.md. */
 export const llamaFactory: FormatAdapter = {
   id: 'llama-factory',
-  detect: detectLlamaFactory,
+  aliases: ['llamafactory', 'llama_factory'],
+  markers: llamaFactoryMarkers,
   parse: parseLlamaFactory,
 };
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { yamlErrorMessage } from '../../text/parse-error-message.ts';
 import type { Artifact, StatusInputs } from '../../record/schema.ts';
+import { SPECIFICITY } from '../kit/markers.ts';
 import { deriveStatus, lastActivity, stepCount, type DerivedStatus, type LogTime } from '../kit/run-status.ts';
 import { FileError } from '../../errors.ts';
 import { parseFlatYaml } from '../../text/flat-yaml.ts';
@@ -13,8 +14,9 @@ import { LoraScriptsConfig, SIGNATURE_KEYS } from './schema.ts';
 const CONFIG_NAME = /^(config_backup|config|train|training|lora|[\w.-]+)\.ya?ml$|^configs\/[\w.-]+\.ya?ml$/;
 const LOG_NAME = /^(logs\/)?[\w.-]*\.(log|txt)$/;
 const WEIGHTS_NAME = /\.safetensors$/;
-/** Files that belong to other formats: their runs are read by their own adapters. */
-const OTHER_FORMAT = /^(trainer_log\.jsonl|training_args\.yaml|llamaboard_config\.yaml|adapter_config\.json|trainer_state\.json|[^/]+\.toml)$/;
+/** Detection: a YAML config (the names `CONFIG_NAME` reads) next to what a run leaves (a text log, checkpoints, weights at the root, TensorBoard events under logs/). */
+const CONFIG_GLOBS = ['+([\\w.-]).{yaml,yml}', 'configs/+([\\w.-]).{yaml,yml}'];
+const RUN_EVIDENCE = ['*([\\w.-]).{log,txt}', 'logs/*([\\w.-]).{log,txt}', 'checkpoints/**', '*.safetensors', 'logs/events.out.tfevents*'];
 /** YAML aliases allowed while parsing a config; a billion-laughs file has thousands. */
 const MAX_YAML_ALIASES = 50;
 /** Logs up to this size are read whole; larger ones are streamed line by line. */
@@ -22,19 +24,13 @@ const SMALL_LOG = 1024 * 1024;
 
 export const loraScriptsYaml: FormatAdapter = {
   id: 'lora-scripts-yaml',
-  detect(listing) {
-    if (listing.names.some((name) => OTHER_FORMAT.test(name))) {
-      return false;
-    }
-    const hasConfig = listing.names.some((name) => CONFIG_NAME.test(name) && !name.startsWith('data/'));
-    const hasRunEvidence = listing.names.some(
-      (name) =>
-        LOG_NAME.test(name) ||
-        name.startsWith('checkpoints/') ||
-        (WEIGHTS_NAME.test(name) && !name.includes('/')) ||
-        name.startsWith('logs/events.out.tfevents'),
-    );
-    return hasConfig && hasRunEvidence;
+  aliases: ['lora-scripts', 'yaml'],
+  markers: {
+    rules: [
+      { all: [CONFIG_GLOBS, RUN_EVIDENCE], specificity: SPECIFICITY.anyConfig },
+      // The config alone claims the folder (training has not written anything yet): weights or log folders known only by their names are not a run of their own there.
+      { all: [CONFIG_GLOBS], specificity: SPECIFICITY.anyConfig, run: false },
+    ],
   },
   async parse(ctx) {
     const found = await readConfig(ctx);

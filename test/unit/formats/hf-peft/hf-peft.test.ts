@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempTrees } from '../../../helpers/temp-tree.ts';
 import { detectAdapters } from '../../../../src/formats/detect.ts';
-import { detectHfPeft } from '../../../../src/formats/hf-peft/index.ts';
+import { hfPeft } from '../../../../src/formats/hf-peft/index.ts';
+import { matchMarkers } from '../../../../src/formats/kit/markers.ts';
 import { adapters } from '../../../../src/formats/index.ts';
 import { toListing } from '../../../../src/sources/types.ts';
 import { encodeEventFile } from '../common/tfevents-encoder.ts';
@@ -30,7 +31,7 @@ describe('src/formats/hf-peft', () => {
     [['last-checkpoint/trainer_state.json'], true],
     [['README.md', 'checkpoint-10/optimizer.pt'], false],
   ])('detect(%j) = %s', (names, expected) => {
-    expect(detectHfPeft(listing(names))).toBe(expected);
+    expect(matchMarkers(hfPeft.markers, listing(names))?.run ?? false).toBe(expected);
   });
 
   it.each([

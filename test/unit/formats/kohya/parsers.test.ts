@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { toListing } from '../../../../src/sources/types.ts';
 import { parseDatasetToml, parseKohyaMetadata, parseKohyaTrainingToml, parseSamplePrompts } from '../../../../src/formats/kohya/index.ts';
 import { candidateDirs } from '../../../../src/formats/kohya/log-link.ts';
-import { isKohyaRun, parseWeightsName } from '../../../../src/formats/kohya/names.ts';
+import { detectAdapters } from '../../../../src/formats/detect.ts';
+import { adapters } from '../../../../src/formats/index.ts';
+import { matchMarkers } from '../../../../src/formats/kit/markers.ts';
+import { kohyaMarkers } from '../../../../src/formats/kohya/markers.ts';
+import { parseWeightsName } from '../../../../src/formats/kohya/names.ts';
 import { KOHYA_FIXTURES, kohyaFixtureFiles } from '../../../fixtures/make-kohya.ts';
 
 function listing(dir: string, files: [string, number?][]): ReturnType<typeof toListing> {
@@ -40,24 +44,40 @@ describe('formats/kohya/names', () => {
     ['a lone base model', 'models', [['sd_xl_base_1.0.safetensors', 6_900_000_000]], false],
     ['TOML template only', 'config', [['default.toml'], ['lora.toml']], false],
     ['TOML + state, no weights', 'out', [['cfg.toml'], ['cat-000001-state/train_state.json']], true],
-    ['PEFT adapter', 'out', [['adapter_config.json'], ['adapter_model.safetensors'], ['cat.safetensors']], false],
-    ['HF trainer checkpoint', 'out', [['cat.safetensors'], ['checkpoint-10/trainer_state.json']], false],
-    ['LLaMA-Factory', 'out', [['cat.safetensors'], ['trainer_log.jsonl']], false],
     ['HF model folder', 'out', [['config.json'], ['model.safetensors']], false],
-    ['lora-scripts YAML run', 'out', [['config.yaml'], ['pytorch_lora_weights.safetensors'], ['last.safetensors']], false],
     ['stand-alone log folder', 'tb/cat20240301101500', [['network_train/events.out.tfevents.1.h.1.0']], true],
     ['log folder under logs/ (belongs to the folder holding logs/)', 'proj/logs/cat20240301101500', [['network_train/events.out.tfevents.1.h.1.0']], false],
     ['log folder under _logs/ (kohya-colab)', 'Loras/_logs/cat20240301101500', [['network_train/events.out.tfevents.1.h.1.0']], false],
     ['tracker folder itself', 'tb/cat20240301101500/network_train', [['events.out.tfevents.1.h.1.0']], false],
   ] as const)('detects %s: %s', (_label, dir, files, want) => {
-    expect(
-      isKohyaRun(
-        listing(
-          dir,
-          files.map((f) => [...f] as [string, number?]),
-        ),
+    const found = matchMarkers(
+      kohyaMarkers,
+      listing(
+        dir,
+        files.map((f) => [...f] as [string, number?]),
       ),
-    ).toBe(want);
+    );
+
+    expect(found?.run ?? false).toBe(want);
+  });
+
+  it.each([
+    ['PEFT adapter', [['adapter_config.json'], ['adapter_model.safetensors'], ['cat.safetensors']], ['hf-peft']],
+    ['HF trainer checkpoint', [['cat.safetensors'], ['checkpoint-10/trainer_state.json']], ['hf-peft']],
+    ['LLaMA-Factory', [['cat.safetensors'], ['trainer_log.jsonl']], ['llama-factory']],
+    ['lora-scripts YAML run', [['config.yaml'], ['pytorch_lora_weights.safetensors'], ['last.safetensors']], ['lora-scripts-yaml']],
+    ['lora-scripts YAML config next to a stand-alone log folder', [['config.yaml'], ['network_train/events.out.tfevents.1.h.1.0']], []],
+    ['kohya TOML next to a YAML run', [['cfg.toml'], ['config.yaml'], ['train.log'], ['cat-000001.safetensors']], ['kohya']],
+  ] as const)('leaves a folder with kohya-named files to the surer format (%s): %j', (_label, files, want) => {
+    const found = detectAdapters(
+      listing(
+        'out/cat20240301101500',
+        files.map((f) => [...f] as [string, number?]),
+      ),
+      adapters,
+    );
+
+    expect(found.map((a) => a.id)).toEqual(want);
   });
 });
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempTrees } from '../../../helpers/temp-tree.ts';
 import { toListing } from '../../../../src/sources/types.ts';
-import { detectLlamaFactory } from '../../../../src/formats/llama-factory/detect.ts';
+import { matchMarkers } from '../../../../src/formats/kit/markers.ts';
+import { llamaFactoryMarkers } from '../../../../src/formats/llama-factory/markers.ts';
 import { durationSeconds, toTrainerLogLine, TrainerLogLine } from '../../../../src/formats/llama-factory/schema.ts';
 import { parseTrainerLogLines } from '../../../../src/formats/llama-factory/trainer-log.ts';
 import { parseTrainingArgsYaml } from '../../../../src/formats/llama-factory/training-args.ts';
@@ -31,7 +32,7 @@ describe('src/formats/llama-factory', () => {
     [['training_args.yaml', 'llamaboard_config.yaml'], false],
     [['trainer_state.json', 'adapter_config.json'], false],
   ])('detect(%j) = %s', (names, expected) => {
-    expect(detectLlamaFactory(listing(names))).toBe(expected);
+    expect(matchMarkers(llamaFactoryMarkers, listing(names))?.run ?? false).toBe(expected);
   });
 
   it.each([
