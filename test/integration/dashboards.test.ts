@@ -265,7 +265,8 @@ async function createIndices(client: Client, prefix: string, docs: { runs: Doc[]
   await client.indices.create({ index: indices.syncRuns, settings: INDEX_SETTINGS, mappings: syncRunsMappings() });
   const operations = [
     ...docs.runs.flatMap((doc) => [{ index: { _index: indices.runs, _id: String(doc.run_id) } }, doc]),
-    ...docs.rollups.flatMap((doc) => [{ index: { _index: indices.rollups, _id: `${String(doc.kind)}:${String(doc.key)}` } }, doc]),
+    // Curve docs share their bucket key across epochs: the epoch makes their id, as in the rollups.
+    ...docs.rollups.flatMap((doc) => [{ index: { _index: indices.rollups, _id: `${String(doc.kind)}:${String(doc.key)}:${String(doc.epoch ?? '')}` } }, doc]),
     ...docs.syncRuns.flatMap((doc) => [{ index: { _index: indices.syncRuns, _id: String(doc.sync_id) } }, doc]),
   ];
   const result = await client.bulk({ operations, refresh: true });
