@@ -7,6 +7,8 @@ import { generateRuns } from '../../bench/generate.ts';
 import { parseSyncArgs, syncCommand } from '../../src/cli/sync.ts';
 import type { Io } from '../../src/cli/io.ts';
 import { loadRollupRows, renderRollups } from '../../src/cli/rollups-show.ts';
+import { deleteIndexQuietly } from './helpers.ts';
+import { INDEX_SETTINGS, rollupsMappings } from '../../src/es/mappings.ts';
 import { runRollups } from '../../src/rollups/run.ts';
 import { COUNTED_RUNS, readWatermark, scanRunPages } from '../../src/rollups/store.ts';
 import { runSync } from '../../src/sync/run.ts';
@@ -175,6 +177,45 @@ describe('rollups/run (real Elasticsearch)', () => {
     expect(afterShortening['curve_rank:image/sd15:8:9']).toMatchObject({ runs: 1 });
     expect(afterShortening).toEqual(await rollupDocs(app));
     await expectCurvesMatchRuns(app);
+  });
+
+  it('upgrading a rollup index of an earlier version: the curve fields are added, and its run_epoch docs go in one full recomputation', async () => {
+    app = await createTestApp();
+    await runSync(app.ctx, { mode: 'full' });
+    const index = app.config.indices.rollups;
+    await deleteIndexQuietly(app.ctx.client, index);
+    const { runs: _runs, loss_sum: _sum, ...earlier } = rollupsMappings().properties ?? {};
+    await app.ctx.client.indices.create({
+      index: `${index}-earlier`, // not `-v*`: the index template would add today's fields
+      settings: INDEX_SETTINGS,
+      mappings: { dynamic: 'strict', properties: earlier },
+      aliases: { [index]: { is_write_index: true } },
+    });
+    const legacy = {
+      kind: 'run_epoch',
+      key: 'run:old',
+      run_id: 'old',
+      epoch: 1,
+      loss_mean: 0.1,
+      loss_last: 0.1,
+      steps: 3,
+      computed_at: '2025-01-01T00:00:00Z',
+    };
+    await app.ctx.client.index({ index, id: 'run_epoch:old:1', document: legacy, refresh: true });
+    await runRollups(app.ctx);
+    await app.ctx.client.index({ index, id: 'run_epoch:old:2', document: { ...legacy, epoch: 2 }, refresh: true });
+
+    const upgraded = await runRollups(app.ctx);
+
+    const mapping = await app.ctx.client.indices.getMapping({ index });
+    const properties = Object.values(mapping)[0]?.mappings.properties ?? {};
+    expect([properties.runs?.type, properties.loss_sum?.type]).toEqual(['long', 'double']);
+    // A watermark exists by now, yet the leftover run_epoch doc makes the pass full, which removes it.
+    expect(upgraded).toMatchObject({ mode: 'full', failed: 0 });
+    const docs = await rollupDocs(app);
+    expect(Object.values(docs).filter((d) => d.kind === 'run_epoch')).toEqual([]);
+    expect(docs['curve:image/sd15:1']).toMatchObject({ runs: 4 });
+    expect(await runRollups(app.ctx)).toMatchObject({ mode: 'incremental', written: 0 });
   });
 
   it('rollups show reads the rank, family × rank and lr × rank buckets and narrows them by family and rank', async () => {
