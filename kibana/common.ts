@@ -96,7 +96,7 @@ export const DATA_VIEW_IDS = {
 } as const satisfies Record<DataViewKey, string>;
 
 /**
- * Time fields per data view. The rollups view has none: rank/base_rank/lr_rank/config/run_epoch docs
+ * Time fields per data view. The rollups view has none: rank/base_rank/lr_rank/config/curve docs
  * summarise all runs and carry only `computed_at`, so a time filter would either hide them all or mean
  * nothing; Kibana applies no time filter to a data view without a time field. The `week` rollups do
  * summarise a time bucket, so their own view uses `week_start` and follows the time picker.

@@ -25,21 +25,49 @@ export function lossFinalByRankOverTime(): LensPanel {
   };
 }
 
-/** Loss curves: the per-epoch mean loss (rollup kind run_epoch) averaged per family group (an average across families compares nothing). */
+/**
+ * Loss curves per family group from the `curve` rollups. Each (family group, epoch) has exactly one curve
+ * doc, so the average Lens computes is that doc's loss_mean: the exact mean over the runs reaching the
+ * epoch (not a mean of means). An average across families compares nothing, hence one line per family.
+ */
 export function lossPerEpochByRank(): LensPanel {
   return {
     kind: 'lens',
     id: 'lora-catalog-loss-trends-epoch-by-rank',
     title: 'Loss per epoch by base-model family',
     description:
-      'Mean of the per-epoch loss over runs (rollups kind run_epoch), one line per family_group (task/base_model_family); filter lora_rank or run_id to narrow.',
+      'Mean per-epoch loss over the runs that reached each epoch (rollups kind curve), one line per family_group (task/base_model_family). One curve doc per family group and epoch, so each point is that exact mean (loss_sum / runs).',
     dataView: 'rollups',
-    filter: rollupQuery('run_epoch'),
+    filter: rollupQuery('curve'),
     chart: {
       type: 'xy',
       seriesType: 'line',
       x: { op: 'terms', id: 'epoch', field: 'epoch', size: 200, dataType: 'number', label: 'Epoch' },
       split: { op: 'terms', id: 'family', field: 'family_group', size: 10, dataType: 'string', label: 'Family group' },
+      metrics: [{ op: 'average', id: 'loss', field: 'loss_mean', label: 'Mean epoch loss' }],
+    },
+  };
+}
+
+/**
+ * Loss curves per family group and LoRA rank from the `curve_rank` rollups, one line per bucket key
+ * (`curve_rank:<task>/<family>:<rank>`): a split on lora_rank alone would average the same rank's curves
+ * of different families, which compares nothing.
+ */
+export function lossPerEpochByFamilyRank(): LensPanel {
+  return {
+    kind: 'lens',
+    id: 'lora-catalog-loss-trends-epoch-by-family-rank',
+    title: 'Loss per epoch by base-model family and LoRA rank',
+    description:
+      'Mean per-epoch loss over the runs that reached each epoch (rollups kind curve_rank), one line per family and rank (curve_rank:<family_group>:<lora_rank>); filter family_group to compare the ranks of one family. One doc per line and epoch, so each point is that exact mean.',
+    dataView: 'rollups',
+    filter: rollupQuery('curve_rank'),
+    chart: {
+      type: 'xy',
+      seriesType: 'line',
+      x: { op: 'terms', id: 'epoch', field: 'epoch', size: 200, dataType: 'number', label: 'Epoch' },
+      split: { op: 'terms', id: 'curve', field: 'key', size: 20, dataType: 'string', label: 'Family and rank' },
       metrics: [{ op: 'average', id: 'loss', field: 'loss_mean', label: 'Mean epoch loss' }],
     },
   };
@@ -70,12 +98,13 @@ export function definition(): DashboardDefinition {
   return {
     id: LOSS_TRENDS_ID,
     title: 'LoRA catalogue: loss trends',
-    description: 'Final loss over time by LoRA rank, and loss curves per epoch from the rollups.',
+    description: 'Final loss over time by LoRA rank, and loss curves per epoch (per family, per family and rank) from the rollups.',
     timeFrom: 'now-1y',
     panels: [
       { panel: lossFinalByRankOverTime(), w: 48, h: 15 },
       { panel: lossPerEpochByRank(), w: 24, h: 15 },
-      { panel: bestLossPerWeek(), w: 24, h: 15 },
+      { panel: lossPerEpochByFamilyRank(), w: 24, h: 15 },
+      { panel: bestLossPerWeek(), w: 48, h: 15 },
     ],
   };
 }

@@ -169,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
         io.stdout(
           json
             ? JSON.stringify(report)
-            : `rollups (${report.mode}): ${report.dirtyRuns} runs written since the last rollup, ${report.buckets} buckets, ${report.runEpochDocs} loss-per-epoch docs, ${report.deleted} removed`,
+            : `rollups (${report.mode}): ${report.dirtyRuns} runs written since the last rollup, ${report.buckets} buckets, ${report.curveDocs} loss-curve docs, ${report.deleted} removed`,
         );
         return 0;
       }

@@ -79,7 +79,7 @@ export function formatReport(report: SyncReport, rollups: RollupOutcome | null):
   }
   if (rollups?.status === 'ok') {
     lines.push(
-      `  rollups (${rollups.mode}): ${rollups.dirtyRuns} runs since the last rollup, ${rollups.buckets} buckets, ${rollups.runEpochDocs} loss-per-epoch docs, ${rollups.deleted} removed`,
+      `  rollups (${rollups.mode}): ${rollups.dirtyRuns} runs since the last rollup, ${rollups.buckets} buckets, ${rollups.curveDocs} loss-curve docs, ${rollups.deleted} removed`,
     );
   } else if (rollups) {
     lines.push(`  FAILED phase rollups: ${rollups.error}`);

@@ -65,6 +65,15 @@ export async function ensureIndex(client: Client, alias: string, role: IndexRole
   await createIndexQuietly(client, `${alias}-v${MAPPING_VERSION}`, alias, definition(role, caps, await replicasFor(client)));
 }
 
+/**
+ * ensureIndex, then the fields this build maps and an existing index of a role without analysed text
+ * (rollups, sync runs, leases) lacks: a job that writes a new field can run before any `applyIndices`.
+ */
+export async function ensureIndexFields(client: Client, alias: string, role: Exclude<IndexRole, 'runs'>): Promise<void> {
+  await ensureIndex(client, alias, role);
+  await addNewFields(client, alias, definition(role, NO_EXTRAS, 0).mappings);
+}
+
 export async function indicesStatus(client: Client, config: Config): Promise<IndexStatus[]> {
   const out: IndexStatus[] = [];
   for (const role of ROLES) {

@@ -100,7 +100,7 @@ export function runsMappings(caps: AnalysisCapabilities): estypes.MappingTypeMap
       best_epoch: integer,
       best_checkpoint: keyword,
       // Kept in _source for show/compare/rollups, not indexed: nested it cost 10 extra Lucene documents per run (one per
-      // epoch) and ~15 % more indexing CPU, and no query used it; per-epoch queries read the rollups' run-epoch documents.
+      // epoch) and ~15 % more indexing CPU, and no query used it; per-epoch queries read the rollups' curve documents.
       loss_per_epoch: { type: 'object', enabled: false },
       loss_per_epoch_count: integer,
       loss_source: keyword,
@@ -136,7 +136,12 @@ export function rollupsMappings(): estypes.MappingTypeMapping {
       computed_at: date,
       run_id: keyword,
       epoch: integer,
+      // Curve docs: runs that reached the epoch, and the sum of their losses (loss_mean = loss_sum / runs).
+      runs: long,
+      loss_sum: double,
       loss_mean: double,
+      // loss_last, steps and created_at were written only by run_epoch docs (retired); kept so an index that still holds
+      // some can be copied by `indices migrate` into a strict mapping.
       loss_last: double,
       loss_min: double,
       loss_max: double,

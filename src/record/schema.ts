@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
-/** Bumped whenever a parser change alters records; stored on every record so stale ones can be found and re-parsed. */
-export const PARSER_VERSION = '1.2.0';
+/**
+ * Bumped whenever a parser change alters records, or the run document derived at parse time (its
+ * `rollup_keys`: 1.3.0 added the curve buckets); stored on every record so stale ones can be found and re-parsed.
+ */
+export const PARSER_VERSION = '1.3.0';
 
 /**
  * The id of the format adapter that read the run (`kohya`, `hf-peft`). The registry in formats/ is the one list of them;

@@ -1,5 +1,5 @@
 import type { EpochLoss } from '../record/schema.ts';
-import { familyGroup, isoWeekStart, lrBand, taskOf, type BucketKind } from './keys.ts';
+import { familyGroup, groupFields, isoWeekStart, lrBand, type BucketKind } from './keys.ts';
 
 /** The fields of a run document that rollups read. */
 export interface RollupRun {
@@ -35,30 +35,6 @@ export const ROLLUP_RUN_FIELDS = [
   'created_at',
   'loss_per_epoch',
 ];
-
-/** Per-run loss curve docs, one per epoch: `run_epoch:<run_id>:<epoch>`. */
-export function runEpochDocs(run: RollupRun, now: Date): Array<{ id: string; doc: RollupDoc }> {
-  return run.loss_per_epoch.map((e) => ({
-    id: `run_epoch:${run.run_id}:${e.epoch}`,
-    doc: {
-      kind: 'run_epoch',
-      key: `run:${run.run_id}`,
-      computed_at: now.toISOString(),
-      run_id: run.run_id,
-      epoch: e.epoch,
-      loss_mean: e.mean,
-      loss_last: e.last,
-      loss_min: e.min,
-      steps: e.steps,
-      lora_rank: run.lora_rank,
-      base_model_family: run.base_model_family,
-      format: run.format,
-      task: taskOf(run.format, run.base_model_family),
-      family_group: familyGroup(run.format, run.base_model_family),
-      created_at: run.created_at,
-    },
-  }));
-}
 
 /**
  * The buckets the rollup index last counted a run in (`run:<run_id>`, kind `run_member`). A run that
@@ -166,12 +142,6 @@ export class BucketAccumulator {
 function splitOnce(value: string, sep: string): [string, string | undefined] {
   const at = value.indexOf(sep);
   return at < 0 ? [value, undefined] : [value.slice(0, at), value.slice(at + sep.length)];
-}
-
-/** `image/sdxl` → the task and family fields of a bucket split by family group. */
-function groupFields(group: string): { task: string; base_model_family: string; family_group: string } {
-  const [task, family = 'unknown'] = splitOnce(group, '/');
-  return { task, base_model_family: family, family_group: group };
 }
 
 function sum(values: number[]): number {

@@ -8,9 +8,11 @@ export interface BucketFields {
   created_at: string | null;
   format: string;
   config_hash: string | null;
+  /** Only whether some epoch has a finite mean loss matters here (a run without one has no curve to add). */
+  loss_per_epoch: ReadonlyArray<{ mean: number | null }>;
 }
 
-export type BucketKind = 'rank' | 'base_rank' | 'lr_rank' | 'week' | 'config';
+export type BucketKind = 'rank' | 'base_rank' | 'lr_rank' | 'week' | 'config' | 'curve' | 'curve_rank';
 
 /** What a run trains: losses are only comparable within one task and one base-model family. */
 export type RunTask = 'image' | 'text' | 'audio' | 'unknown';
@@ -48,8 +50,9 @@ export function familyGroup(format: string, family: string | null): string {
 
 /**
  * Bucket keys of a run, e.g. `rank:8`, `base_rank:image/sd15|8`, `lr_rank:image/sd15|1e-4..3e-4|8`,
- * `week:2025-W10|kohya`, `config:ab12…`. `rank` and `week` buckets span families and carry counts only.
- * Stored on each run document (`rollup_keys`), so a bucket's runs are one term query away.
+ * `week:2025-W10|kohya`, `config:ab12…`, `curve:image/sd15`, `curve_rank:image/sd15:8`. `rank` and `week`
+ * buckets span families and carry counts only. Stored on each run document (`rollup_keys`), so a
+ * bucket's runs are one term query away.
  */
 export function bucketKeys(run: BucketFields): string[] {
   const keys: string[] = [];
@@ -67,7 +70,33 @@ export function bucketKeys(run: BucketFields): string[] {
   if (run.config_hash) {
     keys.push(`config:${run.config_hash}`);
   }
+  // Loss curves only of a known family (a curve of `text/unknown` mixes whatever models those are) and of
+  // runs that have one; per rank only where the rank is known.
+  if (run.base_model_family !== null && run.loss_per_epoch.some((e) => isFiniteLoss(e.mean))) {
+    keys.push(`curve:${group}`);
+    if (run.lora_rank !== null) {
+      keys.push(`curve_rank:${group}:${rank}`);
+    }
+  }
   return keys;
+}
+
+/** Curve buckets (`curve:`, `curve_rank:`) write one document per epoch instead of one per bucket. */
+export function isCurveKey(key: string): boolean {
+  return key.startsWith('curve:') || key.startsWith('curve_rank:');
+}
+
+/** A per-epoch loss that can enter a mean: a number, finite (a NaN or null loss says nothing about the curve). */
+export function isFiniteLoss(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** `image/sdxl` → the task and family fields of a bucket split by family group. */
+export function groupFields(group: string): { task: string; base_model_family: string; family_group: string } {
+  const at = group.indexOf('/');
+  return at < 0
+    ? { task: group, base_model_family: 'unknown', family_group: group }
+    : { task: group.slice(0, at), base_model_family: group.slice(at + 1), family_group: group };
 }
 
 /** Half-decade learning-rate bands on a log scale: [1e-4, 3e-4), [3e-4, 1e-3), … */

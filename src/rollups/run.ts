@@ -1,10 +1,11 @@
 import type { AppContext } from '../context.ts';
-import { ensureIndex } from '../es/indices.ts';
+import { ensureIndexFields } from '../es/indices.ts';
 import { PipelineError } from '../errors.ts';
 import { createBulkWriter, type BulkWriter } from '../es/bulk.ts';
-import { BucketAccumulator, runEpochDocs, runMemberDoc, WATERMARK_ID, watermarkDoc } from './compute.ts';
-import { writeStamp } from './keys.ts';
-import { collectIds, COUNTED_RUNS, isCounted, readMembers, readWatermark, scanRunPages, type Membership, type ScannedRun } from './store.ts';
+import { runMemberDoc, WATERMARK_ID, watermarkDoc } from './compute.ts';
+import { accumulatorFor, type RollupAccumulator } from './curve.ts';
+import { isCurveKey, writeStamp } from './keys.ts';
+import { collectIds, COUNTED_RUNS, hasRetiredDocs, isCounted, readMembers, readWatermark, scanRunPages, type Membership, type ScannedRun } from './store.ts';
 
 export interface RollupOptions {
   /** Recompute every bucket from every run, whatever the watermark says. */
@@ -16,7 +17,8 @@ export interface RollupReport {
   /** Runs written since the last completed rollup (incremental mode). */
   dirtyRuns: number;
   buckets: number;
-  runEpochDocs: number;
+  /** Per-epoch documents written by the curve buckets (`curve`, `curve_rank`), one per bucket and epoch. */
+  curveDocs: number;
   deleted: number;
   written: number;
   failed: number;
@@ -43,27 +45,28 @@ const BUCKET_BATCH = 200;
  * recomputes the buckets of the runs written since then (the buckets a run joined, from its document,
  * and the ones it left, from its `run_member` doc), and only then advances the watermark. A killed or
  * failed sync or rollup therefore leaves work that the next call finds. Without a watermark (first call,
- * `full`, or a full recomputation cut short) every bucket is recomputed.
+ * `full`, or a full recomputation cut short), or with documents of a kind this build no longer writes,
+ * every bucket is recomputed (which deletes whatever it does not produce).
  */
 export async function runRollups(ctx: AppContext, opts: RollupOptions = {}): Promise<RollupReport> {
   const started = Date.now();
   const stamp = writeStamp();
   const { client, config } = ctx;
   const index = config.indices.rollups;
-  await ensureIndex(client, index, 'rollups');
+  await ensureIndexFields(client, index, 'rollups');
   const writer = createBulkWriter({ client, index, flushBytes: config.sync.bulk_flush_bytes, concurrency: 1, retries: config.sync.bulk_retries });
   const report: RollupReport = {
     mode: 'incremental',
     dirtyRuns: 0,
     buckets: 0,
-    runEpochDocs: 0,
+    curveDocs: 0,
     deleted: 0,
     written: 0,
     failed: 0,
     watermark: new Date(stamp).toISOString(),
     durationMs: 0,
   };
-  const watermark = opts.full ? null : await readWatermark(client, index);
+  const watermark = opts.full || (await hasRetiredDocs(client, index)) ? null : await readWatermark(client, index);
   const incremental = watermark === null ? false : await recomputeDirty(ctx, writer, report, watermark - STAMP_OVERLAP_MS);
   if (!incremental) {
     report.mode = 'full';
@@ -79,9 +82,9 @@ export async function runRollups(ctx: AppContext, opts: RollupOptions = {}): Pro
 // --- internal ---
 
 /**
- * Incremental: per page of dirty runs, rewrite their loss-curve docs and gather the buckets they joined
- * and left; recompute those buckets; only after that is flushed, record the runs' new memberships. False
- * when there is too much to do incrementally.
+ * Incremental: per page of dirty runs, gather the buckets they joined and left; recompute those buckets;
+ * only after that is flushed, record the runs' new memberships. False when there is too much to do
+ * incrementally.
  */
 async function recomputeDirty(ctx: AppContext, writer: BulkWriter, report: RollupReport, since: number): Promise<boolean> {
   const { client, config } = ctx;
@@ -110,9 +113,6 @@ async function recomputeDirty(ctx: AppContext, writer: BulkWriter, report: Rollu
     if (dirtyBuckets.size > MAX_DIRTY_BUCKETS) {
       return false;
     }
-    if (page.length > 0) {
-      await rewriteRunDocs(ctx, writer, report, page, now);
-    }
   }
   report.dirtyRuns = members.size;
   const keys = [...dirtyBuckets].sort();
@@ -139,23 +139,13 @@ function alreadyCounted(run: ScannedRun, member: Membership | undefined): boolea
   return member.keys.length === run.rollup_keys.length && [...run.rollup_keys].sort().every((key, i) => member.keys[i] === key);
 }
 
-/** The loss-curve docs of a page of runs: written for counted runs, the ones no longer produced deleted. */
-async function rewriteRunDocs(ctx: AppContext, writer: BulkWriter, report: RollupReport, page: ScannedRun[], now: Date): Promise<void> {
-  const keys = page.map((run) => `run:${run.run_id}`);
-  const stale = await collectIds(ctx.client, ctx.config.indices.rollups, { bool: { filter: [{ terms: { key: keys } }, { term: { kind: 'run_epoch' } }] } });
-  for (const run of page.filter(isCounted)) {
-    for (const { id, doc } of runEpochDocs(run, now)) {
-      stale.delete(id);
-      report.runEpochDocs += 1;
-      await writer.add({ op: 'index', id, doc });
-    }
-  }
-  report.deleted += await deleteIds(writer, stale);
-}
-
-/** Recomputes a batch of buckets from their counted runs; a bucket left without runs is deleted. */
+/**
+ * Recomputes a batch of buckets from their counted runs; a bucket left without runs is deleted, and so
+ * is every curve document of these buckets that the recomputation no longer produces (an epoch no run
+ * reaches any more, or the whole curve).
+ */
 async function recomputeBuckets(ctx: AppContext, writer: BulkWriter, report: RollupReport, keys: string[], now: Date): Promise<void> {
-  const accumulators = new Map(keys.map((key) => [key, new BucketAccumulator(key)]));
+  const accumulators = new Map(keys.map((key) => [key, accumulatorFor(key)]));
   const seen = new Set<string>();
   const query = { bool: { filter: [COUNTED_RUNS, { terms: { rollup_keys: keys } }] } };
   for await (const page of scanRunPages(ctx.client, ctx.config.indices.runs, query)) {
@@ -169,15 +159,18 @@ async function recomputeBuckets(ctx: AppContext, writer: BulkWriter, report: Rol
       }
     }
   }
+  const curveKeys = keys.filter(isCurveKey);
+  const staleCurves = curveKeys.length > 0 ? await collectIds(ctx.client, ctx.config.indices.rollups, { terms: { key: curveKeys } }) : new Set<string>();
   for (const [key, acc] of accumulators) {
     if (seen.has(key)) {
       report.buckets += 1;
-      await writer.add({ op: 'index', id: key, doc: acc.toDoc(now) });
-    } else {
+      await writeBucket(writer, report, acc, now, staleCurves);
+    } else if (!isCurveKey(key)) {
       report.deleted += 1;
       await writer.add({ op: 'delete', id: key });
     }
   }
+  report.deleted += await deleteIds(writer, staleCurves);
 }
 
 /**
@@ -190,30 +183,36 @@ async function recomputeAll(ctx: AppContext, writer: BulkWriter, report: RollupR
   const now = ctx.now();
   await client.delete({ index, id: WATERMARK_ID, refresh: true }, { ignore: [404] });
   const stale = await collectIds(client, index, { bool: { must_not: [{ ids: { values: [WATERMARK_ID] } }] } });
-  const accumulators = new Map<string, BucketAccumulator>();
+  const accumulators = new Map<string, RollupAccumulator>();
   for await (const page of scanRunPages(client, config.indices.runs, COUNTED_RUNS)) {
     for (const run of page) {
       for (const key of run.rollup_keys) {
         let acc = accumulators.get(key);
         if (!acc) {
-          acc = new BucketAccumulator(key);
+          acc = accumulatorFor(key);
           accumulators.set(key, acc);
         }
         acc.add(run);
       }
-      for (const { id, doc } of [...runEpochDocs(run, now), runMemberDoc(run.run_id, run.rollup_keys, now, run.rollup_stamp ?? null)]) {
-        stale.delete(id);
-        report.runEpochDocs += doc.kind === 'run_epoch' ? 1 : 0;
-        await writer.add({ op: 'index', id, doc });
-      }
+      const member = runMemberDoc(run.run_id, run.rollup_keys, now, run.rollup_stamp ?? null);
+      stale.delete(member.id);
+      await writer.add({ op: 'index', ...member });
     }
   }
   for (const acc of accumulators.values()) {
-    stale.delete(acc.key);
     report.buckets += 1;
-    await writer.add({ op: 'index', id: acc.key, doc: acc.toDoc(now) });
+    await writeBucket(writer, report, acc, now, stale);
   }
   report.deleted += await deleteIds(writer, stale);
+}
+
+/** Writes a bucket's documents; each id written is no longer stale. */
+async function writeBucket(writer: BulkWriter, report: RollupReport, acc: RollupAccumulator, now: Date, stale: Set<string>): Promise<void> {
+  for (const { id, doc } of acc.docs(now)) {
+    stale.delete(id);
+    report.curveDocs += isCurveKey(acc.key) ? 1 : 0;
+    await writer.add({ op: 'index', id, doc });
+  }
 }
 
 async function deleteIds(writer: BulkWriter, ids: Set<string>): Promise<number> {

@@ -71,6 +71,19 @@ export async function readMembers(client: Client, index: string, runIds: string[
   return out;
 }
 
+/**
+ * Kinds earlier builds wrote and this one does not: `run_epoch` (one doc per run and epoch, replaced by
+ * the per-bucket `curve` and `curve_rank` docs; the run's own curve is in its `loss_per_epoch`).
+ */
+export const RETIRED_KINDS = ['run_epoch'];
+
+/** Whether the rollup index still holds documents of a retired kind (then only a full recomputation clears them). */
+export async function hasRetiredDocs(client: Client, index: string): Promise<boolean> {
+  // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-count
+  const res = await client.count({ index, query: { terms: { kind: RETIRED_KINDS } } });
+  return res.count > 0;
+}
+
 /** Ids of existing rollup docs matching a query (to delete the ones a recomputation no longer produces). */
 export async function collectIds(client: Client, index: string, query: estypes.QueryDslQueryContainer): Promise<Set<string>> {
   const ids = new Set<string>();

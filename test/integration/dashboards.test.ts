@@ -74,7 +74,12 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
     'lora-catalog-overview-runs-by-base-model': { flux: { [W02]: 1, [W03]: 1 }, sdxl: { [W02]: 2, [W03]: 2 } },
     'lora-catalog-overview-weekly-outcomes': { [W02]: { completed: 2, failed: 1 } },
     'lora-catalog-loss-trends-final-by-rank': { 8: { [W02]: 0.15, [W03]: 0.4 }, 16: { [W02]: null, [W03]: 0.3 }, 32: { [W03]: 0.9 } },
-    'lora-catalog-loss-trends-epoch-by-rank': { 'image/sdxl': { 1: 0.6, 2: 0.4 }, 'image/flux': { 1: 0.9, 2: 0.6, 3: 0.4 } },
+    'lora-catalog-loss-trends-epoch-by-rank': { 'image/sdxl': { 1: 0.7, 2: 0.4 }, 'image/flux': { 1: 0.9, 2: 0.6, 3: 0.4 } },
+    'lora-catalog-loss-trends-epoch-by-family-rank': {
+      'curve_rank:image/flux:16': { 1: 0.9, 2: 0.6, 3: 0.4 },
+      'curve_rank:image/sdxl:32': { 1: 0.9 },
+      'curve_rank:image/sdxl:8': { 1: 0.6, 2: 0.4 },
+    },
     'lora-catalog-loss-trends-best-per-week': { [W02]: { best: 0.1, median: 0.15 }, [W03]: { best: 0.3, median: 0.35 } },
     'lora-catalog-ranks-summary': {
       'image/flux': { 16: { runs: 2, loss_mean: 0.3, loss_min: 0.3, loss_p50: 0.3, success_rate: 0.5, epochs_to_best: 3 } },
@@ -120,6 +125,7 @@ describe('kibana dashboards: every panel query against Elasticsearch', () => {
       })),
       'lora-catalog-loss-trends-final-by-rank': nested(get('lora-catalog-loss-trends-final-by-rank'), 'rank', 'week', value('loss')),
       'lora-catalog-loss-trends-epoch-by-rank': nested(get('lora-catalog-loss-trends-epoch-by-rank'), 'family', 'epoch', value('loss')),
+      'lora-catalog-loss-trends-epoch-by-family-rank': nested(get('lora-catalog-loss-trends-epoch-by-family-rank'), 'curve', 'epoch', value('loss')),
       'lora-catalog-loss-trends-best-per-week': flat(get('lora-catalog-loss-trends-best-per-week'), 'week', (b) => ({
         best: metric(b, 'best'),
         median: median(b, 'median'),
@@ -259,7 +265,8 @@ async function createIndices(client: Client, prefix: string, docs: { runs: Doc[]
   await client.indices.create({ index: indices.syncRuns, settings: INDEX_SETTINGS, mappings: syncRunsMappings() });
   const operations = [
     ...docs.runs.flatMap((doc) => [{ index: { _index: indices.runs, _id: String(doc.run_id) } }, doc]),
-    ...docs.rollups.flatMap((doc) => [{ index: { _index: indices.rollups, _id: `${String(doc.kind)}:${String(doc.key)}` } }, doc]),
+    // Curve docs share their bucket key across epochs: the epoch makes their id, as in the rollups.
+    ...docs.rollups.flatMap((doc) => [{ index: { _index: indices.rollups, _id: `${String(doc.kind)}:${String(doc.key)}:${String(doc.epoch ?? '')}` } }, doc]),
     ...docs.syncRuns.flatMap((doc) => [{ index: { _index: indices.syncRuns, _id: String(doc.sync_id) } }, doc]),
   ];
   const result = await client.bulk({ operations, refresh: true });

@@ -134,6 +134,7 @@ describe('kibana saved objects (KIBANA.md §5 offline checklist)', () => {
     );
 
     expect(onRollups.map((o) => o.id).sort()).toEqual([
+      'lora-catalog-loss-trends-epoch-by-family-rank',
       'lora-catalog-loss-trends-epoch-by-rank',
       'lora-catalog-ranks-base-model',
       'lora-catalog-ranks-lr-heatmap',
@@ -171,9 +172,10 @@ describe('kibana saved objects (KIBANA.md §5 offline checklist)', () => {
         ranking !== undefined &&
         params.orderDirection === 'desc' &&
         (ranking.operationType === 'count' || (ranking.operationType === 'sum' && ranking.sourceField === 'count'));
-      // Family groups split a loss chart: ranking them by count needs a count column the chart does not show
-      // (KIBANA.md rule 21), so they go in key order, with the rest as "Other" and the description saying so.
-      const naturalAxis = orderBy.type === 'alphabetical' && ['lora_rank', 'epoch', 'family_group'].includes(String(column.sourceField));
+      // Family groups (and curve keys, family × rank) split a loss chart: ranking them by count needs a count
+      // column the chart does not show (KIBANA.md rule 21), so they go in key order, with the rest as "Other"
+      // and the description saying so.
+      const naturalAxis = orderBy.type === 'alphabetical' && ['lora_rank', 'epoch', 'family_group', 'key'].includes(String(column.sourceField));
       expect([panelId, id, byCount || naturalAxis, params.otherBucket]).toEqual([panelId, id, true, true]);
       expect(String((find(objects, panelId).attributes as Raw).description)).toContain('the rest as "Other"');
     }

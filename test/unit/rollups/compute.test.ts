@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BucketAccumulator, runEpochDocs, runMemberDoc, watermarkDoc, type RollupRun } from '../../../src/rollups/compute.ts';
+import { BucketAccumulator, runMemberDoc, watermarkDoc, type RollupRun } from '../../../src/rollups/compute.ts';
 import { bucketKeys, familyGroup, isoWeek, isoWeekStart, lrBand, taskOf } from '../../../src/rollups/keys.ts';
 
 const NOW = new Date('2026-01-05T10:00:00.000Z');
@@ -53,6 +53,7 @@ describe('rollups/keys', () => {
       created_at: '2025-03-02T10:00:00Z',
       format: 'hf-peft',
       config_hash: 'h1',
+      loss_per_epoch: [],
     });
 
     expect(keys).toEqual(['rank:16', 'base_rank:text/qwen|16', 'lr_rank:text/qwen|1e-4..3e-4|16', 'week:2025-W09|hf-peft', 'config:h1']);
@@ -69,6 +70,7 @@ describe('rollups/keys', () => {
         created_at: null,
         format: 'hf-peft',
         config_hash: null,
+        loss_per_epoch: [{ mean: 0.1 }],
       }),
     ).toEqual(['rank:none', 'base_rank:unknown/unknown|none']);
     expect(familyGroup('kohya', null)).toBe('image/unknown');
@@ -178,33 +180,6 @@ describe('rollups/compute', () => {
       success_rate: null,
       epochs_to_best_mean: null,
     });
-  });
-
-  it('one loss-curve doc per epoch, with the family group', () => {
-    const docs = runEpochDocs(run({ loss_per_epoch: [{ epoch: 1, mean: 0.1, last: 0.09, min: 0.08, steps: 10 }] }), NOW);
-
-    expect(docs).toEqual([
-      {
-        id: 'run_epoch:r1:1',
-        doc: {
-          kind: 'run_epoch',
-          key: 'run:r1',
-          computed_at: NOW.toISOString(),
-          run_id: 'r1',
-          epoch: 1,
-          loss_mean: 0.1,
-          loss_last: 0.09,
-          loss_min: 0.08,
-          steps: 10,
-          lora_rank: 8,
-          base_model_family: 'sd15',
-          format: 'kohya',
-          task: 'image',
-          family_group: 'image/sd15',
-          created_at: '2025-03-02T10:00:00.000Z',
-        },
-      },
-    ]);
   });
 
   it('membership and watermark docs', () => {

@@ -1,0 +1,88 @@
+import { BucketAccumulator, type RollupDoc, type RollupRun } from './compute.ts';
+import { ExactSum } from './exact-sum.ts';
+import { groupFields, isCurveKey, isFiniteLoss } from './keys.ts';
+
+/** What a bucket's accumulator writes: one document (count buckets) or one per epoch (curve buckets). */
+export interface RollupAccumulator {
+  readonly key: string;
+  add(run: RollupRun): void;
+  docs(now: Date): Array<{ id: string; doc: RollupDoc }>;
+}
+
+/** The accumulator for a bucket key: per-epoch curve documents for `curve:`/`curve_rank:` keys, one bucket document otherwise. */
+export function accumulatorFor(key: string): RollupAccumulator {
+  if (isCurveKey(key)) {
+    return new CurveAccumulator(key);
+  }
+  const bucket = new BucketAccumulator(key);
+  return { key, add: (run) => bucket.add(run), docs: (now) => [{ id: key, doc: bucket.toDoc(now) }] };
+}
+
+/**
+ * The loss curve of a bucket of runs (one task/base-model family, or one family and rank): per epoch, how
+ * many runs reached it and the mean, min, max and sum of their per-epoch mean losses. Memory is a few
+ * numbers per epoch, whatever the number of runs; the sum is exact, so the mean does not depend on the
+ * order runs are added in.
+ */
+export class CurveAccumulator implements RollupAccumulator {
+  readonly key: string;
+  private epochs = new Map<number, EpochStats>();
+
+  constructor(key: string) {
+    this.key = key;
+  }
+
+  /** Adds each epoch of the run's curve once; epochs without a finite mean loss are skipped, not counted. */
+  add(run: RollupRun): void {
+    const seen = new Set<number>();
+    for (const point of run.loss_per_epoch) {
+      if (!isFiniteLoss(point.mean) || !Number.isInteger(point.epoch) || seen.has(point.epoch)) {
+        continue;
+      }
+      seen.add(point.epoch);
+      let stats = this.epochs.get(point.epoch);
+      if (!stats) {
+        stats = { runs: 0, sum: new ExactSum(), min: point.mean, max: point.mean };
+        this.epochs.set(point.epoch, stats);
+      }
+      stats.runs += 1;
+      stats.sum.add(point.mean);
+      stats.min = Math.min(stats.min, point.mean);
+      stats.max = Math.max(stats.max, point.mean);
+    }
+  }
+
+  /** One document per epoch, `<bucket key>:<epoch>`, in epoch order. */
+  docs(now: Date): Array<{ id: string; doc: RollupDoc }> {
+    const { kind, group, rank } = parseCurveKey(this.key);
+    const identity = { kind, key: this.key, computed_at: now.toISOString(), ...groupFields(group), ...(kind === 'curve_rank' ? { lora_rank: rank } : {}) };
+    return [...this.epochs.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([epoch, stats]) => {
+        const sum = stats.sum.value();
+        return {
+          id: `${this.key}:${epoch}`,
+          doc: { ...identity, epoch, runs: stats.runs, loss_mean: sum / stats.runs, loss_min: stats.min, loss_max: stats.max, loss_sum: sum },
+        };
+      });
+  }
+}
+
+// --- internal ---
+
+interface EpochStats {
+  runs: number;
+  sum: ExactSum;
+  min: number;
+  max: number;
+}
+
+/** `curve:image/sdxl` or `curve_rank:image/sdxl:16` → kind, family group and rank. */
+function parseCurveKey(key: string): { kind: 'curve' | 'curve_rank'; group: string; rank: number | null } {
+  if (key.startsWith('curve_rank:')) {
+    const rest = key.slice('curve_rank:'.length);
+    const at = rest.lastIndexOf(':');
+    return { kind: 'curve_rank', group: rest.slice(0, at), rank: Number(rest.slice(at + 1)) };
+  }
+  return { kind: 'curve', group: key.slice('curve:'.length), rank: null };
+}
