@@ -69,6 +69,11 @@ export class BucketAccumulator {
     this.key = key;
   }
 
+  /** Runs added so far. */
+  get runs(): number {
+    return this.count;
+  }
+
   add(run: RollupRun): void {
     this.count += 1;
     this.completed += run.status === 'completed' ? 1 : 0;

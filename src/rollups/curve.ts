@@ -1,6 +1,6 @@
 import { BucketAccumulator, type RollupDoc, type RollupRun } from './compute.ts';
 import { ExactSum } from './exact-sum.ts';
-import { groupFields, isCurveKey, isFiniteLoss } from './keys.ts';
+import { groupFields, isConfigKey, isCurveKey, isFiniteLoss } from './keys.ts';
 
 /** What a bucket's accumulator writes: one document (count buckets) or one per epoch (curve buckets). */
 export interface RollupAccumulator {
@@ -9,13 +9,18 @@ export interface RollupAccumulator {
   docs(now: Date): Array<{ id: string; doc: RollupDoc }>;
 }
 
+/** Runs a config must have for its `config:` bucket to be written (repeats of one experiment). */
+export const MIN_CONFIG_REPEATS = 2;
+
 /** The accumulator for a bucket key: per-epoch curve documents for `curve:`/`curve_rank:` keys, one bucket document otherwise. */
 export function accumulatorFor(key: string): RollupAccumulator {
   if (isCurveKey(key)) {
     return new CurveAccumulator(key);
   }
   const bucket = new BucketAccumulator(key);
-  return { key, add: (run) => bucket.add(run), docs: (now) => [{ id: key, doc: bucket.toDoc(now) }] };
+  // A config bucket describes repeats of one config: a config run once has nothing to add to its run's document.
+  const minRuns = isConfigKey(key) ? MIN_CONFIG_REPEATS : 1;
+  return { key, add: (run) => bucket.add(run), docs: (now) => (bucket.runs >= minRuns ? [{ id: key, doc: bucket.toDoc(now) }] : []) };
 }
 
 /**

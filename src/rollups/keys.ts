@@ -82,6 +82,10 @@ export function bucketKeys(run: BucketFields): string[] {
 }
 
 /** Curve buckets (`curve:`, `curve_rank:`) write one document per epoch instead of one per bucket. */
+export function isConfigKey(key: string): boolean {
+  return key.startsWith('config:');
+}
+
 export function isCurveKey(key: string): boolean {
   return key.startsWith('curve:') || key.startsWith('curve_rank:');
 }

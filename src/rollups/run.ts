@@ -159,18 +159,20 @@ async function recomputeBuckets(ctx: AppContext, writer: BulkWriter, report: Rol
       }
     }
   }
+  // What the batch's buckets may have written before: their curve docs, and the one doc of every other bucket.
   const curveKeys = keys.filter(isCurveKey);
-  const staleCurves = curveKeys.length > 0 ? await collectIds(ctx.client, ctx.config.indices.rollups, { terms: { key: curveKeys } }) : new Set<string>();
-  for (const [key, acc] of accumulators) {
-    if (seen.has(key)) {
-      report.buckets += 1;
-      await writeBucket(writer, report, acc, now, staleCurves);
-    } else if (!isCurveKey(key)) {
-      report.deleted += 1;
-      await writer.add({ op: 'delete', id: key });
+  const stale = curveKeys.length > 0 ? await collectIds(ctx.client, ctx.config.indices.rollups, { terms: { key: curveKeys } }) : new Set<string>();
+  for (const key of keys) {
+    if (!isCurveKey(key)) {
+      stale.add(key);
     }
   }
-  report.deleted += await deleteIds(writer, staleCurves);
+  for (const [key, acc] of accumulators) {
+    if (seen.has(key)) {
+      await writeBucket(writer, report, acc, now, stale);
+    }
+  }
+  report.deleted += await deleteIds(writer, stale);
 }
 
 /**
@@ -200,7 +202,6 @@ async function recomputeAll(ctx: AppContext, writer: BulkWriter, report: RollupR
     }
   }
   for (const acc of accumulators.values()) {
-    report.buckets += 1;
     await writeBucket(writer, report, acc, now, stale);
   }
   report.deleted += await deleteIds(writer, stale);
@@ -208,7 +209,9 @@ async function recomputeAll(ctx: AppContext, writer: BulkWriter, report: RollupR
 
 /** Writes a bucket's documents; each id written is no longer stale. */
 async function writeBucket(writer: BulkWriter, report: RollupReport, acc: RollupAccumulator, now: Date, stale: Set<string>): Promise<void> {
-  for (const { id, doc } of acc.docs(now)) {
+  const docs = acc.docs(now);
+  report.buckets += docs.length > 0 ? 1 : 0;
+  for (const { id, doc } of docs) {
     stale.delete(id);
     report.curveDocs += isCurveKey(acc.key) ? 1 : 0;
     await writer.add({ op: 'index', id, doc });

@@ -161,3 +161,16 @@ describe('rollups/exact-sum', () => {
     expect(sum.value()).toBe(want);
   });
 });
+
+describe('rollups/curve accumulatorFor: config buckets', () => {
+  it('writes a config bucket only for a config run at least twice (a config run once has no bucket)', () => {
+    const once = accumulatorFor('config:h1');
+    once.add(run('a', [0.1], { config_hash: 'h1', loss_final: 0.1 }));
+    expect(once.docs(NOW)).toEqual([]);
+    once.add(run('b', [0.2], { config_hash: 'h1', loss_final: 0.3 }));
+    expect(once.docs(NOW)).toMatchObject([{ id: 'config:h1', doc: { kind: 'config', count: 2 } }]);
+    const rank = accumulatorFor('rank:8');
+    rank.add(run('a', [0.1]));
+    expect(rank.docs(NOW)).toHaveLength(1);
+  });
+});
