@@ -9,7 +9,7 @@ import type { SourceDriver } from '../sources/types.ts';
 import { rejectedDocFactory, type RunDoc } from './doc.ts';
 import type { IdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
-import { withIdentity, type ParsePool } from './parse-pool.ts';
+import { withIdentity, type ParsedRun, type ParsePool } from './parse-pool.ts';
 import type { CrawledRun, PlannedAction } from './plan.ts';
 import { addError, addSample, SAMPLE_SIZE, type SyncReport } from './report.ts';
 import { confirmStatus } from './restatus.ts';
@@ -26,6 +26,12 @@ export interface ApplyInput {
   guard: IdentityGuard;
   /** Bounds the runs being read at once (`sync.parse_concurrency`). */
   pool: Pool;
+  /**
+   * Bounds the parsed runs waiting for their identity check and their place in a bulk request: a parse slot
+   * is freed as soon as the run is parsed, so identity lookups batch up (one `_mget` for many runs) instead
+   * of each holding a parse slot for a round trip.
+   */
+  settle: Pool;
   now: Date;
   /** Whether this sync may mark runs vanished (a full listing of a whole root); the candidates are collected here. */
   marksVanished: boolean;
@@ -87,13 +93,19 @@ export function createApplier(a: ApplyInput): (action: PlannedAction) => Promise
       });
       return;
     }
+    const fail = (err: unknown) => {
+      report.counts.failed += 1;
+      addError(report, { run_id: action.indexed?.run_id ?? label, code: (err as { code?: string }).code ?? 'parse-failed', message: errorMessage(err) });
+    };
     await a.pool.run(async () => {
+      let parsed: ParsedRun;
       try {
-        await parseAndWrite(a, action, crawled);
+        parsed = await parseRun(a, action, crawled);
       } catch (err) {
-        report.counts.failed += 1;
-        addError(report, { run_id: action.indexed?.run_id ?? label, code: (err as { code?: string }).code ?? 'parse-failed', message: errorMessage(err) });
+        fail(err);
+        return;
       }
+      await a.settle.run(() => settleAndWrite(a, action, parsed).catch(fail));
     });
   };
 }
@@ -123,13 +135,18 @@ async function updateStatus(a: ApplyInput, action: PlannedAction): Promise<void>
   });
 }
 
-async function parseAndWrite(a: ApplyInput, action: PlannedAction, crawled: CrawledRun): Promise<void> {
-  const { report, now } = a;
+async function parseRun(a: ApplyInput, action: PlannedAction, crawled: CrawledRun): Promise<ParsedRun> {
   const parseStart = Date.now();
-  const parsed = await a.parser.parse(a.source, crawled.run, { now, firstSeenAt: action.indexed?.first_seen_at ?? null });
+  const parsed = await a.parser.parse(a.source, crawled.run, { now: a.now, firstSeenAt: action.indexed?.first_seen_at ?? null });
+  a.report.durations_ms.parse += Date.now() - parseStart;
+  return parsed;
+}
+
+/** Decides the id a parsed run is written under (see the identity guard), counts it and hands it to the bulk writer. */
+async function settleAndWrite(a: ApplyInput, action: PlannedAction, parsed: ParsedRun): Promise<void> {
+  const { report, now } = a;
   const identity =
     action.indexed?.run_id === parsed.runId ? { runId: parsed.runId, copyOf: null } : await a.guard.resolve({ run_id: parsed.runId, source: parsed });
-  report.durations_ms.parse += Date.now() - parseStart;
   if (parsed.status === 'parse_error') {
     report.counts.parse_errors += 1;
     if (parsed.parseError && report.parse_error_sample.length < SAMPLE_SIZE) {

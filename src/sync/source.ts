@@ -15,6 +15,9 @@ import { countActiveRuns, scanIndexedRuns, type IndexedRun } from './scan.ts';
 import { applyVanishMarks } from './vanish.ts';
 import { createRunWriter, flushRunWriter } from './write.ts';
 
+/** Parsed runs waiting for their identity check and bulk write (their documents are in memory: bounded). */
+const SETTLE_CONCURRENCY = 256;
+
 /** What the sources of one sync share. */
 export interface SyncShared {
   guard: IdentityGuard;
@@ -37,6 +40,7 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
   const vanishMarks: IndexedRun[] = [];
   const now = ctx.now();
   const pool = createPool(config.sync.parse_concurrency);
+  const settle = createPool(SETTLE_CONCURRENCY);
   const apply = createApplier({
     source,
     opts,
@@ -46,6 +50,7 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
     parser: shared.parser,
     guard: shared.guard,
     pool,
+    settle,
     now,
     marksVanished,
     vanishMarks,
@@ -84,6 +89,7 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
     log.error({ source: source.name, err }, 'Source listing failed; nothing will be marked vanished');
   }
   await pool.drain();
+  await settle.drain();
   report.durations_ms.list += Date.now() - startedMs;
 
   if (marksVanished) {
