@@ -5,7 +5,18 @@ import { createBulkWriter, type BulkWriter } from '../es/bulk.ts';
 import { runMemberDoc, WATERMARK_ID, watermarkDoc } from './compute.ts';
 import { accumulatorFor, type RollupAccumulator } from './curve.ts';
 import { isCurveKey, writeStamp } from './keys.ts';
-import { collectIds, COUNTED_RUNS, hasRetiredDocs, isCounted, readMembers, readWatermark, scanRunPages, type Membership, type ScannedRun } from './store.ts';
+import {
+  collectIds,
+  COUNTED_RUNS,
+  MEMBERSHIP_FIELDS,
+  hasRetiredDocs,
+  isCounted,
+  readMembers,
+  readWatermark,
+  scanRunPages,
+  type Membership,
+  type ScannedRun,
+} from './store.ts';
 
 export interface RollupOptions {
   /** Recompute every bucket from every run, whatever the watermark says. */
@@ -91,7 +102,8 @@ async function recomputeDirty(ctx: AppContext, writer: BulkWriter, report: Rollu
   const now = ctx.now();
   const dirtyBuckets = new Set<string>();
   const members = new Map<string, { keys: string[] | null; stamp: number | null }>();
-  for await (const scanned of scanRunPages(client, config.indices.runs, { range: { rollup_stamp: { gte: since } } })) {
+  // Only membership fields: the values are read by the bucket recomputation, for the runs that turn out dirty.
+  for await (const scanned of scanRunPages(client, config.indices.runs, { range: { rollup_stamp: { gte: since } } }, MEMBERSHIP_FIELDS)) {
     const before = await readMembers(
       client,
       config.indices.rollups,

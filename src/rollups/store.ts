@@ -27,14 +27,21 @@ export function isCounted(run: ScannedRun): boolean {
   return run.state === 'active' && run.run_kind !== 'evaluation';
 }
 
+/** What deciding whether a run is counted, and in which buckets, reads of it (no aggregated values). */
+export const MEMBERSHIP_FIELDS = ['run_id', 'rollup_keys', 'state', 'run_kind', 'rollup_stamp'];
+
 /** Page size of the run scans; memory is one page plus the accumulators. */
 export const PAGE = 2000;
 
 /** Pages of runs matching a query, from a point-in-time snapshot (refreshed first, so acknowledged writes are in). */
-export async function* scanRunPages(client: Client, index: string, query: estypes.QueryDslQueryContainer): AsyncGenerator<ScannedRun[]> {
+export async function* scanRunPages(
+  client: Client,
+  index: string,
+  query: estypes.QueryDslQueryContainer,
+  fields: readonly string[] = [...ROLLUP_RUN_FIELDS, ...MEMBERSHIP_FIELDS],
+): AsyncGenerator<ScannedRun[]> {
   await client.indices.refresh({ index });
-  const fields = [...ROLLUP_RUN_FIELDS, 'rollup_keys', 'state', 'run_kind', 'rollup_stamp'];
-  for await (const hits of scanPages<ScannedRun>(client, { index, query, _source: fields, pageSize: PAGE, keepAlive: '5m' })) {
+  for await (const hits of scanPages<ScannedRun>(client, { index, query, _source: [...fields], pageSize: PAGE, keepAlive: '5m' })) {
     yield hits.map((hit) => {
       const src = hit._source as ScannedRun;
       return { ...src, loss_per_epoch: src.loss_per_epoch ?? [], rollup_keys: src.rollup_keys ?? [] };
