@@ -16,6 +16,8 @@ export interface SyncChild {
   kill(signal: NodeJS.Signals): void;
   exit: Promise<number | NodeJS.Signals>;
   output(): string;
+  /** The sync report's status (`ok`, `failed`, `skipped`…) from the JSON it printed. */
+  status(): string | undefined;
 }
 
 /** `lora-catalog sync --json` with this config against the engine at `esUrl`. */
@@ -35,7 +37,14 @@ export function startSync(configFile: string, esUrl: string, env: Record<string,
   const exit = new Promise<number | NodeJS.Signals>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code ?? -1)));
   // The report without its list of touched buckets (thousands of lines), then the end of the log.
   const output = () => `${out.replace(/"touched": \[[^\]]*\]/, '"touched": […]').slice(0, 6000)}\n${err.slice(-3000)}`;
-  return { kill: (signal) => child.kill(signal), exit, output };
+  const status = () => {
+    try {
+      return (JSON.parse(out) as { report?: { status?: string } }).report?.status;
+    } catch {
+      return undefined;
+    }
+  };
+  return { kill: (signal) => child.kill(signal), exit, output, status };
 }
 
 /** `cp -a`: file and folder times too (some formats date a run by its files; fs.cp leaves folder times). */

@@ -42,17 +42,14 @@ beforeAll(async () => {
   tree = await mkdtemp(path.join(os.tmpdir(), 'lora-s3-faults-'));
   await generateRuns({ root: tree, runs: 400, seed: 23 });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  for (const year of ['2016', '2017', '2018', '2019', '2020', '2021']) {
+  for (const year of ['2019', '2020', '2021', '2022', '2023', '2024']) {
     await uploadYear(year);
   }
   proxy = await startFaultProxy(inject('s3Endpoint'), rootListingFault, { rewriteUrl: pageSize(PAGE_KEYS) });
   app = await createTestApp({ from: null, raw: { sources: [s3Source(proxy.url)], sync: { max_vanish_share: 0.5 } } });
   apps.push(app);
   configFile = path.join(app.root, '..', `${path.basename(app.root)}.json`);
-  await writeFile(
-    configFile,
-    JSON.stringify({ sources: app.config.sources, indices: app.config.indices, sync: app.config.sync, schedule: { lease_ttl: '2s' } }),
-  );
+  await writeFile(configFile, JSON.stringify({ sources: app.config.sources, indices: app.config.indices, sync: app.config.sync }));
   vi.stubEnv('AWS_ACCESS_KEY_ID', CREDENTIALS.AWS_ACCESS_KEY_ID);
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', CREDENTIALS.AWS_SECRET_ACCESS_KEY);
   const first = sync();
@@ -74,7 +71,7 @@ afterAll(async () => {
 
 describe('S3 listing faults mid-sync (real S3Mock and Elasticsearch)', () => {
   it('5xx answers and a dropped connection on list pages are retried: the faulted sync itself ends identical', async () => {
-    await changeBucket('2022', '2016');
+    await changeBucket('2018', '2024');
     const once =
       (answer: FaultAnswer | CutAnswer): PageFault =>
       (attempt) =>
@@ -90,7 +87,7 @@ describe('S3 listing faults mid-sync (real S3Mock and Elasticsearch)', () => {
   }, 300_000);
 
   it('a page that promises more (IsTruncated) and then the next page fails on every attempt: nothing vanishes, the next sync converges', async () => {
-    await changeBucket('2023', '2017');
+    await changeBucket('2017', '2023');
     const goneBefore = await goneRunIds(app);
     setFaults({ 5: () => ({ status: 500, code: 'InternalError' }) });
 
@@ -99,13 +96,14 @@ describe('S3 listing faults mid-sync (real S3Mock and Elasticsearch)', () => {
     expect(await child.exit, child.output()).toBe(1);
     expect(Math.max(...attempts.keys())).toBe(5);
     expect(attempts.get(5)).toBeGreaterThan(1);
+    expect(await activeRunsUnder('2017')).toBeGreaterThan(0);
     // The removed year is not listed either way; with the listing cut short nothing may be marked.
     expect((await goneRunIds(app)).sort()).toEqual(goneBefore.sort());
     await normalSyncThenCompare();
   }, 300_000);
 
   it('a page whose body ends early: the listing fails, nothing vanishes, the next sync converges', async () => {
-    await changeBucket('2024', '2018');
+    await changeBucket('2016', '2022');
     const goneBefore = await goneRunIds(app);
     setFaults({ 4: (attempt) => (attempt === 1 ? { cut: 0.6 } : null) });
 
@@ -113,6 +111,7 @@ describe('S3 listing faults mid-sync (real S3Mock and Elasticsearch)', () => {
 
     expect(await child.exit, child.output()).toBe(1);
     expect(Math.max(...attempts.keys())).toBe(4);
+    expect(await activeRunsUnder('2016')).toBeGreaterThan(0);
     expect((await goneRunIds(app)).sort()).toEqual(goneBefore.sort());
     await normalSyncThenCompare();
   }, 300_000);
@@ -148,17 +147,28 @@ function rootListingFault(_n: number, req: http.IncomingMessage): FaultAnswer | 
   return pageFaults[page]?.(attempt) ?? null;
 }
 
-/** Adds a year of the generated runs to the bucket and removes one (its runs vanish once a listing is complete). */
+/**
+ * Adds a year of the generated runs to the bucket and removes one (its runs vanish once a listing is complete).
+ * The added year comes first in the listing: a faulted sync writes its runs before the fault cuts the listing off.
+ */
 async function changeBucket(add: string, remove: string): Promise<void> {
   await uploadYear(add);
   await deleteKeys(`${ROOT}/${remove}/`);
   removedYears.add(remove);
 }
 
+/** Runs of the year written so far: the faulted sync wrote the part of the listing it got. */
+async function activeRunsUnder(year: string): Promise<number> {
+  await app.ctx.client.indices.refresh({ index: app.config.indices.runs });
+  const query = { bool: { filter: [{ prefix: { 'source.path': `${year}/` } }, { term: { state: 'active' } }] } };
+  return (await app.ctx.client.count({ index: app.config.indices.runs, query })).count;
+}
+
 async function normalSyncThenCompare(): Promise<void> {
   setFaults({});
   const child = sync();
   expect(await child.exit, child.output()).toBe(0);
+  expect(child.status()).toBe('ok');
   await compareWithUninterrupted();
 }
 
