@@ -20,7 +20,7 @@ export interface TestApp {
 export const EXAMPLES = path.resolve(import.meta.dirname, '..', '..', 'examples', 'runs');
 
 /** A config with throwaway index names and one fs source on a temp copy of `from` (default: the example runs). */
-export async function createTestApp(opts: { from?: string | null; raw?: Record<string, unknown> } = {}): Promise<TestApp> {
+export async function createTestApp(opts: { from?: string | null; raw?: Record<string, unknown>; esUrl?: string } = {}): Promise<TestApp> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'lora-sync-'));
   if (opts.from !== null) {
     await cp(opts.from ?? EXAMPLES, root, { recursive: true });
@@ -31,7 +31,7 @@ export async function createTestApp(opts: { from?: string | null; raw?: Record<s
     indices: { runs: `${base}-runs`, rollups: `${base}-rollups`, sync_runs: `${base}-syncs`, leases: `${base}-leases` },
     ...opts.raw,
   });
-  const client = esClient();
+  const client = esClient(opts.esUrl);
   let now = new Date();
   const ctx: AppContext = { config, client, log: silentLogger, now: () => now, signal: new AbortController().signal };
   return {

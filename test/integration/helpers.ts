@@ -3,9 +3,9 @@ import { Client } from '@elastic/elasticsearch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 
-/** A client on the run's Elasticsearch (started by global-setup.ts). */
-export function esClient(): Client {
-  return new Client({ node: inject('esUrl') });
+/** A client on the run's Elasticsearch (started by global-setup.ts), or on another engine a file started itself. */
+export function esClient(url: string = inject('esUrl')): Client {
+  return new Client({ node: url });
 }
 
 /** A client on the run's S3Mock: path-style, any credentials work. */

@@ -1,26 +1,25 @@
-import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateRuns } from '../../bench/generate.ts';
-import { scanPages } from '../../src/es/pit.ts';
 import { runRollups } from '../../src/rollups/run.ts';
 import { readWatermark } from '../../src/rollups/store.ts';
 import { runSync } from '../../src/sync/run.ts';
 import { createTestApp, type TestApp } from './app-context.ts';
+import { copyTree, expectConverged, runCount as countRuns, startSync as startCliSync, until, type SyncChild } from './convergence.ts';
 
 /**
  * Faults in every phase of a sync (SIGKILL while writing runs, SIGKILL while writing rollups, the engine
- * paused mid-bulk), each followed by one normal sync: the rollup index must then equal an uninterrupted
- * sync of the same tree into fresh indices, id for id and value for value.
+ * paused mid-bulk), each followed by one normal sync: the rollup index and the active runs must then equal
+ * an uninterrupted sync of the same tree into fresh indices, id for id and value for value.
  */
-const REPO = path.resolve(import.meta.dirname, '..', '..');
 const apps: TestApp[] = [];
 let tree = '';
 let app: TestApp;
 let configFile = '';
+/** Years of the generated tree removed from the synced root: their runs are the only ones vanished. */
+const removedYears = new Set<string>();
 /** For the paused engine only: requests give up after 2 s, so the pause fails the sync instead of just slowing it. */
 let impatientConfigFile = '';
 
@@ -99,17 +98,13 @@ describe('rollups/run after faults (real Elasticsearch)', () => {
 
 // --- helpers ---
 
-/** `cp -a`: file and folder times too (some formats date a run by its files; fs.cp leaves folder times). */
-async function copyTree(from: string, to: string): Promise<void> {
-  await promisify(execFile)('cp', ['-a', from, to]);
-}
-
 /** Adds the years of the generated tree to the synced root and removes one (its runs vanish). */
 async function changeTree(add: string[], remove: string): Promise<void> {
   for (const year of add) {
     await copyTree(path.join(tree, year), path.join(app.root, year));
   }
   await rm(path.join(app.root, remove), { recursive: true, force: true });
+  removedYears.add(remove);
 }
 
 async function normalSyncThenCompare(): Promise<void> {
@@ -124,66 +119,20 @@ async function normalSyncThenCompare(): Promise<void> {
   await runSync(clean.ctx, { mode: 'full' });
   await runRollups(clean.ctx);
 
-  const got = await rollupDocs(app);
-  const want = await rollupDocs(clean);
-
-  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
-  for (const [id, doc] of want) {
-    expect(got.get(id), id).toEqual(doc);
-  }
+  await expectConverged(app, clean, (runPath) => removedYears.has(runPath.split('/')[0] ?? ''));
   await clean.cleanup();
   apps.splice(apps.indexOf(clean), 1);
 }
 
-function startSync(config = configFile): { kill(signal: NodeJS.Signals): void; exit: Promise<number | NodeJS.Signals>; output(): string } {
-  const child = spawn(process.execPath, [path.join(REPO, 'src/cli/main.ts'), 'sync', '--config', config, '--json'], {
-    env: { ...process.env, LORA_CATALOG_ES_URL: inject('esUrl') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const exit = new Promise<number | NodeJS.Signals>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code ?? -1)));
-  // The report without its list of touched buckets (thousands of lines), then the end of the log.
-  const output = () => `${out.replace(/"touched": \[[^\]]*\]/, '"touched": […]').slice(0, 6000)}\n${err.slice(-3000)}`;
-  return { kill: (signal) => child.kill(signal), exit, output };
-}
-
-async function until(check: () => Promise<boolean>, everyMs = 100): Promise<void> {
-  for (let i = 0; i < 120_000 / everyMs; i++) {
-    if (await check()) {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error('condition not reached in 120 s');
+function startSync(config = configFile): SyncChild {
+  return startCliSync(config, inject('esUrl'));
 }
 
 async function runCount(): Promise<number> {
-  await app.ctx.client.indices.refresh({ index: app.config.indices.runs });
-  return (await app.ctx.client.count({ index: app.config.indices.runs })).count;
+  return countRuns(app);
 }
 
 async function freshRollupDocs(since: Date): Promise<number> {
   await app.ctx.client.indices.refresh({ index: app.config.indices.rollups });
   return (await app.ctx.client.count({ index: app.config.indices.rollups, query: { range: { computed_at: { gte: since.toISOString() } } } })).count;
-}
-
-/** Every rollup doc by id, without the fields that say when it was computed. */
-async function rollupDocs(t: TestApp): Promise<Map<string, Record<string, unknown>>> {
-  const index = t.config.indices.rollups;
-  await t.ctx.client.indices.refresh({ index });
-  const out = new Map<string, Record<string, unknown>>();
-  for await (const hits of scanPages<Record<string, unknown>>(t.ctx.client, { index })) {
-    for (const hit of hits) {
-      const { computed_at: _at, rollup_stamp: _stamp, ...doc } = hit._source ?? {};
-      out.set(hit._id as string, doc);
-    }
-  }
-  return out;
 }
