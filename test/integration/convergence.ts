@@ -4,7 +4,10 @@ import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { scanPages } from '../../src/es/pit.ts';
 import { VOLATILE_FIELDS } from '../../src/sync/doc.ts';
-import type { TestApp } from './app-context.ts';
+import { readdir } from 'node:fs/promises';
+import { runRollups } from '../../src/rollups/run.ts';
+import { runSync } from '../../src/sync/run.ts';
+import { createTestApp, type TestApp } from './app-context.ts';
 
 /**
  * Shared by the fault-injection files: a CLI sync in a child process (so it can be killed), and the
@@ -91,6 +94,23 @@ export async function expectConverged(got: TestApp, want: TestApp, removed: (run
   const wronglyGone = gone.filter((doc) => !removed((doc['source'] as { path: string }).path));
   expect(wronglyGone.map((doc) => doc['run_id'])).toEqual([]);
   expect(gone.every((doc) => doc['state'] === 'vanished')).toBe(true);
+}
+
+/**
+ * Syncs a copy of `got`'s tree (file times too: some formats date a run by its files) into fresh indices of
+ * the engine at `esUrl` without any fault, then expects `got` to have converged to that (`expectConverged`).
+ */
+export async function expectSameAsCleanSync(got: TestApp, removed: (runPath: string) => boolean, esUrl?: string): Promise<void> {
+  const clean = await createTestApp({ from: null, ...(esUrl ? { esUrl } : {}), raw: { sync: { max_vanish_share: 0.5 } } });
+  try {
+    await copyTree(`${got.root}/.`, clean.root);
+    expect((await readdir(clean.root)).sort()).toEqual((await readdir(got.root)).sort());
+    await runSync(clean.ctx, { mode: 'full' });
+    await runRollups(clean.ctx);
+    await expectConverged(got, clean, removed);
+  } finally {
+    await clean.cleanup();
+  }
 }
 
 /** The run ids marked vanished or missing so far. */
