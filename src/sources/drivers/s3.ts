@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type GetObjectCommandOutput, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import picomatch from 'picomatch';
 import { StorageError, type ErrorCode } from '../../errors.ts';
 import { compareKeys } from '../order.ts';
@@ -30,6 +30,15 @@ export interface S3DriverOptions {
 
 const DRIVER_NAME = 's3';
 
+type Sdk = typeof import('@aws-sdk/client-s3');
+let sdkLoading: Promise<Sdk> | undefined;
+
+/** The AWS SDK is loaded when an S3 source is first used: a process (or parse worker) with only local roots does not pay its start-up. */
+function sdk(): Promise<Sdk> {
+  sdkLoading ??= import('@aws-sdk/client-s3');
+  return sdkLoading;
+}
+
 /** Most S3 errors are retried by the SDK; 5 attempts ride out a burst of SlowDown without stalling a sync for minutes. */
 const DEFAULT_MAX_ATTEMPTS = 5;
 
@@ -49,7 +58,8 @@ export function createS3Driver(opts: S3DriverOptions): SourceDriver {
   const excludeMatch = opts.exclude && opts.exclude.length > 0 ? picomatch(opts.exclude, { dot: true }) : null;
   let client: S3Client | undefined;
 
-  function getClient(): S3Client {
+  async function getClient(): Promise<S3Client> {
+    const { S3Client } = await sdk();
     client ??= new S3Client({
       region: opts.region ?? 'us-east-1',
       endpoint: opts.endpoint,
@@ -71,13 +81,13 @@ export function createS3Driver(opts: S3DriverOptions): SourceDriver {
       const sub = prefix.replace(/^\/+|\/+$/g, '');
       const fullPrefix = sub === '' ? root : `${root}${sub}/`;
       const excluded = excludeMatch ? createExcluder(excludeMatch) : () => false;
-      return listAll({ client: getClient(), bucket, root, fullPrefix, pageSize: opts.pageSize, keep: (key) => !excluded(key) && include(key) });
+      return listAll({ client: getClient, bucket, root, fullPrefix, pageSize: opts.pageSize, keep: (key) => !excluded(key) && include(key) });
     },
     async read(key, range) {
       if (range && range.end <= range.start) {
         return new Uint8Array(0);
       }
-      const output = await getObject(getClient(), bucket, root + key, key, range);
+      const output = await getObject(await getClient(), bucket, root + key, key, range);
       if (output === null) {
         return null;
       }
@@ -87,7 +97,7 @@ export function createS3Driver(opts: S3DriverOptions): SourceDriver {
       return output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
     },
     async stream(key) {
-      const output = await getObject(getClient(), bucket, root + key, key);
+      const output = await getObject(await getClient(), bucket, root + key, key);
       if (output === null || output === 'unsatisfiable') {
         return output === null ? null : emptyStream();
       }
@@ -96,7 +106,8 @@ export function createS3Driver(opts: S3DriverOptions): SourceDriver {
     async stat(key) {
       try {
         // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
-        const head = await getClient().send(new HeadObjectCommand({ Bucket: bucket, Key: root + key }));
+        const { HeadObjectCommand } = await sdk();
+        const head = await (await getClient()).send(new HeadObjectCommand({ Bucket: bucket, Key: root + key }));
         return { key, size: head.ContentLength ?? 0, mtime: wholeSeconds(head.LastModified), ...etagOf(head.ETag) };
       } catch (err) {
         if (isNotFound(err)) {
@@ -115,7 +126,7 @@ export function createS3Driver(opts: S3DriverOptions): SourceDriver {
 // --- internal ---
 
 interface ListOptions {
-  client: S3Client;
+  client: () => Promise<S3Client>;
   bucket: string;
   root: string;
   fullPrefix: string;
@@ -133,11 +144,13 @@ async function* listAll(opts: ListOptions): AsyncGenerator<SourceEntry> {
   const where = `list s3://${opts.bucket}/${opts.fullPrefix.replace(/\/$/, '')}`;
   let token: string | undefined;
   let previous: string | undefined;
+  const { ListObjectsV2Command } = await sdk();
+  const client = await opts.client();
   do {
     let page;
     try {
       // https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
-      page = await opts.client.send(
+      page = await client.send(
         new ListObjectsV2Command({ Bucket: opts.bucket, Prefix: opts.fullPrefix || undefined, ContinuationToken: token, MaxKeys: opts.pageSize }),
       );
     } catch (err) {
@@ -182,6 +195,7 @@ async function getObject(
 ): Promise<GetObjectCommandOutput | 'unsatisfiable' | null> {
   try {
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html (Range: RFC 9110 byte range, end inclusive)
+    const { GetObjectCommand } = await sdk();
     return await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey, Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }));
   } catch (err) {
     if (isNotFound(err)) {
