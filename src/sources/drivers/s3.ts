@@ -1,3 +1,4 @@
+import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import picomatch from 'picomatch';
 import { StorageError, type ErrorCode } from '../../errors.ts';
@@ -30,7 +31,7 @@ export interface S3DriverOptions {
 
 const DRIVER_NAME = 's3';
 
-type Sdk = typeof import('@aws-sdk/client-s3');
+type Sdk = typeof S3Sdk;
 let sdkLoading: Promise<Sdk> | undefined;
 
 /** The AWS SDK is loaded when an S3 source is first used: a process (or parse worker) with only local roots does not pay its start-up. */
