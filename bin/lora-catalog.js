@@ -12,7 +12,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
 const fromSource = existsSync(new URL('../src/cli/main.ts', import.meta.url));
 const base = fromSource ? '../src/cli/' : '../dist/src/cli/';
 const ext = fromSource ? '.ts' : '.js';
-const { main } = await import(new URL(`${base}main${ext}`, import.meta.url).href);
+const { main } = await import(new URL(`${base}app${ext}`, import.meta.url).href);
 const { exitProcess } = await import(new URL(`${base}signals${ext}`, import.meta.url).href);
 // exitProcess, not process.exit: a read stuck in the kernel would make process.exit wait forever.
 exitProcess(await main(process.argv.slice(2)));

@@ -47,3 +47,10 @@ function nonEmpty(value: string | undefined): string | undefined {
 export function tuneThreadPool(env: Record<string, string | undefined> = process.env, size = 64): void {
   env['UV_THREADPOOL_SIZE'] ??= String(size);
 }
+
+/** Hands the process's V8 compile cache directory to the worker threads it starts (they read it from the environment). */
+export function shareCompileCache(dir: string | undefined, env: Record<string, string | undefined> = process.env): void {
+  if (dir) {
+    env['NODE_COMPILE_CACHE'] ??= dir;
+  }
+}
