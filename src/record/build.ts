@@ -25,12 +25,6 @@ export function buildRecord(input: BuildInput): RunRecord {
   const redactedFields = redactCollect(stripUndefined({ ...fields, config: undefined }));
   const warnings = [...input.warnings];
   const kept = fields.config?.text ? redactConfigText(fields.config.text, fields.config.syntax ?? 'none') : null;
-  if (kept !== null && kept.method !== 'original') {
-    // Secret shapes in the text outside the values (comments) are scrubbed from copies elsewhere too.
-    for (const secret of redactCollect(fields.config?.text).secrets) {
-      secrets.add(secret);
-    }
-  }
   if (kept?.method === 'dropped') {
     warnings.push(`${fields.config?.file ?? 'config'}: text not kept (it does not parse, so it cannot be checked for secrets)`);
   } else if (kept?.method === 'reserialised') {

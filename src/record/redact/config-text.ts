@@ -4,7 +4,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseFlatYaml } from '../../text/flat-yaml.ts';
 import { parseTolerantJson } from '../../text/tolerant-json.ts';
 import { mentionsSecretKey, redactString } from '../../secrets/shapes.ts';
-import { redactCollect, scrubSecrets } from './values.ts';
+import { collectRemoved, redactCollect, scrubSecrets } from './values.ts';
 import { applyEdits, yamlRedactionEdits } from './yaml-ranges.ts';
 
 export type ConfigSyntax = 'yaml' | 'toml' | 'json' | 'none';
@@ -31,20 +31,25 @@ const MAX_ALIASES = 100;
 export function redactConfigText(text: string, syntax: ConfigSyntax): RedactedConfigText {
   const codec = CODECS[syntax === 'none' ? 'yaml' : syntax];
   const body = text.replace(/^\uFEFF/, '');
+  // Secret shapes anywhere in the text (comments included) are secrets to scrub from other copies too.
+  const shapesRedacted = redactString(body);
+  const textSecrets = new Set<string>();
+  if (shapesRedacted !== body) {
+    collectRemoved(body, shapesRedacted, textSecrets);
+  }
   const original = tryParse(codec, body);
   if (!original.ok) {
-    return { text: null, secrets: new Set(), method: 'dropped' };
+    return { text: null, secrets: textSecrets, method: 'dropped' };
   }
   const redacted = redactCollect(original.value);
-  const secrets = redacted.secrets;
-  const shapesRedacted = redactString(body);
+  const secrets = new Set([...redacted.secrets, ...textSecrets]);
   // Nothing to hide in the values, no secret shape and no secret-named key anywhere in the text (comments and
   // duplicate keys included): the text is kept as it is, without building node ranges and re-parsing.
   if (!redacted.changed && shapesRedacted === body && !mentionsSecretKey(body)) {
     return { text: body, secrets, method: 'original' };
   }
   // A secret also reached through a YAML alias or copied under a harmless key is scrubbed there too.
-  const expected = scrubSecrets(redacted.value, secrets);
+  const expected = scrubSecrets(redacted.value, redacted.secrets);
   const candidates: string[] = [];
   const edits = syntax === 'toml' ? null : yamlRedactionEdits(body);
   if (edits !== null) {

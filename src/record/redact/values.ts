@@ -86,8 +86,8 @@ function redactNode(value: unknown, underSecret: boolean, state: RedactState): u
   return value;
 }
 
-/** The parts of `before` that `redactString` replaced, as secrets to scrub from copies. */
-function collectRemoved(before: string, after: string, secrets: Set<string>): void {
+/** The parts of `before` that `redactString` replaced (giving `after`), added to `secrets` for scrubbing copies. */
+export function collectRemoved(before: string, after: string, secrets: Set<string>): void {
   const pieces = after.split(REDACTED);
   let at = 0;
   for (let i = 0; i < pieces.length - 1; i++) {
