@@ -3,7 +3,7 @@ import type { DiscoveredRun } from '../../../src/sync/discover.ts';
 import { runSortKey } from '../../../src/sources/order.ts';
 import { planActions, type CrawledRun } from '../../../src/sync/plan.ts';
 import type { IndexedRun } from '../../../src/sync/scan.ts';
-import type { StatusInputs } from '../../../src/record/schema.ts';
+import { statusInputs } from '../../fixtures/status-inputs.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const OPTS = { parserVersion: '1', now: new Date(T0) };
@@ -100,18 +100,7 @@ describe('sync/plan', () => {
   });
 
   it('re-derives the status of an unchanged run from its stored evidence and the clock, without a re-read', async () => {
-    const inputs: StatusInputs = {
-      max_steps: 100,
-      last_step: 40,
-      final_artifact: null,
-      progressed: true,
-      terminal: null,
-      terminal_evidence: null,
-      caveat: null,
-      last_activity_at: new Date(T0).toISOString(),
-      last_activity_source: 'mtime',
-      external_logs: [],
-    };
+    const inputs = statusInputs(T0);
     const running = { ...indexed('a'), status: 'running', status_inputs: inputs };
     const run = async (now: number, newestMtime = T0) => {
       const out = [];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StatusInputs } from '../../../src/record/schema.ts';
+import { statusInputs } from '../../fixtures/status-inputs.ts';
 import type { SourceEntry } from '../../../src/sources/types.ts';
 import { confirmStatus, rederiveStatus } from '../../../src/sync/restatus.ts';
 
@@ -7,19 +8,7 @@ const T0 = Date.parse('2026-03-01T12:00:00Z');
 const HOUR = 3_600_000;
 
 function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
-  return {
-    max_steps: 300,
-    last_step: 100,
-    final_artifact: null,
-    progressed: true,
-    terminal: null,
-    terminal_evidence: null,
-    caveat: null,
-    last_activity_at: new Date(T0).toISOString(),
-    last_activity_source: 'tfevents',
-    external_logs: [],
-    ...over,
-  };
+  return statusInputs(T0, { max_steps: 300, last_step: 100, last_activity_source: 'tfevents', ...over });
 }
 
 function statDriver(mtimes: Record<string, number>) {

@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { deriveStatus, lastActivity, RUNNING_WINDOW_MS, stepCount, ZONELESS_SLACK_MS } from '../../../../src/formats/kit/run-status.ts';
 import type { StatusInputs } from '../../../../src/record/schema.ts';
+import { statusInputs } from '../../../fixtures/status-inputs.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const MIN = 60_000;
 
 function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
-  return {
-    max_steps: 100,
-    last_step: 40,
-    final_artifact: null,
-    progressed: true,
-    terminal: null,
-    terminal_evidence: null,
-    caveat: null,
-    last_activity_at: new Date(T0).toISOString(),
-    last_activity_source: 'mtime',
-    external_logs: [],
-    ...over,
-  };
+  return statusInputs(T0, over);
 }
 
 const at = (ms: number) => new Date(ms);
