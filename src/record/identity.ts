@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+// One-shot `hash` (not createHash): these inputs are small, and a Hash object per call costs more than the hashing.
+import { hash } from 'node:crypto';
 import type { SourceEntry } from '../sources/types.ts';
 
 /** Namespace of every lora-catalog v5 UUID; never change it, or every run gets a new id. */
@@ -15,10 +16,10 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 /** RFC 4122 version-5 UUID of `name` in the lora-catalog namespace. */
 export function uuidV5(name: string, namespace: string = RUN_NAMESPACE): string {
   const ns = namespace === RUN_NAMESPACE ? RUN_NAMESPACE_BYTES : Buffer.from(namespace.replaceAll('-', ''), 'hex');
-  const hash = createHash('sha1').update(ns).update(name, 'utf8').digest();
-  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
-  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
+  const digest = hash('sha1', Buffer.concat([ns, Buffer.from(name, 'utf8')]), 'buffer');
+  digest[6] = ((digest[6] ?? 0) & 0x0f) | 0x50;
+  digest[8] = ((digest[8] ?? 0) & 0x3f) | 0x80;
+  const hex = digest.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -33,12 +34,12 @@ export function findUuid(text: string): string | null {
  * Equal fingerprints mean the run is unchanged without reading a byte of it.
  */
 export function listingFingerprint(dir: string, entries: readonly SourceEntry[]): string {
-  const hash = createHash('sha256');
   const prefix = dir === '' ? 0 : dir.length + 1;
+  let text = '';
   for (const entry of entries) {
-    hash.update(`${entry.key.slice(prefix)}\u0000${entry.size}\u0000${entry.etag ?? Math.floor(entry.mtime)}\n`);
+    text += `${entry.key.slice(prefix)}\u0000${entry.size}\u0000${entry.etag ?? Math.floor(entry.mtime)}\n`;
   }
-  return hash.digest('hex').slice(0, 32);
+  return hash('sha256', text, 'hex').slice(0, 32);
 }
 
 /** Hash of the training config without run-specific keys, so repeats of one experiment share it. */
@@ -50,7 +51,7 @@ export function configHash(values: Record<string, unknown>): string | null {
     return null;
   }
   const canonical = JSON.stringify(kept.map((key) => [key, normalise(values[key])]));
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+  return hash('sha256', canonical, 'hex').slice(0, 16);
 }
 
 // --- internal ---

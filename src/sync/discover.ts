@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { detectAdapters } from '../formats/detect.ts';
 import type { DiscoveredRun, FormatAdapter } from '../formats/types.ts';
 import { isWarning, toListing, type SourceDriver, type SourceEntry, type SourceWarning } from '../sources/types.ts';
@@ -70,7 +70,7 @@ export async function* discoverRuns(
 
 /** Stable bucket of a run directory in [0, SHARD_BUCKETS). */
 export function shardBucket(dir: string): number {
-  return createHash('sha1').update(dir).digest().readUInt32BE(0) % SHARD_BUCKETS;
+  return hash('sha1', dir, 'buffer').readUInt32BE(0) % SHARD_BUCKETS;
 }
 
 export function inShard(dir: string, shard: { index: number; count: number } | undefined): boolean {

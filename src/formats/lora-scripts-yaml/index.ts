@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { yamlErrorMessage } from '../../text/parse-error-message.ts';
 import type { Artifact, StatusInputs } from '../../record/schema.ts';
@@ -50,7 +50,7 @@ export const loraScriptsYaml: FormatAdapter = {
       // Config text + the first logged time survive a move or rsync; two launches of one config differ in their start time.
       identity: {
         explicit: config.run_id ?? null,
-        content: loss?.firstTime ? `${createHash('sha256').update(text).digest('hex').slice(0, 16)}@${loss.firstTime}` : null,
+        content: loss?.firstTime ? `${hash('sha256', text, 'hex').slice(0, 16)}@${loss.firstTime}` : null,
       },
       status: status.status,
       status_evidence: status.evidence,

@@ -38,32 +38,42 @@ export async function aggregateTextLoss(lines: AsyncIterable<string>): Promise<T
   return aggregator.result();
 }
 
-/** The same over lines already in memory (a small log read whole): no promise per line. */
+/**
+ * The same over lines already in memory (a small log read whole): no promise per line, and only the
+ * epoch and loss patterns run on every line. The patterns whose answer is one line (the first and last
+ * timestamp, the last step, the last failure, any "finished") are first tried on the whole text once,
+ * then looked for line by line only from the end they need; the answers are the line-by-line ones.
+ */
 export function aggregateTextLossOf(text: string): TextLossResult {
-  const aggregator = createTextLossAggregator();
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) {
-      end = text.length;
-    }
-    // Same lines as the streaming splitter: `\r\n` endings lose the `\r`, long lines are cut.
-    const line = text.slice(start, Math.min(end, start + MAX_LINE));
-    aggregator.add(line.endsWith('\r') ? line.slice(0, -1) : line);
-    start = end + 1;
+  const lines = splitLines(text);
+  if (lines.long) {
+    const aggregator = createTextLossAggregator();
+    forEachLine(text, lines, (line) => aggregator.add(line));
+    return aggregator.result();
   }
-  return aggregator.result();
+  const curve = createCurveAggregator();
+  forEachLine(text, lines, (line) => curve.add(line));
+  const first = TIMESTAMP.test(text) ? findLine(text, lines, 1, parseTimestamp) : null;
+  const last = first ? findLine(text, lines, -1, parseTimestamp) : null;
+  const step = STEP.test(text) ? findLine(text, lines, -1, (line) => STEP.exec(line)?.[1] ?? null) : null;
+  const failure = FAILURE.test(text) ? findLine(text, lines, -1, (line) => (FAILURE.test(line) ? line.trim().slice(0, 300) : null)) : null;
+  return {
+    ...curve.result(),
+    lines: lines.starts.length,
+    failure,
+    finished: FINISHED.test(text),
+    lastStep: step === null ? null : Number(step),
+    firstTime: first?.iso ?? null,
+    lastTime: last?.iso ?? null,
+    lastTimeZoneless: last?.zoneless ?? false,
+  };
 }
 
 /** Cap on one log line, as in the streaming reader. */
 const MAX_LINE = 64 * 1024;
 
 function createTextLossAggregator(): { add(line: string): void; result(): TextLossResult } {
-  const epochs = new Map<number, { sum: number; n: number; last: number; min: number }>();
-  let current = 0;
-  let lossFinal: number | null = null;
-  let lossMin: number | null = null;
-  let points = 0;
+  const curve = createCurveAggregator();
   let count = 0;
   let failure: string | null = null;
   let finished = false;
@@ -80,11 +90,7 @@ function createTextLossAggregator(): { add(line: string): void; result(): TextLo
         lastTime = time.iso;
         lastTimeZoneless = time.zoneless;
       }
-      const epochMatch = EPOCH.exec(line);
-      if (epochMatch) {
-        const value = Number(epochMatch[1]);
-        current = Number.isInteger(value) ? value : Math.ceil(value);
-      }
+      curve.add(line);
       const stepMatch = STEP.exec(line);
       if (stepMatch) {
         lastStep = Number(stepMatch[1]);
@@ -94,6 +100,29 @@ function createTextLossAggregator(): { add(line: string): void; result(): TextLo
       }
       if (FINISHED.test(line)) {
         finished = true;
+      }
+    },
+    result() {
+      return { ...curve.result(), lines: count, failure, finished, lastStep, firstTime, lastTime, lastTimeZoneless };
+    },
+  };
+}
+
+type CurveResult = Pick<TextLossResult, 'perEpoch' | 'lossFinal' | 'lossMin' | 'points'>;
+
+/** Loss per epoch: a line's epoch applies to its loss and to the losses of the lines after it. */
+function createCurveAggregator(): { add(line: string): void; result(): CurveResult } {
+  const epochs = new Map<number, { sum: number; n: number; last: number; min: number }>();
+  let current = 0;
+  let lossFinal: number | null = null;
+  let lossMin: number | null = null;
+  let points = 0;
+  return {
+    add(line) {
+      const epochMatch = EPOCH.exec(line);
+      if (epochMatch) {
+        const value = Number(epochMatch[1]);
+        current = Number.isInteger(value) ? value : Math.ceil(value);
       }
       const lossMatch = LOSS.exec(line);
       if (!lossMatch) {
@@ -106,20 +135,75 @@ function createTextLossAggregator(): { add(line: string): void; result(): TextLo
       points += 1;
       lossFinal = loss;
       lossMin = lossMin === null ? loss : Math.min(lossMin, loss);
-      const bucket = epochs.get(current) ?? { sum: 0, n: 0, last: loss, min: loss };
-      bucket.sum += loss;
-      bucket.n += 1;
-      bucket.last = loss;
-      bucket.min = Math.min(bucket.min, loss);
-      epochs.set(current, bucket);
+      const bucket = epochs.get(current);
+      if (bucket) {
+        bucket.sum += loss;
+        bucket.n += 1;
+        bucket.last = loss;
+        bucket.min = Math.min(bucket.min, loss);
+      } else {
+        epochs.set(current, { sum: loss, n: 1, last: loss, min: loss });
+      }
     },
     result() {
       const perEpoch = [...epochs.entries()]
         .sort(([a], [b]) => a - b)
         .map(([epoch, b]) => ({ epoch, mean: round(b.sum / b.n), last: b.last, min: b.min, steps: b.n }));
-      return { perEpoch, lossFinal, lossMin, points, lines: count, failure, finished, lastStep, firstTime, lastTime, lastTimeZoneless };
+      return { perEpoch, lossFinal, lossMin, points };
     },
   };
+}
+
+interface Lines {
+  /** Where each line starts and ends (its `\n`, or the end of the text). */
+  starts: number[];
+  ends: number[];
+  /** Some line is longer than MAX_LINE (cut when read line by line: the whole-text tests would see past the cut). */
+  long: boolean;
+}
+
+/** The lines the streaming splitter yields: split on `\n`, no empty line after a final `\n`. */
+function splitLines(text: string): Lines {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let long = false;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) {
+      end = text.length;
+    }
+    long ||= end - start > MAX_LINE;
+    starts.push(start);
+    ends.push(end);
+    start = end + 1;
+  }
+  return { starts, ends, long };
+}
+
+/** Line i as the streaming reader yields it: cut at MAX_LINE, a `\r` before the `\n` dropped. */
+function lineOf(text: string, lines: Lines, i: number): string {
+  const start = lines.starts[i] as number;
+  const line = text.slice(start, Math.min(lines.ends[i] as number, start + MAX_LINE));
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+function forEachLine(text: string, lines: Lines, visit: (line: string) => void): void {
+  for (let i = 0; i < lines.starts.length; i++) {
+    visit(lineOf(text, lines, i));
+  }
+}
+
+/** The first answer `read` gives for a line, from the first line (direction 1) or the last (-1). */
+function findLine<T>(text: string, lines: Lines, direction: 1 | -1, read: (line: string) => T | null): T | null {
+  const n = lines.starts.length;
+  for (let k = 0; k < n; k++) {
+    const found = read(lineOf(text, lines, direction === 1 ? k : n - 1 - k));
+    if (found !== null) {
+      return found;
+    }
+  }
+  return null;
 }
 
 function parseTimestamp(line: string): { iso: string; zoneless: boolean } | null {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { errorMessage } from '../../../errors.ts';
 import type { ParseContext } from '../../types.ts';
 import { keyOf } from './listing.ts';
@@ -23,7 +23,7 @@ export async function readRunIdFile(ctx: ParseContext): Promise<string | null> {
 
 /** Short stable digest of identity evidence. */
 export function digest(...parts: readonly unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+  return hash('sha256', JSON.stringify(parts), 'hex').slice(0, 32);
 }
 
 /** ISO time of epoch milliseconds, or null. */

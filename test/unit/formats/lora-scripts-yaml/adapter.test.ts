@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aggregateTextLoss, aggregateTextLossOf } from '../../../../src/formats/lora-scripts-yaml/log-text.ts';
 import { REDACTED } from '../../../../src/record/redact.ts';
@@ -181,5 +182,65 @@ describe('formats/lora-scripts-yaml', () => {
         { epoch: 2, mean: 0.25, last: 0.25, min: 0.25, steps: 1 },
       ],
     });
+  });
+});
+
+describe('a small log read whole', () => {
+  const fragment = fc.constantFrom(
+    'epoch 3/10',
+    'Epoch 2.5',
+    ' step 12',
+    'global_step: 40',
+    'step',
+    ' loss=0.0421',
+    "{'loss': 0.05, 'epoch': 2.0}",
+    'train_loss nan',
+    ' loss: inf',
+    '2025-03-02 14:03:11',
+    '2025-03-02T14:03:11.250+02:00',
+    '2025-13-45 12:00:00',
+    'Traceback (most recent call last)',
+    'RuntimeError: CUDA out of memory',
+    'Killed',
+    'training complete',
+    '训练完成',
+    '\r',
+    ' ',
+    'lr=0.0001',
+    'x',
+  );
+  const line = fc.array(fragment, { maxLength: 6 }).map((parts) => parts.join(' '));
+  const log = fc
+    .tuple(fc.array(line, { maxLength: 30 }), fc.constantFrom('\n', '\r\n'), fc.boolean())
+    .map(([lines, eol, trailing]) => lines.join(eol) + (trailing ? eol : ''));
+
+  it('gives exactly what streaming its lines gives (the whole-text shortcuts change no answer)', async () => {
+    await fc.assert(
+      fc.asyncProperty(log, async (text) => {
+        const lines = text.split('\n');
+        if (lines.at(-1) === '') {
+          lines.pop();
+        }
+        const streamed = await aggregateTextLoss(
+          (async function* () {
+            yield* lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+          })(),
+        );
+        expect(aggregateTextLossOf(text)).toEqual(streamed);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads a line longer than the line cap only up to the cap, as streaming does', async () => {
+    const long = `${'x'.repeat(64 * 1024)} Killed step 9 training complete`;
+    const text = `epoch 1 step 1 loss 0.5\n${long}\n`;
+    const streamed = await aggregateTextLoss(
+      (async function* () {
+        yield* ['epoch 1 step 1 loss 0.5', long.slice(0, 64 * 1024)];
+      })(),
+    );
+    expect(aggregateTextLossOf(text)).toEqual(streamed);
+    expect(streamed).toMatchObject({ failure: null, finished: false, lastStep: 1 });
   });
 });
