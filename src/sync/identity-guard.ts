@@ -39,6 +39,12 @@ export function createIdentityGuard(opts: {
   index: string;
   driverFor: (root: string) => SourceDriver | null;
   recentIds?: number;
+  /**
+   * The index held no run when this sync started: an id this sync did not write cannot be there, so only
+   * ids the Bloom filter has seen are looked up (a first backfill then makes no lookup per run). A sync of
+   * another source writing the same content identity at the same moment is not seen; the next sync sees it.
+   */
+  indexEmpty?: boolean;
 }): IdentityGuard {
   const recentIds = opts.recentIds ?? RECENT_IDS;
   const recent = new Map<string, Location>();
@@ -51,7 +57,8 @@ export function createIdentityGuard(opts: {
     // Documents of earlier syncs are visible to a non-realtime GET (cheap: no refresh is forced, which
     // matters while a backfill runs with refresh off). An id written earlier in this sync may not be
     // refreshed yet: the Bloom filter says when that is possible, and only then is the GET realtime.
-    const owner = recent.get(record.run_id) ?? (await lookup(record.run_id, bloomHas(bloom, record.run_id)));
+    const maybeWritten = bloomHas(bloom, record.run_id);
+    const owner = recent.get(record.run_id) ?? (opts.indexEmpty && !maybeWritten ? null : await lookup(record.run_id, maybeWritten));
     let result = { runId: record.run_id, copyOf: null as string | null };
     if (owner && (owner.root !== here.root || owner.path !== here.path) && (await stillExists(opts.driverFor(owner.root), owner.path))) {
       result = { runId: uuidV5(`copy:${record.run_id}:${here.root}:${here.path}`), copyOf: record.run_id };

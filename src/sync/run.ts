@@ -48,7 +48,8 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
   }
   const index = config.indices.runs;
   const drivers = createDriverCache(config.sources);
-  const guard = createIdentityGuard({ client, index, driverFor: (root) => drivers.get(root) });
+  const indexEmpty = !opts.dryRun && (await client.count({ index })).count === 0;
+  const guard = createIdentityGuard({ client, index, driverFor: (root) => drivers.get(root), indexEmpty });
   const sources = config.sources.filter((s) => !opts.sources || opts.sources.includes(s.name));
   const work = async () => {
     const parser = opts.parser ?? createParsePool({ sources, workers: opts.dryRun ? 0 : config.sync.parse_workers });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Client } from '@elastic/elasticsearch';
 import { emptyFields } from '../../src/record/build.ts';
 import type { RunRecord } from '../../src/record/schema.ts';
 import { createIdentityGuard } from '../../src/sync/identity-guard.ts';
@@ -47,6 +48,34 @@ describe('sync/identity-guard (real Elasticsearch)', () => {
     expect(firsts).toEqual(Array.from({ length: 40 }, (_, n) => ({ runId: ID(n), copyOf: null })));
     expect(copies.map((c) => c.copyOf)).toEqual(Array.from({ length: 40 }, (_, n) => ID(n)));
     expect(new Set(copies.map((c) => c.runId)).size).toBe(40);
+  });
+
+  it('on an index that started empty, looks up only ids this sync wrote, and still finds their copies', async () => {
+    index = uniqueName('it-guard');
+    await client.indices.create({ index, settings: { refresh_interval: '-1' } });
+    const driver = memoryDriver(Object.fromEntries(Array.from({ length: 40 }, (_, n) => [`a/run-${n}/x.toml`, '1'])));
+    const mgets: number[] = [];
+    const counting = Object.assign(Object.create(client) as Client, {
+      mget: ((params: { ids?: string[] }) => {
+        mgets.push(params.ids?.length ?? 0);
+        return client.mget(params);
+      }) as Client['mget'],
+    });
+    const guard = createIdentityGuard({ client: counting, index, driverFor: () => driver, recentIds: 2, indexEmpty: true });
+
+    for (let n = 0; n < 40; n++) {
+      const first = await guard.resolve(record(ID(n), `a/run-${n}`));
+      await client.index({ index, id: first.runId, document: { source: { root: 'lab', path: `a/run-${n}` } } });
+    }
+    const looked = mgets.length;
+    const copies = [];
+    for (let n = 0; n < 40; n++) {
+      copies.push(await guard.resolve(record(ID(n), `b/run-${n}`)));
+    }
+
+    expect(looked).toBe(0);
+    expect(copies.map((c) => c.copyOf)).toEqual(Array.from({ length: 40 }, (_, n) => ID(n)));
+    expect(mgets.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(38);
   });
 
   it('lets a moved run keep its id when the old location is gone', async () => {
