@@ -4,8 +4,8 @@ import { createPool } from '../pool.ts';
 export type BulkOp =
   /** `fallback`: the document to write instead when the engine refuses this one as malformed (a 400), given the engine's reason. */
   | { op: 'index'; id: string; doc: Record<string, unknown>; fallback?: (reason: string) => object }
-  /** A document already serialised (by a parse worker): sent as is. `fallback` as for `index`. */
-  | { op: 'index-json'; id: string; json: string; fallback?: (reason: string) => object }
+  /** A document already serialised to UTF-8 JSON (by a parse worker): its bytes go into the body as they are. `fallback` as for `index`. */
+  | { op: 'index-bytes'; id: string; doc: Uint8Array; fallback?: (reason: string) => object }
   | { op: 'delete'; id: string }
   | { op: 'update'; id: string; doc: Record<string, unknown>; ifSeqNo?: number; ifPrimaryTerm?: number };
 
@@ -75,12 +75,16 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
       let response: estypes.BulkResponse;
       try {
         stats.requests += 1;
-        stats.bytes += todo.reduce((n, p) => n + p.bytes, 0);
+        const size = todo.reduce((n, p) => n + p.bytes, 0);
+        stats.bytes += size;
         // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
-        // Documents are serialised once, in `prepare`; the client sends the NDJSON as is.
+        // Documents are serialised once, in `prepare`; the client sends the NDJSON bytes as they are.
         // Only what is read back (each item's status and error, by position): a fraction of the full response to parse.
         response = await opts.client.bulk({
-          body: todo.map((p) => p.ndjson).join(''),
+          body: Buffer.concat(
+            todo.flatMap((p) => p.chunks),
+            size,
+          ),
           refresh: opts.refresh ?? false,
           filter_path: BULK_RESPONSE_FIELDS,
         } as estypes.BulkRequest);
@@ -170,7 +174,8 @@ const BULK_RESPONSE_FIELDS = ['errors', 'items.*.status', 'items.*.error'];
 
 interface PreparedOp {
   id: string;
-  ndjson: string;
+  /** The op's NDJSON lines, as bytes (newlines included). */
+  chunks: Uint8Array[];
   bytes: number;
   conditional: boolean;
   fallback?: (reason: string) => object;
@@ -180,9 +185,9 @@ function prepare(index: string, op: BulkOp): PreparedOp {
   if (op.op === 'delete') {
     return serialise(op.id, [{ delete: { _index: index, _id: op.id } }], false);
   }
-  if (op.op === 'index-json') {
-    const ndjson = `${JSON.stringify({ index: { _index: index, _id: op.id } })}\n${op.json}\n`;
-    const prepared: PreparedOp = { id: op.id, ndjson, bytes: Buffer.byteLength(ndjson), conditional: false };
+  if (op.op === 'index-bytes') {
+    const action = Buffer.from(`${JSON.stringify({ index: { _index: index, _id: op.id } })}\n`);
+    const prepared: PreparedOp = { id: op.id, chunks: [action, op.doc, NEWLINE], bytes: action.length + op.doc.length + 1, conditional: false };
     return op.fallback ? { ...prepared, fallback: op.fallback } : prepared;
   }
   if (op.op === 'index') {
@@ -194,9 +199,11 @@ function prepare(index: string, op: BulkOp): PreparedOp {
   return serialise(op.id, [action, { doc: op.doc }], conditional);
 }
 
+const NEWLINE = Buffer.from('\n');
+
 function serialise(id: string, lines: object[], conditional: boolean): PreparedOp {
-  const ndjson = `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`;
-  return { id, ndjson, bytes: Buffer.byteLength(ndjson), conditional };
+  const ndjson = Buffer.from(`${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
+  return { id, chunks: [ndjson], bytes: ndjson.length, conditional };
 }
 
 function backoff(opts: BulkWriterOptions, attempt: number): number {

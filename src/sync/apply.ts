@@ -6,10 +6,10 @@ import type { Pool } from '../pool.ts';
 import { PARSER_VERSION } from '../record/schema.ts';
 import { writeStamp } from '../rollups/keys.ts';
 import type { SourceDriver } from '../sources/types.ts';
-import { rejectedDocFactory, type RunDoc } from './doc.ts';
+import { rejectedDocFactory } from './doc.ts';
 import type { IdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
-import { withIdentity, type ParsedRun, type ParsePool } from './parse-pool.ts';
+import { decodeDoc, withIdentity, type ParsedRun, type ParsePool } from './parse-pool.ts';
 import type { CrawledRun, PlannedAction } from './plan.ts';
 import { addError, addSample, SAMPLE_SIZE, type SyncReport } from './report.ts';
 import { confirmStatus } from './restatus.ts';
@@ -155,9 +155,9 @@ async function settleAndWrite(a: ApplyInput, action: PlannedAction, parsed: Pars
   }
   const runId = identity.runId;
   a.opts.onRun?.(runId, action.class);
-  const json = withIdentity(parsed, identity.runId, identity.copyOf);
+  const doc = withIdentity(parsed, identity.runId, identity.copyOf);
   // Rare (the engine refused the document): rebuilt from the JSON only then.
-  await a.writer.add({ op: 'index-json', id: runId, json, fallback: (reason) => rejectedDocFactory(JSON.parse(json) as RunDoc)(reason) });
+  await a.writer.add({ op: 'index-bytes', id: runId, doc, fallback: (reason) => rejectedDocFactory(decodeDoc({ doc }))(reason) });
   if (action.indexed && action.indexed.run_id !== runId) {
     // Same folder, new identity (its config or run-id file changed): the old document is superseded.
     await a.writer.add({

@@ -7,7 +7,7 @@ import type { FormatId, RunStatus } from '../record/schema.ts';
 import { createDriverCache, rootInfo } from '../sources/index.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import { MODULE_EXT } from '../module-ext.ts';
-import { toRunDoc } from './doc.ts';
+import { toRunDoc, type RunDoc } from './doc.ts';
 
 export interface ParseRequest {
   id: number;
@@ -20,8 +20,9 @@ export interface ParseRequest {
 
 /**
  * A parsed run as the main thread needs it: the few fields the merge decides on, and the whole run
- * document already serialised. A string crosses threads as one copy; a record object would be
- * structured-cloned field by field on both sides, then serialised again for `_bulk`.
+ * document already serialised to UTF-8 JSON bytes. The bytes cross threads by transfer (no copy), stay
+ * off the main thread's heap while they wait, and go into the `_bulk` body as they are; a record object
+ * would be structured-cloned field by field on both sides, then serialised again for `_bulk`.
  */
 export interface ParsedRun {
   runId: string;
@@ -31,8 +32,8 @@ export interface ParsedRun {
   rollupKeys: string[];
   /** Where and why a run became a parse_error record (for the sync summary), else null. */
   parseError: { location: string; file: string; message: string } | null;
-  /** The run document (`toRunDoc`) as JSON, `copy_of: null`. */
-  json: string;
+  /** The run document (`toRunDoc`) as UTF-8 JSON, `copy_of: null` (see `decodeDoc`). */
+  doc: Uint8Array<ArrayBuffer>;
 }
 
 export type ParseResponse = { id: number; parsed: ParsedRun } | { id: number; error: string };
@@ -148,16 +149,29 @@ export async function parseToDoc(run: DiscoveredRun, source: SourceConfig, drive
     status: doc.status,
     rollupKeys: doc.rollup_keys,
     parseError,
-    json: JSON.stringify(doc),
+    doc: encodeDoc(doc),
   };
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A run document as the bytes a ParsedRun carries. */
+export function encodeDoc(doc: object): Uint8Array<ArrayBuffer> {
+  return encoder.encode(JSON.stringify(doc));
+}
+
+/** The run document a ParsedRun carries. */
+export function decodeDoc(parsed: Pick<ParsedRun, 'doc'>): RunDoc {
+  return JSON.parse(decoder.decode(parsed.doc)) as RunDoc;
+}
+
 /** The document of `parsed` under another id (a copy of a run indexed elsewhere); rare, so re-parsing the JSON is fine. */
-export function withIdentity(parsed: ParsedRun, runId: string, copyOf: string | null): string {
+export function withIdentity(parsed: ParsedRun, runId: string, copyOf: string | null): Uint8Array<ArrayBuffer> {
   if (runId === parsed.runId && copyOf === null) {
-    return parsed.json;
+    return parsed.doc;
   }
-  return JSON.stringify({ ...(JSON.parse(parsed.json) as Record<string, unknown>), run_id: runId, copy_of: copyOf });
+  return encodeDoc({ ...decodeDoc(parsed), run_id: runId, copy_of: copyOf });
 }
 
 // --- internal ---

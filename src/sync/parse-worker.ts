@@ -32,7 +32,11 @@ function sendOutbox(): void {
   scheduled = false;
   const batch = outbox;
   outbox = [];
-  parentPort?.postMessage(batch);
+  // The documents' bytes are handed over, not copied (each has its own buffer: see encodeDoc).
+  parentPort?.postMessage(
+    batch,
+    batch.flatMap((response) => ('parsed' in response ? [response.parsed.doc.buffer] : [])),
+  );
 }
 
 async function handle(request: ParseRequest): Promise<ParseResponse> {

@@ -2,8 +2,7 @@ import type { AppContext } from '../../context.ts';
 import { errorMessage } from '../../errors.ts';
 import type { SourceConfig } from '../../config/schema.ts';
 import { uuidV5 } from '../../record/identity.ts';
-import { createParsePool, type ParsePool } from '../parse-pool.ts';
-import type { RunDoc } from '../doc.ts';
+import { createParsePool, decodeDoc, encodeDoc, type ParsePool } from '../parse-pool.ts';
 import { runSync } from '../run.ts';
 import { resolveOutboxDir, spool } from './outbox.ts';
 import { readReportedRun, type ReadRun } from './report-read.ts';
@@ -86,7 +85,7 @@ export async function reportRun(ctx: AppContext, opts: ReportOptions): Promise<R
     warnings.push(`Elasticsearch did not take the run (${errorMessage(err)}); spooled for the next sync`);
   }
   const index = ctx.config.indices.runs;
-  const doc = JSON.parse(read.parsed.json) as RunDoc;
+  const doc = decodeDoc(read.parsed);
   try {
     // One outbox file per location (a copy has the same content id as its original); the flush gives it its real id.
     const id = uuidV5(`outbox:${doc.source.root}:${doc.source.path}`);
@@ -158,9 +157,7 @@ function preparedParser(read: ReadRun): ParsePool {
     async parse(source, run, opts) {
       if (run.listing.dir === read.run.listing.dir) {
         // Read before the sync knew the run's document: keep the first sighting it already has.
-        return opts.firstSeenAt === null
-          ? read.parsed
-          : { ...read.parsed, json: JSON.stringify({ ...(JSON.parse(read.parsed.json) as RunDoc), first_seen_at: opts.firstSeenAt }) };
+        return opts.firstSeenAt === null ? read.parsed : { ...read.parsed, doc: encodeDoc({ ...decodeDoc(read.parsed), first_seen_at: opts.firstSeenAt }) };
       }
       rest ??= createParsePool({ sources: [source], workers: 0 });
       return rest.parse(source, run, opts);

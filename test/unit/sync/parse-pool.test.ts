@@ -5,7 +5,7 @@ import { discoverRuns, type DiscoveredRun } from '../../../src/sync/discover.ts'
 import { adapters } from '../../../src/formats/index.ts';
 import { parseRun } from '../../../src/formats/parse-run.ts';
 import { createDriver, rootInfo } from '../../../src/sources/index.ts';
-import { createParsePool, withIdentity } from '../../../src/sync/parse-pool.ts';
+import { createParsePool, decodeDoc, encodeDoc, withIdentity } from '../../../src/sync/parse-pool.ts';
 import { toRunDoc } from '../../../src/sync/doc.ts';
 
 const REAL = path.resolve(import.meta.dirname, '../../../../shared/samples/real');
@@ -35,7 +35,7 @@ describe('parse pool', () => {
           const expected = toRunDoc(await parseRun(run, { driver, root: rootInfo(source), now }), { now, firstSeenAt: opts.firstSeenAt });
           const got = parsed[i];
           // rollup_stamp is the wall-clock time of the write (ms): equal up to that.
-          expect({ ...JSON.parse(got?.json ?? 'null'), rollup_stamp: 0 }).toEqual({ ...JSON.parse(JSON.stringify(expected)), rollup_stamp: 0 });
+          expect({ ...(got ? decodeDoc(got) : null), rollup_stamp: 0 }).toEqual({ ...JSON.parse(JSON.stringify(expected)), rollup_stamp: 0 });
           expect(got).toMatchObject({
             runId: expected.run_id,
             root: 'real',
@@ -58,9 +58,9 @@ describe('parse pool', () => {
       status: 'completed' as const,
       rollupKeys: [],
       parseError: null,
-      json: JSON.stringify({ run_id: 'a', copy_of: null, lora_rank: 8 }),
+      doc: encodeDoc({ run_id: 'a', copy_of: null, lora_rank: 8 }),
     };
-    expect(withIdentity(parsed, 'a', null)).toBe(parsed.json);
-    expect(JSON.parse(withIdentity(parsed, 'b', 'a'))).toEqual({ run_id: 'b', copy_of: 'a', lora_rank: 8 });
+    expect(withIdentity(parsed, 'a', null)).toBe(parsed.doc);
+    expect(decodeDoc({ doc: withIdentity(parsed, 'b', 'a') })).toEqual({ run_id: 'b', copy_of: 'a', lora_rank: 8 });
   });
 });
