@@ -1,7 +1,7 @@
 // Runs an fs listing on its own thread (see FsDriverOptions.walkInWorker): the walk's system calls and
 // I/O waits overlap with the main thread's work on the entries already listed.
 import { parentPort, workerData } from 'node:worker_threads';
-import { walkTree, type FsWalkOptions } from './fs-walk.ts';
+import { walkTreeBatches, type FsWalkOptions } from './fs-walk.ts';
 import type { SourceEntry, SourceWarning } from './types.ts';
 
 /** Entries per message: big enough to amortise the message, small enough to keep the pipe short. */
@@ -20,16 +20,8 @@ parentPort?.on('message', () => {
 });
 
 try {
-  let batch: Array<SourceEntry | SourceWarning> = [];
-  for await (const item of walkTree(options, prefix)) {
-    batch.push(item);
-    if (batch.length >= BATCH) {
-      await send({ items: batch });
-      batch = [];
-    }
-  }
-  if (batch.length > 0) {
-    await send({ items: batch });
+  for await (const items of walkTreeBatches(options, prefix, BATCH)) {
+    await send({ items });
   }
   parentPort?.postMessage({ done: true } satisfies WalkMessage);
 } catch (err) {
