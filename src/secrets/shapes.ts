@@ -37,9 +37,12 @@ const PLACEHOLDER = /^(?:null|None|none|~|\?+|true|false|\[REDACTED\]|\*+|<[^>]*
  */
 const MAY_HOLD_SECRET = /[:=]|--|hf_|AKIA|ASIA|sk-|gh[pousr]_|github_pat_|xox[abposr]-|glpat-|bearer|wandb/i;
 
+/** Times, dates and numbers (`2025-03-02T14:03:11.250Z`, `1e-4`): a `:` but no word any rule could match. */
+const TIME_OR_NUMBER = /^[0-9T:.+\-Z eE]*$/;
+
 /** Redacts secrets in free text: private keys, bearer tokens, URL passwords, token shapes and secret `key=value` pairs. */
 export function redactString(value: string): string {
-  if (!MAY_HOLD_SECRET.test(value)) {
+  if (!MAY_HOLD_SECRET.test(value) || TIME_OR_NUMBER.test(value)) {
     return value;
   }
   let out = value.replace(PEM_PRIVATE_KEY, REDACTED);

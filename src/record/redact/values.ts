@@ -15,7 +15,10 @@ export interface Redacted<T> {
   changed: boolean;
 }
 
-/** Deep copy of `value` with secrets redacted by key name and by value shape. Empty secret values stay empty. */
+/**
+ * `value` with secrets redacted by key name and by value shape, copied where something changed: an
+ * object or list none of whose values changed is returned as it is. Empty secret values stay empty.
+ */
 export function redactValues<T>(value: T): T {
   return redactCollect(value).value;
 }
@@ -74,14 +77,28 @@ function redactNode(value: unknown, underSecret: boolean, state: RedactState): u
     return out;
   }
   if (Array.isArray(value)) {
-    return value.map((item) => redactNode(item, underSecret, state));
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const redacted = redactNode(item, underSecret, state);
+      if (redacted !== item) {
+        out ??= value.slice();
+        out[i] = redacted;
+      }
+    }
+    return out ?? value;
   }
   if (value !== null && typeof value === 'object' && isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      out[k] = redactNode(v, underSecret || isSecretKey(k), state);
+    let out: Record<string, unknown> | null = null;
+    for (const k in value) {
+      const v: unknown = (value as Record<string, unknown>)[k];
+      const redacted = redactNode(v, underSecret || isSecretKey(k), state);
+      if (redacted !== v) {
+        out ??= { ...(value as Record<string, unknown>) };
+        out[k] = redacted;
+      }
     }
-    return out;
+    return out ?? value;
   }
   return value;
 }
