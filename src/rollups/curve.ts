@@ -39,12 +39,31 @@ export class CurveAccumulator implements RollupAccumulator {
 
   /** Adds each epoch of the run's curve once; epochs without a finite mean loss are skipped, not counted. */
   add(run: RollupRun): void {
-    const seen = new Set<number>();
-    for (const point of run.loss_per_epoch) {
-      if (!isFiniteLoss(point.mean) || !Number.isInteger(point.epoch) || seen.has(point.epoch)) {
+    const points = run.loss_per_epoch;
+    // Curves list their epochs in increasing order, so no set of seen epochs is needed until that order breaks
+    // (then every valid point before it was counted, and the set starts from those).
+    let seen: Set<number> | null = null;
+    let last = -1;
+    for (let i = 0; i < points.length; i++) {
+      const point = points[i] as (typeof points)[number];
+      if (!isCountable(point)) {
         continue;
       }
-      seen.add(point.epoch);
+      if (point.epoch <= last && seen === null) {
+        seen = new Set(
+          points
+            .slice(0, i)
+            .filter(isCountable)
+            .map((p) => p.epoch),
+        );
+      }
+      if (seen !== null) {
+        if (seen.has(point.epoch)) {
+          continue;
+        }
+        seen.add(point.epoch);
+      }
+      last = Math.max(last, point.epoch);
       let stats = this.epochs.get(point.epoch);
       if (!stats) {
         stats = { runs: 0, sum: new ExactSum(), min: point.mean, max: point.mean };
@@ -74,6 +93,10 @@ export class CurveAccumulator implements RollupAccumulator {
 }
 
 // --- internal ---
+
+function isCountable(point: { epoch: number; mean: number | null }): point is { epoch: number; mean: number } {
+  return isFiniteLoss(point.mean) && Number.isInteger(point.epoch);
+}
 
 interface EpochStats {
   runs: number;

@@ -15,7 +15,9 @@ export class ExactSum {
     for (const p of this.partials) {
       let y = p;
       if (Math.abs(x) < Math.abs(y)) {
-        [x, y] = [y, x];
+        const t = x;
+        x = y;
+        y = t;
       }
       const hi = x + y;
       const lo = y - (hi - x);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RollupRun } from '../../../src/rollups/compute.ts';
 import { accumulatorFor, CurveAccumulator } from '../../../src/rollups/curve.ts';
@@ -172,5 +173,45 @@ describe('rollups/curve accumulatorFor: config buckets', () => {
     const rank = accumulatorFor('rank:8');
     rank.add(run('a', [0.1]));
     expect(rank.docs(NOW)).toHaveLength(1);
+  });
+});
+
+describe('rollups/curve epochs counted once', () => {
+  const point = fc.record({
+    epoch: fc.oneof(fc.integer({ min: 0, max: 6 }), fc.constant(2.5)),
+    mean: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(Number.NaN), fc.constant(null)),
+  });
+
+  /** The rule as written before the ordered fast path: each countable epoch of a run once, the first point wins. */
+  function reference(runs: RollupRun[]): Map<number, { runs: number; min: number; max: number; sum: number }> {
+    const out = new Map<number, { runs: number; min: number; max: number; sum: number }>();
+    for (const r of runs) {
+      const seen = new Set<number>();
+      for (const p of r.loss_per_epoch) {
+        if (p.mean === null || !Number.isFinite(p.mean) || !Number.isInteger(p.epoch) || seen.has(p.epoch)) {
+          continue;
+        }
+        seen.add(p.epoch);
+        const s = out.get(p.epoch) ?? { runs: 0, min: p.mean, max: p.mean, sum: 0 };
+        out.set(p.epoch, { runs: s.runs + 1, min: Math.min(s.min, p.mean), max: Math.max(s.max, p.mean), sum: s.sum + p.mean });
+      }
+    }
+    return out;
+  }
+
+  it('counts each epoch of a run once, in or out of order, with or without repeats', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(point, { maxLength: 8 }), { maxLength: 5 }), (curves) => {
+        const runs = curves.map((points, i) =>
+          run(`r${i}`, [], { loss_per_epoch: points.map((p) => ({ ...p, mean: p.mean as number, last: null, min: null, steps: null })) }),
+        );
+        const want = reference(runs);
+        const got = curve('curve:image/sdxl', runs).map((d) => d.doc);
+        expect(got.map((d) => [d.epoch, d.runs, d.loss_min, d.loss_max])).toEqual(
+          [...want.entries()].sort(([a], [b]) => a - b).map(([epoch, s]) => [epoch, s.runs, s.min, s.max]),
+        );
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
