@@ -15,14 +15,10 @@ export interface Detection {
  * folder is its own but not a run (a config saved before training), it is no run at all. Adapters never name each other.
  */
 export function resolveFormats(listing: DirListing, adapters: readonly FormatAdapter[]): Detection {
-  const matched = adapters.flatMap((adapter) => {
-    const match = matchMarkers(adapter.markers, listing);
-    return match === null ? [] : [{ adapter, ...match }];
-  });
+  const { matched, best } = matchAll(listing, adapters);
   if (matched.length === 0) {
     return { adapters: [], reason: 'no format matches' };
   }
-  const best = Math.max(...matched.map((m) => m.specificity));
   const surest = matched.filter((m) => m.specificity === best);
   const chosen = surest.filter((m) => m.run);
   const outranked = matched.filter((m) => m.specificity < best);
@@ -34,15 +30,37 @@ export function resolveFormats(listing: DirListing, adapters: readonly FormatAda
   return { adapters: chosen.map((m) => m.adapter), reason: `${verdict}${over}` };
 }
 
-/** The adapters a folder goes to (see `resolveFormats`). */
+/** The adapters a folder goes to (as `resolveFormats` decides, without putting the reason into words: a crawl asks this of every folder). */
 export function detectAdapters(listing: DirListing, adapters: readonly FormatAdapter[]): FormatAdapter[] {
-  return resolveFormats(listing, adapters).adapters;
+  const { matched, best } = matchAll(listing, adapters);
+  const chosen: FormatAdapter[] = [];
+  for (const m of matched) {
+    if (m.specificity === best && m.run) {
+      chosen.push(m.adapter);
+    }
+  }
+  return chosen;
 }
 
 // --- internal ---
 
+type Matched = MarkerMatch & { adapter: FormatAdapter };
+
+function matchAll(listing: DirListing, adapters: readonly FormatAdapter[]): { matched: Matched[]; best: number } {
+  const matched: Matched[] = [];
+  let best = 0;
+  for (const adapter of adapters) {
+    const match = matchMarkers(adapter.markers, listing);
+    if (match !== null) {
+      matched.push({ adapter, ...match });
+      best = Math.max(best, match.specificity);
+    }
+  }
+  return { matched, best };
+}
+
 const SPECIFICITY_NAMES = new Map<number, string>(Object.entries(SPECIFICITY).map(([name, value]) => [value, name]));
 
-function describe(matches: readonly (MarkerMatch & { adapter: FormatAdapter })[]): string {
+function describe(matches: readonly Matched[]): string {
   return matches.map((m) => `${m.adapter.id} (${SPECIFICITY_NAMES.get(m.specificity) ?? m.specificity})`).join(', ');
 }

@@ -50,28 +50,27 @@ export interface Markers {
 
 /** How `listing` matches the declared markers, or null when no rule matches. */
 export function matchMarkers(markers: Markers, listing: DirListing): MarkerMatch | null {
-  const { rules, absent } = compiled(markers);
-  const seen = new Map<Glob, boolean>();
-  const has = (glob: Glob): boolean => {
-    let found = seen.get(glob);
-    if (found === undefined) {
-      found = listing.names.some(glob);
-      seen.set(glob, found);
-    }
-    return found;
-  };
-  let match: MarkerMatch | null = null;
+  const { rules, absent, globs } = compiled(markers);
+  // Whether some name matches each glob, asked at most once per glob (rules share globs).
+  const seen: Array<boolean | undefined> = new Array(globs);
+  const has = ({ id, test }: Glob): boolean => (seen[id] ??= listing.names.some(test));
+  let specificity: Specificity | null = null;
+  let run = false;
   for (const { rule, all } of rules) {
-    const run = rule.run ?? true;
-    if (match !== null && rule.specificity <= match.specificity && (match.run || !run)) {
+    const ruleRun = rule.run ?? true;
+    if (specificity !== null && rule.specificity <= specificity && (run || !ruleRun)) {
       continue;
     }
     if (all.every(has) && (rule.where?.(listing) ?? true)) {
-      match = match === null ? { specificity: rule.specificity, run } : { specificity: higher(match.specificity, rule.specificity), run: match.run || run };
+      specificity = specificity === null ? rule.specificity : higher(specificity, rule.specificity);
+      run ||= ruleRun;
     }
   }
+  if (specificity === null) {
+    return null;
+  }
   // Still the tool's folder (no less specific format may take it), just not a run.
-  return match && absent && has(absent) ? { ...match, run: false } : match;
+  return { specificity, run: run && !(absent !== null && has(absent)) };
 }
 
 // --- internal ---
@@ -80,12 +79,17 @@ function higher(a: Specificity, b: Specificity): Specificity {
   return a > b ? a : b;
 }
 
-/** One entry of a rule, compiled: true for a name it matches. */
-type Glob = (name: string) => boolean;
+/** One entry of a rule, compiled: `test` is true for a name it matches; `id` numbers the format's distinct globs. */
+interface Glob {
+  id: number;
+  test: (name: string) => boolean;
+}
 
 interface CompiledMarkers {
   rules: { rule: MarkerRule; all: Glob[] }[];
   absent: Glob | null;
+  /** How many distinct globs. */
+  globs: number;
 }
 
 /** Declarations compiled once (detection runs on every folder of a crawl); equal glob lists share one matcher. */
@@ -98,19 +102,18 @@ function compiled(markers: Markers): CompiledMarkers {
     const glob = (globs: string | readonly string[]): Glob => {
       const list = typeof globs === 'string' ? [globs] : [...globs];
       const key = list.join('\n');
-      let isMatch = byKey.get(key);
-      if (!isMatch) {
+      let compiledGlob = byKey.get(key);
+      if (!compiledGlob) {
         // One regular expression per list: a crawl tests every name of every folder, and a bare regex is the fastest test.
         const re = new RegExp(list.map((g) => picomatch.makeRe(g, { dot: true }).source).join('|'));
-        isMatch = (name) => re.test(name);
-        byKey.set(key, isMatch);
+        compiledGlob = { id: byKey.size, test: (name) => re.test(name) };
+        byKey.set(key, compiledGlob);
       }
-      return isMatch;
+      return compiledGlob;
     };
-    done = {
-      rules: markers.rules.map((rule) => ({ rule, all: rule.all.map(glob) })),
-      absent: markers.absent ? glob(markers.absent) : null,
-    };
+    const rules = markers.rules.map((rule) => ({ rule, all: rule.all.map(glob) }));
+    const absent = markers.absent ? glob(markers.absent) : null;
+    done = { rules, absent, globs: byKey.size };
     COMPILED.set(markers, done);
   }
   return done;
