@@ -47,6 +47,8 @@ export const STAMP_OVERLAP_MS = 15 * 60_000;
 /** Past this many dirty runs (or buckets) one pass over every run is cheaper than bucket queries. */
 export const MAX_DIRTY_RUNS = 20_000;
 export const MAX_DIRTY_BUCKETS = 20_000;
+/** Slices the full recomputation reads side by side. */
+const FULL_SCAN_SLICES = 2;
 /** Bucket keys per recomputation query (one terms query, runs streamed). */
 const BUCKET_BATCH = 200;
 
@@ -198,7 +200,8 @@ async function recomputeAll(ctx: AppContext, writer: BulkWriter, report: RollupR
   await client.delete({ index, id: WATERMARK_ID, refresh: true }, { ignore: [404] });
   const stale = await collectIds(client, index, { bool: { must_not: [{ ids: { values: [WATERMARK_ID] } }] } });
   const accumulators = new Map<string, RollupAccumulator>();
-  for await (const page of scanRunPages(client, config.indices.runs, COUNTED_RUNS)) {
+  // Sums are exact and order-free (ExactSum, sorted losses): the runs may come in any order, so the engine reads two slices at once.
+  for await (const page of scanRunPages(client, config.indices.runs, COUNTED_RUNS, undefined, FULL_SCAN_SLICES)) {
     for (const run of page) {
       for (const key of run.rollup_keys) {
         let acc = accumulators.get(key);

@@ -33,15 +33,19 @@ export const MEMBERSHIP_FIELDS = ['run_id', 'rollup_keys', 'state', 'run_kind', 
 /** Page size of the run scans; memory is one page plus the accumulators. */
 export const PAGE = 2000;
 
-/** Pages of runs matching a query, from a point-in-time snapshot (refreshed first, so acknowledged writes are in). */
+/**
+ * Pages of runs matching a query, from a point-in-time snapshot (refreshed first, so acknowledged writes are in).
+ * With `slices` > 1 the engine reads that many slices side by side and pages come in no particular order.
+ */
 export async function* scanRunPages(
   client: Client,
   index: string,
   query: estypes.QueryDslQueryContainer,
   fields: readonly string[] = [...ROLLUP_RUN_FIELDS, ...MEMBERSHIP_FIELDS],
+  slices = 1,
 ): AsyncGenerator<ScannedRun[]> {
   await client.indices.refresh({ index });
-  for await (const hits of scanPages<ScannedRun>(client, { index, query, _source: [...fields], pageSize: PAGE, keepAlive: '5m' })) {
+  for await (const hits of scanPages<ScannedRun>(client, { index, query, _source: [...fields], pageSize: PAGE, keepAlive: '5m', slices })) {
     yield hits.map((hit) => {
       const src = hit._source as ScannedRun;
       return { ...src, loss_per_epoch: src.loss_per_epoch ?? [], rollup_keys: src.rollup_keys ?? [] };
