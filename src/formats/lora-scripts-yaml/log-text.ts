@@ -24,6 +24,9 @@ const STEP = /\b(?:global_)?step\b["']?\s*[:=]?\s*(\d+)/i;
 const FAILURE = /Traceback \(most recent call last\)|\bError\b:|CUDA out of memory|Killed|\bfailed\b/i;
 const TIMESTAMP = /\b(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?/;
 const FINISHED = /training (?:complete|completed|finished|done)|finished training|训练完成|saved final/i;
+/** EPOCH and LOSS over a whole text: `[^\S\n]` for `\s`, so a match never leaves its line (inside a line the two are the same). */
+const EPOCH_IN_TEXT = inText(EPOCH);
+const LOSS_IN_TEXT = inText(LOSS);
 
 /**
  * Aggregates loss per epoch from free-form training log lines ("epoch 3 step 120 loss 0.0421",
@@ -52,7 +55,11 @@ export function aggregateTextLossOf(text: string): TextLossResult {
     return aggregator.result();
   }
   const curve = createCurveAggregator();
-  forEachLine(text, lines, (line) => curve.add(line));
+  const epochs = firstMatchPerLine(EPOCH_IN_TEXT, text, lines);
+  const losses = firstMatchPerLine(LOSS_IN_TEXT, text, lines);
+  for (let i = 0; i < lines.starts.length; i++) {
+    curve.take(epochs[i], losses[i]);
+  }
   const first = TIMESTAMP.test(text) ? findLine(text, lines, 1, parseTimestamp) : null;
   const last = first ? findLine(text, lines, -1, parseTimestamp) : null;
   const step = STEP.test(text) ? findLine(text, lines, -1, (line) => STEP.exec(line)?.[1] ?? null) : null;
@@ -111,40 +118,41 @@ function createTextLossAggregator(): { add(line: string): void; result(): TextLo
 type CurveResult = Pick<TextLossResult, 'perEpoch' | 'lossFinal' | 'lossMin' | 'points'>;
 
 /** Loss per epoch: a line's epoch applies to its loss and to the losses of the lines after it. */
-function createCurveAggregator(): { add(line: string): void; result(): CurveResult } {
+function createCurveAggregator(): { add(line: string): void; take(epoch: string | undefined, loss: string | undefined): void; result(): CurveResult } {
   const epochs = new Map<number, { sum: number; n: number; last: number; min: number }>();
   let current = 0;
   let lossFinal: number | null = null;
   let lossMin: number | null = null;
   let points = 0;
+  /** A line's epoch and loss as matched (or undefined). */
+  const take = (epochText: string | undefined, lossText: string | undefined): void => {
+    if (epochText !== undefined) {
+      const value = Number(epochText);
+      current = Number.isInteger(value) ? value : Math.ceil(value);
+    }
+    if (lossText === undefined) {
+      return;
+    }
+    const loss = Number(lossText);
+    if (!Number.isFinite(loss)) {
+      return;
+    }
+    points += 1;
+    lossFinal = loss;
+    lossMin = lossMin === null ? loss : Math.min(lossMin, loss);
+    const bucket = epochs.get(current);
+    if (bucket) {
+      bucket.sum += loss;
+      bucket.n += 1;
+      bucket.last = loss;
+      bucket.min = Math.min(bucket.min, loss);
+    } else {
+      epochs.set(current, { sum: loss, n: 1, last: loss, min: loss });
+    }
+  };
   return {
-    add(line) {
-      const epochMatch = EPOCH.exec(line);
-      if (epochMatch) {
-        const value = Number(epochMatch[1]);
-        current = Number.isInteger(value) ? value : Math.ceil(value);
-      }
-      const lossMatch = LOSS.exec(line);
-      if (!lossMatch) {
-        return;
-      }
-      const loss = Number(lossMatch[1]);
-      if (!Number.isFinite(loss)) {
-        return;
-      }
-      points += 1;
-      lossFinal = loss;
-      lossMin = lossMin === null ? loss : Math.min(lossMin, loss);
-      const bucket = epochs.get(current);
-      if (bucket) {
-        bucket.sum += loss;
-        bucket.n += 1;
-        bucket.last = loss;
-        bucket.min = Math.min(bucket.min, loss);
-      } else {
-        epochs.set(current, { sum: loss, n: 1, last: loss, min: loss });
-      }
-    },
+    add: (line) => take(EPOCH.exec(line)?.[1], LOSS.exec(line)?.[1]),
+    take,
     result() {
       const perEpoch = [...epochs.entries()]
         .sort(([a], [b]) => a - b)
@@ -192,6 +200,23 @@ function forEachLine(text: string, lines: Lines, visit: (line: string) => void):
   for (let i = 0; i < lines.starts.length; i++) {
     visit(lineOf(text, lines, i));
   }
+}
+
+function inText(pattern: RegExp): RegExp {
+  return new RegExp(pattern.source.replaceAll('\\s', '[^\\S\\n]'), `${pattern.flags}g`);
+}
+
+/** For each line, the first capture of the first match of `pattern` (global, see inText) in it. */
+function firstMatchPerLine(pattern: RegExp, text: string, lines: Lines): Array<string | undefined> {
+  const out = new Array<string | undefined>(lines.starts.length);
+  let line = 0;
+  for (const match of text.matchAll(pattern)) {
+    while (line < lines.ends.length && (lines.ends[line] as number) <= match.index) {
+      line += 1;
+    }
+    out[line] ??= match[1];
+  }
+  return out;
 }
 
 /** The first answer `read` gives for a line, from the first line (direction 1) or the last (-1). */

@@ -208,6 +208,11 @@ describe('a small log read whole', () => {
     ' ',
     'lr=0.0001',
     'x',
+    'epoch',
+    'loss',
+    '= ',
+    '7',
+    '/ 4',
   );
   const line = fc.array(fragment, { maxLength: 6 }).map((parts) => parts.join(' '));
   const log = fc
