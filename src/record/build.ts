@@ -161,7 +161,13 @@ export function emptyFields(): Omit<RunRecord, 'run_id' | 'run_id_basis' | 'sour
 // --- internal ---
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const out: Partial<T> = {};
+  for (const key of Object.keys(value) as Array<keyof T>) {
+    if (value[key] !== undefined) {
+      out[key] = value[key];
+    }
+  }
+  return out;
 }
 
 type CreatedAt = Pick<RunRecord, 'created_at' | 'created_at_source'>;
