@@ -10,13 +10,19 @@ const RUN_SPECIFIC_KEYS =
   /^(output_dir|output_name|logging_dir|log_prefix|log_tracker_name|seed|run_name|run_id|resume.*|wandb.*|swanlab.*|hub_.*|push_to_hub|report_to|overwrite_output_dir|logging_steps|save_.*|sample_.*|tracker_.*|log_with|ddp_.*|dataloader_num_workers|preprocessing_num_workers)$/i;
 
 const RUN_NAMESPACE_BYTES = Buffer.from(RUN_NAMESPACE.replaceAll('-', ''), 'hex');
+const SCRATCH = Buffer.alloc(4096);
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/i;
 
 /** RFC 4122 version-5 UUID of `name` in the lora-catalog namespace. */
 export function uuidV5(name: string, namespace: string = RUN_NAMESPACE): string {
   const ns = namespace === RUN_NAMESPACE ? RUN_NAMESPACE_BYTES : Buffer.from(namespace.replaceAll('-', ''), 'hex');
-  const digest = hash('sha1', Buffer.concat([ns, Buffer.from(name, 'utf8')]), 'buffer');
+  const size = ns.length + Buffer.byteLength(name, 'utf8');
+  // Names are short: hashed from one reused buffer instead of a concatenation per id.
+  const input = size <= SCRATCH.length ? SCRATCH : Buffer.alloc(size);
+  ns.copy(input, 0);
+  input.write(name, ns.length, 'utf8');
+  const digest = hash('sha1', input.subarray(0, size), 'buffer');
   digest[6] = ((digest[6] ?? 0) & 0x0f) | 0x50;
   digest[8] = ((digest[8] ?? 0) & 0x3f) | 0x80;
   const hex = digest.subarray(0, 16).toString('hex');
