@@ -10,7 +10,7 @@ const TOKEN_SHAPES: RegExp[] = [
   /(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})/g, // GitHub
   /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}/g, // Slack
   /(?<![A-Za-z0-9])glpat-[A-Za-z0-9_-]{20,}/g, // GitLab
-  /\b[a-f0-9]{40}\b(?=.*wandb)/gi, // wandb keys are 40 hex; only when wandb is named nearby
+  /\b[a-f0-9]{40}\b(?=.*wandb)|(?<=wandb.*)\b[a-f0-9]{40}\b/gi, // wandb keys are 40 hex; only when wandb is named on the same line (`wandb login <key>`, `<key> # wandb`)
 ];
 
 /** A private key block, also with `\n` escapes inside a JSON string; an unterminated one runs to the end. */
@@ -45,14 +45,27 @@ export function redactString(value: string): string {
   if (!MAY_HOLD_SECRET.test(value) || TIME_OR_NUMBER.test(value)) {
     return value;
   }
-  let out = value.replace(PEM_PRIVATE_KEY, REDACTED);
-  out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
-  out = out.replace(BEARER, `$1${REDACTED}`);
-  for (const pattern of TOKEN_SHAPES) {
-    out = out.replace(pattern, REDACTED);
+  // Each rule runs only when the text holds what it cannot match without (its literal part): most texts have few of them.
+  let out = value.includes('PRIVATE KEY') ? value.replace(PEM_PRIVATE_KEY, REDACTED) : value;
+  if (out.includes('://') && out.includes('@')) {
+    out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
   }
-  return redactKeyValues(out);
+  if (MENTIONS_BEARER.test(out)) {
+    out = out.replace(BEARER, `$1${REDACTED}`);
+  }
+  if (TOKEN_PREFIX.test(out) || MENTIONS_WANDB.test(out)) {
+    for (const pattern of TOKEN_SHAPES) {
+      out = out.replace(pattern, REDACTED);
+    }
+  }
+  return KEY_SEPARATOR.test(out) ? redactKeyValues(out) : out;
 }
+
+/** The literal parts of the rules above (a text without one cannot match the rule). */
+const MENTIONS_BEARER = /bearer/i;
+const TOKEN_PREFIX = /hf_|AKIA|ASIA|sk-|gh[pousr]_|github_pat_|xox[abposr]-|glpat-/;
+const MENTIONS_WANDB = /wandb/i;
+const KEY_SEPARATOR = /[:=]|--/;
 
 /** Masks the password of every URL in a line the CLI prints (`http://elastic:[REDACTED]@host:9200`). */
 export function maskUrlCredentials(text: string): string {

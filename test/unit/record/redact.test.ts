@@ -70,3 +70,21 @@ describe('record/redact', () => {
     expect(redactConfigText(commented, 'yaml').text).not.toContain('ghp_');
   });
 });
+
+describe('record/redact token shapes in free text', () => {
+  it.each([
+    [
+      'a wandb key (40 hex) where wandb is named',
+      'run `wandb login 0123456789abcdef0123456789abcdef01234567` first',
+      '0123456789abcdef0123456789abcdef01234567',
+    ],
+    ['a Hugging Face token', 'pushed with hf_abcdefghijklmnopqrstuvwxyz123456', 'hf_abcdefghijklmnopqrstuvwxyz123456'],
+    ['a bearer token', 'curl -H "Authorization: Bearer abc.def-123456"', 'abc.def-123456'],
+    ['a URL password', 'mirror https://user:s3cr3t-pass@example.org/x', 's3cr3t-pass'],
+    ['a private key', 'key -----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY----- end', 'MIIabc'],
+  ])('%s', (_name, text, secret) => {
+    const out = redactString(text);
+    expect(out).toContain(REDACTED);
+    expect(out).not.toContain(secret);
+  });
+});
