@@ -31,6 +31,12 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
   const readOptions = async (): Promise<ReadOptions> =>
     (readOpts ??= { noFollow: !follow, timeoutMs: opts.readTimeoutMs ?? READ_TIMEOUT_MS, sync: await isLocal(root, opts.io ?? 'auto') });
 
+  /** A listing on this thread; under a root on a local disk with plain system calls from the start (see FsDriverOptions.io). */
+  async function* listHere(prefix: string): AsyncGenerator<SourceEntry | SourceWarning> {
+    const local = (opts.io ?? 'auto') === 'auto' && (await readOptions()).sync;
+    yield* walkTree(local ? { ...opts, io: 'sync' } : opts, prefix);
+  }
+
   return {
     name: DRIVER_NAME,
     flags: { etag: false, rangedRead: true },
@@ -38,7 +44,7 @@ export function createFsDriver(opts: FsDriverOptions): SourceDriver {
       if (opts.walkInWorker) {
         return walkInWorker(opts, prefix);
       }
-      return walkTree(opts, prefix);
+      return listHere(prefix);
     },
     async read(key, range) {
       return readFileBytes(resolveKey(root, key), key, range, await readOptions());

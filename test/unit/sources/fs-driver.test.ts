@@ -89,6 +89,19 @@ testStorageDriver('fs', makeFsDriver, () => {
       expect(listed).not.toEqual([...UTF16_TRAP_KEYS].sort());
     });
 
+    it.each(['auto', 'sync', 'async'] as const)('lists nothing under a prefix that does not exist, and refuses a prefix that is a file (io %s)', async (io) => {
+      const root = await tree({ 'run/a.txt': '1' });
+      const driver = createFsDriver({ root, io });
+
+      const missing = await collect(driver.list('run/logs'));
+      const deeper = await collect(driver.list('nope/deeper'));
+      const file = collect(driver.list('run/a.txt'));
+
+      await expect(file).rejects.toMatchObject({ code: 'storage-list-failed' });
+      await rm(root, { recursive: true, force: true });
+      expect([missing, deeper]).toEqual([[], []]);
+    });
+
     it('throws storage-list-failed when the root itself is missing', async () => {
       const driver = createFsDriver({ root: path.join(os.tmpdir(), `lora-catalog-missing-${process.pid}`) });
 
