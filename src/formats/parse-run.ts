@@ -15,6 +15,8 @@ const DEFAULT_MAX_TEXT = 8 * 1024 * 1024;
 
 /** Cap on one log line; a longer line is cut, so a log without newlines cannot exhaust memory. */
 const MAX_LINE = 64 * 1024;
+/** Files up to this size are read in one go by `readLines` (a stream costs more than the read for a small file). */
+const SMALL_LINES = 1024 * 1024;
 
 /**
  * Reads one discovered run into its record. Never throws for bad input: an unreadable run becomes a
@@ -78,8 +80,8 @@ function createContext(opts: ParseRunOptions, run: DiscoveredRun, warnings: stri
       return readText(driver, key, maxBytes, sizes.get(key));
     },
     async readLines(key) {
-      const chunks = await driver.stream(key);
-      return chunks ? splitLines(chunks) : null;
+      sizes ??= new Map(run.listing.entries.map((entry) => [entry.key, entry.size]));
+      return readLines(driver, key, sizes.get(key));
     },
   };
 }
@@ -110,6 +112,46 @@ async function readText(driver: SourceDriver, key: string, maxBytes: number, lis
   } catch (err) {
     throw new FileError(key, 'not valid UTF-8', { cause: err });
   }
+}
+
+/** A file's lines: a small one (by its listed size) from one read, any other streamed; null when the file is gone. */
+export async function readLines(driver: SourceDriver, key: string, listedSize: number | undefined): Promise<Iterable<string> | AsyncIterable<string> | null> {
+  const small = listedSize !== undefined && listedSize <= SMALL_LINES ? await readSmallLines(driver, key, listedSize) : undefined;
+  if (small !== undefined) {
+    return small;
+  }
+  const chunks = await driver.stream(key);
+  return chunks ? splitLines(chunks) : null;
+}
+
+/**
+ * A small file's lines from one read, exactly as `splitLines` yields them: with no line over MAX_LINE the chunking
+ * of a stream changes nothing. Undefined (stream it instead) when the file grew since the listing or has a longer line.
+ */
+async function readSmallLines(driver: SourceDriver, key: string, size: number): Promise<string[] | null | undefined> {
+  const bytes = await driver.read(key, { start: 0, end: size + 1 });
+  if (bytes === null) {
+    return null;
+  }
+  if (bytes.length > size) {
+    return undefined;
+  }
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const lines: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) {
+      end = text.length;
+    }
+    if (end - start > MAX_LINE) {
+      return undefined;
+    }
+    const line = text.slice(start, end);
+    lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+    start = end + 1;
+  }
+  return lines;
 }
 
 async function* splitLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {

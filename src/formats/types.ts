@@ -15,8 +15,8 @@ export interface ParseContext {
   now: Date;
   /** Reads a text file (UTF-8, BOM stripped) relative to the root, up to `maxBytes` (default 8 MiB); `null` if missing. Throws `AdapterError` when larger or not UTF-8. */
   readText(key: string, maxBytes?: number): Promise<string | null>;
-  /** Streams a text file line by line (bounded memory, any size); `null` if missing. */
-  readLines(key: string): Promise<AsyncIterable<string> | null>;
+  /** A text file line by line (bounded memory, any size: a small file is read in one go, a larger one streamed); `null` if missing. */
+  readLines(key: string): Promise<AsyncIterable<string> | Iterable<string> | null>;
   /** Records a non-fatal problem on the run (ends up in parse_warnings). */
   warn(message: string): void;
 }

@@ -33,7 +33,7 @@ const LOSS_IN_TEXT = inText(LOSS);
  * "{'loss': 0.05, 'epoch': 2.0}", "Epoch 2/10 ... loss=0.06"), streaming: memory is one entry per epoch.
  * Lines without an epoch belong to the last epoch announced; fractional epochs (HF style) round up.
  */
-export async function aggregateTextLoss(lines: AsyncIterable<string>): Promise<TextLossResult> {
+export async function aggregateTextLoss(lines: AsyncIterable<string> | Iterable<string>): Promise<TextLossResult> {
   const aggregator = createTextLossAggregator();
   for await (const line of lines) {
     aggregator.add(line);
