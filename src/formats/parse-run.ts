@@ -3,6 +3,7 @@ import { buildRecord, parseErrorRecord } from '../record/build.ts';
 import type { RunRecord } from '../record/schema.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import type { DiscoveredRun, ParseContext, RootInfo } from './types.ts';
+import { lineAt, lineSpans, MAX_LINE } from '../text/lines.ts';
 
 export interface ParseRunOptions {
   driver: SourceDriver;
@@ -13,8 +14,6 @@ export interface ParseRunOptions {
 /** Default cap for files read whole (configs, JSON states); logs are streamed instead. */
 const DEFAULT_MAX_TEXT = 8 * 1024 * 1024;
 
-/** Cap on one log line; a longer line is cut, so a log without newlines cannot exhaust memory. */
-const MAX_LINE = 64 * 1024;
 /** Files up to this size are read in one go by `readLines` (a stream costs more than the read for a small file). */
 const SMALL_LINES = 1024 * 1024;
 
@@ -137,21 +136,8 @@ async function readSmallLines(driver: SourceDriver, key: string, size: number): 
     return undefined;
   }
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  const lines: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) {
-      end = text.length;
-    }
-    if (end - start > MAX_LINE) {
-      return undefined;
-    }
-    const line = text.slice(start, end);
-    lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
-    start = end + 1;
-  }
-  return lines;
+  const spans = lineSpans(text);
+  return spans.long ? undefined : spans.starts.map((_, i) => lineAt(text, spans, i));
 }
 
 async function* splitLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {

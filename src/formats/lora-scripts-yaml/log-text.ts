@@ -1,4 +1,5 @@
 import type { EpochLoss } from '../../record/schema.ts';
+import { lineAt, lineSpans, type LineSpans } from '../../text/lines.ts';
 
 export interface TextLossResult {
   perEpoch: EpochLoss[];
@@ -48,7 +49,7 @@ export async function aggregateTextLoss(lines: AsyncIterable<string> | Iterable<
  * then looked for line by line only from the end they need; the answers are the line-by-line ones.
  */
 export function aggregateTextLossOf(text: string): TextLossResult {
-  const lines = splitLines(text);
+  const lines = lineSpans(text);
   if (lines.long) {
     const aggregator = createTextLossAggregator();
     forEachLine(text, lines, (line) => aggregator.add(line));
@@ -75,9 +76,6 @@ export function aggregateTextLossOf(text: string): TextLossResult {
     lastTimeZoneless: last?.zoneless ?? false,
   };
 }
-
-/** Cap on one log line, as in the streaming reader. */
-const MAX_LINE = 64 * 1024;
 
 function createTextLossAggregator(): { add(line: string): void; result(): TextLossResult } {
   const curve = createCurveAggregator();
@@ -162,43 +160,9 @@ function createCurveAggregator(): { add(line: string): void; take(epoch: string 
   };
 }
 
-interface Lines {
-  /** Where each line starts and ends (its `\n`, or the end of the text). */
-  starts: number[];
-  ends: number[];
-  /** Some line is longer than MAX_LINE (cut when read line by line: the whole-text tests would see past the cut). */
-  long: boolean;
-}
-
-/** The lines the streaming splitter yields: split on `\n`, no empty line after a final `\n`. */
-function splitLines(text: string): Lines {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let long = false;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) {
-      end = text.length;
-    }
-    long ||= end - start > MAX_LINE;
-    starts.push(start);
-    ends.push(end);
-    start = end + 1;
-  }
-  return { starts, ends, long };
-}
-
-/** Line i as the streaming reader yields it: cut at MAX_LINE, a `\r` before the `\n` dropped. */
-function lineOf(text: string, lines: Lines, i: number): string {
-  const start = lines.starts[i] as number;
-  const line = text.slice(start, Math.min(lines.ends[i] as number, start + MAX_LINE));
-  return line.endsWith('\r') ? line.slice(0, -1) : line;
-}
-
-function forEachLine(text: string, lines: Lines, visit: (line: string) => void): void {
+function forEachLine(text: string, lines: LineSpans, visit: (line: string) => void): void {
   for (let i = 0; i < lines.starts.length; i++) {
-    visit(lineOf(text, lines, i));
+    visit(lineAt(text, lines, i));
   }
 }
 
@@ -207,7 +171,7 @@ function inText(pattern: RegExp): RegExp {
 }
 
 /** For each line, the first capture of the first match of `pattern` (global, see inText) in it. */
-function firstMatchPerLine(pattern: RegExp, text: string, lines: Lines): Array<string | undefined> {
+function firstMatchPerLine(pattern: RegExp, text: string, lines: LineSpans): Array<string | undefined> {
   const out = new Array<string | undefined>(lines.starts.length);
   let line = 0;
   for (const match of text.matchAll(pattern)) {
@@ -220,10 +184,10 @@ function firstMatchPerLine(pattern: RegExp, text: string, lines: Lines): Array<s
 }
 
 /** The first answer `read` gives for a line, from the first line (direction 1) or the last (-1). */
-function findLine<T>(text: string, lines: Lines, direction: 1 | -1, read: (line: string) => T | null): T | null {
+function findLine<T>(text: string, lines: LineSpans, direction: 1 | -1, read: (line: string) => T | null): T | null {
   const n = lines.starts.length;
   for (let k = 0; k < n; k++) {
-    const found = read(lineOf(text, lines, direction === 1 ? k : n - 1 - k));
+    const found = read(lineAt(text, lines, direction === 1 ? k : n - 1 - k));
     if (found !== null) {
       return found;
     }
