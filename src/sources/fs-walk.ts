@@ -1,5 +1,5 @@
 // The fs driver's directory walk, on whichever thread lists (the driver's own, or fs-walk-worker.ts).
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { readdir, realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
@@ -93,17 +93,7 @@ function walkOptions(opts: FsWalkOptions, prefix: string): WalkOptions {
 /** The walk, as the sync walk's whole (lazy) iterator on a local disk, else one async step per entry. */
 async function* walk(opts: WalkOptions): AsyncGenerator<Iterable<SourceEntry | SourceWarning>> {
   const startAbs = resolveKey(opts.root, opts.start);
-  let rootInfo;
-  try {
-    // A listing of a folder that does not exist is common (adapters probe for log folders next to a run): on a
-    // local disk that is answered without building an ENOENT error, which costs more than the call.
-    rootInfo = opts.io === 'sync' ? statSync(startAbs, { throwIfNoEntry: false }) : await stat(startAbs);
-  } catch (err) {
-    if (opts.start !== '' && isCode(err, 'ENOENT')) {
-      return;
-    }
-    throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] list ${startAbs}: ${codeOf(err)}`, { cause: err });
-  }
+  const rootInfo = await statStart(startAbs, opts.io);
   if (rootInfo === undefined) {
     if (opts.start !== '') {
       return;
@@ -188,6 +178,22 @@ async function readDir(opts: WalkOptions, dirKey: string, ancestors: ReadonlySet
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, children.length) }, worker));
   return { children: sortChildren(children), warnings };
+}
+
+/**
+ * The folder a walk starts from, undefined when it does not exist. A listing of a folder that does not exist is
+ * common (adapters probe for log folders next to a run): on a local disk it is answered without building an
+ * ENOENT error, which costs more than the call.
+ */
+async function statStart(abs: string | Buffer, io: WalkOptions['io']): Promise<Stats | undefined> {
+  try {
+    return io === 'sync' ? statSync(abs, { throwIfNoEntry: false }) : await stat(abs);
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) {
+      return undefined;
+    }
+    throw new StorageError('storage-list-failed', `[${DRIVER_NAME}] list ${String(abs)}: ${codeOf(err)}`, { cause: err });
+  }
 }
 
 /** Whether plain system calls suit this path (see FsDriverOptions.io); a failing statfs counts as remote (the careful choice). */
