@@ -40,15 +40,17 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
     parse_error_sample: [],
   };
   const { config, client } = ctx;
+  // Whether the runs index held no run before this sync (the identity guard then looks up only ids it wrote).
+  let indexEmpty = false;
   if (!opts.dryRun) {
-    await applyIndices(client, config);
+    const status = await applyIndices(client, config);
+    indexEmpty = status.find((s) => s.role === 'runs')?.docs === 0;
     if (!opts.backfill && (await restoreAfterCrash(backfillTarget(ctx)))) {
       ctx.log.warn({ index: config.indices.runs }, 'Restored index settings left by an interrupted backfill');
     }
   }
   const index = config.indices.runs;
   const drivers = createDriverCache(config.sources);
-  const indexEmpty = !opts.dryRun && (await client.count({ index })).count === 0;
   const guard = createIdentityGuard({ client, index, driverFor: (root) => drivers.get(root), indexEmpty });
   const sources = config.sources.filter((s) => !opts.sources || opts.sources.includes(s.name));
   const work = async () => {
