@@ -31,11 +31,14 @@ const KEY_BEFORE_VALUE = /(?<![A-Za-z0-9_.-])(--)?([A-Za-z][A-Za-z0-9_.-]*)(["']
 /** Values that say "no secret here". */
 const PLACEHOLDER = /^(?:null|None|none|~|\?+|true|false|\[REDACTED\]|\*+|<[^>]*>|\$\{[^}]*\}|\{|\[|\||>-?|>|\|-)$/;
 
-/**
- * What every rule below needs somewhere in the text (a separator, `--`, `://`, a token prefix, `Bearer`,
- * `wandb`): most strings of a record have none of it and skip the dozen patterns.
- */
-const MAY_HOLD_SECRET = /[:=]|--|hf_|AKIA|ASIA|sk-|gh[pousr]_|github_pat_|xox[abposr]-|glpat-|bearer|wandb/i;
+/** The literal parts of the rules (a text without one cannot match the rule; the PEM block has `--`, a URL `:`). */
+const KEY_SEPARATOR = /[:=]|--/;
+const TOKEN_PREFIX = /hf_|AKIA|ASIA|sk-|gh[pousr]_|github_pat_|xox[abposr]-|glpat-/;
+const MENTIONS_BEARER = /bearer/i;
+const MENTIONS_WANDB = /wandb/i;
+
+/** Any of them: most strings of a record have none and skip every pattern. */
+const MAY_HOLD_SECRET = new RegExp([KEY_SEPARATOR, TOKEN_PREFIX, MENTIONS_BEARER, MENTIONS_WANDB].map((r) => r.source).join('|'), 'i');
 
 /** Times, dates and numbers (`2025-03-02T14:03:11.250Z`, `1e-4`): a `:` but no word any rule could match. */
 const TIME_OR_NUMBER = /^[0-9T:.+\-Z eE]*$/;
@@ -60,12 +63,6 @@ export function redactString(value: string): string {
   }
   return KEY_SEPARATOR.test(out) ? redactKeyValues(out) : out;
 }
-
-/** The literal parts of the rules above (a text without one cannot match the rule). */
-const MENTIONS_BEARER = /bearer/i;
-const TOKEN_PREFIX = /hf_|AKIA|ASIA|sk-|gh[pousr]_|github_pat_|xox[abposr]-|glpat-/;
-const MENTIONS_WANDB = /wandb/i;
-const KEY_SEPARATOR = /[:=]|--/;
 
 /** Masks the password of every URL in a line the CLI prints (`http://elastic:[REDACTED]@host:9200`). */
 export function maskUrlCredentials(text: string): string {
