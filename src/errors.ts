@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'storage-list-failed'
   | 'storage-read-failed'
   | 'storage-read-timeout'
+  | 'storage-read-cancelled'
   | 'storage-not-found'
   | 'adapter-parse-failed'
   | 'ambiguous-layout'

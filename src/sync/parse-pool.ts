@@ -8,6 +8,7 @@ import { createDriverCache, rootInfo } from '../sources/index.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import { MODULE_EXT } from '../module-ext.ts';
 import { toRunDoc, type RunDoc } from './doc.ts';
+import { requestCancel } from './read-cancel.ts';
 
 export interface ParseRequest {
   id: number;
@@ -47,6 +48,8 @@ const WORKER_LIMITS = { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 1
 
 /** How long closing waits for the workers to stop. */
 const CLOSE_WAIT_MS = 5000;
+/** How long closing waits for busy workers to answer after being asked to stop reading (read-cancel.ts). */
+const CANCEL_WAIT_MS = 2000;
 
 export interface ParseOptions {
   now: Date;
@@ -68,11 +71,13 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
   if (opts.workers === 0) {
     return inProcessPool(opts.sources);
   }
+  const cancel = new Int32Array(new SharedArrayBuffer(4));
   const workers = Array.from(
     { length: opts.workers },
-    () => new Worker(new URL(`./parse-worker${MODULE_EXT}`, import.meta.url), { workerData: { sources: opts.sources }, resourceLimits: WORKER_LIMITS }),
+    () => new Worker(new URL(`./parse-worker${MODULE_EXT}`, import.meta.url), { workerData: { sources: opts.sources, cancel }, resourceLimits: WORKER_LIMITS }),
   );
   const waiting = new Map<number, { resolve: (r: ParsedRun) => void; reject: (e: Error) => void }>();
+  let idle: (() => void) | null = null;
   const load = workers.map(() => 0);
   // Requests go out in batches too: every run asked for in one turn of the event loop, one message per worker.
   const outgoing: ParseRequest[][] = workers.map(() => []);
@@ -100,12 +105,16 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
           pending?.reject(new Error(response.error));
         }
       }
+      if (waiting.size === 0) {
+        idle?.();
+      }
     });
     worker.on('error', (err) => {
       for (const pending of waiting.values()) {
         pending.reject(err);
       }
       waiting.clear();
+      idle?.();
     });
   });
   return {
@@ -131,8 +140,17 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
       });
     },
     async close() {
+      if (waiting.size > 0) {
+        // Busy workers stop reading first, so the ones terminated below are idle (see read-cancel.ts).
+        requestCancel(cancel);
+        await Promise.race([new Promise<void>((resolve) => (idle = resolve)), new Promise((resolve) => setTimeout(resolve, CANCEL_WAIT_MS).unref())]);
+      }
       // A worker with a read stuck in the kernel (hung mount) never finishes terminating: bounded wait.
       await Promise.race([Promise.all(workers.map((w) => w.terminate())), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+      for (const pending of waiting.values()) {
+        pending.reject(new Error('the parse pool closed before the run was read'));
+      }
+      waiting.clear();
     },
   };
 }

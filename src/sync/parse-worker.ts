@@ -5,11 +5,14 @@ import { errorMessage } from '../errors.ts';
 import type { DiscoveredRun } from './discover.ts';
 import { adapters } from '../formats/index.ts';
 import { createDriverCache } from '../sources/index.ts';
+import type { SourceDriver } from '../sources/types.ts';
+import { cancellable } from './read-cancel.ts';
 import { parseToDoc, type ParseRequest, type ParseResponse } from './parse-pool.ts';
 
-const sourceList = (workerData as { sources: SourceConfig[] }).sources;
+const { sources: sourceList, cancel } = workerData as { sources: SourceConfig[]; cancel: Int32Array };
 const sources = new Map(sourceList.map((s) => [s.name, s]));
 const drivers = createDriverCache(sourceList);
+const cancellableDrivers = new Map<string, SourceDriver>();
 const byId = new Map(adapters.map((a) => [a.id, a]));
 
 // Answers are sent in batches: one message per turn of the event loop, not one per run.
@@ -39,10 +42,22 @@ function sendOutbox(): void {
   );
 }
 
+function driverFor(name: string): SourceDriver | null {
+  let driver = cancellableDrivers.get(name);
+  if (!driver) {
+    const plain = drivers.get(name);
+    driver = plain ? cancellable(plain, cancel) : undefined;
+    if (driver) {
+      cancellableDrivers.set(name, driver);
+    }
+  }
+  return driver ?? null;
+}
+
 async function handle(request: ParseRequest): Promise<ParseResponse> {
   try {
     const source = sources.get(request.source);
-    const driver = drivers.get(request.source);
+    const driver = driverFor(request.source);
     if (!source || !driver) {
       throw new Error(`unknown source ${request.source}`);
     }

@@ -1,3 +1,5 @@
+import { cp, mkdtemp, open, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
@@ -64,3 +66,51 @@ describe('parse pool', () => {
     expect(decodeDoc({ doc: withIdentity(parsed, 'b', 'a') })).toEqual({ run_id: 'b', copy_of: 'a', lora_rank: 8 });
   });
 });
+
+describe('parse pool: closing while a worker reads', () => {
+  it('asks the busy worker to stop reading, answers the pending parse with a record that names the cancelled read, and ends within the cancel wait', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'parse-pool-cancel-'));
+    try {
+      const dir = path.join(root, 'big-log-run');
+      await cp(path.resolve(import.meta.dirname, '../../../examples/runs/2025-04-11-ink-wash-landscape-r16'), dir, { recursive: true });
+      await writeLog(path.join(dir, 'logs', 'train.log'), 120 * 1024 * 1024);
+      const source = parseConfig({ sources: [{ name: 'local', kind: 'fs', path: root }] }).sources[0];
+      if (!source) {
+        throw new Error('no source');
+      }
+      let run: DiscoveredRun | undefined;
+      for await (const item of discoverRuns(createDriver(source), '', adapters)) {
+        run = item.kind === 'run' ? item : run;
+      }
+      const pool = createParsePool({ sources: [source], workers: 1 });
+      const pending = pool.parse(source, run as DiscoveredRun, { now: new Date('2026-11-29T12:00:00Z'), firstSeenAt: null });
+      // Long enough for the worker to start and be in the middle of the log (a full read takes seconds).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const t0 = Date.now();
+      await pool.close();
+      const closeMs = Date.now() - t0;
+      const parsed = await pending;
+
+      expect(closeMs).toBeLessThan(2000);
+      expect(JSON.stringify(decodeDoc(parsed))).toContain('cancelled (the parse pool is closing)');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+async function writeLog(file: string, bytes: number): Promise<void> {
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i += 1) {
+    lines.push(`[2025-04-11 09:01:00] epoch ${1 + (i % 8)}/8 step ${i + 1} loss 0.${String(2000 - (i % 1000)).padStart(4, '0')} lr 2.0e-04`);
+  }
+  const chunk = Buffer.from(`${lines.join('\n')}\n`);
+  const handle = await open(file, 'w');
+  try {
+    for (let written = 0; written < bytes; written += chunk.length) {
+      await handle.write(chunk);
+    }
+  } finally {
+    await handle.close();
+  }
+}
