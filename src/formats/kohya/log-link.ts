@@ -1,4 +1,4 @@
-import { isWarning } from '../../sources/types.ts';
+import { sharedListing, SHARED_LISTING_MAX } from '../kit/shared-listing.ts';
 import type { ParseContext } from '../types.ts';
 import { eventFile, type EventFile } from './loss.ts';
 
@@ -16,7 +16,7 @@ export interface LogLinkHints {
 }
 
 /** Entries listed per candidate logging folder; a shared `_logs` of a busy Colab drive stays bounded. */
-const MAX_LISTED = 50_000;
+const MAX_LISTED = SHARED_LISTING_MAX;
 
 /** Tails of an absolute logging_dir tried below the root, longest first. */
 const MAX_TAIL_SEGMENTS = 4;
@@ -129,28 +129,22 @@ function logDirPattern(prefixes: string[]): RegExp {
 }
 
 async function listEventFiles(ctx: ParseContext, dir: string, pattern: RegExp, tracker: string | undefined): Promise<EventFile[]> {
+  const listing = await sharedListing(ctx.driver, dir);
   const out: EventFile[] = [];
-  let listed = 0;
-  try {
-    for await (const item of ctx.driver.list(dir)) {
-      if (isWarning(item)) {
-        continue;
-      }
-      if (++listed > MAX_LISTED) {
-        ctx.warn(`log search in ${dir || '.'}: stopped after ${MAX_LISTED} entries`);
-        break;
-      }
-      const rel = segments(item.key.slice(dir === '' ? 0 : dir.length + 1));
-      if (rel.length !== 3 || !pattern.test(rel[0] ?? '') || (tracker !== undefined && rel[1] !== tracker)) {
-        continue;
-      }
-      const file = eventFile(item);
-      if (file) {
-        out.push(file);
-      }
+  for (const item of listing.entries.slice(0, MAX_LISTED)) {
+    const rel = segments(item.key.slice(dir === '' ? 0 : dir.length + 1));
+    if (rel.length !== 3 || !pattern.test(rel[0] ?? '') || (tracker !== undefined && rel[1] !== tracker)) {
+      continue;
     }
-  } catch (err) {
-    ctx.warn(`log search in ${dir || '.'}: ${err instanceof Error ? err.message : String(err)}`);
+    const file = eventFile(item);
+    if (file) {
+      out.push(file);
+    }
+  }
+  if (listing.truncated || listing.entries.length > MAX_LISTED) {
+    ctx.warn(`log search in ${dir || '.'}: stopped after ${MAX_LISTED} entries`);
+  } else if (listing.error) {
+    ctx.warn(`log search in ${dir || '.'}: ${listing.error.message}`);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { isWarning } from '../../sources/types.ts';
+import { sharedListing } from '../kit/shared-listing.ts';
 import type { ParseContext } from '../types.ts';
 import {
   isDatasetDoc,
@@ -89,14 +89,11 @@ export async function readParentConfigs(ctx: ParseContext, runDir: string, stems
   const folder = runDir.slice(slash + 1);
   const tomls: RunFile[] = [];
   const jsons: RunFile[] = [];
-  let listed = 0;
-  for await (const item of ctx.driver.list(parent)) {
-    if (isWarning(item)) {
-      continue;
-    }
-    if (++listed > MAX_PARENT_LISTED) {
-      break;
-    }
+  const listing = await sharedListing(ctx.driver, parent);
+  if (listing.error && listing.entries.length <= MAX_PARENT_LISTED) {
+    throw listing.error;
+  }
+  for (const item of listing.entries.slice(0, MAX_PARENT_LISTED)) {
     const name = item.key.slice(parent === '' ? 0 : parent.length + 1);
     if (name.includes('/')) {
       continue;
