@@ -16,33 +16,79 @@ export interface SharedListing {
 /** Entries a cached listing holds; callers cap below this. */
 export const SHARED_LISTING_MAX = 50_000;
 
-/** Folders kept per driver, least recently used dropped first: memory stays a few × SHARED_LISTING_MAX entries. */
-const KEPT_FOLDERS = 4;
+/**
+ * Kept per driver, least recently used dropped first: enough folders for every place one run looks (a parent and
+ * six guessed log folders) and the next run's, and a bound on the entries held (memory: ~100 bytes an entry).
+ */
+const KEPT_FOLDERS = 16;
+const KEPT_ENTRIES = 100_000;
 
-const byDriver = new WeakMap<SourceDriver, Map<string, Promise<SharedListing>>>();
+interface Kept {
+  listing: Promise<SharedListing>;
+  /** Entries held, once listed. */
+  entries: number;
+}
 
-/** The recursive listing of `dir`, listed once per driver while it stays among the last KEPT_FOLDERS asked for. */
+const byDriver = new WeakMap<SourceDriver, Map<string, Kept>>();
+const derivations = new WeakMap<SharedListing, Map<string, unknown>>();
+
+/** The recursive listing of `dir`, listed once per driver while it stays among the folders kept. */
 export function sharedListing(driver: SourceDriver, dir: string): Promise<SharedListing> {
   let kept = byDriver.get(driver);
   if (!kept) {
     kept = new Map();
     byDriver.set(driver, kept);
   }
-  let listing = kept.get(dir);
-  if (listing) {
+  const found = kept.get(dir);
+  if (found) {
     // Map order is insertion order: re-inserting marks it most recently used.
     kept.delete(dir);
-  } else {
-    listing = listAll(driver, dir);
-    if (kept.size >= KEPT_FOLDERS) {
-      kept.delete(kept.keys().next().value as string);
-    }
+    kept.set(dir, found);
+    return found.listing;
   }
-  kept.set(dir, listing);
-  return listing;
+  const folders = kept;
+  const entry: Kept = { listing: listAll(driver, dir), entries: 0 };
+  folders.set(dir, entry);
+  void entry.listing.then((listing) => {
+    entry.entries = listing.entries.length;
+    evict(folders);
+  });
+  evict(folders);
+  return entry.listing;
+}
+
+/**
+ * What `build` makes of `listing`, built once per listing: an index the runs look up, so that N runs sharing
+ * a folder do not each scan its N entries. `name` tells apart the derivations of one listing.
+ */
+export function derived<T>(listing: SharedListing, name: string, build: (listing: SharedListing) => T): T {
+  let values = derivations.get(listing);
+  if (!values) {
+    values = new Map();
+    derivations.set(listing, values);
+  }
+  if (!values.has(name)) {
+    values.set(name, build(listing));
+  }
+  return values.get(name) as T;
 }
 
 // --- internal ---
+
+/** Drops the least recently used folders (never the newest) while over either bound. */
+function evict(kept: Map<string, Kept>): void {
+  let entries = 0;
+  for (const k of kept.values()) {
+    entries += k.entries;
+  }
+  for (const [dir, k] of kept) {
+    if (kept.size <= 1 || (kept.size <= KEPT_FOLDERS && entries <= KEPT_ENTRIES)) {
+      return;
+    }
+    kept.delete(dir);
+    entries -= k.entries;
+  }
+}
 
 async function listAll(driver: SourceDriver, dir: string): Promise<SharedListing> {
   const entries: SourceEntry[] = [];

@@ -1,4 +1,5 @@
-import { sharedListing, SHARED_LISTING_MAX } from '../kit/shared-listing.ts';
+import type { SourceEntry } from '../../sources/types.ts';
+import { derived, sharedListing, SHARED_LISTING_MAX, type SharedListing } from '../kit/shared-listing.ts';
 import type { ParseContext } from '../types.ts';
 import { eventFile, type EventFile } from './loss.ts';
 
@@ -18,6 +19,10 @@ export interface LogLinkHints {
 /** Entries listed per candidate logging folder; a shared `_logs` of a busy Colab drive stays bounded. */
 const MAX_LISTED = SHARED_LISTING_MAX;
 
+/** The tracker's run folder ends in `%Y%m%d%H%M%S` (names.ts). */
+const TIMESTAMP_DIGITS = 14;
+const TIMESTAMP_TAIL = /\d{14}$/;
+
 /** Tails of an absolute logging_dir tried below the root, longest first. */
 const MAX_TAIL_SEGMENTS = 4;
 
@@ -35,9 +40,8 @@ export async function findLinkedEventFiles(ctx: ParseContext, hints: LogLinkHint
   if (prefixes.length === 0) {
     return [];
   }
-  const pattern = logDirPattern(prefixes);
   for (const dir of candidateDirs(hints)) {
-    const files = await listEventFiles(ctx, dir, pattern, hints.log_tracker_name);
+    const files = await listEventFiles(ctx, dir, prefixes, hints.log_tracker_name);
     if (files.length > 0) {
       return files;
     }
@@ -123,20 +127,43 @@ function relativePath(from: string[], to: string[]): string[] {
   return [...Array.from({ length: from.length - common }, () => '..'), ...to.slice(common)];
 }
 
-function logDirPattern(prefixes: string[]): RegExp {
-  const escaped = prefixes.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^(${escaped.join('|')})\\d{14}$`);
+/** A log folder's event-file candidates: `<folder>/<tracker>/<file>` entries, with their place in the listing. */
+interface LogFolderEntry {
+  at: number;
+  entry: SourceEntry;
+  tracker: string;
 }
 
-async function listEventFiles(ctx: ParseContext, dir: string, pattern: RegExp, tracker: string | undefined): Promise<EventFile[]> {
-  const listing = await sharedListing(ctx.driver, dir);
-  const out: EventFile[] = [];
-  for (const item of listing.entries.slice(0, MAX_LISTED)) {
-    const rel = segments(item.key.slice(dir === '' ? 0 : dir.length + 1));
-    if (rel.length !== 3 || !pattern.test(rel[0] ?? '') || (tracker !== undefined && rel[1] !== tracker)) {
-      continue;
+/** Entries three levels down in folders named `<prefix><YYYYmmddHHMMSS>`, by prefix. */
+function logFoldersByPrefix(listing: SharedListing, dir: string): Map<string, LogFolderEntry[]> {
+  const out = new Map<string, LogFolderEntry[]>();
+  listing.entries.forEach((entry, at) => {
+    const rel = segments(entry.key.slice(dir === '' ? 0 : dir.length + 1));
+    const folder = rel[0] ?? '';
+    if (rel.length !== 3 || !TIMESTAMP_TAIL.test(folder)) {
+      return;
     }
-    const file = eventFile(item);
+    const prefix = folder.slice(0, -TIMESTAMP_DIGITS);
+    let list = out.get(prefix);
+    if (!list) {
+      list = [];
+      out.set(prefix, list);
+    }
+    list.push({ at, entry, tracker: rel[1] ?? '' });
+  });
+  return out;
+}
+
+async function listEventFiles(ctx: ParseContext, dir: string, prefixes: readonly string[], tracker: string | undefined): Promise<EventFile[]> {
+  const listing = await sharedListing(ctx.driver, dir);
+  const byPrefix = derived(listing, 'kohya-log-folders', (l) => logFoldersByPrefix(l, dir));
+  const candidates = prefixes
+    .flatMap((prefix) => byPrefix.get(prefix) ?? [])
+    .filter((c) => c.at < MAX_LISTED && (tracker === undefined || c.tracker === tracker))
+    .sort((a, b) => a.at - b.at);
+  const out: EventFile[] = [];
+  for (const { entry } of candidates) {
+    const file = eventFile(entry);
     if (file) {
       out.push(file);
     }

@@ -1,4 +1,5 @@
-import { sharedListing } from '../kit/shared-listing.ts';
+import type { SourceEntry } from '../../sources/types.ts';
+import { derived, sharedListing, type SharedListing } from '../kit/shared-listing.ts';
 import type { ParseContext } from '../types.ts';
 import {
   isDatasetDoc,
@@ -93,10 +94,10 @@ export async function readParentConfigs(ctx: ParseContext, runDir: string, stems
   if (listing.error && listing.entries.length <= MAX_PARENT_LISTED) {
     throw listing.error;
   }
-  for (const item of listing.entries.slice(0, MAX_PARENT_LISTED)) {
-    const name = item.key.slice(parent === '' ? 0 : parent.length + 1);
-    if (name.includes('/')) {
-      continue;
+  const children = derived(listing, 'direct-children', (l) => directChildren(l, parent));
+  for (const { at, item, name } of children) {
+    if (at >= MAX_PARENT_LISTED) {
+      break;
     }
     const file = { name, key: item.key, size: item.size, mtime: item.mtime };
     if (name.endsWith('.toml')) {
@@ -116,6 +117,18 @@ export async function readParentConfigs(ctx: ParseContext, runDir: string, stems
 }
 
 // --- internal ---
+
+/** The files directly in `parent` (not in its sub-folders), with their place in the listing. */
+function directChildren(listing: SharedListing, parent: string): Array<{ at: number; item: SourceEntry; name: string }> {
+  const out: Array<{ at: number; item: SourceEntry; name: string }> = [];
+  listing.entries.forEach((item, at) => {
+    const name = item.key.slice(parent === '' ? 0 : parent.length + 1);
+    if (!name.includes('/')) {
+      out.push({ at, item, name });
+    }
+  });
+  return out;
+}
 
 async function readGuiJson(ctx: ParseContext, jsons: readonly RunFile[], out: FoundConfigs): Promise<FoundConfig | null> {
   for (const file of jsons) {
