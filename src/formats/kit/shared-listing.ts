@@ -5,9 +5,9 @@
 import { isWarning, type SourceDriver, type SourceEntry } from '../../sources/types.ts';
 
 export interface SharedListing {
-  /** The folder's entries in listing order, at most `max` of them. */
+  /** The folder's entries in listing order, at most SHARED_LISTING_MAX of them. */
   entries: readonly SourceEntry[];
-  /** More than `max` entries exist. */
+  /** More than SHARED_LISTING_MAX entries exist. */
   truncated: boolean;
   /** Why the listing failed (the entries are the ones listed before it did), else null. */
   error: Error | null;
