@@ -84,8 +84,8 @@ describe('parse pool: closing while a worker reads', () => {
       }
       const pool = createParsePool({ sources: [source], workers: 1 });
       const pending = pool.parse(source, run as DiscoveredRun, { now: new Date('2026-11-29T12:00:00Z'), firstSeenAt: null });
-      // Long enough for the worker to start and be in the middle of the log (a full read takes seconds).
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Long enough for the worker to start even on a loaded machine (0.2-0.4 s when idle), and well inside the log (a full read takes 4 s).
+      await new Promise((resolve) => setTimeout(resolve, 2000));
       const t0 = Date.now();
       await pool.close();
       const closeMs = Date.now() - t0;
