@@ -2,6 +2,7 @@ import type { SourceEntry } from '../../sources/types.ts';
 import { derived, sharedListing, SHARED_LISTING_MAX, type SharedListing } from '../kit/shared-listing.ts';
 import type { ParseContext } from '../types.ts';
 import { eventFile, type EventFile } from './loss.ts';
+import { LOG_RUN_DIR } from './names.ts';
 
 /** What links an output folder to its `--logging_dir`: config keys, else the output names. */
 export interface LogLinkHints {
@@ -16,12 +17,8 @@ export interface LogLinkHints {
   stems: string[];
 }
 
-/** Entries listed per candidate logging folder; a shared `_logs` of a busy Colab drive stays bounded. */
+/** Entries listed per candidate logging folder (the shared listing's cap): a shared `_logs` of a busy Colab drive stays bounded. */
 const MAX_LISTED = SHARED_LISTING_MAX;
-
-/** The tracker's run folder ends in `%Y%m%d%H%M%S` (names.ts). */
-const TIMESTAMP_DIGITS = 14;
-const TIMESTAMP_TAIL = /\d{14}$/;
 
 /** Tails of an absolute logging_dir tried below the root, longest first. */
 const MAX_TAIL_SEGMENTS = 4;
@@ -139,11 +136,10 @@ function logFoldersByPrefix(listing: SharedListing, dir: string): Map<string, Lo
   const out = new Map<string, LogFolderEntry[]>();
   listing.entries.forEach((entry, at) => {
     const rel = segments(entry.key.slice(dir === '' ? 0 : dir.length + 1));
-    const folder = rel[0] ?? '';
-    if (rel.length !== 3 || !TIMESTAMP_TAIL.test(folder)) {
+    const prefix = rel.length === 3 ? LOG_RUN_DIR.exec(rel[0] ?? '')?.[1] : undefined;
+    if (prefix === undefined) {
       return;
     }
-    const prefix = folder.slice(0, -TIMESTAMP_DIGITS);
     let list = out.get(prefix);
     if (!list) {
       list = [];
@@ -159,7 +155,7 @@ async function listEventFiles(ctx: ParseContext, dir: string, prefixes: readonly
   const byPrefix = derived(listing, 'kohya-log-folders', (l) => logFoldersByPrefix(l, dir));
   const candidates = prefixes
     .flatMap((prefix) => byPrefix.get(prefix) ?? [])
-    .filter((c) => c.at < MAX_LISTED && (tracker === undefined || c.tracker === tracker))
+    .filter((c) => tracker === undefined || c.tracker === tracker)
     .sort((a, b) => a.at - b.at);
   const out: EventFile[] = [];
   for (const { entry } of candidates) {
@@ -168,7 +164,7 @@ async function listEventFiles(ctx: ParseContext, dir: string, prefixes: readonly
       out.push(file);
     }
   }
-  if (listing.truncated || listing.entries.length > MAX_LISTED) {
+  if (listing.truncated) {
     ctx.warn(`log search in ${dir || '.'}: stopped after ${MAX_LISTED} entries`);
   } else if (listing.error) {
     ctx.warn(`log search in ${dir || '.'}: ${listing.error.message}`);
