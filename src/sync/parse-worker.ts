@@ -4,15 +4,15 @@ import type { SourceConfig } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import type { DiscoveredRun } from './discover.ts';
 import { adapters } from '../formats/index.ts';
-import { createDriverCache } from '../sources/index.ts';
+import { createDriver } from '../sources/index.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import { cancellable } from './read-cancel.ts';
 import { parseToDoc, type ParseRequest, type ParseResponse } from './parse-pool.ts';
 
 const { sources: sourceList, cancel } = workerData as { sources: SourceConfig[]; cancel: Int32Array };
 const sources = new Map(sourceList.map((s) => [s.name, s]));
-const drivers = createDriverCache(sourceList);
-const cancellableDrivers = new Map<string, SourceDriver>();
+/** One driver per source, made on first use; its reads stop when the pool asks (read-cancel.ts). */
+const drivers = new Map<string, SourceDriver>();
 const byId = new Map(adapters.map((a) => [a.id, a]));
 
 // Answers are sent in batches: one message per turn of the event loop, not one per run.
@@ -42,25 +42,22 @@ function sendOutbox(): void {
   );
 }
 
-function driverFor(name: string): SourceDriver | null {
-  let driver = cancellableDrivers.get(name);
+function driverFor(source: SourceConfig): SourceDriver {
+  let driver = drivers.get(source.name);
   if (!driver) {
-    const plain = drivers.get(name);
-    driver = plain ? cancellable(plain, cancel) : undefined;
-    if (driver) {
-      cancellableDrivers.set(name, driver);
-    }
+    driver = cancellable(createDriver(source), cancel);
+    drivers.set(source.name, driver);
   }
-  return driver ?? null;
+  return driver;
 }
 
 async function handle(request: ParseRequest): Promise<ParseResponse> {
   try {
     const source = sources.get(request.source);
-    const driver = driverFor(request.source);
-    if (!source || !driver) {
+    if (!source) {
       throw new Error(`unknown source ${request.source}`);
     }
+    const driver = driverFor(source);
     const run: DiscoveredRun = { kind: 'run', listing: request.listing, adapters: request.adapters.map((id) => byId.get(id)).filter((a) => a !== undefined) };
     const parsed = await parseToDoc(run, source, driver, { now: new Date(request.now), firstSeenAt: request.firstSeenAt });
     return { id: request.id, parsed };
