@@ -64,6 +64,8 @@ export async function parseRun(run: DiscoveredRun, opts: ParseRunOptions): Promi
 function createContext(opts: ParseRunOptions, run: DiscoveredRun, warnings: string[]): ParseContext {
   const { driver } = opts;
   let sizes: Map<string, number> | undefined;
+  // Sizes from the listing, looked up by the readers (built on the first read).
+  const listedSize = (key: string): number | undefined => (sizes ??= new Map(run.listing.entries.map((entry) => [entry.key, entry.size]))).get(key);
   return {
     driver,
     root: opts.root,
@@ -75,12 +77,10 @@ function createContext(opts: ParseRunOptions, run: DiscoveredRun, warnings: stri
       }
     },
     async readText(key, maxBytes = DEFAULT_MAX_TEXT) {
-      sizes ??= new Map(run.listing.entries.map((entry) => [entry.key, entry.size]));
-      return readText(driver, key, maxBytes, sizes.get(key));
+      return readText(driver, key, maxBytes, listedSize(key));
     },
     async readLines(key) {
-      sizes ??= new Map(run.listing.entries.map((entry) => [entry.key, entry.size]));
-      return readLines(driver, key, sizes.get(key));
+      return readLines(driver, key, listedSize(key));
     },
   };
 }

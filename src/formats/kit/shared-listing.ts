@@ -34,11 +34,8 @@ const derivations = new WeakMap<SharedListing, Map<string, unknown>>();
 
 /** The recursive listing of `dir`, listed once per driver while it stays among the folders kept. */
 export function sharedListing(driver: SourceDriver, dir: string): Promise<SharedListing> {
-  let kept = byDriver.get(driver);
-  if (!kept) {
-    kept = new Map();
-    byDriver.set(driver, kept);
-  }
+  const kept = byDriver.get(driver) ?? new Map<string, Kept>();
+  byDriver.set(driver, kept);
   const found = kept.get(dir);
   if (found) {
     // Map order is insertion order: re-inserting marks it most recently used.
@@ -46,14 +43,13 @@ export function sharedListing(driver: SourceDriver, dir: string): Promise<Shared
     kept.set(dir, found);
     return found.listing;
   }
-  const folders = kept;
   const entry: Kept = { listing: listAll(driver, dir), entries: 0 };
-  folders.set(dir, entry);
+  kept.set(dir, entry);
   void entry.listing.then((listing) => {
     entry.entries = listing.entries.length;
-    evict(folders);
+    evict(kept);
   });
-  evict(folders);
+  evict(kept);
   return entry.listing;
 }
 
