@@ -2,6 +2,7 @@
 import type { AppContext } from '../context.ts';
 import { errorMessage } from '../errors.ts';
 import { runRollups, type RollupReport } from '../rollups/run.ts';
+import type { RollupSpool } from '../rollups/spool.ts';
 import type { SyncReport } from '../sync/report.ts';
 
 /** Exit code of a full sync that wrote everything but could not list some root completely (no vanish marks there). */
@@ -15,9 +16,9 @@ export function unmarkedRoots(report: SyncReport): SyncReport['sources'] {
 /** The rollup phase's result as the sync reports it: a failure fails the sync's exit code and says so. */
 export type RollupOutcome = ({ status: 'ok' } & RollupReport) | { status: 'failed'; phase: 'rollups'; error: string };
 
-export async function rollupPhase(ctx: AppContext, full: boolean): Promise<RollupOutcome> {
+export async function rollupPhase(ctx: AppContext, full: boolean, spool?: RollupSpool): Promise<RollupOutcome> {
   try {
-    return { status: 'ok', ...(await runRollups(ctx, { full })) };
+    return { status: 'ok', ...(await runRollups(ctx, spool ? { full, spool } : { full })) };
   } catch (err) {
     ctx.log.error({ err }, 'Rollups failed; the next sync or `lora-catalog rollups` catches up');
     return { status: 'failed', phase: 'rollups', error: errorMessage(err) };
@@ -79,7 +80,7 @@ export function formatReport(report: SyncReport, rollups: RollupOutcome | null):
   }
   if (rollups?.status === 'ok') {
     lines.push(
-      `  rollups (${rollups.mode}): ${rollups.dirtyRuns} runs since the last rollup, ${rollups.buckets} buckets, ${rollups.curveDocs} loss-curve docs, ${rollups.deleted} removed`,
+      `  rollups (${rollups.mode}${rollups.runsFrom === 'sync' ? ', from the runs this sync wrote' : ''}): ${rollups.dirtyRuns} runs since the last rollup, ${rollups.buckets} buckets, ${rollups.curveDocs} loss-curve docs, ${rollups.deleted} removed`,
     );
   } else if (rollups) {
     lines.push(`  FAILED phase rollups: ${rollups.error}`);

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { ensureIndex } from '../es/indices.ts';
 import { packageRoot } from './package-root.ts';
 import { LeaseHeldError } from '../lease/lease.ts';
+import { createRollupSpool, type RollupSpool } from '../rollups/spool.ts';
 import { indexableReport, skippedReport } from '../sync/report.ts';
 import type { Io } from './io.ts';
 import { EXIT_INCOMPLETE_LISTING, formatReport, recordRollupPhase, rollupPhase, unmarkedRoots, type RollupOutcome } from './sync-report.ts';
@@ -131,10 +132,21 @@ export function exampleConfig(config: Config): Config {
 }
 
 export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io): Promise<number> {
+  // What a first load writes is recorded for its rollups, which then need not read it back (rollups/spool.ts).
+  const spool = args.rollups && !args.options.dryRun ? createRollupSpool() : undefined;
+  try {
+    return await syncAndRollups(ctx, args, io, spool);
+  } finally {
+    spool?.dispose();
+  }
+}
+
+async function syncAndRollups(ctx: AppContext, args: ParsedSyncArgs, io: Io, spool: RollupSpool | undefined): Promise<number> {
   const progress = io.tty && !io.json;
   const options: SyncOptions = {
     ...args.options,
     ...(progress ? { onProgress: (p) => io.progress(progressLine(p)) } : {}),
+    ...(spool ? { rollupSpool: spool } : {}),
   };
   let report: SyncReport;
   try {
@@ -150,7 +162,7 @@ export async function syncCommand(ctx: AppContext, args: ParsedSyncArgs, io: Io)
   let rollups: RollupOutcome | null = null;
   if (args.rollups && !args.options.dryRun) {
     const started = Date.now();
-    rollups = await rollupPhase(ctx, args.options.backfill === true);
+    rollups = await rollupPhase(ctx, args.options.backfill === true, spool);
     report.durations_ms.rollups = Date.now() - started;
     await recordRollupPhase(ctx, report, rollups);
   }

@@ -4,8 +4,11 @@ import { createPool } from '../pool.ts';
 export type BulkOp =
   /** `fallback`: the document to write instead when the engine refuses this one as malformed (a 400), given the engine's reason. */
   | { op: 'index'; id: string; doc: Record<string, unknown>; fallback?: (reason: string) => object }
-  /** A document already serialised to UTF-8 JSON (by a parse worker): its bytes go into the body as they are. `fallback` as for `index`. */
-  | { op: 'index-bytes'; id: string; doc: Uint8Array; fallback?: (reason: string) => object }
+  /**
+   * A document already serialised to UTF-8 JSON (by a parse worker): its bytes go into the body as they are. `fallback` as for
+   * `index`; `onWritten` is called once the engine acknowledged it (`replaced`: its fallback was written instead).
+   */
+  | { op: 'index-bytes'; id: string; doc: Uint8Array; fallback?: (reason: string) => object; onWritten?: (replaced: boolean) => void }
   | { op: 'delete'; id: string }
   | { op: 'update'; id: string; doc: Record<string, unknown>; ifSeqNo?: number; ifPrimaryTerm?: number };
 
@@ -108,6 +111,7 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
           if (item.index) {
             stats.indexed += 1;
           }
+          prepared.onWritten?.(false);
           return;
         }
         if (result.status === 404 && item.delete) {
@@ -125,6 +129,7 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
         // Malformed for the engine: the same bytes would fail on every sync; write what the caller says instead, once.
         if (result.status === 400 && prepared.fallback) {
           stats.replaced.push(failure);
+          prepared.onWritten?.(true);
           replace.push(
             prepare(opts.index, { op: 'index', id: prepared.id, doc: prepared.fallback(`${failure.type}: ${failure.reason}`) as Record<string, unknown> }),
           );
@@ -155,7 +160,9 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
       pending.push(prepared);
       pendingBytes += prepared.bytes;
       if (pendingBytes >= opts.flushBytes) {
-        await requests.run(() => send(takeBatch()));
+        // Several adds can wait here for room at once; the first to get it sends everything pending, and the
+        // others send only if enough piled up again meanwhile (else each would send a sliver as its own request).
+        await requests.run(() => (pendingBytes >= opts.flushBytes ? send(takeBatch()) : Promise.resolve()));
       }
     },
     async flush() {
@@ -179,6 +186,7 @@ interface PreparedOp {
   bytes: number;
   conditional: boolean;
   fallback?: (reason: string) => object;
+  onWritten?: (replaced: boolean) => void;
 }
 
 function prepare(index: string, op: BulkOp): PreparedOp {
@@ -188,7 +196,13 @@ function prepare(index: string, op: BulkOp): PreparedOp {
   if (op.op === 'index-bytes') {
     const action = Buffer.from(`${JSON.stringify({ index: { _index: index, _id: op.id } })}\n`);
     const prepared: PreparedOp = { id: op.id, chunks: [action, op.doc, NEWLINE], bytes: action.length + op.doc.length + 1, conditional: false };
-    return op.fallback ? { ...prepared, fallback: op.fallback } : prepared;
+    if (op.fallback) {
+      prepared.fallback = op.fallback;
+    }
+    if (op.onWritten) {
+      prepared.onWritten = op.onWritten;
+    }
+    return prepared;
   }
   if (op.op === 'index') {
     const prepared = serialise(op.id, [{ index: { _index: index, _id: op.id } }, op.doc], false);

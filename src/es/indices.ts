@@ -35,37 +35,38 @@ export function aliasFor(config: Config, role: IndexRole): string {
 
 /** Creates templates and the versioned indices behind their aliases where missing. Idempotent. */
 export async function applyIndices(client: Client, config: Config, caps?: AnalysisCapabilities): Promise<IndexStatus[]> {
-  const capabilities = caps ?? (await detectCapabilities(client));
-  const replicas = await replicasFor(client);
+  const [capabilities, replicas] = await Promise.all([caps ?? detectCapabilities(client), replicasFor(client)]);
   // The roles' indices are independent: set up side by side (each is a few round trips, index creation the slowest).
-  await Promise.all(
-    ROLES.map(async (role) => {
+  return Promise.all(
+    ROLES.map(async (role): Promise<IndexStatus> => {
       const alias = aliasFor(config, role);
       const body = definition(role, capabilities, replicas);
+      // The index is created with its full definition, so it does not wait for its template.
       // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-index-template
-      await client.indices.putIndexTemplate({
+      const template = client.indices.putIndexTemplate({
         name: `${alias}-template`,
         index_patterns: [`${alias}-v*`],
         template: { settings: body.settings, mappings: body.mappings },
         _meta: { managed_by: 'lora-catalog', mapping_version: MAPPING_VERSION },
       });
-      await ensureIndex(client, alias, role, capabilities);
-      await addNewFields(client, alias, body.mappings);
+      const created = await ensureIndex(client, alias, role, capabilities, replicas);
+      const status = created ? createdStatus(role, alias) : await existingStatus(client, role, alias, body.mappings);
+      await template;
+      return status;
     }),
   );
-  return indicesStatus(client, config);
 }
 
 /**
  * Creates `<alias>-v<N>` behind `alias`, with the role's settings and mapping, unless the alias (or an
  * index of that name) exists. Every lora-catalog index is made here, so none squats on an alias name.
- * Safe when two processes race.
+ * Safe when two processes race. True when this call created it.
  */
-export async function ensureIndex(client: Client, alias: string, role: IndexRole, caps: AnalysisCapabilities = NO_EXTRAS): Promise<void> {
+export async function ensureIndex(client: Client, alias: string, role: IndexRole, caps: AnalysisCapabilities = NO_EXTRAS, replicas?: number): Promise<boolean> {
   if (await client.indices.exists({ index: alias })) {
-    return;
+    return false;
   }
-  await createIndexQuietly(client, `${alias}-v${MAPPING_VERSION}`, alias, definition(role, caps, await replicasFor(client)));
+  return createIndexQuietly(client, `${alias}-v${MAPPING_VERSION}`, alias, definition(role, caps, replicas ?? (await replicasFor(client))));
 }
 
 /**
@@ -73,8 +74,9 @@ export async function ensureIndex(client: Client, alias: string, role: IndexRole
  * (rollups, sync runs, leases) lacks: a job that writes a new field can run before any `applyIndices`.
  */
 export async function ensureIndexFields(client: Client, alias: string, role: Exclude<IndexRole, 'runs'>): Promise<void> {
-  await ensureIndex(client, alias, role);
-  await addNewFields(client, alias, definition(role, NO_EXTRAS, 0).mappings);
+  if (!(await ensureIndex(client, alias, role))) {
+    await addNewFields(client, alias, definition(role, NO_EXTRAS, 0).mappings, await currentMapping(client, alias));
+  }
 }
 
 export async function indicesStatus(client: Client, config: Config): Promise<IndexStatus[]> {
@@ -154,16 +156,56 @@ function definition(
   };
 }
 
+/** A role's status right after this process created its index: this build's version, empty. */
+function createdStatus(role: IndexRole, alias: string): IndexStatus {
+  return { role, alias, index: `${alias}-v${MAPPING_VERSION}`, version: MAPPING_VERSION, docs: 0, needsMigration: false };
+}
+
+/** An existing index: the fields this build adds to it, then its status (read from the same mapping). */
+async function existingStatus(client: Client, role: IndexRole, alias: string, mappings: estypes.MappingTypeMapping): Promise<IndexStatus> {
+  const index = await resolveAlias(client, alias);
+  // A concrete index named like the alias (an early catalogue's) gets the new fields too, and is reported as needing migration.
+  const [current, count] = await Promise.all([currentMapping(client, index ?? alias), index === null ? null : client.count({ index })]);
+  await addNewFields(client, alias, mappings, current);
+  if (index === null || count === null) {
+    return { role, alias, index: null, version: null, docs: null, needsMigration: true };
+  }
+  const version = (current._meta as { mapping_version?: number } | undefined)?.mapping_version ?? null;
+  return { role, alias, index, version, docs: count.count, needsMigration: version === null || version < MAPPING_VERSION };
+}
+
+async function currentMapping(client: Client, index: string): Promise<estypes.MappingTypeMapping> {
+  const res = await client.indices.getMapping({ index });
+  return Object.values(res)[0]?.mappings ?? {};
+}
+
 /**
  * Adds fields this build maps and an existing index does not (mappings are strict: a document with a new
- * field would be refused). A changed field type is left to `indices migrate` (400 here, ignored).
+ * field would be refused). A changed field type is left to `indices migrate` (400 here, ignored). Nothing
+ * is sent when every field is there: a mapping update is a cluster-state change even when it changes nothing.
  */
-async function addNewFields(client: Client, alias: string, mappings: estypes.MappingTypeMapping): Promise<void> {
+async function addNewFields(client: Client, alias: string, mappings: estypes.MappingTypeMapping, current: estypes.MappingTypeMapping): Promise<void> {
+  if (!lacksFields(mappings.properties ?? {}, current.properties ?? {})) {
+    return;
+  }
   // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-mapping
   await client.indices.putMapping({ index: alias, properties: mappings.properties ?? {} }, { ignore: [400] });
 }
 
-async function createIndexQuietly(client: Client, index: string, alias: string | null, body: ReturnType<typeof definition>): Promise<void> {
+/** Whether `wanted` maps a field, sub-field or object property that `current` does not. */
+export function lacksFields(wanted: Record<string, estypes.MappingProperty>, current: Record<string, estypes.MappingProperty>): boolean {
+  return Object.entries(wanted).some(([name, field]) => {
+    const have = current[name] as { properties?: Record<string, estypes.MappingProperty>; fields?: Record<string, estypes.MappingProperty> } | undefined;
+    if (have === undefined) {
+      return true;
+    }
+    const want = field as { properties?: Record<string, estypes.MappingProperty>; fields?: Record<string, estypes.MappingProperty> };
+    return lacksFields(want.properties ?? {}, have.properties ?? {}) || lacksFields(want.fields ?? {}, have.fields ?? {});
+  });
+}
+
+/** Creates the index; false when another process created it first. */
+async function createIndexQuietly(client: Client, index: string, alias: string | null, body: ReturnType<typeof definition>): Promise<boolean> {
   try {
     // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-create
     await client.indices.create({
@@ -172,11 +214,13 @@ async function createIndexQuietly(client: Client, index: string, alias: string |
       mappings: body.mappings,
       ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}),
     });
+    return true;
   } catch (err) {
     // Two processes applying at once: the loser sees resource_already_exists_exception, which is fine.
     if ((err as { body?: { error?: { type?: string } } }).body?.error?.type !== 'resource_already_exists_exception') {
       throw err;
     }
+    return false;
   }
 }
 

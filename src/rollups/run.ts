@@ -4,6 +4,7 @@ import { PipelineError } from '../errors.ts';
 import { createBulkWriter, type BulkWriter } from '../es/bulk.ts';
 import { runMemberDoc, WATERMARK_ID, watermarkDoc } from './compute.ts';
 import { accumulatorFor, type RollupAccumulator } from './curve.ts';
+import type { RollupSpool } from './spool.ts';
 import { isCurveKey, writeStamp } from './keys.ts';
 import {
   collectIds,
@@ -21,10 +22,14 @@ import {
 export interface RollupOptions {
   /** Recompute every bucket from every run, whatever the watermark says. */
   full?: boolean;
+  /** The runs the sync before this call wrote (spool.ts): read instead of the index when it holds exactly them. */
+  spool?: RollupSpool;
 }
 
 export interface RollupReport {
   mode: 'full' | 'incremental';
+  /** Where the runs were read: the runs index, or the documents the sync just wrote (a first load; see spool.ts). */
+  runsFrom: 'index' | 'sync';
   /** Runs written since the last completed rollup (incremental mode). */
   dirtyRuns: number;
   buckets: number;
@@ -63,13 +68,15 @@ const BUCKET_BATCH = 200;
  */
 export async function runRollups(ctx: AppContext, opts: RollupOptions = {}): Promise<RollupReport> {
   const started = Date.now();
-  const stamp = writeStamp();
+  let stamp = writeStamp();
   const { client, config } = ctx;
   const index = config.indices.rollups;
   await ensureIndexFields(client, index, 'rollups');
+  const spool = opts.spool && (await spoolMatchesIndex(ctx, opts.spool)) ? opts.spool : null;
   const writer = createBulkWriter({ client, index, flushBytes: config.sync.bulk_flush_bytes, concurrency: 1, retries: config.sync.bulk_retries });
   const report: RollupReport = {
     mode: 'incremental',
+    runsFrom: 'index',
     dirtyRuns: 0,
     buckets: 0,
     curveDocs: 0,
@@ -79,11 +86,22 @@ export async function runRollups(ctx: AppContext, opts: RollupOptions = {}): Pro
     watermark: new Date(stamp).toISOString(),
     durationMs: 0,
   };
-  const watermark = opts.full || (await hasRetiredDocs(client, index)) ? null : await readWatermark(client, index);
-  const incremental = watermark === null ? false : await recomputeDirty(ctx, writer, report, watermark - STAMP_OVERLAP_MS);
-  if (!incremental) {
+  if (spool) {
+    // Another writer may have replaced one of these runs' documents while the sync ran (same count): the next
+    // pass re-reads every run stamped since the spool was armed, so the watermark stays within its overlap.
+    stamp = Math.min(stamp, spool.armedAt + STAMP_OVERLAP_MS);
+    report.watermark = new Date(stamp).toISOString();
     report.mode = 'full';
-    await recomputeAll(ctx, writer, report);
+    report.runsFrom = 'sync';
+    await recomputeAll(ctx, writer, report, countedOnly(spool.pages()));
+  } else {
+    const watermark = opts.full || (await hasRetiredDocs(client, index)) ? null : await readWatermark(client, index);
+    const incremental = watermark === null ? false : await recomputeDirty(ctx, writer, report, watermark - STAMP_OVERLAP_MS);
+    if (!incremental) {
+      report.mode = 'full';
+      // Sums are exact and order-free (ExactSum, sorted losses): the runs may come in any order, so the engine reads two slices at once.
+      await recomputeAll(ctx, writer, report, scanRunPages(client, config.indices.runs, COUNTED_RUNS, undefined, FULL_SCAN_SLICES));
+    }
   }
   await flushOrThrow(writer, report, 'rollup documents');
   await client.index({ index, id: WATERMARK_ID, document: watermarkDoc(stamp, ctx.now()), refresh: true });
@@ -193,15 +211,14 @@ async function recomputeBuckets(ctx: AppContext, writer: BulkWriter, report: Rol
  * Full: one pass over every counted run. The watermark goes first, so a pass cut short is redone in full
  * (memberships written along the way would otherwise hide the buckets their runs left).
  */
-async function recomputeAll(ctx: AppContext, writer: BulkWriter, report: RollupReport): Promise<void> {
+async function recomputeAll(ctx: AppContext, writer: BulkWriter, report: RollupReport, runs: AsyncIterable<ScannedRun[]>): Promise<void> {
   const { client, config } = ctx;
   const index = config.indices.rollups;
   const now = ctx.now();
   await client.delete({ index, id: WATERMARK_ID, refresh: true }, { ignore: [404] });
   const stale = await collectIds(client, index, { bool: { must_not: [{ ids: { values: [WATERMARK_ID] } }] } });
   const accumulators = new Map<string, RollupAccumulator>();
-  // Sums are exact and order-free (ExactSum, sorted losses): the runs may come in any order, so the engine reads two slices at once.
-  for await (const page of scanRunPages(client, config.indices.runs, COUNTED_RUNS, undefined, FULL_SCAN_SLICES)) {
+  for await (const page of runs) {
     for (const run of page) {
       for (const key of run.rollup_keys) {
         let acc = accumulators.get(key);
@@ -230,6 +247,30 @@ async function writeBucket(writer: BulkWriter, report: RollupReport, acc: Rollup
     stale.delete(id);
     report.curveDocs += isCurveKey(acc.key) ? 1 : 0;
     await writer.add({ op: 'index', id, doc });
+  }
+}
+
+/**
+ * Whether the runs index holds exactly the documents the spool recorded: nothing else wrote to it (the
+ * spool was armed on an index without runs and recorded every write, so equal counts mean the same documents).
+ */
+async function spoolMatchesIndex(ctx: AppContext, spool: RollupSpool): Promise<boolean> {
+  if (!spool.recording) {
+    return false;
+  }
+  const index = ctx.config.indices.runs;
+  await ctx.client.indices.refresh({ index });
+  const { count } = await ctx.client.count({ index });
+  if (count !== spool.runs) {
+    spool.poison(`the runs index holds ${count} documents, the sync wrote ${spool.runs}`);
+    ctx.log.info({ count, written: spool.runs }, 'Rollups read the runs index: it holds documents this sync did not write');
+  }
+  return count === spool.runs;
+}
+
+async function* countedOnly(pages: AsyncIterable<ScannedRun[]>): AsyncGenerator<ScannedRun[]> {
+  for await (const page of pages) {
+    yield page.filter(isCounted);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { SourceConfig } from '../config/schema.ts';
-import type { BulkWriter } from '../es/bulk.ts';
+import type { BulkOp, BulkWriter } from '../es/bulk.ts';
+import type { RollupSpool } from '../rollups/spool.ts';
 import { errorMessage } from '../errors.ts';
 import type { DerivedStatus } from '../formats/kit/run-status.ts';
 import type { Pool } from '../pool.ts';
@@ -9,7 +10,7 @@ import type { SourceDriver } from '../sources/types.ts';
 import { rejectedDocFactory } from './doc.ts';
 import type { IdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
-import { decodeDoc, withIdentity, type ParsedRun, type ParsePool } from './parse-pool.ts';
+import { decodeDoc, encodeDoc, withIdentity, type ParsedRun, type ParsePool } from './parse-pool.ts';
 import type { CrawledRun, PlannedAction } from './plan.ts';
 import { addError, addSample, SAMPLE_SIZE, type SyncReport } from './report.ts';
 import { confirmStatus } from './restatus.ts';
@@ -137,7 +138,11 @@ async function updateStatus(a: ApplyInput, action: PlannedAction): Promise<void>
 
 async function parseRun(a: ApplyInput, action: PlannedAction, crawled: CrawledRun): Promise<ParsedRun> {
   const parseStart = Date.now();
-  const parsed = await a.parser.parse(a.source, crawled.run, { now: a.now, firstSeenAt: action.indexed?.first_seen_at ?? null });
+  const parsed = await a.parser.parse(a.source, crawled.run, {
+    now: a.now,
+    firstSeenAt: action.indexed?.first_seen_at ?? null,
+    rollupView: a.opts.rollupSpool?.recording ?? false,
+  });
   a.report.durations_ms.parse += Date.now() - parseStart;
   return parsed;
 }
@@ -157,7 +162,8 @@ async function settleAndWrite(a: ApplyInput, action: PlannedAction, parsed: Pars
   a.opts.onRun?.(runId, action.class);
   const doc = withIdentity(parsed, identity.runId, identity.copyOf);
   // Rare (the engine refused the document): rebuilt from the JSON only then.
-  await a.writer.add({ op: 'index-bytes', id: runId, doc, fallback: (reason) => rejectedDocFactory(decodeDoc({ doc }))(reason) });
+  const fallback = (reason: string) => rejectedDocFactory(decodeDoc({ doc }))(reason);
+  await a.writer.add({ op: 'index-bytes', id: runId, doc, fallback, ...spoolWrite(a.opts.rollupSpool, parsed, identity) });
   if (action.indexed && action.indexed.run_id !== runId) {
     // Same folder, new identity (its config or run-id file changed): the old document is superseded.
     await a.writer.add({
@@ -168,4 +174,24 @@ async function settleAndWrite(a: ApplyInput, action: PlannedAction, parsed: Pars
       ifPrimaryTerm: action.indexed.primary_term,
     });
   }
+}
+
+/** What the rollup spool records once the engine acknowledged a run's document: its view, under the id it was written with. */
+function spoolWrite(
+  spool: RollupSpool | undefined,
+  parsed: ParsedRun,
+  identity: { runId: string; copyOf: string | null },
+): Pick<BulkOp & { op: 'index-bytes' }, 'onWritten'> {
+  if (!spool?.recording) {
+    return {};
+  }
+  const view = parsed.rollupView;
+  if (!view) {
+    spool.poison(`run ${identity.runId} was read without its rollup view`);
+    return {};
+  }
+  const written = identity.runId === parsed.runId ? view : encodeDoc({ ...decodeDoc({ doc: view }), run_id: identity.runId });
+  return {
+    onWritten: (replaced) => (replaced ? spool.poison(`the engine refused run ${identity.runId}; its fallback document was written`) : spool.written(written)),
+  };
 }

@@ -1,3 +1,4 @@
+import type { RollupSpool } from '../rollups/spool.ts';
 import type { ParsePool } from './parse-pool.ts';
 import type { PlannedAction } from './plan.ts';
 
@@ -19,6 +20,11 @@ export interface SyncOptions {
   parser?: ParsePool;
   /** Called with the final id of every run found and its class (the `report` hook learns its run's id). */
   onRun?: (runId: string, cls: PlannedAction['class']) => void;
+  /**
+   * Records the run documents written for the rollups that follow (rollups/spool.ts); armed by the sync only
+   * when the runs index held no run, so a first load's rollups need not scan what it just wrote.
+   */
+  rollupSpool?: RollupSpool;
   /** Called about once a second with progress, for a TTY progress line. */
   /** `expected`: runs the catalogue already holds for the source being crawled (0 on a first load), for an ETA. */
   onProgress?: (p: { source: string; found: number; written: number; expected: number; elapsedMs: number }) => void;

@@ -9,6 +9,7 @@ import type { SourceDriver } from '../sources/types.ts';
 import { MODULE_EXT } from '../module-ext.ts';
 import { toRunDoc, type RunDoc } from './doc.ts';
 import { requestCancel } from './read-cancel.ts';
+import { rollupView } from '../rollups/spool.ts';
 
 export interface ParseRequest {
   id: number;
@@ -17,6 +18,7 @@ export interface ParseRequest {
   adapters: FormatId[];
   now: number;
   firstSeenAt: string | null;
+  rollupView: boolean;
 }
 
 /**
@@ -35,6 +37,8 @@ export interface ParsedRun {
   parseError: { location: string; file: string; message: string } | null;
   /** The run document (`toRunDoc`) as UTF-8 JSON, `copy_of: null` (see `decodeDoc`). */
   doc: Uint8Array<ArrayBuffer>;
+  /** What the rollups read of the document (rollups/spool.ts `rollupView`) as UTF-8 JSON, when asked for. */
+  rollupView?: Uint8Array<ArrayBuffer>;
 }
 
 export type ParseResponse = { id: number; parsed: ParsedRun } | { id: number; error: string };
@@ -55,6 +59,8 @@ export interface ParseOptions {
   now: Date;
   /** `first_seen_at` of the run's current document, if it has one. */
   firstSeenAt: string | null;
+  /** Also return the document's rollup view (a sync recording its writes for the rollups). */
+  rollupView?: boolean;
 }
 
 export interface ParsePool {
@@ -129,6 +135,7 @@ export function createParsePool(opts: { sources: SourceConfig[]; workers: number
         adapters: run.adapters.map((a) => a.id),
         now: parseOpts.now.getTime(),
         firstSeenAt: parseOpts.firstSeenAt,
+        rollupView: parseOpts.rollupView ?? false,
       };
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
@@ -168,6 +175,7 @@ export async function parseToDoc(run: DiscoveredRun, source: SourceConfig, drive
     rollupKeys: doc.rollup_keys,
     parseError,
     doc: encodeDoc(doc),
+    ...(opts.rollupView ? { rollupView: encodeDoc(rollupView(doc as unknown as Record<string, unknown>)) } : {}),
   };
 }
 

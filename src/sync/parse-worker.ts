@@ -38,7 +38,9 @@ function sendOutbox(): void {
   // The documents' bytes are handed over, not copied (each has its own buffer: see encodeDoc).
   parentPort?.postMessage(
     batch,
-    batch.flatMap((response) => ('parsed' in response ? [response.parsed.doc.buffer] : [])),
+    batch.flatMap((response) =>
+      'parsed' in response ? [response.parsed.doc.buffer, ...(response.parsed.rollupView ? [response.parsed.rollupView.buffer] : [])] : [],
+    ),
   );
 }
 
@@ -59,7 +61,7 @@ async function handle(request: ParseRequest): Promise<ParseResponse> {
     }
     const driver = driverFor(source);
     const run: DiscoveredRun = { kind: 'run', listing: request.listing, adapters: request.adapters.map((id) => byId.get(id)).filter((a) => a !== undefined) };
-    const parsed = await parseToDoc(run, source, driver, { now: new Date(request.now), firstSeenAt: request.firstSeenAt });
+    const parsed = await parseToDoc(run, source, driver, { now: new Date(request.now), firstSeenAt: request.firstSeenAt, rollupView: request.rollupView });
     return { id: request.id, parsed };
   } catch (err) {
     return { id: request.id, error: errorMessage(err) };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.ts';
-import { durationMs } from '../config/schema.ts';
+import { durationMs, type SourceConfig } from '../config/schema.ts';
 import { applyIndices } from '../es/indices.ts';
 import { errorMessage, ReconcileError } from '../errors.ts';
 import { leaseOwner } from '../lease/lease.ts';
@@ -8,7 +8,7 @@ import { createDriverCache } from '../sources/index.ts';
 import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
 import { createIdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
-import { createParsePool } from './parse-pool.ts';
+import { createParsePool, type ParsePool } from './parse-pool.ts';
 import { addError, emptyCounts, indexableReport, type SyncReport } from './report.ts';
 import { syncSource } from './source.ts';
 
@@ -39,12 +39,34 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
     sample: {},
     parse_error_sample: [],
   };
+  const { config } = ctx;
+  const sources = config.sources.filter((s) => !opts.sources || opts.sources.includes(s.name));
+  // Started first: the workers load their modules while the indices are set up.
+  const parser = opts.parser ?? createParsePool({ sources, workers: opts.dryRun ? 0 : config.sync.parse_workers });
+  try {
+    return await syncWith(ctx, opts, report, sources, parser);
+  } finally {
+    if (!opts.parser) {
+      await parser.close();
+    }
+  }
+}
+
+// --- internal ---
+
+async function syncWith(ctx: AppContext, opts: SyncOptions, report: SyncReport, sources: SourceConfig[], parser: ParsePool): Promise<SyncReport> {
   const { config, client } = ctx;
   // Whether the runs index held no run before this sync (the identity guard then looks up only ids it wrote).
   let indexEmpty = false;
   if (!opts.dryRun) {
     const status = await applyIndices(client, config);
     indexEmpty = status.find((s) => s.role === 'runs')?.docs === 0;
+    // A shard is one of several writers of the index by design; on an index that holds runs the spool would describe only some.
+    if (indexEmpty && !opts.shard) {
+      opts.rollupSpool?.arm();
+    } else {
+      opts.rollupSpool?.poison(opts.shard ? 'a shard of a sharded sync' : 'the runs index held runs before this sync');
+    }
     if (!opts.backfill && (await restoreAfterCrash(backfillTarget(ctx)))) {
       ctx.log.warn({ index: config.indices.runs }, 'Restored index settings left by an interrupted backfill');
     }
@@ -52,22 +74,14 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
   const index = config.indices.runs;
   const drivers = createDriverCache(config.sources);
   const guard = createIdentityGuard({ client, index, driverFor: (root) => drivers.get(root), indexEmpty });
-  const sources = config.sources.filter((s) => !opts.sources || opts.sources.includes(s.name));
   const work = async () => {
-    const parser = opts.parser ?? createParsePool({ sources, workers: opts.dryRun ? 0 : config.sync.parse_workers });
-    try {
-      for (const source of sources) {
-        if (ctx.signal.aborted) {
-          report.status = 'aborted';
-          break;
-        }
-        const sourceReport = await syncSource(ctx, source, opts, report, { guard, parser });
-        report.sources.push(sourceReport);
+    for (const source of sources) {
+      if (ctx.signal.aborted) {
+        report.status = 'aborted';
+        break;
       }
-    } finally {
-      if (!opts.parser) {
-        await parser.close();
-      }
+      const sourceReport = await syncSource(ctx, source, opts, report, { guard, parser });
+      report.sources.push(sourceReport);
     }
   };
   try {
@@ -94,8 +108,6 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
   }
   return report;
 }
-
-// --- internal ---
 
 function backfillTarget(ctx: AppContext) {
   const { client, config, log } = ctx;

@@ -34,7 +34,7 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
   const prefixes = opts.mode === 'incremental' && opts.prefixes?.length ? sortPrefixes(opts.prefixes) : undefined;
   const scanOpts = { index: config.indices.runs, root: source.name, ...(prefixes ? { prefixes } : {}), ...(buckets ? { buckets } : {}) };
   const activeBefore = await countActiveRuns(client, scanOpts);
-  const writer = createRunWriter(client, config);
+  const writer = createRunWriter(client, config, opts.rollupSpool);
   // Only a full listing of a whole root can tell that a run is gone.
   const marksVanished = opts.mode === 'full' && !opts.prefixes?.length;
   const vanishMarks: IndexedRun[] = [];

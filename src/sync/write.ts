@@ -1,16 +1,33 @@
 import type { Config } from '../config/schema.ts';
 import { createBulkWriter, type BulkStats, type BulkWriter } from '../es/bulk.ts';
+import type { RollupSpool } from '../rollups/spool.ts';
 import { addError, type SyncReport } from './report.ts';
 
-/** The bulk writer of one source's run documents, tuned by `sync.bulk_*`. */
-export function createRunWriter(client: Parameters<typeof createBulkWriter>[0]['client'], config: Config): BulkWriter {
-  return createBulkWriter({
+/**
+ * The bulk writer of one source's run documents, tuned by `sync.bulk_*`. A recording rollup spool describes
+ * whole documents only: any other write (a status update, a vanish mark) stops it.
+ */
+export function createRunWriter(client: Parameters<typeof createBulkWriter>[0]['client'], config: Config, spool?: RollupSpool): BulkWriter {
+  const writer = createBulkWriter({
     client,
     index: config.indices.runs,
     flushBytes: config.sync.bulk_flush_bytes,
     concurrency: config.sync.bulk_concurrency,
     retries: config.sync.bulk_retries,
   });
+  if (!spool) {
+    return writer;
+  }
+  return {
+    stats: writer.stats,
+    flush: () => writer.flush(),
+    add(op) {
+      if (op.op !== 'index-bytes') {
+        spool.poison(`the sync wrote an ${op.op} of ${op.id}`);
+      }
+      return writer.add(op);
+    },
+  };
 }
 
 /** Flushes the writer and adds what it wrote, refused and failed to the report. */
