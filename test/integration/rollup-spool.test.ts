@@ -2,14 +2,14 @@ import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateRuns } from '../../bench/generate.ts';
-import { parseSyncArgs, syncCommand } from '../../src/cli/sync.ts';
-import type { Io } from '../../src/cli/io.ts';
+import { syncCommand } from '../../src/cli/sync.ts';
 import { WATERMARK_ID } from '../../src/rollups/compute.ts';
 import { runRollups, STAMP_OVERLAP_MS } from '../../src/rollups/run.ts';
 import { createRollupSpool, type RollupSpool } from '../../src/rollups/spool.ts';
 import { readWatermark } from '../../src/rollups/store.ts';
 import { runSync } from '../../src/sync/run.ts';
 import { createTestApp, EXAMPLES, type TestApp } from './app-context.ts';
+import { captureIo, parseSync } from './cli-io.ts';
 
 /**
  * A first load records what it writes (rollups/spool.ts) and its rollups read that instead of scanning the
@@ -120,23 +120,10 @@ describe('rollups from the runs a first load wrote (real Elasticsearch)', () => 
     const first = captureIo();
     const second = captureIo();
 
-    expect(await syncCommand(app.ctx, parse([]), first)).toBe(0);
-    expect(await syncCommand(app.ctx, parse([]), second)).toBe(0);
+    expect(await syncCommand(app.ctx, parseSync([]), first)).toBe(0);
+    expect(await syncCommand(app.ctx, parseSync([]), second)).toBe(0);
 
     expect(first.out.join('\n')).toMatch(/rollups \(full, from the runs this sync wrote\): /);
     expect(second.out.join('\n')).toMatch(/rollups \(incremental\): 0 runs since the last rollup/);
   });
 });
-
-function parse(argv: string[]) {
-  const args = parseSyncArgs(argv, new Date());
-  if (typeof args === 'string') {
-    throw new Error(args);
-  }
-  return args;
-}
-
-function captureIo(): Io & { out: string[] } {
-  const out: string[] = [];
-  return { out, stdout: (t) => out.push(t), stderr: (t) => out.push(t), progress: () => {}, json: false, tty: false };
-}

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { generateRuns } from '../../bench/generate.ts';
-import { parseSyncArgs, syncCommand } from '../../src/cli/sync.ts';
-import type { Io } from '../../src/cli/io.ts';
+import { syncCommand } from '../../src/cli/sync.ts';
 import { loadRollupRows, renderRollups } from '../../src/cli/rollups-show.ts';
 import { deleteIndexQuietly } from './helpers.ts';
 import { INDEX_SETTINGS, rollupsMappings } from '../../src/es/mappings.ts';
@@ -13,6 +12,7 @@ import { runRollups } from '../../src/rollups/run.ts';
 import { COUNTED_RUNS, readWatermark, scanRunPages } from '../../src/rollups/store.ts';
 import { runSync } from '../../src/sync/run.ts';
 import { createTestApp, type TestApp } from './app-context.ts';
+import { captureIo, parseSync } from './cli-io.ts';
 
 let app: TestApp | undefined;
 
@@ -330,17 +330,17 @@ describe('rollups/run (real Elasticsearch)', () => {
   it('a rollup phase that cannot write fails the sync exit code, says which phase, and keeps the watermark', async () => {
     app = await createTestApp();
     const io = captureIo();
-    expect(await syncCommand(app.ctx, parse([]), io)).toBe(0);
+    expect(await syncCommand(app.ctx, parseSync([]), io)).toBe(0);
     const watermark = await readWatermark(app.ctx.client, app.config.indices.rollups);
     await appendFile(path.join(app.root, '2025-06-08-cyberpunk-street-r32', 'logs', 'train.log'), '[2025-06-08 12:00:00] epoch 7/7 step 61 loss 0.0300\n');
     await app.ctx.client.indices.putSettings({ index: app.config.indices.rollups, settings: { 'index.blocks.write': true } });
 
     const failed = captureIo();
-    const code = await syncCommand(app.ctx, parse([]), failed);
+    const code = await syncCommand(app.ctx, parseSync([]), failed);
     await app.ctx.client.indices.putSettings({ index: app.config.indices.rollups, settings: { 'index.blocks.write': false } });
     const after = await readWatermark(app.ctx.client, app.config.indices.rollups);
     const retry = captureIo();
-    const retried = await syncCommand(app.ctx, parse([]), retry);
+    const retried = await syncCommand(app.ctx, parseSync([]), retry);
 
     expect(code).toBe(1);
     expect(failed.out.join('\n')).toMatch(/^Sync failed .*\n[\s\S]*FAILED phase rollups: \[rollups\]/);
@@ -355,16 +355,3 @@ describe('rollups/run (real Elasticsearch)', () => {
     expect((await rollupDocs(app))['base_rank:image/sd15|32']).toMatchObject({ loss_min: 0.03 });
   });
 });
-
-function parse(argv: string[]) {
-  const args = parseSyncArgs(argv, new Date());
-  if (typeof args === 'string') {
-    throw new Error(args);
-  }
-  return args;
-}
-
-function captureIo(): Io & { out: string[] } {
-  const out: string[] = [];
-  return { out, stdout: (t) => out.push(t), stderr: (t) => out.push(t), progress: () => {}, json: false, tty: false };
-}

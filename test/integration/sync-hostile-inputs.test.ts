@@ -4,7 +4,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_INCOMPLETE_LISTING, syncCommand } from '../../src/cli/sync.ts';
-import type { Io } from '../../src/cli/io.ts';
 import { applyIndices } from '../../src/es/indices.ts';
 import { createBulkWriter } from '../../src/es/bulk.ts';
 import { rejectedDocFactory, toRunDoc } from '../../src/sync/doc.ts';
@@ -12,6 +11,7 @@ import { DEPTH_MARKER, MAX_EPOCH_POINTS } from '../../src/sync/doc-bounds.ts';
 import { runSync } from '../../src/sync/run.ts';
 import { crawl } from '../helpers/crawl.ts';
 import { createTestApp, type TestApp } from './app-context.ts';
+import { captureIo } from './cli-io.ts';
 
 const run = promisify(execFile);
 let app: TestApp | undefined;
@@ -62,11 +62,6 @@ function nestedDeep(levels: number): unknown {
     value = { n: value };
   }
   return value;
-}
-
-function captureIo(): Io & { out: string[] } {
-  const out: string[] = [];
-  return { out, stdout: (t) => out.push(t), stderr: (t) => out.push(t), progress: () => {}, json: false, tty: false };
 }
 
 describe('sync: runs the engine would refuse (real Elasticsearch)', () => {

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syncCommand } from '../../src/cli/sync.ts';
-import type { Io } from '../../src/cli/io.ts';
 import { withSyncLeases } from '../../src/sync/sync-lease.ts';
 import { createTestApp, EXAMPLES, type TestApp } from './app-context.ts';
+import { captureIo } from './cli-io.ts';
 
 let app: TestApp | undefined;
 let other: string | undefined;
@@ -17,11 +17,6 @@ afterEach(async () => {
     await rm(other, { recursive: true, force: true });
   }
 });
-
-function captureIo(): Io & { out: string[] } {
-  const out: string[] = [];
-  return { out, stdout: (t) => out.push(t), stderr: (t) => out.push(t), progress: () => {}, json: false, tty: false };
-}
 
 describe('sync leases per source (real Elasticsearch)', () => {
   it('runs a sync of another source while one source is leased; an overlapping sync is skipped with exit 0, holder, expiry and a skipped report', async () => {
