@@ -30,7 +30,7 @@ export interface RollupSpool {
   poison(reason: string): void;
   /** The recorded runs, a page at a time (memory: one page). */
   pages(): AsyncGenerator<ScannedRun[]>;
-  /** Deletes the file. */
+  /** Closes the file (it has no name: closing frees it). */
   dispose(): void;
 }
 
@@ -44,7 +44,6 @@ export function createRollupSpool(opts: { dir?: string; maxBytes?: number } = {}
   let armedAt = 0;
   let armed = false;
   let poisoned: string | null = null;
-  let folder: string | null = null;
   let fd: number | null = null;
   let chunks: Uint8Array[] = [];
   let chunkBytes = 0;
@@ -64,8 +63,14 @@ export function createRollupSpool(opts: { dir?: string; maxBytes?: number } = {}
         return;
       }
       try {
-        folder = mkdtempSync(path.join(opts.dir ?? os.tmpdir(), 'lora-catalog-rollups-'));
-        fd = openSync(path.join(folder, 'runs.ndjson'), 'w');
+        // The file is unlinked as soon as it is open: the process keeps it through its descriptor, and a killed
+        // process leaves nothing behind in the temporary folder.
+        const folder = mkdtempSync(path.join(opts.dir ?? os.tmpdir(), 'lora-catalog-rollups-'));
+        try {
+          fd = openSync(path.join(folder, 'runs.ndjson'), 'w+');
+        } finally {
+          rmSync(folder, { recursive: true, force: true });
+        }
         armed = true;
         armedAt = Date.now();
       } catch (err) {
@@ -110,12 +115,12 @@ export function createRollupSpool(opts: { dir?: string; maxBytes?: number } = {}
       chunkBytes = 0;
     },
     async *pages() {
-      if (!spool.recording || folder === null) {
+      if (!spool.recording || fd === null) {
         throw new Error(`the rollup spool cannot be read: ${poisoned ?? 'never armed'}`);
       }
       writeOut();
-      closeFd();
-      const lines = createInterface({ input: createReadStream(path.join(folder, 'runs.ndjson')), crlfDelay: Infinity });
+      // Read from the start by position through the same descriptor (the file has no name any more).
+      const lines = createInterface({ input: createReadStream('', { fd, start: 0, autoClose: false }), crlfDelay: Infinity });
       let page: ScannedRun[] = [];
       for await (const line of lines) {
         if (line.length > 0) {
@@ -133,10 +138,6 @@ export function createRollupSpool(opts: { dir?: string; maxBytes?: number } = {}
     },
     dispose() {
       closeFd();
-      if (folder !== null) {
-        rmSync(folder, { recursive: true, force: true });
-        folder = null;
-      }
       armed = false;
     },
   };
