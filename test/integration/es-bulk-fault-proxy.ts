@@ -43,7 +43,9 @@ export async function startBulkFaultProxy(target: string, fault: (n: number, ite
       const isBulk = req.method === 'POST' && (req.url ?? '').split('?')[0]?.endsWith('/_bulk') === true;
       if (!isBulk) {
         forward(upstream, req, body, res, (status, text, headers) => {
-          res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
+          // The body is passed on whole: its length replaces any chunked encoding the engine used.
+          const { 'transfer-encoding': _chunked, ...kept } = headers;
+          res.writeHead(status, { ...kept, 'content-length': Buffer.byteLength(text) });
           res.end(text);
         });
         return;

@@ -1,6 +1,6 @@
 import { cp } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { generateRuns } from '../../bench/generate.ts';
 import { syncCommand } from '../../src/cli/sync.ts';
 import { WATERMARK_ID } from '../../src/rollups/compute.ts';
@@ -9,6 +9,7 @@ import { createRollupSpool, type RollupSpool } from '../../src/rollups/spool.ts'
 import { readWatermark } from '../../src/rollups/store.ts';
 import { runSync } from '../../src/sync/run.ts';
 import { createTestApp, EXAMPLES, type TestApp } from './app-context.ts';
+import { startBulkFaultProxy, type BulkFaultProxy } from './es-bulk-fault-proxy.ts';
 import { captureIo, parseSync } from './cli-io.ts';
 
 /**
@@ -19,6 +20,8 @@ import { captureIo, parseSync } from './cli-io.ts';
 const apps: TestApp[] = [];
 const spools: RollupSpool[] = [];
 
+let proxy: BulkFaultProxy | undefined;
+
 afterEach(async () => {
   for (const spool of spools.splice(0)) {
     spool.dispose();
@@ -26,6 +29,8 @@ afterEach(async () => {
   for (const app of apps.splice(0)) {
     await app.cleanup();
   }
+  await proxy?.close();
+  proxy = undefined;
 });
 
 /** Every rollup document but the watermark, without the time it was computed at. */
@@ -35,8 +40,8 @@ async function rollupDocs(t: TestApp): Promise<Record<string, Record<string, unk
   return Object.fromEntries(res.hits.hits.filter((h) => h._id !== WATERMARK_ID).map((h) => [h._id as string, { ...h._source, computed_at: undefined }]));
 }
 
-async function mixedApp(runs: number): Promise<TestApp> {
-  const app = await createTestApp({ from: null });
+async function mixedApp(runs: number, opts: Parameters<typeof createTestApp>[0] = {}): Promise<TestApp> {
+  const app = await createTestApp({ ...opts, from: null });
   apps.push(app);
   // Every generated format, about 3 % broken configs (parse_error documents), and the article-format examples.
   await generateRuns({ root: path.join(app.root, 'generated'), runs, seed: 17, brokenShare: 0.03 });
@@ -100,6 +105,52 @@ describe('rollups from the runs a first load wrote (real Elasticsearch)', () => 
     expect(report.runsFrom).toBe('index');
     expect(spool.poisoned).toMatch(/holds \d+ documents, the sync wrote \d+/);
     expect(docs['run:written-by-another']).toBeDefined();
+    expect(docs).toEqual(await rollupDocs(app));
+  });
+
+  it('count each run once when the engine made the sync retry items and a whole request', async () => {
+    const refusedOnce = new Set<string>();
+    proxy = await startBulkFaultProxy(inject('esUrl'), (n, items) => {
+      if (n === 2) {
+        return { request: 503 };
+      }
+      // Every seventh item of every request is refused once, with a full write queue.
+      const refused = items.filter((item, i) => i % 7 === 3 && !refusedOnce.has(item.id));
+      refused.forEach((item) => refusedOnce.add(item.id));
+      return { items: new Map(refused.map((item) => [item.id, 429])) };
+    });
+    const app = await mixedApp(120, { esUrl: proxy.url, raw: { sync: { bulk_flush_bytes: 64 * 1024, bulk_concurrency: 1 } } });
+    const spool = newSpool();
+
+    const sync = await runSync(app.ctx, { mode: 'full', rollupSpool: spool });
+    const fromSync = await runRollups(app.ctx, { full: true, spool });
+    const spooledDocs = await rollupDocs(app);
+    await runRollups(app.ctx, { full: true });
+
+    expect(refusedOnce.size).toBeGreaterThan(5);
+    expect(sync.counts).toMatchObject({ failed: 0, written: sync.counts.found });
+    expect(spool.runs).toBe(sync.counts.found);
+    expect(fromSync.runsFrom).toBe('sync');
+    expect(spooledDocs).toEqual(await rollupDocs(app));
+  });
+
+  it('read the index when the engine refused a document and its fallback was written instead', async () => {
+    let victim = '';
+    proxy = await startBulkFaultProxy(inject('esUrl'), (n, items) => {
+      victim ||= items[1]?.id ?? '';
+      return n === 1 ? { items: new Map([[victim, 400]]) } : null;
+    });
+    const app = await mixedApp(30, { esUrl: proxy.url });
+    const spool = newSpool();
+
+    const sync = await runSync(app.ctx, { mode: 'full', rollupSpool: spool });
+    const report = await runRollups(app.ctx, { full: true, spool });
+    const docs = await rollupDocs(app);
+    await runRollups(app.ctx, { full: true });
+
+    expect(sync.errors.map((e) => e.code)).toContain('rejected-by-engine');
+    expect(spool.poisoned).toBe(`the engine refused run ${victim}; its fallback document was written`);
+    expect(report.runsFrom).toBe('index');
     expect(docs).toEqual(await rollupDocs(app));
   });
 
