@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { trustSystemCertificates } from './system-ca.ts';
 import { EngineError, errorMessage } from '../errors.ts';
 
 export interface MavenArtifact {
@@ -104,16 +105,24 @@ async function fetchText(url: string): Promise<string> {
 }
 
 async function get(url: string): Promise<Response> {
+  trustSystemCertificates();
   let response: Response;
   try {
     response = await fetch(url, { redirect: 'follow' });
   } catch (err) {
-    throw new EngineError('engine-download-failed', `[maven] GET ${url}: ${errorMessage(err)}`, { cause: err });
+    throw new EngineError('engine-download-failed', `[maven] GET ${url}: ${fetchFailure(err)}`, { cause: err });
   }
   if (!response.ok) {
     throw new EngineError('engine-download-failed', `[maven] GET ${url}: ${response.status} ${response.statusText}`);
   }
   return response;
+}
+
+/** fetch's own message is "fetch failed": the reason (a certificate, a refused connection…) is in its cause. */
+function fetchFailure(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const reason = [cause?.code, cause?.message].filter(Boolean).join(': ');
+  return reason ? `${errorMessage(err)} (${reason})` : errorMessage(err);
 }
 
 /** Published `.sha512` files hold the hex digest, sometimes followed by the file name. */
