@@ -7,7 +7,7 @@ let done = false;
  * ones (what `--use-system-ca` does), for the downloads from Maven Central. Where egress goes through a TLS proxy,
  * its CA is installed in the system store: curl and Java trust it, Node's bundled store does not
  * (`SELF_SIGNED_CERT_IN_CHAIN`). Without the APIs (Node < 22.19 / 24.5) nothing changes. Returns how many
- * certificates were added.
+ * certificates the default store gained.
  */
 export function trustSystemCertificates(): number {
   if (done) {
@@ -21,11 +21,8 @@ export function trustSystemCertificates(): number {
   if (typeof api.getCACertificates !== 'function' || typeof api.setDefaultCACertificates !== 'function') {
     return 0;
   }
-  const current = api.getCACertificates('default');
-  const known = new Set(current);
-  const added = api.getCACertificates('system').filter((cert) => !known.has(cert));
-  if (added.length > 0) {
-    api.setDefaultCACertificates([...current, ...added]);
-  }
-  return added.length;
+  const before = api.getCACertificates('default');
+  // The store keeps each certificate once (the system store repeats Node's, in other PEM text).
+  api.setDefaultCACertificates([...before, ...api.getCACertificates('system')]);
+  return api.getCACertificates('default').length - before.length;
 }
