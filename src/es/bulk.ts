@@ -145,12 +145,19 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
     }
   }
 
-  /** Takes what is pending as one batch (when the pool has room, so batches stay full). */
+  /**
+   * Takes the oldest pending ops up to flushBytes (at least one) as one batch, when the pool has room: requests stay
+   * the configured size however much piled up while they waited.
+   */
   function takeBatch(): PreparedOp[] {
-    const batch = pending;
-    pending = [];
-    pendingBytes = 0;
-    return batch;
+    let count = 0;
+    let bytes = 0;
+    while (count < pending.length && bytes < opts.flushBytes) {
+      bytes += (pending[count] as PreparedOp).bytes;
+      count += 1;
+    }
+    pendingBytes -= bytes;
+    return pending.splice(0, count);
   }
 
   return {
@@ -160,14 +167,14 @@ export function createBulkWriter(opts: BulkWriterOptions): BulkWriter {
       pending.push(prepared);
       pendingBytes += prepared.bytes;
       if (pendingBytes >= opts.flushBytes) {
-        // Several adds can wait here for room at once; the first to get it sends everything pending, and the
-        // others send only if enough piled up again meanwhile (else each would send a sliver as its own request).
+        // Several adds can wait here for room at once: each sends a full batch if one is still pending when it gets
+        // room, and nothing otherwise (else each would send a sliver as its own request).
         await requests.run(() => (pendingBytes >= opts.flushBytes ? send(takeBatch()) : Promise.resolve()));
       }
     },
     async flush() {
-      if (pending.length > 0) {
-        await requests.run(() => send(takeBatch()));
+      while (pending.length > 0) {
+        await requests.run(() => (pending.length > 0 ? send(takeBatch()) : Promise.resolve()));
       }
       await requests.drain();
       return stats;
