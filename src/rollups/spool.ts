@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { errorMessage } from '../errors.ts';
 import { ROLLUP_RUN_FIELDS } from './compute.ts';
-import { MEMBERSHIP_FIELDS, PAGE, type ScannedRun } from './store.ts';
+import { asScannedRun, MEMBERSHIP_FIELDS, PAGE, type ScannedRun } from './store.ts';
 
 /**
  * The runs a sync wrote, as the rollups read them, kept in a temporary file so that the full recomputation
@@ -124,8 +124,7 @@ export function createRollupSpool(opts: { dir?: string; maxBytes?: number } = {}
       let page: ScannedRun[] = [];
       for await (const line of lines) {
         if (line.length > 0) {
-          const run = JSON.parse(line) as ScannedRun;
-          page.push({ ...run, loss_per_epoch: run.loss_per_epoch ?? [], rollup_keys: run.rollup_keys ?? [] });
+          page.push(asScannedRun(JSON.parse(line) as ScannedRun));
         }
         if (page.length === PAGE) {
           yield page;

@@ -46,11 +46,13 @@ export async function* scanRunPages(
 ): AsyncGenerator<ScannedRun[]> {
   await client.indices.refresh({ index });
   for await (const hits of scanPages<ScannedRun>(client, { index, query, _source: [...fields], pageSize: PAGE, keepAlive: '5m', slices })) {
-    yield hits.map((hit) => {
-      const src = hit._source as ScannedRun;
-      return { ...src, loss_per_epoch: src.loss_per_epoch ?? [], rollup_keys: src.rollup_keys ?? [] };
-    });
+    yield hits.map((hit) => asScannedRun(hit._source as ScannedRun));
   }
+}
+
+/** A run as read (from the index or the sync's spool): a field it lacks (`_source` filtering drops empty lists) as empty. */
+export function asScannedRun(src: ScannedRun): ScannedRun {
+  return { ...src, loss_per_epoch: src.loss_per_epoch ?? [], rollup_keys: src.rollup_keys ?? [] };
 }
 
 /** The stamp up to which rollups are complete, or null when they never completed (or a full recomputation was cut short). */
