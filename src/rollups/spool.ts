@@ -42,8 +42,8 @@ const CHUNK_BYTES = 1024 * 1024;
 export function createRollupSpool(opts: { dir?: string; maxBytes?: number } = {}): RollupSpool {
   const maxBytes = opts.maxBytes ?? SPOOL_MAX_BYTES;
   let armedAt = 0;
-  let armed = false;
   let poisoned: string | null = null;
+  /** Open while armed: the file has no name, the descriptor is all there is of it. */
   let fd: number | null = null;
   let chunks: Uint8Array[] = [];
   let chunkBytes = 0;
@@ -59,7 +59,7 @@ export function createRollupSpool(opts: { dir?: string; maxBytes?: number } = {}
   };
   const spool: RollupSpool = {
     arm() {
-      if (armed || poisoned) {
+      if (fd !== null || poisoned) {
         return;
       }
       try {
@@ -71,14 +71,13 @@ export function createRollupSpool(opts: { dir?: string; maxBytes?: number } = {}
         } finally {
           rmSync(folder, { recursive: true, force: true });
         }
-        armed = true;
         armedAt = Date.now();
       } catch (err) {
         spool.poison(`no temporary file for the written runs (${errorMessage(err)})`);
       }
     },
     get recording() {
-      return armed && poisoned === null;
+      return fd !== null && poisoned === null;
     },
     get armedAt() {
       return armedAt;
@@ -137,7 +136,6 @@ export function createRollupSpool(opts: { dir?: string; maxBytes?: number } = {}
     },
     dispose() {
       closeFd();
-      armed = false;
     },
   };
   const closeFd = () => {
