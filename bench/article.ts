@@ -48,9 +48,19 @@ export const PERF_DIR = path.resolve(repo, '..', 'shared', 'perf');
 export interface ArticleResult {
   runs: number;
   load: string;
-  exporter: { wallS: number; docs: number; cpuS: number; esCpuS: number };
-  backfill: { wallS: number; cpuS: number; esCpuS: number; maxRssMb: number; runsDocs: number; luceneDocs: number; rollupLuceneDocs: number; status: string };
-  ceiling: { catS: number; bulkS: number; esCpuS: number; luceneDocs: number };
+  exporter: { wallS: number; docs: number; cpuS: number; esCpuS: number; esJitS: number };
+  backfill: {
+    wallS: number;
+    cpuS: number;
+    esCpuS: number;
+    esJitS: number;
+    maxRssMb: number;
+    runsDocs: number;
+    luceneDocs: number;
+    rollupLuceneDocs: number;
+    status: string;
+  };
+  ceiling: { catS: number; bulkS: number; esCpuS: number; esJitS: number; luceneDocs: number };
   noop: { wallS: number; cpuS: number };
   statWalkS: number;
 }
@@ -82,7 +92,7 @@ export async function articleComparison(opts: {
     await shell(`find '${tree}' -type f -print0 | xargs -0 cat > /dev/null`);
     const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 
-    const skipped: Measured = { wallS: NaN, cpuS: NaN, esCpuS: NaN, maxRssMb: NaN, stdout: '' };
+    const skipped: Measured = { wallS: NaN, cpuS: NaN, esCpuS: NaN, esJitS: NaN, maxRssMb: NaN, stdout: '' };
     const exporter = opts.backfillOnly
       ? skipped
       : await measured(opts.esPid, ['/usr/bin/python3', path.join(PERF_DIR, 'seed_exporter_run.py'), tree, '--es', opts.esUrl]);
@@ -102,30 +112,43 @@ export async function articleComparison(opts: {
     // The sync report's own status (the first one printed; the rollup report follows it).
     const report = { status: /"status":\s*"(\w+)"/.exec(backfill.stdout)?.[1] ?? 'unknown' };
     const noop = opts.backfillOnly ? skipped : await measured(null, cli);
-    const esCpuBefore = await treeCpuS(opts.esPid);
+    const esBefore = await engineCpu(opts.esPid);
     const bulk = opts.backfillOnly
       ? [NaN]
       : (await sh('python3', [path.join(PERF_DIR, 'raw_bulk.py'), opts.esUrl, indices.runs, `${prefix}-ceiling-runs`], { maxBuffer: 1 << 20 })).stdout
           .trim()
           .split(' ');
-    const ceilingEsCpuS = (await treeCpuS(opts.esPid)) - esCpuBefore;
+    const esAfter = await engineCpu(opts.esPid);
     const docs = await catIndices(opts.esUrl);
     const count = async (index: string) => ((await (await fetch(`${opts.esUrl}/${index}/_count`)).json()) as { count: number }).count;
     return {
       runs: opts.n,
       load,
-      exporter: { wallS: exporter.wallS, docs: opts.backfillOnly ? NaN : await count('lora-training-logs'), cpuS: exporter.cpuS, esCpuS: exporter.esCpuS },
+      exporter: {
+        wallS: exporter.wallS,
+        docs: opts.backfillOnly ? NaN : await count('lora-training-logs'),
+        cpuS: exporter.cpuS,
+        esCpuS: exporter.esCpuS,
+        esJitS: exporter.esJitS,
+      },
       backfill: {
         wallS: backfill.wallS,
         cpuS: backfill.cpuS,
         esCpuS: backfill.esCpuS,
+        esJitS: backfill.esJitS,
         maxRssMb: backfill.maxRssMb,
         runsDocs: await count(indices.runs),
         luceneDocs: docs.get(`${indices.runs}-v`) ?? NaN,
         rollupLuceneDocs: docs.get(`${indices.rollups}-v`) ?? NaN,
         status: report.status,
       },
-      ceiling: { catS, bulkS: Number(bulk[0]), esCpuS: ceilingEsCpuS, luceneDocs: docs.get(`${prefix}-ceiling-runs`) ?? NaN },
+      ceiling: {
+        catS,
+        bulkS: Number(bulk[0]),
+        esCpuS: esAfter.cpuS - esBefore.cpuS,
+        esJitS: esAfter.jitS - esBefore.jitS,
+        luceneDocs: docs.get(`${prefix}-ceiling-runs`) ?? NaN,
+      },
       noop: { wallS: noop.wallS, cpuS: noop.cpuS },
       statWalkS,
     };
@@ -141,21 +164,21 @@ export function articleTable(r: ArticleResult): string {
       `article's exporter, verbatim (one es.index per run)`,
       `${r.exporter.wallS.toFixed(1)} s`,
       rate(r.runs, r.exporter.wallS),
-      `${r.exporter.cpuS.toFixed(1)} + ES ${r.exporter.esCpuS.toFixed(1)}`,
+      `${r.exporter.cpuS.toFixed(1)} + ES ${engineCpuText(r.exporter)}`,
       `${r.exporter.docs} docs`,
     ],
     [
       'lora-catalog sync --backfill (CLI, rollups included)',
       `${r.backfill.wallS.toFixed(1)} s`,
       rate(r.runs, r.backfill.wallS),
-      `${r.backfill.cpuS.toFixed(1)} + ES ${r.backfill.esCpuS.toFixed(1)}`,
+      `${r.backfill.cpuS.toFixed(1)} + ES ${engineCpuText(r.backfill)}`,
       `${r.backfill.runsDocs} runs = ${r.backfill.luceneDocs} Lucene docs (${(r.backfill.luceneDocs / r.backfill.runsDocs).toFixed(1)}/run), rollups ${r.backfill.rollupLuceneDocs}; RSS ${r.backfill.maxRssMb} MB; ${r.backfill.status}`,
     ],
     [
       `ceiling: cat of every file + raw _bulk of the same docs, same mapping`,
       `${ceiling.toFixed(1)} s (cat ${r.ceiling.catS.toFixed(1)} + bulk ${r.ceiling.bulkS.toFixed(1)})`,
       rate(r.runs, ceiling),
-      `ES ${r.ceiling.esCpuS.toFixed(1)} (bulk)`,
+      `ES ${engineCpuText(r.ceiling)} (reading the docs back + bulk)`,
       `${r.ceiling.luceneDocs} Lucene docs`,
     ],
     [
@@ -169,7 +192,7 @@ export function articleTable(r: ArticleResult): string {
   return [
     `Article format, ${r.runs} runs, warm page cache, load average ${r.load} at the start`,
     '',
-    '| step | wall | runs/s | CPU s (process + Elasticsearch) | notes |',
+    '| step | wall | runs/s | CPU s (process + Elasticsearch, of which its JIT compiler threads) | notes |',
     '|---|---|---|---|---|',
     ...rows.map((row) => `| ${row.join(' | ')} |`),
     '',
@@ -183,6 +206,7 @@ interface Measured {
   wallS: number;
   cpuS: number;
   esCpuS: number;
+  esJitS: number;
   maxRssMb: number;
   stdout: string;
 }
@@ -190,7 +214,7 @@ interface Measured {
 /** Runs a command under GNU time (user+system CPU of the process and its threads, peak RSS) and the engine's CPU over the same span. */
 async function measured(esPid: number | null, argv: string[]): Promise<Measured> {
   const timeFile = path.join(os.tmpdir(), `lora-time-${process.pid}-${Date.now()}`);
-  const esBefore = esPid === null ? 0 : await treeCpuS(esPid);
+  const esBefore = esPid === null ? NO_ENGINE : await engineCpu(esPid);
   const started = performance.now();
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn('/usr/bin/time', ['-o', timeFile, '-f', '%U %S %M', ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -203,39 +227,78 @@ async function measured(esPid: number | null, argv: string[]): Promise<Measured>
     );
   });
   const wallS = (performance.now() - started) / 1000;
-  const esCpuS = esPid === null ? 0 : (await treeCpuS(esPid)) - esBefore;
+  const esAfter = esPid === null ? NO_ENGINE : await engineCpu(esPid);
   const [user, system, rssKb] = (await readFile(timeFile, 'utf8')).trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
   await rm(timeFile, { force: true });
-  return { wallS, cpuS: (user ?? NaN) + (system ?? NaN), esCpuS, maxRssMb: Math.round((rssKb ?? NaN) / 1024), stdout };
+  return {
+    wallS,
+    cpuS: (user ?? NaN) + (system ?? NaN),
+    esCpuS: esAfter.cpuS - esBefore.cpuS,
+    esJitS: esAfter.jitS - esBefore.jitS,
+    maxRssMb: Math.round((rssKb ?? NaN) / 1024),
+    stdout,
+  };
 }
 
-/** User + system CPU seconds of a process and all its descendants (Elasticsearch's launcher starts the server JVM as a child). */
-export async function treeCpuS(rootPid: number): Promise<number> {
+const NO_ENGINE = { cpuS: 0, jitS: 0 };
+/** HotSpot's JIT compiler threads (`C1 CompilerThread0`, `C2 CompilerThread0`; the kernel keeps 15 characters). */
+const JIT_THREAD = /^C\d CompilerThre/;
+
+/**
+ * User + system CPU seconds of a process and all its descendants (Elasticsearch's launcher starts the server
+ * JVM as a child), and the part its JIT compiler threads spent: a JVM a minute old spends as much compiling
+ * as indexing, which the wall times alone do not show.
+ */
+export async function engineCpu(rootPid: number): Promise<{ cpuS: number; jitS: number }> {
   const stats = new Map<number, { ppid: number; ticks: number }>();
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) {
       continue;
     }
-    try {
-      const text = await readFile(`/proc/${name}/stat`, 'utf8');
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const fields = await statFields(`/proc/${name}/stat`);
+    if (fields) {
       stats.set(Number(name), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
-    } catch {
-      // exited while listing
     }
   }
   let ticks = 0;
+  let jitTicks = 0;
   const todo = [rootPid];
   while (todo.length > 0) {
     const pid = todo.pop() as number;
     ticks += stats.get(pid)?.ticks ?? 0;
+    jitTicks += await jitThreadTicks(pid);
     for (const [child, s] of stats) {
       if (s.ppid === pid) {
         todo.push(child);
       }
     }
   }
-  return ticks / 100;
+  return { cpuS: ticks / 100, jitS: jitTicks / 100 };
+}
+
+async function jitThreadTicks(pid: number): Promise<number> {
+  let ticks = 0;
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const tid of tasks) {
+    const comm = await readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8').catch(() => '');
+    const fields = JIT_THREAD.test(comm) ? await statFields(`/proc/${pid}/task/${tid}/stat`) : null;
+    ticks += fields ? Number(fields[11]) + Number(fields[12]) : 0;
+  }
+  return ticks;
+}
+
+/** The fields of a `/proc/…/stat` line after the command name; null when the process or thread has exited. */
+async function statFields(file: string): Promise<string[] | null> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+function engineCpuText(m: { esCpuS: number; esJitS: number }): string {
+  return `${m.esCpuS.toFixed(1)} (JIT ${m.esJitS.toFixed(1)})`;
 }
 
 async function catIndices(esUrl: string): Promise<Map<string, number>> {
