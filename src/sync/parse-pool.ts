@@ -23,8 +23,9 @@ export interface ParseRequest {
 
 /**
  * A parsed run as the main thread needs it: the few fields the merge decides on, and the whole run
- * document already serialised to UTF-8 JSON bytes. The bytes cross threads by transfer (no copy), stay
- * off the main thread's heap while they wait, and go into the `_bulk` body as they are; a record object
+ * document already serialised to UTF-8 JSON bytes. The bytes cross threads in their batch's one transferred
+ * buffer (parse-worker.ts), stay off the main thread's heap while they wait, and go into the `_bulk` body as
+ * they are (a view of that buffer, which lives until the batch's last document is sent); a record object
  * would be structured-cloned field by field on both sides, then serialised again for `_bulk`.
  */
 export interface ParsedRun {
