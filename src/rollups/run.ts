@@ -52,6 +52,8 @@ export const STAMP_OVERLAP_MS = 15 * 60_000;
 /** Past this many dirty runs (or buckets) one pass over every run is cheaper than bucket queries. */
 export const MAX_DIRTY_RUNS = 20_000;
 export const MAX_DIRTY_BUCKETS = 20_000;
+/** Requests of this size let the engine index one while the next is computed (a pass writes a few MB at once). */
+const ROLLUP_FLUSH_BYTES = 1 << 20;
 /** Slices the full recomputation reads side by side. */
 const FULL_SCAN_SLICES = 2;
 /** Bucket keys per recomputation query (one terms query, runs streamed). */
@@ -73,7 +75,8 @@ export async function runRollups(ctx: AppContext, opts: RollupOptions = {}): Pro
   const index = config.indices.rollups;
   await ensureIndexFields(client, index, 'rollups');
   const spool = opts.spool && (await spoolMatchesIndex(ctx, opts.spool)) ? opts.spool : null;
-  const writer = createBulkWriter({ client, index, flushBytes: config.sync.bulk_flush_bytes, concurrency: 1, retries: config.sync.bulk_retries });
+  const flushBytes = Math.min(config.sync.bulk_flush_bytes, ROLLUP_FLUSH_BYTES);
+  const writer = createBulkWriter({ client, index, flushBytes, concurrency: 1, retries: config.sync.bulk_retries });
   const report: RollupReport = {
     mode: 'incremental',
     runsFrom: 'index',
