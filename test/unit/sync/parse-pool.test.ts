@@ -9,6 +9,7 @@ import { parseRun } from '../../../src/formats/parse-run.ts';
 import { createDriver, rootInfo } from '../../../src/sources/index.ts';
 import { createParsePool, decodeDoc, encodeDoc, withIdentity } from '../../../src/sync/parse-pool.ts';
 import { toRunDoc } from '../../../src/sync/doc.ts';
+import { rollupView } from '../../../src/rollups/spool.ts';
 
 const REAL = path.resolve(import.meta.dirname, '../../../../shared/samples/real');
 
@@ -49,6 +50,38 @@ describe('parse pool', () => {
       } finally {
         await pool.close();
       }
+    }
+  }, 120_000);
+
+  it('answers a batch of runs with their documents and rollup views as slices of one transferred buffer', async () => {
+    const config = parseConfig({ sources: [{ name: 'real', kind: 'fs', path: REAL }] });
+    const source = config.sources[0];
+    if (!source) {
+      throw new Error('no source');
+    }
+    const runs: DiscoveredRun[] = [];
+    for await (const item of discoverRuns(createDriver(source), '', adapters)) {
+      if (item.kind === 'run') {
+        runs.push(item);
+      }
+    }
+    const pool = createParsePool({ sources: [source], workers: 1 });
+    try {
+      const opts = { now: new Date('2026-11-29T12:00:00Z'), firstSeenAt: null, rollupView: true };
+      const parsed = await Promise.all(runs.map((run) => pool.parse(source, run, opts)));
+      for (const got of parsed) {
+        const doc = decodeDoc(got) as unknown as Record<string, unknown>;
+        expect(doc.run_id).toBe(got.runId);
+        expect(JSON.parse(new TextDecoder().decode(got.rollupView))).toEqual(JSON.parse(JSON.stringify(rollupView(doc))));
+      }
+      // Runs asked for in one turn are answered together: one buffer holds several runs' bytes.
+      const buffers = new Set(parsed.map((got) => got.doc.buffer));
+      expect(buffers.size).toBeLessThan(parsed.length);
+      for (const got of parsed) {
+        expect(got.rollupView?.buffer).toBe(got.doc.buffer);
+      }
+    } finally {
+      await pool.close();
     }
   }, 120_000);
 
