@@ -13,20 +13,25 @@ import { rollupView } from '../../../src/rollups/spool.ts';
 
 const REAL = path.resolve(import.meta.dirname, '../../../../shared/samples/real');
 
+/** The real samples as one fs source, and every run discovered in it. */
+async function realSampleRuns() {
+  const source = parseConfig({ sources: [{ name: 'real', kind: 'fs', path: REAL }] }).sources[0];
+  if (!source) {
+    throw new Error('no source');
+  }
+  const driver = createDriver(source);
+  const runs: DiscoveredRun[] = [];
+  for await (const item of discoverRuns(driver, '', adapters)) {
+    if (item.kind === 'run') {
+      runs.push(item);
+    }
+  }
+  return { source, driver, runs };
+}
+
 describe('parse pool', () => {
   it('hands the main thread the same document as parsing in-process, for every real sample, from workers and in-process', async () => {
-    const config = parseConfig({ sources: [{ name: 'real', kind: 'fs', path: REAL }] });
-    const source = config.sources[0];
-    if (!source) {
-      throw new Error('no source');
-    }
-    const driver = createDriver(source);
-    const runs: DiscoveredRun[] = [];
-    for await (const item of discoverRuns(driver, '', adapters)) {
-      if (item.kind === 'run') {
-        runs.push(item);
-      }
-    }
+    const { source, driver, runs } = await realSampleRuns();
     expect(runs.length).toBeGreaterThan(5);
     const now = new Date('2026-11-29T12:00:00Z');
     const opts = { now, firstSeenAt: '2026-01-01T00:00:00.000Z' };
@@ -54,17 +59,7 @@ describe('parse pool', () => {
   }, 120_000);
 
   it('answers a batch of runs with their documents and rollup views as slices of one transferred buffer', async () => {
-    const config = parseConfig({ sources: [{ name: 'real', kind: 'fs', path: REAL }] });
-    const source = config.sources[0];
-    if (!source) {
-      throw new Error('no source');
-    }
-    const runs: DiscoveredRun[] = [];
-    for await (const item of discoverRuns(createDriver(source), '', adapters)) {
-      if (item.kind === 'run') {
-        runs.push(item);
-      }
-    }
+    const { source, runs } = await realSampleRuns();
     const pool = createParsePool({ sources: [source], workers: 1 });
     try {
       const opts = { now: new Date('2026-11-29T12:00:00Z'), firstSeenAt: null, rollupView: true };
