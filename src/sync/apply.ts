@@ -8,6 +8,7 @@ import { PARSER_VERSION } from '../record/schema.ts';
 import { writeStamp } from '../rollups/keys.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import { rejectedDocFactory } from './doc.ts';
+import type { HeadStart } from './head-start.ts';
 import type { IdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
 import { decodeDoc, encodeDoc, withIdentity, type ParsedRun, type ParsePool } from './parse-pool.ts';
@@ -25,6 +26,8 @@ export interface ApplyInput {
   writer: BulkWriter;
   parser: ParsePool;
   guard: IdentityGuard;
+  /** The runs read ahead of the merge (head-start.ts): a new run's read is taken from there. */
+  headStart: HeadStart | null;
   /** Bounds the runs being read at once (`sync.parse_concurrency`). */
   pool: Pool;
   /**
@@ -44,6 +47,8 @@ export function createApplier(a: ApplyInput): (action: PlannedAction) => Promise
   const { opts, report, writer, now } = a;
   return async function apply(action) {
     const label = action.crawled?.run.listing.dir ?? action.indexed?.path ?? '';
+    // Taken whatever the action, so a read the merge does not use is dropped as the merge passes it.
+    const readAhead = action.crawled ? a.headStart?.takeRead(action.crawled) : undefined;
     if (action.crawled && action.indexed && (action.class === 'unchanged' || action.class === 'retired')) {
       opts.onRun?.(action.indexed.run_id, action.class);
     }
@@ -101,7 +106,7 @@ export function createApplier(a: ApplyInput): (action: PlannedAction) => Promise
     await a.pool.run(async () => {
       let parsed: ParsedRun;
       try {
-        parsed = await parseRun(a, action, crawled);
+        parsed = readAhead && action.class === 'new' ? await readAhead : await parseRun(a, action, crawled);
       } catch (err) {
         fail(err);
         return;

@@ -1,12 +1,34 @@
 import type { AppContext } from '../context.ts';
+import type { SourceConfig } from '../config/schema.ts';
 import { adapters } from '../formats/index.ts';
 import { listingFingerprint } from '../record/identity.ts';
+import { createDriver } from '../sources/index.ts';
 import { compareKeys, runSortKey } from '../sources/order.ts';
 import type { SourceDriver } from '../sources/types.ts';
 import { discoverRuns, SHARD_BUCKETS } from './discover.ts';
 import type { SyncOptions } from './options.ts';
 import type { CrawledRun } from './plan.ts';
 import type { SourceReport } from './report.ts';
+
+/** One source's crawl as a sync runs it: its driver, its report (listing warnings), and the runs it lists. */
+export interface SourceCrawl {
+  driver: SourceDriver;
+  sourceReport: SourceReport;
+  runs: AsyncGenerator<CrawledRun>;
+}
+
+/** Starts listing a source's runs: the whole root, or an incremental sync's prefixes, in its shard's buckets. */
+export function openCrawl(source: SourceConfig, opts: SyncOptions, log: AppContext['log']): SourceCrawl {
+  // The crawl lists a whole root: worth a listing thread (the parsers' short listings are not).
+  const driver = createDriver(source, { longListings: true });
+  const sourceReport: SourceReport = { name: source.name, kind: source.kind, complete: true, runs: 0, warnings: 0, error: null };
+  return { driver, sourceReport, runs: crawlRuns(driver, crawlPrefixes(opts) ?? [''], opts, sourceReport, log) };
+}
+
+/** The prefixes an incremental sync was given, in reconcile order; undefined for a whole root. */
+export function crawlPrefixes(opts: SyncOptions): string[] | undefined {
+  return opts.mode === 'incremental' && opts.prefixes?.length ? sortPrefixes(opts.prefixes) : undefined;
+}
 
 /** The runs under each prefix, in reconcile order, with their listing fingerprint; listing warnings make the source incomplete. */
 export async function* crawlRuns(

@@ -6,6 +6,7 @@ import { errorMessage, ReconcileError } from '../errors.ts';
 import { leaseOwner } from '../lease/lease.ts';
 import { createDriverCache } from '../sources/index.ts';
 import { restoreAfterCrash, withBackfillSettings } from './backfill.ts';
+import { startHeadStart, type HeadStart } from './head-start.ts';
 import { createIdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
 import { createParsePool, type ParsePool } from './parse-pool.ts';
@@ -43,9 +44,19 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
   const sources = config.sources.filter((s) => !opts.sources || opts.sources.includes(s.name));
   // Started first: the workers load their modules while the indices are set up.
   const parser = opts.parser ?? createParsePool({ sources, workers: opts.dryRun ? 0 : config.sync.parse_workers });
+  // The first source's runs are read while the indices are set up, when all of them will be new (head-start.ts).
+  const first = sources[0];
+  const headStart =
+    opts.dryRun || opts.parser || !first
+      ? Promise.resolve(null)
+      : startHeadStart({ ctx, source: first, opts, parser, concurrency: config.sync.parse_concurrency }).catch((err: unknown) => {
+          ctx.log.debug({ err, message: errorMessage(err) }, 'No head start: the runs index could not be counted');
+          return null;
+        });
   try {
-    return await syncWith(ctx, opts, report, sources, parser);
+    return await syncWith(ctx, opts, report, sources, { parser, headStart });
   } finally {
+    await (await headStart)?.close();
     if (!opts.parser) {
       await parser.close();
     }
@@ -54,7 +65,13 @@ export async function runSync(ctx: AppContext, opts: SyncOptions): Promise<SyncR
 
 // --- internal ---
 
-async function syncWith(ctx: AppContext, opts: SyncOptions, report: SyncReport, sources: SourceConfig[], parser: ParsePool): Promise<SyncReport> {
+async function syncWith(
+  ctx: AppContext,
+  opts: SyncOptions,
+  report: SyncReport,
+  sources: SourceConfig[],
+  { parser, headStart }: { parser: ParsePool; headStart: Promise<HeadStart | null> },
+): Promise<SyncReport> {
   const { config, client } = ctx;
   // Whether the runs index held no run before this sync (the identity guard then looks up only ids it wrote).
   let indexEmpty = false;
@@ -74,13 +91,14 @@ async function syncWith(ctx: AppContext, opts: SyncOptions, report: SyncReport, 
   const index = config.indices.runs;
   const drivers = createDriverCache(config.sources);
   const guard = createIdentityGuard({ client, index, driverFor: (root) => drivers.get(root), indexEmpty });
+  const shared = { guard, parser, headStart: await headStart };
   const work = async () => {
     for (const source of sources) {
       if (ctx.signal.aborted) {
         report.status = 'aborted';
         break;
       }
-      const sourceReport = await syncSource(ctx, source, opts, report, { guard, parser });
+      const sourceReport = await syncSource(ctx, source, opts, report, shared);
       report.sources.push(sourceReport);
     }
   };

@@ -80,6 +80,12 @@ export async function countActiveRuns(client: Client, opts: ScanOptions): Promis
   return res.count;
 }
 
+/** Documents of the scanned runs in any state (0 when the index does not exist yet); one attempt, no retries. */
+export async function countIndexedRuns(client: Client, opts: ScanOptions): Promise<number> {
+  const res = await client.count({ index: opts.index, ignore_unavailable: true, query: scanQuery(opts) }, { maxRetries: 0 });
+  return res.count;
+}
+
 // --- internal ---
 
 function scanQuery(opts: ScanOptions): estypes.QueryDslQueryContainer {

@@ -3,9 +3,9 @@ import { durationMs, type SourceConfig } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import { createPool } from '../pool.ts';
 import { PARSER_VERSION } from '../record/schema.ts';
-import { createDriver } from '../sources/index.ts';
 import { createApplier } from './apply.ts';
-import { crawlRuns, shardBuckets, sortPrefixes } from './crawl.ts';
+import { crawlPrefixes, openCrawl, shardBuckets } from './crawl.ts';
+import type { HeadStart } from './head-start.ts';
 import type { IdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
 import type { ParsePool } from './parse-pool.ts';
@@ -22,23 +22,24 @@ const SETTLE_CONCURRENCY = 256;
 export interface SyncShared {
   guard: IdentityGuard;
   parser: ParsePool;
+  /** Runs of one source listed and read while the indices were set up (head-start.ts). */
+  headStart?: HeadStart | null;
 }
 
 /** Syncs one source: crawl, merge with its indexed runs (plan), apply each action, mark what vanished, flush. */
 export async function syncSource(ctx: AppContext, source: SourceConfig, opts: SyncOptions, report: SyncReport, shared: SyncShared): Promise<SourceReport> {
   const { config, client, log } = ctx;
-  // The crawl lists a whole root: worth a listing thread (the parsers' short listings are not).
-  const driver = createDriver(source, { longListings: true });
-  const sourceReport: SourceReport = { name: source.name, kind: source.kind, complete: true, runs: 0, warnings: 0, error: null };
+  const headStart = shared.headStart?.source === source.name ? shared.headStart : null;
+  const { driver, sourceReport, runs: crawl } = headStart?.takeCrawl() ?? openCrawl(source, opts, log);
   const buckets = shardBuckets(opts.shard);
-  const prefixes = opts.mode === 'incremental' && opts.prefixes?.length ? sortPrefixes(opts.prefixes) : undefined;
+  const prefixes = crawlPrefixes(opts);
   const scanOpts = { index: config.indices.runs, root: source.name, ...(prefixes ? { prefixes } : {}), ...(buckets ? { buckets } : {}) };
   const activeBefore = await countActiveRuns(client, scanOpts);
   const writer = createRunWriter(client, config, opts.rollupSpool);
   // Only a full listing of a whole root can tell that a run is gone.
   const marksVanished = opts.mode === 'full' && !opts.prefixes?.length;
   const vanishMarks: IndexedRun[] = [];
-  const now = ctx.now();
+  const now = headStart?.now ?? ctx.now();
   const pool = createPool(config.sync.parse_concurrency);
   const settle = createPool(SETTLE_CONCURRENCY);
   const apply = createApplier({
@@ -49,6 +50,7 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
     writer,
     parser: shared.parser,
     guard: shared.guard,
+    headStart,
     pool,
     settle,
     now,
@@ -58,7 +60,6 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
   const startedMs = Date.now();
   let lastProgress = 0;
 
-  const crawl = crawlRuns(driver, prefixes ?? [''], opts, sourceReport, log);
   const indexed = scanIndexedRuns(client, scanOpts);
   try {
     for await (const action of planActions(crawl, indexed, { parserVersion: PARSER_VERSION, now })) {
