@@ -52,7 +52,11 @@ export async function startHeadStart(input: HeadStartInput): Promise<HeadStart |
     ...(prefixes ? { prefixes } : {}),
     ...(buckets ? { buckets } : {}),
   });
-  return indexed === 0 ? readAhead(input) : null;
+  if (indexed > 0) {
+    return null;
+  }
+  ctx.log.debug({ source: source.name }, 'The runs index holds no run of this source: reading its first runs while the indices are set up');
+  return readAhead(input);
 }
 
 // --- internal ---
