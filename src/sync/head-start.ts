@@ -6,9 +6,17 @@ import type { ParsedRun, ParsePool } from './parse-pool.ts';
 import type { CrawledRun } from './plan.ts';
 import { countIndexedRuns } from './scan.ts';
 
-/** Runs listed and read ahead at most, and the bytes their documents may hold in memory until the merge takes them. */
-export const AHEAD_RUNS = 4096;
-export const AHEAD_BYTES = 32 << 20;
+/**
+ * How far ahead a first load reads: runs listed, the bytes of their documents and the files of their listings
+ * (a run with thousands of checkpoint files holds them all until the merge takes it) held in memory at most.
+ */
+export const AHEAD_LIMITS: AheadLimits = { runs: 4096, bytes: 32 << 20, entries: 1 << 17 };
+
+export interface AheadLimits {
+  runs: number;
+  bytes: number;
+  entries: number;
+}
 
 /**
  * A first load's head start. Before it merges anything, a sync spends a second or more in round trips
@@ -37,8 +45,8 @@ interface HeadStartInput {
   parser: ParsePool;
   /** Reads in flight at once (`sync.parse_concurrency`). */
   concurrency: number;
-  /** How far ahead to read: AHEAD_RUNS and AHEAD_BYTES unless given. */
-  limits?: { runs: number; bytes: number };
+  /** How far ahead to read (AHEAD_LIMITS unless given). */
+  limits?: AheadLimits;
 }
 
 /** Starts reading ahead when the runs index holds no run of the source (in the sync's prefixes and shard), else null. */
@@ -61,7 +69,7 @@ export async function startHeadStart(input: HeadStartInput): Promise<HeadStart |
 
 // --- internal ---
 
-function readAhead({ ctx, source, opts, parser, concurrency, limits = { runs: AHEAD_RUNS, bytes: AHEAD_BYTES } }: HeadStartInput): HeadStart {
+function readAhead({ ctx, source, opts, parser, concurrency, limits = AHEAD_LIMITS }: HeadStartInput): HeadStart {
   const crawl = openCrawl(source, opts, ctx.log);
   const now = ctx.now();
   const listing = crawl.runs;
@@ -69,6 +77,7 @@ function readAhead({ ctx, source, opts, parser, concurrency, limits = { runs: AH
   const reads = new Map<CrawledRun, Promise<ParsedRun>>();
   const inFlight = new Set<Promise<void>>();
   let bytes = 0;
+  let entries = 0;
   let ended = false;
   let failure: { err: unknown } | null = null;
   let stopped = false;
@@ -78,7 +87,7 @@ function readAhead({ ctx, source, opts, parser, concurrency, limits = { runs: AH
     stopped = true;
     wake();
   };
-  const mayGoOn = () => !stopped && !ctx.signal.aborted && listed.length < limits.runs && bytes < limits.bytes;
+  const mayGoOn = () => !stopped && !ctx.signal.aborted && listed.length < limits.runs && bytes < limits.bytes && entries < limits.entries;
 
   const loop = (async () => {
     while (mayGoOn()) {
@@ -95,6 +104,7 @@ function readAhead({ ctx, source, opts, parser, concurrency, limits = { runs: AH
       }
       const run = next.value;
       listed.push(run);
+      entries += run.run.listing.entries.length;
       const read = parser.parse(source, run.run, { now, firstSeenAt: null, rollupView: opts.rollupSpool !== undefined });
       const settled: Promise<void> = read.then(
         (parsed) => void (bytes += parsed.doc.byteLength + (parsed.rollupView?.byteLength ?? 0)),

@@ -91,7 +91,7 @@ describe('head start', () => {
     const { ctx, source, now } = context(root, 0);
     const opts = { mode: 'full' as const, backfill: true };
     const { pool, asked } = recordingPool();
-    const head = await startHeadStart({ ctx, source, opts, parser: pool, concurrency: 2, limits: { runs: 5, bytes: 1 << 20 } });
+    const head = await startHeadStart({ ctx, source, opts, parser: pool, concurrency: 2, limits: { runs: 5, bytes: 1 << 20, entries: 1000 } });
     expect(head).not.toBeNull();
     if (!head) {
       return;
@@ -122,7 +122,18 @@ describe('head start', () => {
     const root = await runsTree(20);
     const { ctx, source } = context(root, 0);
     const { pool, asked } = recordingPool(1000);
-    const head = await startHeadStart({ ctx, source, opts: { mode: 'full' }, parser: pool, concurrency: 1, limits: { runs: 100, bytes: 3000 } });
+    const head = await startHeadStart({ ctx, source, opts: { mode: 'full' }, parser: pool, concurrency: 1, limits: { runs: 100, bytes: 3000, entries: 1000 } });
+    await readsReach(asked, 3);
+    expect(asked).toHaveLength(3);
+    await head?.close();
+  });
+
+  it('stops reading ahead once the listings it holds reach the file limit', async () => {
+    const root = await runsTree(20);
+    const { ctx, source } = context(root, 0);
+    const { pool, asked } = recordingPool();
+    // Two files a run: the fourth run would bring the listings held to 8 files.
+    const head = await startHeadStart({ ctx, source, opts: { mode: 'full' }, parser: pool, concurrency: 4, limits: { runs: 100, bytes: 1 << 20, entries: 6 } });
     await readsReach(asked, 3);
     expect(asked).toHaveLength(3);
     await head?.close();
