@@ -118,22 +118,16 @@ describe('head start', () => {
     await crawl.driver.dispose?.();
   });
 
-  it('stops reading ahead once the documents it holds reach the byte limit', async () => {
+  // Three runs read in each case: 1,000-byte documents against 3,000 bytes (one read in flight, so none beyond),
+  // or two files a run against 6 files (the fourth run would bring the listings held to 8).
+  it.each([
+    { limit: 'byte', docBytes: 1000, concurrency: 1, limits: { runs: 100, bytes: 3000, entries: 1000 } },
+    { limit: 'file', docBytes: 100, concurrency: 4, limits: { runs: 100, bytes: 1 << 20, entries: 6 } },
+  ])('stops reading ahead once what it holds reaches the $limit limit', async ({ docBytes, concurrency, limits }) => {
     const root = await runsTree(20);
     const { ctx, source } = context(root, 0);
-    const { pool, asked } = recordingPool(1000);
-    const head = await startHeadStart({ ctx, source, opts: { mode: 'full' }, parser: pool, concurrency: 1, limits: { runs: 100, bytes: 3000, entries: 1000 } });
-    await readsReach(asked, 3);
-    expect(asked).toHaveLength(3);
-    await head?.close();
-  });
-
-  it('stops reading ahead once the listings it holds reach the file limit', async () => {
-    const root = await runsTree(20);
-    const { ctx, source } = context(root, 0);
-    const { pool, asked } = recordingPool();
-    // Two files a run: the fourth run would bring the listings held to 8 files.
-    const head = await startHeadStart({ ctx, source, opts: { mode: 'full' }, parser: pool, concurrency: 4, limits: { runs: 100, bytes: 1 << 20, entries: 6 } });
+    const { pool, asked } = recordingPool(docBytes);
+    const head = await startHeadStart({ ctx, source, opts: { mode: 'full' }, parser: pool, concurrency, limits });
     await readsReach(asked, 3);
     expect(asked).toHaveLength(3);
     await head?.close();
