@@ -9,6 +9,7 @@ import { discoverRuns, SHARD_BUCKETS } from './discover.ts';
 import type { SyncOptions } from './options.ts';
 import type { CrawledRun } from './plan.ts';
 import type { SourceReport } from './report.ts';
+import type { ScanOptions } from './scan.ts';
 
 /** One source's crawl as a sync runs it: its driver, its report (listing warnings), and the runs it lists. */
 export interface SourceCrawl {
@@ -28,6 +29,13 @@ export function openCrawl(source: SourceConfig, opts: SyncOptions, log: AppConte
 /** The prefixes an incremental sync was given, in reconcile order; undefined for a whole root. */
 export function crawlPrefixes(opts: SyncOptions): string[] | undefined {
   return opts.mode === 'incremental' && opts.prefixes?.length ? sortPrefixes(opts.prefixes) : undefined;
+}
+
+/** What of the runs index a sync of `source` merges with: its root, in the sync's prefixes and shard buckets. */
+export function sourceScanOptions(runsIndex: string, source: SourceConfig, opts: SyncOptions): ScanOptions {
+  const prefixes = crawlPrefixes(opts);
+  const buckets = shardBuckets(opts.shard);
+  return { index: runsIndex, root: source.name, ...(prefixes ? { prefixes } : {}), ...(buckets ? { buckets } : {}) };
 }
 
 /** The runs under each prefix, in reconcile order, with their listing fingerprint; listing warnings make the source incomplete. */

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.ts';
 import type { SourceConfig } from '../config/schema.ts';
-import { crawlPrefixes, openCrawl, shardBuckets, type SourceCrawl } from './crawl.ts';
+import { openCrawl, sourceScanOptions, type SourceCrawl } from './crawl.ts';
 import type { SyncOptions } from './options.ts';
 import type { ParsedRun, ParsePool } from './parse-pool.ts';
 import type { CrawledRun } from './plan.ts';
@@ -52,14 +52,7 @@ interface HeadStartInput {
 /** Starts reading ahead when the runs index holds no run of the source (in the sync's prefixes and shard), else null. */
 export async function startHeadStart(input: HeadStartInput): Promise<HeadStart | null> {
   const { ctx, source, opts } = input;
-  const buckets = shardBuckets(opts.shard);
-  const prefixes = crawlPrefixes(opts);
-  const indexed = await countIndexedRuns(ctx.client, {
-    index: ctx.config.indices.runs,
-    root: source.name,
-    ...(prefixes ? { prefixes } : {}),
-    ...(buckets ? { buckets } : {}),
-  });
+  const indexed = await countIndexedRuns(ctx.client, sourceScanOptions(ctx.config.indices.runs, source, opts));
   if (indexed > 0) {
     return null;
   }
@@ -105,6 +98,7 @@ function readAhead({ ctx, source, opts, parser, concurrency, limits = AHEAD_LIMI
       const run = next.value;
       listed.push(run);
       entries += run.run.listing.entries.length;
+      // Whether the rollup spool records is known only once the indices are set up: the view is read if it may.
       const read = parser.parse(source, run.run, { now, firstSeenAt: null, rollupView: opts.rollupSpool !== undefined });
       const settled: Promise<void> = read.then(
         (parsed) => void (bytes += parsed.doc.byteLength + (parsed.rollupView?.byteLength ?? 0)),

@@ -4,7 +4,7 @@ import { errorMessage } from '../errors.ts';
 import { createPool } from '../pool.ts';
 import { PARSER_VERSION } from '../record/schema.ts';
 import { createApplier } from './apply.ts';
-import { crawlPrefixes, openCrawl, shardBuckets } from './crawl.ts';
+import { openCrawl, sourceScanOptions } from './crawl.ts';
 import type { HeadStart } from './head-start.ts';
 import type { IdentityGuard } from './identity-guard.ts';
 import type { SyncOptions } from './options.ts';
@@ -31,9 +31,7 @@ export async function syncSource(ctx: AppContext, source: SourceConfig, opts: Sy
   const { config, client, log } = ctx;
   const headStart = shared.headStart?.source === source.name ? shared.headStart : null;
   const { driver, sourceReport, runs: crawl } = headStart?.takeCrawl() ?? openCrawl(source, opts, log);
-  const buckets = shardBuckets(opts.shard);
-  const prefixes = crawlPrefixes(opts);
-  const scanOpts = { index: config.indices.runs, root: source.name, ...(prefixes ? { prefixes } : {}), ...(buckets ? { buckets } : {}) };
+  const scanOpts = sourceScanOptions(config.indices.runs, source, opts);
   const activeBefore = await countActiveRuns(client, scanOpts);
   const writer = createRunWriter(client, config, opts.rollupSpool);
   // Only a full listing of a whole root can tell that a run is gone.
