@@ -14,7 +14,8 @@ import { Client } from '@elastic/elasticsearch';
 import { applyIndices } from '../src/es/indices.ts';
 import { scanPages } from '../src/es/pit.ts';
 import { parseConfig } from '../src/config/load.ts';
-import { articleComparison, articleTable, startBenchEngine } from './article.ts';
+import { articleComparison, articleTable, ensureSeedTree, startBenchEngine } from './article.ts';
+import { sameStateCeiling, sameStateLine } from './ceiling-same-state.ts';
 import { generateRuns } from './generate.ts';
 
 const sh = promisify(execFile);
@@ -55,6 +56,11 @@ try {
     const article = await articleComparison({ n: ARTICLE, dir: values.dir, esUrl: es.url, esPid: es.pid });
     results.article = article;
     articleSection = articleTable(article);
+    const tree = await ensureSeedTree(path.join(values.dir, `seed-${ARTICLE}`), ARTICLE);
+    const sameState = await sameStateCeiling({ sourceUrl: es.url, runsIndex: 'article-runs', tree, heap: values.heap });
+    results.articleSameStateCeiling = sameState;
+    const budget = 2 * (article.ceiling.catS + article.ceiling.bulkS) * article.cores;
+    articleSection += `\n\n${sameStateLine(sameState, budget, article.cores, article.backfill.wallS, article.ceiling.catS)}`;
     process.stderr.write(`${articleSection}\n`);
   }
   if (!ONLY_ARTICLE) {
