@@ -6,7 +6,7 @@
 // peak RSS at N vs N/10. Prints a Markdown table (also written to bench/results/).
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -205,7 +205,11 @@ async function child(mode: string, cfg: Record<string, unknown>, naiveLimit?: nu
   return result;
 }
 
-/** Exports the backfilled documents as prebuilt NDJSON, then times posting it raw with _bulk (5 MB requests, 2 in flight, like the sync). */
+/**
+ * Exports the backfilled documents as prebuilt NDJSON, then times posting it raw with _bulk (5 MB requests, 2 in flight,
+ * like the sync). The bodies wait in a temporary file, not in memory: at a million runs they are 3–4 GB. Each is read
+ * back (from the page cache) while the other request is in flight.
+ */
 async function rawBulk(cfg: Record<string, unknown>): Promise<number> {
   const source = (cfg.indices as { runs: string }).runs;
   const target = parseConfig({
@@ -214,40 +218,56 @@ async function rawBulk(cfg: Record<string, unknown>): Promise<number> {
   });
   await applyIndices(client, target);
   await client.indices.putSettings({ index: 'bench-raw-runs', settings: { index: { refresh_interval: '-1', number_of_replicas: 0 } } });
-  const chunks: string[] = [];
-  let current: string[] = [];
-  let size = 0;
-  for await (const hits of scanPages<Record<string, unknown>>(client, { index: source, pageSize: 5000 })) {
-    for (const hit of hits) {
-      const lines = `${JSON.stringify({ index: { _index: 'bench-raw-runs', _id: hit._id } })}\n${JSON.stringify(hit._source)}\n`;
-      current.push(lines);
-      size += lines.length;
-      if (size >= 5 * 1024 * 1024) {
-        chunks.push(current.join(''));
-        current = [];
-        size = 0;
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'lora-raw-bulk-'));
+  const file = await open(path.join(folder, 'bodies.ndjson'), 'w+');
+  try {
+    const bodies: Array<{ at: number; bytes: number }> = [];
+    let current: string[] = [];
+    let size = 0;
+    let at = 0;
+    const cut = async () => {
+      const body = Buffer.from(current.join(''));
+      await file.write(body, 0, body.length, at);
+      bodies.push({ at, bytes: body.length });
+      at += body.length;
+      current = [];
+      size = 0;
+    };
+    for await (const hits of scanPages<Record<string, unknown>>(client, { index: source, pageSize: 5000 })) {
+      for (const hit of hits) {
+        const lines = `${JSON.stringify({ index: { _index: 'bench-raw-runs', _id: hit._id } })}\n${JSON.stringify(hit._source)}\n`;
+        current.push(lines);
+        size += lines.length;
+        if (size >= 5 * 1024 * 1024) {
+          await cut();
+        }
       }
     }
-  }
-  if (current.length > 0) {
-    chunks.push(current.join(''));
-  }
-  const started = performance.now();
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < chunks.length) {
-      const body = chunks[next++] as string;
-      const res = await fetch(`${es.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
-      const json = (await res.json()) as { errors: boolean };
-      if (json.errors) {
-        throw new Error('raw _bulk reported errors');
+    if (current.length > 0) {
+      await cut();
+    }
+    const started = performance.now();
+    let next = 0;
+    async function worker(): Promise<void> {
+      while (next < bodies.length) {
+        const { at: offset, bytes } = bodies[next++] as { at: number; bytes: number };
+        const body = Buffer.alloc(bytes);
+        await file.read(body, 0, bytes, offset);
+        const res = await fetch(`${es.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+        const json = (await res.json()) as { errors: boolean };
+        if (json.errors) {
+          throw new Error('raw _bulk reported errors');
+        }
       }
     }
+    await Promise.all([worker(), worker()]);
+    await client.indices.putSettings({ index: 'bench-raw-runs', settings: { index: { refresh_interval: '1s' } } });
+    await client.indices.refresh({ index: 'bench-raw-runs' });
+    return (performance.now() - started) / 1000;
+  } finally {
+    await file.close();
+    await rm(folder, { recursive: true, force: true });
   }
-  await Promise.all([worker(), worker()]);
-  await client.indices.putSettings({ index: 'bench-raw-runs', settings: { index: { refresh_interval: '1s' } } });
-  await client.indices.refresh({ index: 'bench-raw-runs' });
-  return (performance.now() - started) / 1000;
 }
 
 async function timed(command: string): Promise<number> {
