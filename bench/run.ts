@@ -1,5 +1,5 @@
 // npm run bench [-- --runs 100000 --naive-runs 10000 --article-runs 10000 --only article --dir /var/tmp/lora-bench --heap 1g]
-// First the article's format (bench/article.ts: its exporter verbatim, the backfill, the ceiling; warm), then:
+// First the article's format (bench/article.ts: its exporter verbatim, the backfill, the ceiling; warm; then the ceiling again on a second engine in the backfill's state, bench/ceiling-same-state.ts), then:
 // Generates N synthetic runs (all four formats), starts the embedded Elasticsearch, and measures side by
 // side on the same tree and engine: full backfill, the ceiling (cat of what the sync reads + raw _bulk of
 // the same documents), a no-op resync vs a stat-only walk, the naive one-request-per-run exporter, and
