@@ -2,9 +2,10 @@ import { z } from 'zod';
 
 /**
  * Bumped whenever a parser change alters records, or the run document derived at parse time (its
- * `rollup_keys`: 1.3.0 added the curve buckets); stored on every record so stale ones can be found and re-parsed.
+ * `rollup_keys`: 1.3.0 added the curve buckets; 1.3.1: kohya final weights whose output name ends in six digits);
+ * stored on every record so stale ones can be found and re-parsed.
  */
-export const PARSER_VERSION = '1.3.0';
+export const PARSER_VERSION = '1.3.1';
 
 /**
  * The id of the format adapter that read the run (`kohya`, `hf-peft`). The registry in formats/ is the one list of them;

@@ -76,10 +76,30 @@ export function scanFiles(listing: DirListing): RunFiles {
       out.events.push(events);
     }
   });
-  out.weights.sort((a, b) => a.mtime - b.mtime || order(a.parsed) - order(b.parsed));
+  out.weights.sort(byAge);
   // kohya_ss GUI names carry the launch time; the newest launch is the one that wrote the newest weights.
   out.guiJsons.sort((a, b) => Number(GUI_JSON.test(b.name)) - Number(GUI_JSON.test(a.name)) || b.name.localeCompare(a.name));
-  return out;
+  return settleFinals(out);
+}
+
+/**
+ * kohya names epoch checkpoints `<output_name>-NNNNNN` and step checkpoints `<output_name>-stepNNNNNNNN`, so the final
+ * weights of an output name that itself ends that way (`style-240115`, a date) read as a checkpoint of `style`. A
+ * weights file or state folder whose whole name is the run's output name, or is the name the folder's checkpoints are
+ * checkpoints of, is the final one.
+ */
+export function settleFinals(files: RunFiles, outputName?: string): RunFiles {
+  const checkpointStems = new Set([...files.weights, ...files.states].filter((w) => w.parsed.kind !== 'final').map((w) => w.parsed.stem));
+  const isFinal = (base: string) => base === outputName || checkpointStems.has(base);
+  const settle = <T extends WeightsFile>(file: T, base: string): T =>
+    file.parsed.kind !== 'final' && isFinal(base) ? { ...file, parsed: { stem: base, kind: 'final', epoch: null, step: null } } : file;
+  const weights = files.weights.map((w) => settle(w, w.name.replace(/\.[^.]+$/, '')));
+  const states = files.states.map((s) => settle(s, s.name.slice(0, s.name.indexOf('/')).replace(/-state$/, '')));
+  if (weights.every((w, i) => w === files.weights[i]) && states.every((s, i) => s === files.states[i])) {
+    return files;
+  }
+  weights.sort(byAge);
+  return { ...files, weights, states };
 }
 
 export function collectArtifacts(files: RunFiles, dir: string): Artifact[] {
@@ -130,6 +150,10 @@ export function decideStatus(input: StatusInput): DerivedStatus & { inputs: Stat
 
 function artifact(file: WeightsFile, kind: Artifact['kind']): Artifact {
   return { path: file.name, size: file.size, kind, epoch: file.parsed.epoch, step: file.parsed.step };
+}
+
+function byAge(a: WeightsFile, b: WeightsFile): number {
+  return a.mtime - b.mtime || order(a.parsed) - order(b.parsed);
 }
 
 function order(name: KohyaName): number {

@@ -2,7 +2,7 @@ import { readSafetensorsHeader } from '../common/safetensors.ts';
 import { FileError } from '../../errors.ts';
 import type { FormatAdapter, ParseContext, RunDraft } from '../types.ts';
 import type { KohyaFacts } from './config.ts';
-import { collectArtifacts, decideStatus, scanFiles, type RunFiles, type WeightsFile } from './files.ts';
+import { collectArtifacts, decideStatus, scanFiles, settleFinals, type RunFiles, type WeightsFile } from './files.ts';
 import { findLinkedEventFiles } from './log-link.ts';
 import { readCheckpointSteps } from './checkpoint-steps.ts';
 import { chooseLogDir, readLoss } from './loss.ts';
@@ -27,14 +27,15 @@ export const kohya: FormatAdapter = {
   markers: kohyaMarkers,
   async parse(ctx) {
     const { listing } = ctx;
-    const files = scanFiles(listing);
-    const stems = [...new Set(files.weights.map((w) => w.parsed.stem))];
-    let configs = await readConfigs(ctx, files.tomls, files.guiJsons);
-    if (configs.training === null && files.weights.length > 0) {
+    const scanned = scanFiles(listing);
+    const stems = [...new Set(scanned.weights.map((w) => w.parsed.stem))];
+    let configs = await readConfigs(ctx, scanned.tomls, scanned.guiJsons);
+    if (configs.training === null && scanned.weights.length > 0) {
       configs = (await readParentConfigs(ctx, listing.dir, stems)) ?? configs;
     }
     const config = configs.training?.config;
-    const { meta, error: headerError } = await readMetadata(ctx, files, config?.facts.output_name);
+    const { meta, error: headerError } = await readMetadata(ctx, settleFinals(scanned, config?.facts.output_name), config?.facts.output_name);
+    const files = settleFinals(scanned, meta?.facts.output_name ?? config?.facts.output_name);
     const local = chooseLogDir(files.events, meta?.startedAt ?? firstMtime(files));
     const linked =
       local.length > 0
@@ -165,7 +166,9 @@ async function readMetadata(
       continue;
     }
     const meta = parseKohyaMetadata(header.metadata);
-    return { meta: meta.isKohya ? { ...meta, fromFinal: file.parsed.kind === 'final' } : null, error };
+    // `ss_output_name` equal to the file's whole name: the final weights, whatever the name's suffix looks like.
+    const fromFinal = file.parsed.kind === 'final' || (meta.facts.output_name !== undefined && file.name === `${meta.facts.output_name}.safetensors`);
+    return { meta: meta.isKohya ? { ...meta, fromFinal } : null, error };
   }
   return { meta: null, error };
 }
