@@ -198,7 +198,7 @@ export function articleTable(r: ArticleResult): string {
     '',
     `backfill vs exporter: **${(r.exporter.wallS / r.backfill.wallS).toFixed(1)}× faster** (bar ≥ 5×); backfill / ceiling: **${(r.backfill.wallS / ceiling).toFixed(2)}×** (bar ≤ 2×)`,
     '',
-    cpuBudget(r, ceiling),
+    cpuBudget(r),
   ].join('\n');
 }
 
@@ -207,13 +207,18 @@ export function articleTable(r: ArticleResult): string {
  * holds at most T × cores of their CPU) against what this backfill used: when the engine's share alone nearly
  * fills a budget, no parser can meet that bar on this machine.
  */
-function cpuBudget(r: ArticleResult, ceilingS: number): string {
+function cpuBudget(r: ArticleResult): string {
   const used = r.backfill.cpuS + r.backfill.esCpuS;
-  const budget = (wallS: number) => `${(wallS * r.cores).toFixed(1)} CPU s`;
+  const { ceiling, exporter } = budgets(r);
   return (
-    `CPU budget on ${r.cores} cores: the ≤ 2× bar allows ${budget(2 * ceilingS)}, the ≥ 5× bar ${budget(r.exporter.wallS / 5)}; ` +
+    `CPU budget on ${r.cores} cores: the ≤ 2× bar allows ${ceiling.toFixed(1)} CPU s, the ≥ 5× bar ${exporter.toFixed(1)} CPU s; ` +
     `this backfill used ${used.toFixed(1)} (process ${r.backfill.cpuS.toFixed(1)} + engine ${r.backfill.esCpuS.toFixed(1)}).`
   );
+}
+
+/** The CPU seconds the ≤ 2× (ceiling) and ≥ 5× (exporter) bars leave the backfill: their wall time × the cores. */
+export function budgets(r: ArticleResult): { ceiling: number; exporter: number } {
+  return { ceiling: 2 * (r.ceiling.catS + r.ceiling.bulkS) * r.cores, exporter: (r.exporter.wallS / 5) * r.cores };
 }
 
 // --- internal ---

@@ -6,16 +6,16 @@
 // peak RSS at N vs N/10. Prints a Markdown table (also written to bench/results/).
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { Client } from '@elastic/elasticsearch';
 import { applyIndices } from '../src/es/indices.ts';
-import { scanPages } from '../src/es/pit.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { articleComparison, articleTable, ensureSeedTree, startBenchEngine } from './article.ts';
 import { sameStateCeiling, sameStateLine } from './ceiling-same-state.ts';
+import { spoolBulkBodies } from './bulk-bodies.ts';
 import { generateRuns } from './generate.ts';
 
 const sh = promisify(execFile);
@@ -59,8 +59,7 @@ try {
     const tree = await ensureSeedTree(path.join(values.dir, `seed-${ARTICLE}`), ARTICLE);
     const sameState = await sameStateCeiling({ sourceUrl: es.url, runsIndex: 'article-runs', tree, heap: values.heap });
     results.articleSameStateCeiling = sameState;
-    const budget = 2 * (article.ceiling.catS + article.ceiling.bulkS) * article.cores;
-    articleSection += `\n\n${sameStateLine(sameState, budget, article.cores, article.backfill.wallS, article.ceiling.catS)}`;
+    articleSection += `\n\n${sameStateLine(sameState, article)}`;
     process.stderr.write(`${articleSection}\n`);
   }
   if (!ONLY_ARTICLE) {
@@ -205,11 +204,7 @@ async function child(mode: string, cfg: Record<string, unknown>, naiveLimit?: nu
   return result;
 }
 
-/**
- * Exports the backfilled documents as prebuilt NDJSON, then times posting it raw with _bulk (5 MB requests, 2 in flight,
- * like the sync). The bodies wait in a temporary file, not in memory: at a million runs they are 3–4 GB. Each is read
- * back (from the page cache) while the other request is in flight.
- */
+/** Exports the backfilled documents as prebuilt NDJSON (bulk-bodies.ts), then times posting it raw with _bulk (5 MB requests, 2 in flight, like the sync). */
 async function rawBulk(cfg: Record<string, unknown>): Promise<number> {
   const source = (cfg.indices as { runs: string }).runs;
   const target = parseConfig({
@@ -218,41 +213,13 @@ async function rawBulk(cfg: Record<string, unknown>): Promise<number> {
   });
   await applyIndices(client, target);
   await client.indices.putSettings({ index: 'bench-raw-runs', settings: { index: { refresh_interval: '-1', number_of_replicas: 0 } } });
-  const folder = await mkdtemp(path.join(os.tmpdir(), 'lora-raw-bulk-'));
-  const file = await open(path.join(folder, 'bodies.ndjson'), 'w+');
+  const bodies = await spoolBulkBodies(client, source, 'bench-raw-runs');
   try {
-    const bodies: Array<{ at: number; bytes: number }> = [];
-    let current: string[] = [];
-    let size = 0;
-    let at = 0;
-    const cut = async () => {
-      const body = Buffer.from(current.join(''));
-      await file.write(body, 0, body.length, at);
-      bodies.push({ at, bytes: body.length });
-      at += body.length;
-      current = [];
-      size = 0;
-    };
-    for await (const hits of scanPages<Record<string, unknown>>(client, { index: source, pageSize: 5000 })) {
-      for (const hit of hits) {
-        const lines = `${JSON.stringify({ index: { _index: 'bench-raw-runs', _id: hit._id } })}\n${JSON.stringify(hit._source)}\n`;
-        current.push(lines);
-        size += lines.length;
-        if (size >= 5 * 1024 * 1024) {
-          await cut();
-        }
-      }
-    }
-    if (current.length > 0) {
-      await cut();
-    }
     const started = performance.now();
     let next = 0;
     async function worker(): Promise<void> {
-      while (next < bodies.length) {
-        const { at: offset, bytes } = bodies[next++] as { at: number; bytes: number };
-        const body = Buffer.alloc(bytes);
-        await file.read(body, 0, bytes, offset);
+      while (next < bodies.count) {
+        const body = await bodies.read(next++);
         const res = await fetch(`${es.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
         const json = (await res.json()) as { errors: boolean };
         if (json.errors) {
@@ -265,8 +232,7 @@ async function rawBulk(cfg: Record<string, unknown>): Promise<number> {
     await client.indices.refresh({ index: 'bench-raw-runs' });
     return (performance.now() - started) / 1000;
   } finally {
-    await file.close();
-    await rm(folder, { recursive: true, force: true });
+    await bodies.close();
   }
 }
 
